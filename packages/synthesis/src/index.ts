@@ -1,1 +1,16 @@
-export {};
+export * from './adversarial.js';
+export * from './param/types.js';
+export * from './param/pixel.js';
+export * from './param/fourier.js';
+export * from './param/color.js';
+export * from './transforms/affine.js';
+export * from './transforms/random.js';
+export * from './losses/style.js';
+export * from './optim/lbfgs.js';
+export * from './render.js';
+export * from './visualize-class.js';
+export * from './visualize-unit.js';
+export * from './deep-dream.js';
+export * from './invert-features.js';
+export * from './losses/targets.js';
+export * from './synthesize-texture.js';

@@ -1,0 +1,11 @@
+import '@tensorflow/tfjs-backend-cpu';
+import * as tf from '@tensorflow/tfjs-core';
+await tf.setBackend('cpu');
+const w = tf.randomNormal([3, 3, 16, 32]) as tf.Tensor4D;
+const dy = tf.randomNormal([64, 28, 28, 32]) as tf.Tensor4D;
+const x = tf.randomNormal([64, 28, 28, 16]) as tf.Tensor4D;
+let t0 = performance.now();
+let r = tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', inputShape: [64, 28, 28, 16] } as any) as tf.Tensor;
+r.dataSync(); console.log('bpi', (performance.now() - t0).toFixed(0), 'ms');
+t0 = performance.now();
+r = tf.conv2d(x, w, 1, 'same'); r.dataSync(); console.log('fwd', (performance.now() - t0).toFixed(0), 'ms');

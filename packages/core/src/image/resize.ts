@@ -1,0 +1,65 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { checkImage } from '../validate.js';
+import { checkSize } from './size.js';
+
+/**
+ * The `[out, in]` matrix of 1-D linear interpolation with half-pixel centres: row i holds the
+ * weights of the two source pixels around (i + 0.5) * in / out - 0.5, clamped to the edges.
+ */
+function interpolationMatrix(out: number, inp: number): tf.Tensor2D {
+  const m = new Float32Array(out * inp);
+  const scale = inp / out;
+  for (let i = 0; i < out; i++) {
+    const src = Math.min(Math.max((i + 0.5) * scale - 0.5, 0), inp - 1);
+    const lo = Math.floor(src);
+    const hi = Math.min(lo + 1, inp - 1);
+    const f = src - lo;
+    m[i * inp + lo] += 1 - f;
+    m[i * inp + hi] += f;
+  }
+  return tf.tensor2d(m, [out, inp]);
+}
+
+/** dL/dx of a resize: Ryᵀ · dy · Rx per channel, as two plain matMuls that every backend has. */
+function resizeGrad(dy: tf.Tensor4D, inSize: [number, number]): tf.Tensor4D {
+  const [n, h, w, c] = dy.shape;
+  const [H, W] = inSize;
+  const ryT = tf.transpose(interpolationMatrix(h, H));
+  const rxT = tf.transpose(interpolationMatrix(w, W));
+  // Rows: [h, n*w*c] → [H, n*w*c].
+  const rows = tf.matMul(ryT, tf.reshape(tf.transpose(dy, [1, 0, 2, 3]), [h, n * w * c]));
+  const byCol = tf.transpose(tf.reshape(rows, [H, n, w, c]), [2, 1, 0, 3]); // [w, n, H, c]
+  const cols = tf.matMul(rxT, tf.reshape(byCol, [w, n * H * c])); // [W, n*H*c]
+  return tf.transpose(tf.reshape(cols, [W, n, H, c]), [1, 2, 0, 3]);
+}
+
+const resize4d = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+  const x4 = args[0] as tf.Tensor4D;
+  const size = args[1] as tf.Tensor;
+  const [h, w] = size.shape as [number, number];
+  return {
+    value: tf.image.resizeBilinear(x4, [h, w], false, true) as tf.Tensor4D,
+    // tfjs's ResizeBilinearGrad ignores halfPixelCenters (it assumes the old corner convention),
+    // so the gradient is computed here from the same interpolation weights as the forward pass.
+    gradFunc: (dy: tf.Tensor4D) => [resizeGrad(dy, [x4.shape[1], x4.shape[2]]), tf.zerosLike(size)],
+  };
+});
+
+/**
+ * Bilinear resize of an image `[H,W,C]` or batch `[N,H,W,C]` to `[h, w]`, with align-corners off
+ * and half-pixel centres (the convention of PyTorch `align_corners=False`, PIL and OpenCV), so a
+ * resized image is not shifted by half a pixel. Differentiable with the exact adjoint. Returns
+ * float32. Downsampling by more than 2x aliases (no antialiasing filter): blur first if it matters.
+ */
+export function resize<T extends tf.Tensor3D | tf.Tensor4D>(img: T, size: [number, number]): T {
+  checkImage(img);
+  checkSize(size);
+  return tf.tidy(() => {
+    const x = img.dtype === 'float32' ? img : tf.cast(img, 'float32');
+    if (x.shape[x.rank - 3] === size[0] && x.shape[x.rank - 2] === size[1]) return x.clone() as T;
+    const x4 = x.rank === 3 ? tf.expandDims(x, 0) : x;
+    // customGrad passes sizes only through tensors; a tiny zeros tensor carries [h, w] in its shape.
+    const out = resize4d(x4, tf.zeros(size)) as tf.Tensor4D;
+    return (img.rank === 3 ? tf.squeeze(out, [0]) : out) as T;
+  });
+}

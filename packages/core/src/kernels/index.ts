@@ -1,0 +1,43 @@
+import { cpuConv2dBackpropFilterFix } from './cpu-conv2d-backprop-filter.js';
+import { fastConv2dBackpropInputFix } from './fast-conv2d-backprop-input.js';
+import { installFix, type KernelFix, uninstallFix } from './registry.js';
+import { wasmConv2dBackpropFilterFix } from './wasm-conv2d-backprop-filter.js';
+import { wasmDepthwiseBackpropFilterFix } from './wasm-depthwise-backprop-filter.js';
+import { wasmDepthwiseBackpropInputFix } from './wasm-depthwise-backprop-input.js';
+import { wasmMaxPoolGradFix } from './wasm-maxpool-grad.js';
+import { wasmUnsortedSegmentSumFix } from './wasm-unsorted-segment-sum.js';
+
+export { inputOnlyConv2d, inputOnlyDepthwiseConv2d, type InputOnlyConvOptions } from './input-only-conv.js';
+
+const FIXES: Record<string, KernelFix[]> = {
+  cpu: [cpuConv2dBackpropFilterFix],
+  wasm: [
+    wasmMaxPoolGradFix,
+    wasmConv2dBackpropFilterFix,
+    fastConv2dBackpropInputFix('wasm'),
+    wasmDepthwiseBackpropInputFix,
+    wasmDepthwiseBackpropFilterFix,
+    wasmUnsortedSegmentSumFix,
+  ],
+};
+
+/**
+ * Installs cnnviz's kernel fixes for a backend: corrected or missing gradient kernels and faster convolution
+ * gradients. Call it after the backend package is imported (a later import would overwrite the fixes).
+ * Idempotent; returns the names of the fixes installed (`[]` for a backend that needs none, e.g. 'webgl').
+ */
+export function registerKernelFixes(backendName: string): string[] {
+  const fixes = FIXES[backendName] ?? [];
+  return fixes.filter((f) => installFix(f)).map((f) => f.name);
+}
+
+/** Restores the stock kernels a previous `registerKernelFixes` replaced; returns the names of the fixes removed. */
+export function unregisterKernelFixes(backendName: string): string[] {
+  const fixes = FIXES[backendName] ?? [];
+  return fixes.filter((f) => uninstallFix(f.kernelName, f.backendName)).map((f) => f.name);
+}
+
+/** Names of the fixes cnnviz has for a backend (installed or not). */
+export function kernelFixNames(backendName: string): string[] {
+  return (FIXES[backendName] ?? []).map((f) => f.name);
+}

@@ -1,0 +1,76 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { type KernelArgs, readValues, writeOutput } from './kernel-util.js';
+import { type KernelFix } from './registry.js';
+
+/**
+ * Max-pool gradient: each output's gradient goes to the first (row-major) maximum of its window, padding excluded
+ * — the cpu backend's rule, so results match it exactly, ties included.
+ *
+ * The stock wasm kernel starts its running maximum at 0, so a window whose values are all negative sends its
+ * gradient nowhere; any net with a max-pool after a linear layer (or a negative-input probe) gets wrong saliency.
+ */
+export function maxPoolGradValues(
+  x: ArrayLike<number>,
+  dy: ArrayLike<number>,
+  info: tf.backend_util.Conv2DInfo,
+): Float32Array {
+  const { batchSize, inHeight, inWidth, inChannels: C, outHeight, outWidth } = info;
+  const { strideHeight, strideWidth, dilationHeight, dilationWidth, effectiveFilterHeight, effectiveFilterWidth } =
+    info;
+  const top = info.padInfo.top;
+  const left = info.padInfo.left;
+  const dx = new Float32Array(batchSize * inHeight * inWidth * C);
+  const best = new Float64Array(C);
+  const pos = new Int32Array(C);
+  for (let b = 0; b < batchSize; b++) {
+    for (let yR = 0; yR < outHeight; yR++) {
+      const r0 = yR * strideHeight - top;
+      for (let yC = 0; yC < outWidth; yC++) {
+        const c0 = yC * strideWidth - left;
+        best.fill(-Infinity);
+        pos.fill(-1);
+        for (let wR = 0; wR < effectiveFilterHeight; wR += dilationHeight) {
+          const xR = r0 + wR;
+          if (xR < 0 || xR >= inHeight) continue;
+          for (let wC = 0; wC < effectiveFilterWidth; wC += dilationWidth) {
+            const xC = c0 + wC;
+            if (xC < 0 || xC >= inWidth) continue;
+            const off = ((b * inHeight + xR) * inWidth + xC) * C;
+            for (let d = 0; d < C; d++) {
+              const v = x[off + d];
+              if (v > best[d]) {
+                best[d] = v;
+                pos[d] = off + d;
+              }
+            }
+          }
+        }
+        const dyOff = ((b * outHeight + yR) * outWidth + yC) * C;
+        for (let d = 0; d < C; d++) if (pos[d] >= 0) dx[pos[d]] += dy[dyOff + d];
+      }
+    }
+  }
+  return dx;
+}
+
+/** Correct wasm `MaxPoolGrad`. */
+export const wasmMaxPoolGradFix: KernelFix = {
+  name: 'wasm:MaxPoolGrad',
+  kernelName: tf.MaxPoolGrad,
+  backendName: 'wasm',
+  make: () => (args) => {
+    const { inputs, backend, attrs } = args as unknown as KernelArgs;
+    const x = inputs.input as tf.TensorInfo;
+    const dy = inputs.dy as tf.TensorInfo;
+    const a = attrs as unknown as tf.MaxPoolGradAttrs;
+    const info = tf.backend_util.computePool2DInfo(
+      x.shape as [number, number, number, number],
+      a.filterSize,
+      a.strides,
+      1,
+      a.pad,
+      a.dimRoundingMode,
+    );
+    return writeOutput(backend, x.shape.slice(), maxPoolGradValues(readValues(backend, x), readValues(backend, dy), info));
+  },
+};

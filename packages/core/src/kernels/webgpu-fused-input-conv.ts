@@ -1,0 +1,93 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/** Activations the fused convolution applies in the same kernel (all backends implement these three). */
+export type FusedInputConvActivation = 'linear' | 'relu' | 'relu6';
+
+export interface FusedInputConvOptions {
+  bias?: tf.Tensor1D;
+  strides?: number | [number, number];
+  /** 'same' | 'valid' | explicit NHWC padding `[[0,0],[top,bottom],[left,right],[0,0]]`. */
+  pad: 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
+  activation?: FusedInputConvActivation;
+  /** Depthwise convolution (filter `[kh,kw,C,1]`) instead of a full one (filter `[kh,kw,Cin,Cout]`). */
+  depthwise?: boolean;
+}
+
+// Gradient overrides (overrides.ts) re-register kernel gradients and keep their state under this global key; while
+// one is active for our activation, the activation must run as its own kernel so the override sees it.
+const OVERRIDES_KEY = Symbol.for('cnnviz.gradientOverrides');
+const ACTIVATION_KERNEL: Record<FusedInputConvActivation, string | undefined> = {
+  linear: undefined,
+  relu: 'Relu',
+  relu6: 'Relu6',
+};
+
+function activationOverridden(activation: FusedInputConvActivation): boolean {
+  const kernel = ACTIVATION_KERNEL[activation];
+  if (kernel === undefined) return false;
+  const slots = (globalThis as Record<symbol, unknown>)[OVERRIDES_KEY] as Map<string, unknown> | undefined;
+  return slots?.has(kernel) === true;
+}
+
+/**
+ * Convolution + bias + activation as ONE forward kernel whose gradient is computed for the input only.
+ *
+ * Why: tfjs's `tf.fused.conv2d` gradient always computes the filter (and bias) gradient too, eagerly, and on WebGPU
+ * the stock filter-gradient kernels are one thread per filter weight looping over every pixel — most of a
+ * saliency step on a GPU. tfjs also unfuses ReLU6 whenever a gradient is being recorded. Here the forward stays
+ * one fused dispatch and the backward is the activation mask plus `Conv2DBackpropInput` (or the depthwise one).
+ * The filter and bias are constants: they receive no gradient, so use this for input attribution and image
+ * optimisation, never for training. While a gradient override (guided backprop) is active for the activation's
+ * kernel, the activation runs as a separate `Relu`/`Relu6` op so the override applies.
+ */
+export function fusedInputOnlyConv2d(x: tf.Tensor4D, filter: tf.Tensor4D, options: FusedInputConvOptions): tf.Tensor4D {
+  const activation = options.activation ?? 'linear';
+  if (activationOverridden(activation)) {
+    const pre = fusedInputOnlyConv2d(x, filter, { ...options, activation: 'linear' });
+    const out = activation === 'relu' ? tf.relu(pre) : tf.relu6(pre);
+    pre.dispose();
+    return out;
+  }
+  const strides = options.strides ?? 1;
+  const depthwise = options.depthwise === true;
+  const pad = options.pad;
+  const bias = options.bias;
+  const kernelName = depthwise ? 'FusedDepthwiseConv2D' : 'FusedConv2D';
+  const attrs = {
+    strides,
+    pad,
+    dataFormat: 'NHWC',
+    dilations: [1, 1],
+    dimRoundingMode: undefined,
+    activation,
+    leakyreluAlpha: undefined,
+  } as unknown as tf.NamedAttrMap;
+
+  const op = tf.customGrad((input: tf.Tensor, save: tf.GradSaveFunc) => {
+    const inputs: tf.NamedTensorMap = { x: input, filter };
+    if (bias !== undefined) inputs.bias = bias;
+    // runKernel directly: tf.fused.* would silently unfuse a non-linear activation while a gradient is recorded.
+    const y = tf.engine().runKernel(kernelName, inputs, attrs) as tf.Tensor4D;
+    save([y]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [out] = saved;
+        let dyAct = dy;
+        if (activation === 'relu') dyAct = tf.mul(dy, tf.step(out));
+        // ReLU6 from its output: passes where 0 < y < 6 (stock's 0 < x <= 6 differs only at x == 6 exactly).
+        else if (activation === 'relu6') dyAct = tf.mul(dy, tf.logicalAnd(tf.greater(out, 0), tf.less(out, 6)));
+        const shape = input.shape as [number, number, number, number];
+        const gradAttrs = { strides, pad, dilations: [1, 1], dataFormat: 'NHWC', inputShape: shape };
+        return tf
+          .engine()
+          .runKernel(
+            depthwise ? 'DepthwiseConv2dNativeBackpropInput' : 'Conv2DBackpropInput',
+            { dy: dyAct, filter },
+            gradAttrs as unknown as tf.NamedAttrMap,
+          ) as tf.Tensor4D;
+      },
+    };
+  });
+  return op(x) as tf.Tensor4D;
+}

@@ -1,0 +1,147 @@
+import '@tensorflow/tfjs-backend-cpu';
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CnnvizError } from './errors.js';
+import {
+  add,
+  channel,
+  classLogit,
+  layer,
+  layerL2,
+  negate,
+  neuron,
+  type Objective,
+  parseObjective,
+  scale,
+} from './objectives.js';
+import type { ForwardResult, VisionModel } from './types.js';
+
+// Activation "a" [2,3,3,2]: value = 100*n + 10*(y*3+x) + c, so every entry is known by hand.
+const aValue = (n: number, y: number, x: number, c: number) => 100 * n + 10 * (y * 3 + x) + c;
+const aData = () => {
+  const v: number[] = [];
+  for (let n = 0; n < 2; n++)
+    for (let y = 0; y < 3; y++)
+      for (let x = 0; x < 3; x++) for (let c = 0; c < 2; c++) v.push(aValue(n, y, x, c));
+  return v;
+};
+
+/** A hand-built VisionModel: "a" is a fixed [2,3,3,2] map, "d" a dense [2,3] layer, logits [2,4]. */
+const fake: VisionModel = {
+  inputShape: [3, 3, 1],
+  layers: [
+    { name: 'a', kind: 'Conv2D', outputShape: [3, 3, 2] },
+    { name: 'd', kind: 'Dense', outputShape: [3] },
+  ],
+  preprocess: (img) => (img.rank === 3 ? tf.expandDims(img, 0) : img) as tf.Tensor4D,
+  forward(_x, taps = []): ForwardResult {
+    const all: Record<string, () => tf.Tensor> = {
+      a: () => tf.tensor4d(aData(), [2, 3, 3, 2]),
+      d: () => tf.tensor2d([1, -2, 3, 4, 5, -6], [2, 3]),
+    };
+    const activations: Record<string, tf.Tensor> = {};
+    for (const t of taps) {
+      if (!(t in all)) throw new CnnvizError('UNKNOWN_LAYER', `unknown layer "${t}"`);
+      activations[t] = all[t]();
+    }
+    return { logits: tf.tensor2d([0, 1, 2, 3, 10, 11, 12, 13], [2, 4]), activations };
+  },
+};
+
+function evaluate(o: Objective): number[] {
+  return tf.tidy(() => {
+    const out = fake.forward(tf.zeros([2, 3, 3, 1]), o.taps);
+    const before = tf.memory().numTensors;
+    const v = o.evaluate(out);
+    // Only the result is new.
+    expect(tf.memory().numTensors).toBe(before + 1);
+    expect(v.shape).toEqual([2]);
+    return Array.from(v.dataSync());
+  });
+}
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (e) {
+    return CnnvizError.isInstance(e) ? e.code : `not a CnnvizError: ${String(e)}`;
+  }
+  return undefined;
+}
+
+describe('objectives', () => {
+  beforeAll(async () => {
+    await tf.setBackend('cpu');
+  });
+
+  it('channel is the spatial mean of one channel; on a dense layer the unit value', () => {
+    // mean over positions p of 100n + 10p + c = 100n + 40 + c.
+    expect(evaluate(channel('a', 1))).toEqual([41, 141]);
+    expect(evaluate(channel('d', 2))).toEqual([3, -6]);
+  });
+
+  it('neuron defaults to the centre and takes an explicit position', () => {
+    expect(evaluate(neuron('a', 0))).toEqual([aValue(0, 1, 1, 0), aValue(1, 1, 1, 0)]);
+    expect(evaluate(neuron('a', 1, 2, 0))).toEqual([aValue(0, 2, 0, 1), aValue(1, 2, 0, 1)]);
+  });
+
+  it('layerL2 is the mean squared activation', () => {
+    const v = aData();
+    const per = [0, 1].map((n) => v.slice(n * 18, (n + 1) * 18).reduce((s, a) => s + a * a, 0) / 18);
+    const got = evaluate(layerL2('a'));
+    expect(got[0]).toBeCloseTo(per[0], 3);
+    expect(got[1]).toBeCloseTo(per[1], 1);
+    expect(layer).toBe(layerL2);
+  });
+
+  it('classLogit, add, scale and negate compose', () => {
+    expect(evaluate(classLogit(2))).toEqual([2, 12]);
+    const combo = add(channel('a', 1), scale(classLogit(3), 2), negate(neuron('d', 0)));
+    expect(combo.taps.sort()).toEqual(['a', 'd']);
+    // neuron on a dense layer is a BAD_LAYER; use channel for it instead.
+    const ok = add(channel('a', 1), scale(classLogit(3), 2), negate(channel('d', 0)));
+    expect(evaluate(ok)).toEqual([41 + 6 - 1, 141 + 26 - 4]);
+    expect(ok.name).toContain('classLogit(3)');
+  });
+
+  it('parses the string shorthand', () => {
+    expect(evaluate(parseObjective('a:1'))).toEqual([41, 141]);
+    expect(evaluate(parseObjective('channel:a:1'))).toEqual([41, 141]);
+    expect(evaluate(parseObjective('class:3'))).toEqual([3, 13]);
+    expect(evaluate(parseObjective('neuron:a:0'))).toEqual(evaluate(neuron('a', 0)));
+    expect(evaluate(parseObjective('neuron:a:1:2:0'))).toEqual(evaluate(neuron('a', 1, 2, 0)));
+    expect(parseObjective('layer:a').name).toBe('layerL2(a)');
+    expect(parseObjective('a').name).toBe('layerL2(a)');
+    expect(parseObjective('block_13_expand_relu:42').name).toBe('channel(block_13_expand_relu, 42)');
+    expect(parseObjective('model/conv:0:7').name).toBe('channel(model/conv:0, 7)');
+    const o = channel('a', 0);
+    expect(parseObjective(o)).toBe(o);
+  });
+
+  it('reports bad targets, layers and options with the right codes', () => {
+    expect(codeOf(() => evaluate(channel('a', 2)))).toBe('BAD_TARGET');
+    let msg = '';
+    try {
+      evaluate(channel('a', 5));
+    } catch (e) {
+      msg = (e as Error).message;
+    }
+    expect(msg).toContain('2 channels');
+    expect(codeOf(() => evaluate(classLogit(4)))).toBe('BAD_TARGET');
+    expect(codeOf(() => evaluate(neuron('a', 0, 3, 0)))).toBe('BAD_TARGET');
+    expect(codeOf(() => evaluate(neuron('d', 0)))).toBe('BAD_LAYER');
+    expect(codeOf(() => evaluate(channel('nope', 0)))).toBe('UNKNOWN_LAYER');
+    expect(codeOf(() => channel('a', -1))).toBe('BAD_TARGET');
+    expect(codeOf(() => channel('a', 1.5))).toBe('BAD_TARGET');
+    expect(codeOf(() => classLogit(Number.NaN))).toBe('BAD_TARGET');
+    expect(codeOf(() => scale(channel('a', 0), Number.POSITIVE_INFINITY))).toBe('BAD_OPTION');
+    expect(codeOf(() => parseObjective(''))).toBe('BAD_OPTION');
+    expect(codeOf(() => parseObjective('class:x'))).toBe('BAD_TARGET');
+    expect(codeOf(() => add(channel('a', 0), {} as Objective))).toBe('BAD_OPTION');
+    // An objective evaluated on a forward result that lacks its tap.
+    const input = tf.zeros([2, 3, 3, 1]) as tf.Tensor4D;
+    const out = fake.forward(input, []);
+    expect(codeOf(() => channel('a', 0).evaluate(out))).toBe('UNKNOWN_LAYER');
+    tf.dispose([input, out.logits]);
+  });
+});

@@ -1,0 +1,375 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { check, checkNumber, createRng, type Rng } from '@cnnviz/core';
+import { gemmAB, gemmAtB, gramAtA, orthonormalizer, symmetricEigen } from './linalg.js';
+import { preferTfMatMul, readMatrix, type FlatMatrix, type Matrix } from './matrix.js';
+
+export interface PcaOptions {
+  /** Number of principal components to keep, 1..min(N, D). */
+  components: number;
+  /**
+   * `exact`: eigendecomposition of the D x D covariance (or the N x N Gram matrix when N < D).
+   * `randomized`: randomized SVD (Halko, Martinsson & Tropp 2011, Alg. 4.4). `auto` (default)
+   * picks exact when min(N, D) <= max(100, 2 * (components + oversamples)), else randomized.
+   */
+  method?: 'auto' | 'exact' | 'randomized';
+  /** Scale each projected coordinate to unit variance. Default false. */
+  whiten?: boolean;
+  /** Seed of the random test matrix (randomized method). Default 0. */
+  seed?: number;
+  /** Extra random directions beyond `components` (randomized). Default 10. */
+  oversamples?: number;
+  /** Subspace iterations (randomized); more sharpen a slowly decaying spectrum. Default 4. */
+  powerIterations?: number;
+}
+
+export interface PcaResult {
+  /** The data in component coordinates: N rows of `components` values. */
+  projected: Float32Array[];
+  /** Unit principal axes, strongest first: `components` rows of D values. Sign: largest |entry| positive. */
+  components: Float32Array[];
+  /** Variance along each axis (denominator N - 1). */
+  explainedVariance: Float32Array;
+  /** `explainedVariance` over the total variance of the data. */
+  explainedVarianceRatio: Float32Array;
+  /** Column means subtracted before projecting. */
+  mean: Float32Array;
+  /** The method that ran (resolves `auto`). */
+  method: 'exact' | 'randomized';
+}
+
+/**
+ * Principal component analysis of the rows of `x`. Exact for small dimensions, randomized SVD
+ * for large ones; big products run on the active TF.js backend unless it is the slow pure-JS
+ * `cpu` backend. Deterministic for a given seed and backend.
+ */
+export async function pca(x: Matrix, options: PcaOptions): Promise<PcaResult> {
+  const m = await readMatrix(x, 'x', 2);
+  return pcaFlat(m, options, preferTfMatMul());
+}
+
+interface Basis {
+  /** Axes, row per component (length `k * d`), float64. */
+  axes: Float64Array;
+  /** Projections, row per data point (length `n * k`), float64. */
+  proj: Float64Array;
+  /** Variance per axis. */
+  variance: Float64Array;
+}
+
+/** PCA on a validated flat matrix; `useTf` routes the large products through tf.matMul. */
+export async function pcaFlat(m: FlatMatrix, options: PcaOptions, useTf = false): Promise<PcaResult> {
+  const { n, d } = m;
+  check(typeof options === 'object' && options !== null, 'BAD_OPTION', 'pca options must be an object with `components`');
+  const { components: k, whiten = false, seed = 0, oversamples = 10, powerIterations = 4 } = options;
+  const method = options.method ?? 'auto';
+  checkNumber(k, 'components', { integer: true, min: 1, max: Math.min(n, d) });
+  check(
+    method === 'auto' || method === 'exact' || method === 'randomized',
+    'BAD_OPTION',
+    `method must be 'auto', 'exact' or 'randomized', got ${String(method)}`,
+  );
+  checkNumber(seed, 'seed');
+  checkNumber(oversamples, 'oversamples', { integer: true, min: 0 });
+  checkNumber(powerIterations, 'powerIterations', { integer: true, min: 0, max: 100 });
+  check(typeof whiten === 'boolean', 'BAD_OPTION', `whiten must be a boolean, got ${String(whiten)}`);
+
+  const { mean, centred, totalVariance } = centre(m);
+  check(
+    totalVariance > 0,
+    'BAD_INPUT',
+    'x has zero variance (every row is the same); PCA needs data that varies',
+  );
+  const small = Math.min(n, d);
+  const resolved: 'exact' | 'randomized' =
+    method !== 'auto' ? method : small <= Math.max(100, 2 * (k + oversamples)) ? 'exact' : 'randomized';
+
+  let basis: Basis;
+  if (resolved === 'exact') {
+    basis = await exactPca(centred, n, d, k, useTf);
+  } else {
+    const l = Math.min(k + oversamples, small);
+    const rng = createRng(seed);
+    basis = useTf
+      ? await randomizedTf(centred, n, d, k, l, powerIterations, rng)
+      : randomizedJs(centred, n, d, k, l, powerIterations, rng);
+  }
+  fixSigns(basis, n, d, k);
+
+  const explainedVariance = Float32Array.from(basis.variance);
+  const explainedVarianceRatio = Float32Array.from(basis.variance, (v) => v / totalVariance);
+  const projected: Float32Array[] = new Array(n);
+  const scale = new Float64Array(k).fill(1);
+  if (whiten) for (let c = 0; c < k; c++) scale[c] = basis.variance[c] > 0 ? 1 / Math.sqrt(basis.variance[c]) : 0;
+  for (let i = 0; i < n; i++) {
+    const row = new Float32Array(k);
+    for (let c = 0; c < k; c++) row[c] = basis.proj[i * k + c] * scale[c];
+    projected[i] = row;
+  }
+  const comps: Float32Array[] = [];
+  for (let c = 0; c < k; c++) comps.push(Float32Array.from(basis.axes.subarray(c * d, (c + 1) * d)));
+  return {
+    projected,
+    components: comps,
+    explainedVariance,
+    explainedVarianceRatio,
+    mean: Float32Array.from(mean),
+    method: resolved,
+  };
+}
+
+function centre(m: FlatMatrix): { mean: Float64Array; centred: Float32Array; totalVariance: number } {
+  const { data, n, d } = m;
+  const mean = new Float64Array(d);
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j] += data[i * d + j];
+  for (let j = 0; j < d; j++) mean[j] /= n;
+  const centred = new Float32Array(n * d);
+  let ss = 0;
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < d; j++) {
+      const v = data[i * d + j] - mean[j];
+      centred[i * d + j] = v;
+      ss += v * v;
+    }
+  }
+  // Float32 storage of constant columns is exact, so identical rows give exactly zero here.
+  return { mean, centred, totalVariance: ss / (n - 1) };
+}
+
+async function exactPca(X: Float32Array, n: number, d: number, k: number, useTf: boolean): Promise<Basis> {
+  const wide = n < d;
+  const s = wide ? n : d;
+  let G: Float64Array;
+  const big = n * d * s > 2e8;
+  if (useTf && big) {
+    G = await tfGram(X, n, d, wide);
+  } else if (wide) {
+    G = new Float64Array(n * n);
+    for (let a = 0; a < n; a++) {
+      for (let b = a; b < n; b++) {
+        let acc = 0;
+        for (let t = 0; t < d; t++) acc += X[a * d + t] * X[b * d + t];
+        G[a * n + b] = acc;
+        G[b * n + a] = acc;
+      }
+    }
+  } else {
+    G = gramAtA(X, n, d);
+  }
+  const { values, vectors } = symmetricEigen(G, s);
+  const variance = new Float64Array(k);
+  const axes = new Float64Array(k * d);
+  const proj = new Float64Array(n * k);
+  for (let c = 0; c < k; c++) {
+    const lambda = Math.max(values[c], 0);
+    variance[c] = lambda / (n - 1);
+    if (!wide) axes.set(vectors.subarray(c * d, (c + 1) * d), c * d);
+  }
+  if (wide) {
+    // v = X^T u / |X^T u|; for null directions any unit vector orthogonal to the rest will do.
+    for (let c = 0; c < k; c++) {
+      const u = vectors.subarray(c * n, (c + 1) * n);
+      for (let i = 0; i < n; i++) {
+        const w = u[i];
+        for (let t = 0; t < d; t++) axes[c * d + t] += w * X[i * d + t];
+      }
+    }
+    completeBasis(axes, k, d);
+  }
+  projectInto(X, n, d, axes, k, proj);
+  return { axes, proj, variance };
+}
+
+async function tfGram(X: Float32Array, n: number, d: number, wide: boolean): Promise<Float64Array> {
+  const t = tf.tensor2d(X, [n, d]);
+  const g = wide ? tf.matMul(t, t, false, true) : tf.matMul(t, t, true, false);
+  try {
+    return Float64Array.from(await g.data());
+  } finally {
+    t.dispose();
+    g.dispose();
+  }
+}
+
+function projectInto(X: Float32Array, n: number, d: number, axes: Float64Array, k: number, out: Float64Array): void {
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < k; c++) {
+      let acc = 0;
+      for (let t = 0; t < d; t++) acc += X[i * d + t] * axes[c * d + t];
+      out[i * k + c] = acc;
+    }
+  }
+}
+
+/**
+ * Normalises the first rows of `axes` and replaces rows that are (numerically) zero or
+ * dependent by unit vectors orthogonal to the others: those carry no variance, but a result
+ * must still have `k` orthonormal axes.
+ */
+function completeBasis(axes: Float64Array, k: number, d: number, filled = 0): void {
+  let probe = 0;
+  for (let c = filled; c < k; c++) {
+    const row = axes.subarray(c * d, (c + 1) * d);
+    for (let attempt = 0; ; attempt++) {
+      const before = Math.sqrt(row.reduce((s, v) => s + v * v, 0));
+      for (let p = 0; p < c; p++) {
+        const other = axes.subarray(p * d, (p + 1) * d);
+        let proj = 0;
+        for (let t = 0; t < d; t++) proj += row[t] * other[t];
+        for (let t = 0; t < d; t++) row[t] -= proj * other[t];
+      }
+      const norm = Math.sqrt(row.reduce((s, v) => s + v * v, 0));
+      if (norm > 1e-6 * Math.max(before, 1e-300) && norm > 0 && attempt < d + 2) {
+        for (let t = 0; t < d; t++) row[t] /= norm;
+        break;
+      }
+      row.fill(0);
+      row[probe++ % d] = 1;
+    }
+  }
+}
+
+function randomizedJs(
+  X: Float32Array,
+  n: number,
+  d: number,
+  k: number,
+  l: number,
+  q: number,
+  rng: Rng,
+): Basis {
+  const omega = gaussian(d * l, rng);
+  const tol = 1e-12;
+  let r = l;
+  let Y = gemmAB(X, omega, n, d, r);
+  ({ Q: Y, r } = orthJs(Y, n, r, tol));
+  for (let it = 0; it < q; it++) {
+    let Z = gemmAtB(X, Y, n, d, r);
+    ({ Q: Z, r } = orthJs(Z, d, r, tol));
+    Y = gemmAB(X, Z, n, d, r);
+    ({ Q: Y, r } = orthJs(Y, n, r, tol));
+  }
+  ({ Q: Y, r } = orthJs(Y, n, r, tol));
+  const T = gemmAtB(X, Y, n, d, r);
+  return finishRandomized(T, Y, n, d, k, r);
+}
+
+async function randomizedTf(
+  X: Float32Array,
+  n: number,
+  d: number,
+  k: number,
+  l: number,
+  q: number,
+  rng: Rng,
+): Promise<Basis> {
+  const omega = tf.tensor2d(Float32Array.from(gaussian(d * l, rng)), [d, l]);
+  const Xc = tf.tensor2d(X, [n, d]);
+  // float32 Gram matrices resolve singular values down to ~1e-3 of the largest; directions
+  // below that carry < 1e-6 of the variance and are dropped rather than amplified as noise.
+  const tol = 1e-6;
+  let Y: tf.Tensor2D = tf.matMul(Xc, omega);
+  omega.dispose();
+  try {
+    Y = await orthTf(Y);
+    for (let it = 0; it < q; it++) {
+      const Z0 = tf.matMul(Xc, Y, true, false);
+      const Z = await orthTf(Z0);
+      Y.dispose();
+      const Y1 = tf.matMul(Xc, Z);
+      Z.dispose();
+      Y = await orthTf(Y1);
+    }
+    Y = await orthTf(Y);
+    const T = tf.matMul(Xc, Y, true, false);
+    const Tv = Float64Array.from(await T.data());
+    const r = Y.shape[1];
+    T.dispose();
+    const Qv = Float64Array.from(await Y.data());
+    return finishRandomized(Tv, Qv, n, d, k, r);
+  } finally {
+    Y.dispose();
+    Xc.dispose();
+  }
+
+  async function orthTf(A: tf.Tensor2D): Promise<tf.Tensor2D> {
+    const cols = A.shape[1];
+    const g = tf.matMul(A, A, true, false);
+    const G = Float64Array.from(await g.data());
+    g.dispose();
+    const { M, r } = orthonormalizer(G, cols, tol);
+    const mt = tf.tensor2d(Float32Array.from(M), [cols, r]);
+    const out = tf.matMul(A, mt);
+    mt.dispose();
+    A.dispose();
+    return out;
+  }
+}
+
+/** Orthonormal columns spanning `Y (rows x l)`: two passes through the Gram matrix. */
+function orthJs(Y: Float64Array, rows: number, l: number, tol: number): { Q: Float64Array; r: number } {
+  let Q = Y;
+  let r = l;
+  for (let pass = 0; pass < 2; pass++) {
+    const { M, r: r2 } = orthonormalizer(gramAtA(Q, rows, r), r, tol);
+    Q = gemmAB(Q, M, rows, r, r2);
+    r = r2;
+  }
+  return { Q, r };
+}
+
+/**
+ * With Q orthonormal (n x r) and T = X^T Q (d x r): B = Q^T X = T^T, and the SVD of B comes from
+ * the small eigenproblem B B^T = T^T T = U S^2 U^T; axes V = T U / S, projections X V = Q U S.
+ */
+function finishRandomized(T: Float64Array, Q: Float64Array, n: number, d: number, k: number, r: number): Basis {
+  const S = gramAtA(T, d, r);
+  const { values, vectors } = symmetricEigen(S, r);
+  const axes = new Float64Array(k * d);
+  const proj = new Float64Array(n * k);
+  const variance = new Float64Array(k);
+  const kept = Math.min(k, r);
+  let valid = 0;
+  for (let c = 0; c < kept; c++) {
+    const s2 = values[c];
+    if (!(s2 > values[0] * 1e-12)) break;
+    const s = Math.sqrt(s2);
+    variance[c] = s2 / (n - 1);
+    const u = vectors.subarray(c * r, (c + 1) * r);
+    for (let t = 0; t < d; t++) {
+      let acc = 0;
+      for (let j = 0; j < r; j++) acc += T[t * r + j] * u[j];
+      axes[c * d + t] = acc / s;
+    }
+    for (let i = 0; i < n; i++) {
+      let acc = 0;
+      for (let j = 0; j < r; j++) acc += Q[i * r + j] * u[j];
+      proj[i * k + c] = acc * s;
+    }
+    valid++;
+  }
+  // Rank-deficient data: the remaining axes carry no variance; complete the basis.
+  if (valid < k) completeBasis(axes, k, d, valid);
+  return { axes, proj, variance };
+}
+
+function fixSigns(basis: Basis, n: number, d: number, k: number): void {
+  for (let c = 0; c < k; c++) {
+    let best = 0;
+    for (let t = 1; t < d; t++) if (Math.abs(basis.axes[c * d + t]) > Math.abs(basis.axes[c * d + best])) best = t;
+    if (basis.axes[c * d + best] < 0) {
+      for (let t = 0; t < d; t++) basis.axes[c * d + t] = -basis.axes[c * d + t];
+      for (let i = 0; i < n; i++) basis.proj[i * k + c] = -basis.proj[i * k + c];
+    }
+  }
+}
+
+function gaussian(count: number, rng: Rng): Float64Array {
+  const out = new Float64Array(count);
+  for (let i = 0; i < count; i += 2) {
+    const r = Math.sqrt(-2 * Math.log(1 - rng()));
+    const th = 2 * Math.PI * rng();
+    out[i] = r * Math.cos(th);
+    if (i + 1 < count) out[i + 1] = r * Math.sin(th);
+  }
+  return out;
+}

@@ -1,0 +1,306 @@
+/**
+ * Trains zoo.fashionCnn on the full Fashion-MNIST training set (60k) and writes
+ *   packages/models/assets/fashion-cnn/{model.json, weights.bin, train-fashion.log}
+ *   packages/models/assets/fashion-mnist-test-1k/{images-idx3-ubyte.gz, labels-idx1-ubyte.gz}
+ *   packages/models/assets/images/fashion-*.png (one test image per class)
+ *
+ * Run: `npm run train:fashion` (root). Deterministic: seeded initialisers and a seeded shuffle on the
+ * pure-JS cpu backend. Env: EPOCHS (default 3), BATCH (64), LIMIT (train images, default all),
+ * FASHION_MNIST_DIR (folder with the idx.gz files; see fashion-data.ts).
+ *
+ * The stock cpu Conv2DBackpropFilter kernel is very slow (a per-element TensorBuffer loop); we use
+ * cnnviz core's kernel fixes when they provide one, else the small loop below.
+ */
+import '@tensorflow/tfjs-backend-cpu';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { mkdirSync, writeFileSync, appendFileSync, renameSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { PNG } from 'pngjs';
+import { findFashionMnistDir, loadFashionMnist, type IdxSet } from './fashion-data.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const assets = join(here, '..', 'assets');
+const outDir = join(assets, 'fashion-cnn');
+const subsetDir = join(assets, 'fashion-mnist-test-1k');
+const imagesDir = join(assets, 'images');
+const logPath = join(outDir, 'train-fashion.log');
+
+const EPOCHS = Number(process.env.EPOCHS ?? 3);
+const BATCH = Number(process.env.BATCH ?? 64);
+const LIMIT = Number(process.env.LIMIT ?? 0);
+const SEED = 20240601;
+const LABELS = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+
+mkdirSync(outDir, { recursive: true });
+writeFileSync(logPath, '');
+function log(msg: string): void {
+  const line = `[${new Date().toISOString()}] ${msg}`;
+  console.log(line);
+  appendFileSync(logPath, line + '\n');
+}
+
+/** Fast NHWC Conv2DBackpropFilter for the cpu backend: dW[kh,kw,ci,co] = sum x * dy, co innermost. */
+function fastConv2DBackpropFilter(args: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: unknown;
+  attrs?: tf.NamedAttrMap;
+}): tf.TensorInfo {
+  const backend = args.backend as {
+    data: { get(id: unknown): { values: Float32Array } };
+    makeTensorInfo(shape: number[], dtype: string, values: Float32Array): tf.TensorInfo;
+  };
+  const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+  const attrs = args.attrs as unknown as {
+    strides: [number, number] | number;
+    pad: 'same' | 'valid' | number;
+    dimRoundingMode?: 'floor' | 'round' | 'ceil';
+    filterShape: [number, number, number, number];
+  };
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    attrs.filterShape,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
+  const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = info;
+  const top = info.padInfo.top;
+  const left = info.padInfo.left;
+  const xv = backend.data.get(x.dataId).values;
+  const dyv = backend.data.get(dy.dataId).values;
+  const dw = new Float32Array(fh * fw * inChannels * outChannels);
+  for (let b = 0; b < batchSize; b++) {
+    for (let oy = 0; oy < outHeight; oy++) {
+      for (let ox = 0; ox < outWidth; ox++) {
+        const dyOff = ((b * outHeight + oy) * outWidth + ox) * outChannels;
+        for (let ky = 0; ky < fh; ky++) {
+          const iy = oy * sh + ky - top;
+          if (iy < 0 || iy >= inHeight) continue;
+          for (let kx = 0; kx < fw; kx++) {
+            const ix = ox * sw + kx - left;
+            if (ix < 0 || ix >= inWidth) continue;
+            const xOff = ((b * inHeight + iy) * inWidth + ix) * inChannels;
+            const wOff = (ky * fw + kx) * inChannels * outChannels;
+            for (let ci = 0; ci < inChannels; ci++) {
+              const xval = xv[xOff + ci];
+              if (xval === 0) continue;
+              const base = wOff + ci * outChannels;
+              for (let co = 0; co < outChannels; co++) dw[base + co] += xval * dyv[dyOff + co];
+            }
+          }
+        }
+      }
+    }
+  }
+  return backend.makeTensorInfo(attrs.filterShape, 'float32', dw);
+}
+
+async function installFastFilterGrad(): Promise<string> {
+  try {
+    const core = (await import('../../core/src/index.js')) as Record<string, unknown>;
+    if (typeof core.registerKernelFixes === 'function') {
+      const fixes = (core.registerKernelFixes as (b: string) => string[])('cpu');
+      if (fixes.some((f) => f.includes('Conv2DBackpropFilter'))) return `@cnnviz/core registerKernelFixes: ${fixes.join(', ')}`;
+    }
+  } catch {
+    // core not importable (or no fixes yet): use the local kernel.
+  }
+  tf.unregisterKernel('Conv2DBackpropFilter', 'cpu');
+  tf.registerKernel({
+    kernelName: 'Conv2DBackpropFilter',
+    backendName: 'cpu',
+    kernelFunc: fastConv2DBackpropFilter as unknown as tf.KernelFunc,
+  });
+  return 'local fast Conv2DBackpropFilter (train-fashion.ts)';
+}
+
+/** mulberry32: a tiny seeded generator, so the shuffle order is reproducible. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function batchTensors(set: IdxSet, idx: ArrayLike<number>, start: number, end: number): { x: tf.Tensor4D; y: tf.Tensor1D } {
+  const n = end - start;
+  const px = set.rows * set.cols;
+  const xs = new Float32Array(n * px);
+  const ys = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const k = idx[start + i];
+    const src = set.images.subarray(k * px, (k + 1) * px);
+    for (let p = 0; p < px; p++) xs[i * px + p] = src[p] / 255;
+    ys[i] = set.labels[k];
+  }
+  return { x: tf.tensor4d(xs, [n, set.rows, set.cols, 1]), y: tf.tensor1d(ys, 'int32') };
+}
+
+function buildNet(): tfl.Sequential {
+  const seed = (k: number) => tfl.initializers.glorotUniform({ seed: SEED + k });
+  const conv = (name: string, filters: number, k: number, inputShape?: number[]) =>
+    tfl.layers.conv2d({
+      name,
+      filters,
+      kernelSize: 3,
+      padding: 'same',
+      activation: 'relu',
+      kernelInitializer: seed(k),
+      ...(inputShape ? { inputShape } : {}),
+    });
+  return tfl.sequential({
+    name: 'fashion_cnn',
+    layers: [
+      conv('conv1', 16, 1, [28, 28, 1]),
+      tfl.layers.maxPooling2d({ name: 'pool1', poolSize: 2 }),
+      conv('conv2', 32, 2),
+      tfl.layers.maxPooling2d({ name: 'pool2', poolSize: 2 }),
+      conv('conv3', 32, 3),
+      tfl.layers.maxPooling2d({ name: 'pool3', poolSize: 2 }),
+      tfl.layers.flatten({ name: 'flatten' }),
+      tfl.layers.dense({ name: 'dense1', units: 64, activation: 'relu', kernelInitializer: seed(4) }),
+      tfl.layers.dense({ name: 'logits', units: 10, kernelInitializer: seed(5) }),
+    ],
+  });
+}
+
+function evaluate(net: tfl.LayersModel, set: IdxSet, count = set.count): { acc: number; perClass: number[] } {
+  const idx = Array.from({ length: count }, (_, i) => i);
+  let correct = 0;
+  const hit = new Array<number>(10).fill(0);
+  const tot = new Array<number>(10).fill(0);
+  for (let s = 0; s < count; s += 500) {
+    const e = Math.min(count, s + 500);
+    const { x, y } = batchTensors(set, idx, s, e);
+    const pred = tf.tidy(() => tf.argMax(net.predict(x) as tf.Tensor2D, 1));
+    const p = pred.dataSync();
+    const t = y.dataSync();
+    for (let i = 0; i < p.length; i++) {
+      tot[t[i]]++;
+      if (p[i] === t[i]) {
+        correct++;
+        hit[t[i]]++;
+      }
+    }
+    tf.dispose([x, y, pred]);
+  }
+  return { acc: correct / count, perClass: hit.map((h, i) => h / Math.max(1, tot[i])) };
+}
+
+function writeIdx(path: string, dims: number[], data: Uint8Array): void {
+  const head = Buffer.alloc(4 + 4 * dims.length);
+  head.writeUInt32BE(0x0800 | dims.length, 0);
+  dims.forEach((d, i) => head.writeUInt32BE(d, 4 + 4 * i));
+  writeFileSync(path, gzipSync(Buffer.concat([head, Buffer.from(data)]), { level: 9 }));
+}
+
+function writeGrayPng(path: string, pixels: Uint8Array, w: number, h: number): void {
+  const png = new PNG({ width: w, height: h, colorType: 0, inputColorType: 0, inputHasAlpha: false });
+  png.data = Buffer.from(pixels);
+  writeFileSync(path, PNG.sync.write(png, { colorType: 0, inputColorType: 0, inputHasAlpha: false }));
+}
+
+function writeSubsets(test: IdxSet): void {
+  mkdirSync(subsetDir, { recursive: true });
+  mkdirSync(imagesDir, { recursive: true });
+  const px = test.rows * test.cols;
+  // The first 1000 test images: roughly 100 per class (exactly as in the official t10k order).
+  writeIdx(join(subsetDir, 'images-idx3-ubyte.gz'), [1000, test.rows, test.cols], test.images.subarray(0, 1000 * px));
+  writeIdx(join(subsetDir, 'labels-idx1-ubyte.gz'), [1000], test.labels.subarray(0, 1000));
+  const slugs = ['tshirt', 'trouser', 'pullover', 'dress', 'coat', 'sandal', 'shirt', 'sneaker', 'bag', 'ankle-boot'];
+  for (let c = 0; c < 10; c++) {
+    let k = 0;
+    while (test.labels[k] !== c) k++;
+    writeGrayPng(join(imagesDir, `fashion-${slugs[c]}.png`), test.images.subarray(k * px, (k + 1) * px), test.cols, test.rows);
+  }
+}
+
+async function save(net: tfl.Sequential): Promise<void> {
+  // The saved model ends in an explicit softmax like a Keras classifier; cnnviz's adapter removes it.
+  const full = tfl.sequential({ name: 'fashion_cnn', layers: [...net.layers, tfl.layers.activation({ name: 'probs', activation: 'softmax' })] });
+  await full.save(
+    tf.io.withSaveHandler(async (art) => {
+      const data = tf.io.CompositeArrayBuffer.join(art.weightData!);
+      const modelJson = {
+        format: 'layers-model',
+        generatedBy: `TensorFlow.js tfjs-layers v${tfl.version_layers}`,
+        convertedBy: 'cnnviz packages/models/scripts/train-fashion.ts',
+        modelTopology: art.modelTopology,
+        weightsManifest: [{ paths: ['weights.bin'], weights: art.weightSpecs }],
+        userDefinedMetadata: { labels: LABELS, inputRange: [0, 1] },
+      };
+      writeFileSync(join(outDir, 'weights.bin.tmp'), Buffer.from(data));
+      writeFileSync(join(outDir, 'model.json.tmp'), JSON.stringify(modelJson));
+      renameSync(join(outDir, 'weights.bin.tmp'), join(outDir, 'weights.bin'));
+      renameSync(join(outDir, 'model.json.tmp'), join(outDir, 'model.json'));
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: data.byteLength } };
+    }),
+  );
+}
+
+async function main(): Promise<void> {
+  await tf.setBackend('cpu');
+  const kernel = await installFastFilterGrad();
+  const dir = findFashionMnistDir();
+  const train = loadFashionMnist(dir, 'train');
+  const test = loadFashionMnist(dir, 't10k');
+  const nTrain = LIMIT > 0 ? Math.min(LIMIT, train.count) : train.count;
+  log(`tfjs ${tf.version_core}, backend ${tf.getBackend()}, conv filter gradient: ${kernel}`);
+  log(`data ${dir}: train ${train.count} (using ${nTrain}), test ${test.count}; epochs ${EPOCHS}, batch ${BATCH}, Adam 1e-3, seed ${SEED}`);
+  writeSubsets(test);
+
+  const net = buildNet();
+  const params = net.countParams();
+  log(`model: ${net.layers.map((l) => l.name).join(' > ')}; ${params} parameters`);
+  const opt = tf.train.adam(1e-3);
+  net.compile({
+    optimizer: opt,
+    loss: (yTrue: tf.Tensor, yPred: tf.Tensor) =>
+      tf.losses.softmaxCrossEntropy(yTrue as tf.Tensor2D, yPred as tf.Tensor2D),
+  });
+
+  const random = rng(SEED);
+  const order = Array.from({ length: nTrain }, (_, i) => i);
+  const t0 = Date.now();
+  for (let epoch = 1; epoch <= EPOCHS; epoch++) {
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+    let lossSum = 0;
+    let steps = 0;
+    for (let s = 0; s < nTrain; s += BATCH) {
+      const { x, y } = batchTensors(train, order, s, Math.min(nTrain, s + BATCH));
+      const y1 = tf.oneHot(y, 10);
+      const loss = (await net.trainOnBatch(x, y1)) as number;
+      tf.dispose([x, y, y1]);
+      lossSum += loss;
+      steps++;
+      if (steps % 100 === 0) {
+        log(`epoch ${epoch} step ${steps}/${Math.ceil(nTrain / BATCH)} loss ${(lossSum / steps).toFixed(4)} (${((Date.now() - t0) / 1000).toFixed(0)} s, ${tf.memory().numTensors} tensors)`);
+      }
+    }
+    const ev = evaluate(net, test);
+    log(`epoch ${epoch} done: train loss ${(lossSum / steps).toFixed(4)}, test accuracy (10k) ${(ev.acc * 100).toFixed(2)} %`);
+  }
+  const full = evaluate(net, test);
+  const sub = evaluate(net, test, 1000);
+  log(`final test accuracy: 10k ${(full.acc * 100).toFixed(2)} %, first-1k subset ${(sub.acc * 100).toFixed(2)} %`);
+  log(`per class (10k): ${LABELS.map((l, i) => `${l} ${(full.perClass[i] * 100).toFixed(1)}`).join(', ')}`);
+  await save(net);
+  log(`wrote ${outDir}/model.json + weights.bin (${params * 4} bytes); total ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+}
+
+main().catch((e: unknown) => {
+  log(`FAILED: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+  process.exit(1);
+});

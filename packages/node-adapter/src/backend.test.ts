@@ -1,0 +1,119 @@
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { kernelFixNames, registerKernelFixes, unregisterKernelFixes } from '@cnnviz/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { backendInfo, initBackend } from './backend.js';
+import { selfTest } from './self-test.js';
+
+afterEach(() => {
+  delete process.env.CNNVIZ_BACKEND;
+});
+
+describe('initBackend', () => {
+  it('before initBackend, backendInfo says it has not run', () => {
+    const info = backendInfo();
+    expect(info.reason).toMatch(/has not run/);
+    expect(info.tried).toEqual([]);
+  });
+
+  it('picks wasm here: no tfjs-node, and a software WebGPU adapter is skipped', async () => {
+    const info = await initBackend();
+    expect(info.name).toBe('wasm');
+    expect(tf.getBackend()).toBe('wasm');
+    expect(backendInfo()).toBe(info);
+    const names = info.tried.map((t) => t.name);
+    expect(names).toEqual(['tensorflow (tfjs-node-gpu)', 'webgpu (Dawn)', 'tensorflow (tfjs-node)', 'wasm']);
+    expect(info.tried.slice(0, 3).every((t) => !t.ok)).toBe(true);
+    expect(info.tried[0].why).toBe('@tensorflow/tfjs-node-gpu is not installed');
+    expect(info.tried[2].why).toBe('@tensorflow/tfjs-node is not installed');
+    expect(info.fixes).toEqual(kernelFixNames('wasm'));
+    expect(info.tried[3]).toMatchObject({ ok: true, why: expect.stringMatching(/matches closed form/) });
+    expect(info.reason).toMatch(/^wasm: fastest available backend/);
+    expect(info.threads).toBe(1);
+    // The global navigator.gpu installed for the probe is removed again when WebGPU is not used.
+    expect((globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu).toBeUndefined();
+  });
+
+  it('CNNVIZ_BACKEND=cpu overrides the order and installs the cpu fixes', async () => {
+    process.env.CNNVIZ_BACKEND = 'cpu';
+    const info = await initBackend();
+    expect(info.name).toBe('cpu');
+    expect(tf.getBackend()).toBe('cpu');
+    expect(info.tried).toHaveLength(1);
+    expect(info.reason).toMatch(/^cpu: requested by CNNVIZ_BACKEND/);
+    expect(info.fixes).toEqual(kernelFixNames('cpu'));
+  });
+
+  it('the backend option beats CNNVIZ_BACKEND', async () => {
+    process.env.CNNVIZ_BACKEND = 'cpu';
+    const info = await initBackend({ backend: 'wasm' });
+    expect(info.name).toBe('wasm');
+    expect(info.reason).toMatch(/requested by the backend option/);
+  });
+
+  it('an unknown backend name falls through to the automatic order, and says so', async () => {
+    process.env.CNNVIZ_BACKEND = 'nonexistent';
+    const info = await initBackend();
+    expect(info.name).toBe('wasm');
+    expect(info.tried[0]).toEqual({ name: 'nonexistent', ok: false, why: expect.stringMatching(/no backend "nonexistent"/) });
+    expect(info.reason).toMatch(/requested "nonexistent" \(CNNVIZ_BACKEND\) failed; fell back/);
+  });
+
+  it('strict turns a failed request into a BACKEND error', async () => {
+    await expect(initBackend({ backend: 'nonexistent', strict: true })).rejects.toMatchObject({
+      code: 'BACKEND',
+      message: expect.stringMatching(/nonexistent/),
+    });
+    await expect(initBackend({ threads: 0 })).rejects.toMatchObject({ code: 'BAD_OPTION' });
+  });
+
+  it('the self-test rejects a backend whose gradient is wrong and falls through', async () => {
+    // A copy of the cpu backend whose max-pool gradient routes to the wrong pixel (first, not argmax).
+    const cpuFactory = tf.findBackendFactory('cpu')!;
+    tf.registerBackend('broken', cpuFactory);
+    for (const k of tf.getKernelsForBackend('cpu')) tf.registerKernel({ ...k, backendName: 'broken' });
+    tf.unregisterKernel('MaxPoolGrad', 'broken');
+    tf.registerKernel({
+      kernelName: 'MaxPoolGrad',
+      backendName: 'broken',
+      kernelFunc: ({ inputs, backend }) => {
+        const { dy, input } = inputs as { dy: tf.Tensor; input: tf.Tensor };
+        const b = backend as { makeTensorInfo(shape: number[], dtype: string, values: Float32Array): unknown };
+        const g = new Float32Array(input.size);
+        const vals = b as unknown as { data: { get(id: unknown): { values: Float32Array } } };
+        const dv = vals.data.get(dy.dataId).values;
+        const [, h, w, c] = input.shape;
+        const [, ph, pw] = dy.shape;
+        for (let i = 0; i < ph; i++) for (let j = 0; j < pw; j++) for (let k = 0; k < c; k++) g[((2 * i) * w + 2 * j) * c + k] = dv[(i * pw + j) * c + k];
+        void h;
+        return b.makeTensorInfo(input.shape, 'float32', g) as tf.TensorInfo;
+      },
+    });
+    const info = await initBackend({ backend: 'broken' });
+    expect(info.tried[0]).toMatchObject({ name: 'broken', ok: false, why: expect.stringMatching(/self-test failed: .*differs from closed form/) });
+    expect(info.name).toBe('wasm');
+  });
+
+  it('the self-test catches stock WASM\'s MaxPoolGrad bug (negative window maxima) and passes with the fixes', async () => {
+    await initBackend({ backend: 'wasm' });
+    unregisterKernelFixes('wasm');
+    try {
+      const stock = await selfTest();
+      expect(stock.ok).toBe(false);
+    } finally {
+      registerKernelFixes('wasm');
+    }
+    const fixed = await selfTest();
+    expect(fixed).toMatchObject({ ok: true });
+    expect(fixed.maxError).toBeLessThan(1e-4);
+  });
+
+  it('the self-test leaks no tensors and matches cpu', async () => {
+    await tf.setBackend('cpu');
+    const before = tf.memory().numTensors;
+    const r = await selfTest();
+    expect(r.ok).toBe(true);
+    expect(r.maxError).toBeLessThan(1e-5);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});

@@ -1,0 +1,255 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { CnnvizError, checkNumber, registerKernelFixes } from '@cnnviz/core';
+import { selfTest } from './self-test.js';
+import { wasmBinaryDir } from './wasm-paths.js';
+import { type GpuAdapterInfo, loadWebgpuBackend, probeDawn, uninstallDawn } from './webgpu.js';
+
+export interface InitBackendOptions {
+  /**
+   * Backend to try first: 'tensorflow' (tfjs-node-gpu or tfjs-node), 'webgpu' (Dawn; software
+   * adapters allowed when asked for by name), 'wasm', 'cpu', or any backend already registered
+   * with tfjs. Overrides the `CNNVIZ_BACKEND` environment variable. If it is missing or fails its
+   * self-test the automatic order follows, unless `strict`.
+   */
+  backend?: string;
+  /** Throw (code BACKEND) instead of falling back when the requested backend fails. */
+  strict?: boolean;
+  /** Requested CPU threads; WASM in Node is single-threaded, so this is only reported there. */
+  threads?: number;
+}
+
+export interface TriedBackend {
+  name: string;
+  ok: boolean;
+  why: string;
+}
+
+export interface BackendInfo {
+  /** The tfjs backend now active: 'tensorflow', 'webgpu', 'wasm', 'cpu' or a custom name. */
+  name: string;
+  /** The WebGPU adapter, when `name` is 'webgpu'. */
+  adapter?: GpuAdapterInfo;
+  /** Why this backend was chosen, and what was skipped. */
+  reason: string;
+  /** cnnviz kernel fixes installed for it (see `registerKernelFixes` in @cnnviz/core). */
+  fixes: string[];
+  /** Every candidate, in the order tried. */
+  tried: TriedBackend[];
+  /** CPU threads the backend computes with, where known. */
+  threads?: number;
+}
+
+type Outcome = { ok: true; name: string; adapter?: GpuAdapterInfo; threads?: number } | { ok: false; why: string };
+
+interface Candidate {
+  /** The user-facing name that selects it ('tensorflow' covers both tfjs-node packages). */
+  id: string;
+  label: string;
+  start(): Promise<Outcome>;
+}
+
+const firstLine = (e: unknown) => String((e as Error)?.message ?? e).split('\n')[0];
+
+/** "is not installed", or the load error of a package that is installed but broken. */
+function loadFailure(pkg: string, e: unknown): string {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  const missing =
+    (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && firstLine(e).includes(pkg);
+  return missing ? `${pkg} is not installed` : `${pkg} failed to load: ${firstLine(e)}`;
+}
+
+/** Quiet `setBackend`: tfjs logs factory failures to the console; we report them in `tried`. */
+async function activate(name: string): Promise<Outcome> {
+  if (!tf.findBackendFactory(name) && !tf.findBackend(name)) {
+    return { ok: false, why: `no backend "${name}" is registered with tfjs-core` };
+  }
+  const warn = console.warn;
+  const messages: string[] = [];
+  console.warn = (...args: unknown[]) => messages.push(args.map(String).join(' '));
+  try {
+    const ok = await tf.setBackend(name);
+    if (!ok) return { ok: false, why: `tf.setBackend('${name}') failed${messages.length ? `: ${messages.join('; ')}` : ''}` };
+    await tf.ready();
+    return { ok: true, name };
+  } catch (e) {
+    return { ok: false, why: `tf.setBackend('${name}') threw: ${firstLine(e)}` };
+  } finally {
+    console.warn = warn;
+  }
+}
+
+async function startTensorflow(pkg: string): Promise<Outcome> {
+  // Variable specifier: the optional peer is absent on most machines (its install downloads
+  // libtensorflow) and type checking or bundling must not require it.
+  const specifier = pkg;
+  try {
+    await import(specifier);
+  } catch (e) {
+    return { ok: false, why: loadFailure(pkg, e) };
+  }
+  if (!tf.findBackendFactory('tensorflow')) {
+    return {
+      ok: false,
+      why: `${pkg} loaded but registered no 'tensorflow' backend here (a second copy of @tensorflow/tfjs-core?)`,
+    };
+  }
+  return activate('tensorflow');
+}
+
+async function startWebgpu(allowSoftware: boolean): Promise<Outcome> {
+  const probe = await probeDawn();
+  if (!probe.ok) {
+    uninstallDawn();
+    return probe;
+  }
+  const { adapter } = probe;
+  const what = adapter.description || `${adapter.vendor} ${adapter.architecture}`.trim();
+  if (adapter.software && !allowSoftware) {
+    uninstallDawn();
+    return {
+      ok: false,
+      why: `only a software adapter (${what}), slower than WASM; set CNNVIZ_BACKEND=webgpu to use it anyway`,
+    };
+  }
+  try {
+    await loadWebgpuBackend();
+  } catch (e) {
+    return { ok: false, why: loadFailure('@tensorflow/tfjs-backend-webgpu', e) };
+  }
+  if (!tf.findBackendFactory('webgpu')) {
+    return {
+      ok: false,
+      why: '@tensorflow/tfjs-backend-webgpu registered nothing: it was imported before navigator.gpu existed; let @cnnviz/node load it',
+    };
+  }
+  const out = await activate('webgpu');
+  return out.ok ? { ...out, adapter } : out;
+}
+
+async function startWasm(threads: number | undefined): Promise<Outcome> {
+  let wasm: { setWasmPaths(prefix: string): void; setThreadsCount?(n: number): void };
+  try {
+    wasm = await import('@tensorflow/tfjs-backend-wasm');
+  } catch (e) {
+    return { ok: false, why: loadFailure('@tensorflow/tfjs-backend-wasm', e) };
+  }
+  const dir = wasmBinaryDir();
+  if (dir) {
+    try {
+      wasm.setWasmPaths(dir);
+    } catch {
+      // Already initialised earlier in this process: the paths no longer matter.
+    }
+  }
+  if (threads !== undefined) wasm.setThreadsCount?.(threads);
+  const out = await activate('wasm');
+  return out.ok ? { ...out, threads: 1 } : out;
+}
+
+async function startCpu(): Promise<Outcome> {
+  try {
+    await import('@tensorflow/tfjs-backend-cpu');
+  } catch (e) {
+    return { ok: false, why: loadFailure('@tensorflow/tfjs-backend-cpu', e) };
+  }
+  const out = await activate('cpu');
+  return out.ok ? { ...out, threads: 1 } : out;
+}
+
+/**
+ * The automatic order (DESIGN.md, Runtime): tfjs-node-gpu, then Dawn on a hardware adapter, then
+ * tfjs-node, WASM with cnnviz's kernel fixes, and CPU.
+ */
+function candidates(requested: string | undefined, threads: number | undefined): Candidate[] {
+  return [
+    { id: 'tensorflow', label: 'tensorflow (tfjs-node-gpu)', start: () => startTensorflow('@tensorflow/tfjs-node-gpu') },
+    { id: 'webgpu', label: 'webgpu (Dawn)', start: () => startWebgpu(requested === 'webgpu') },
+    { id: 'tensorflow', label: 'tensorflow (tfjs-node)', start: () => startTensorflow('@tensorflow/tfjs-node') },
+    { id: 'wasm', label: 'wasm', start: () => startWasm(threads) },
+    { id: 'cpu', label: 'cpu', start: () => startCpu() },
+  ];
+}
+
+const ALIASES: Record<string, string> = { 'tfjs-node': 'tensorflow', 'tfjs-node-gpu': 'tensorflow', node: 'tensorflow' };
+
+let current: BackendInfo | undefined;
+let queue: Promise<unknown> = Promise.resolve();
+
+async function select(opts: InitBackendOptions): Promise<BackendInfo> {
+  if (opts.threads !== undefined) checkNumber(opts.threads, 'threads', { min: 1, integer: true });
+  const env = process.env.CNNVIZ_BACKEND?.trim().toLowerCase() || undefined;
+  const raw = opts.backend?.trim().toLowerCase() || env;
+  const requested = raw ? (ALIASES[raw] ?? raw) : undefined;
+  const source = opts.backend ? 'the backend option' : 'CNNVIZ_BACKEND';
+  const all = candidates(requested, opts.threads);
+  let order = all;
+  if (requested) {
+    const chosen = all.filter((c) => c.id === requested);
+    const first: Candidate[] = chosen.length
+      ? chosen
+      : [{ id: requested, label: requested, start: () => activate(requested) }];
+    order = [...first, ...all.filter((c) => c.id !== requested)];
+  }
+  const tried: TriedBackend[] = [];
+  for (const c of order) {
+    if (requested && opts.strict && c.id !== requested) break;
+    const started = await c.start();
+    if (!started.ok) {
+      tried.push({ name: c.label, ok: false, why: started.why });
+      continue;
+    }
+    const fixes = registerKernelFixes(started.name);
+    const test = await selfTest();
+    if (!test.ok) {
+      tried.push({ name: c.label, ok: false, why: `self-test failed: ${test.why}` });
+      continue;
+    }
+    tried.push({ name: c.label, ok: true, why: test.why });
+    const skipped = tried.filter((t) => !t.ok).map((t) => `${t.name}: ${t.why}`);
+    const how = !requested
+      ? 'fastest available backend that passed the self-test'
+      : c.id === requested
+        ? `requested by ${source}`
+        : `requested "${raw}" (${source}) failed; fell back to the fastest backend that passed the self-test`;
+    return {
+      name: started.name,
+      ...(started.adapter ? { adapter: started.adapter } : {}),
+      reason: `${c.label}: ${how}${skipped.length ? `. Skipped: ${skipped.join('; ')}` : ''}`,
+      fixes,
+      tried,
+      ...(started.threads !== undefined ? { threads: started.threads } : {}),
+    };
+  }
+  throw new CnnvizError(
+    'BACKEND',
+    `no usable TF.js backend${requested && opts.strict ? ` ("${raw}" requested, strict)` : ''}: ${tried
+      .map((t) => `${t.name}: ${t.why}`)
+      .join('; ')}`,
+  );
+}
+
+/**
+ * Picks and activates the fastest TF.js backend that is installed and passes a gradient
+ * self-test, installs cnnviz's kernel fixes for it, and says why (`backendInfo()`). Calls are
+ * serialised; a later call selects again.
+ */
+export async function initBackend(opts: InitBackendOptions = {}): Promise<BackendInfo> {
+  const run = queue.then(() => select(opts));
+  queue = run.catch(() => undefined);
+  current = await run;
+  return current;
+}
+
+/** What `initBackend` chose and why; before it has run, the TF.js default with an empty history. */
+export function backendInfo(): BackendInfo {
+  if (current && current.name === tf.getBackend()) return current;
+  const name = tf.getBackend() ?? 'none';
+  return {
+    name,
+    reason: current
+      ? `backend changed to "${name}" outside initBackend (it chose "${current.name}")`
+      : 'initBackend() has not run: TF.js default backend, no self-test, no kernel fixes',
+    fixes: [],
+    tried: current?.tried ?? [],
+  };
+}

@@ -1,0 +1,105 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { randomNormal, type Rng } from '@cnnviz/core';
+import { toValidRgb } from './color.js';
+import type { ImageParam } from './types.js';
+
+export interface FourierParamOptions {
+  /** Standard deviation of the initial spectrum. Default 0.01 (Lucid). */
+  sd?: number;
+  /** Spectrum scaled by 1/f^decayPower, so low frequencies move fastest. Default 1 (Lucid). */
+  decayPower?: number;
+  /** Map channels through Lucid's colour decorrelation (3-channel images only). Default true. */
+  decorrelate?: boolean;
+}
+
+/** numpy's `fftfreq(n)[k]`. */
+function fftfreq(k: number, n: number): number {
+  return (k < Math.ceil(n / 2) ? k : k - n) / n;
+}
+
+/**
+ * Lucid's `fft_image`: the image is the inverse real 2-D DFT of a learnt spectrum whose entries
+ * are scaled by 1/max(f, 1/max(H,W)) — a 1/f prior, natural images' power law — followed by
+ * colour decorrelation and a sigmoid (Lucid `to_valid_rgb`).
+ *
+ * The inverse DFT is written as two real matrix products (rows, then columns) rather than with
+ * `tf.irfft`, because TF.js registers no FFT gradient and the WASM backend has no FFT kernel;
+ * matrix products have gradients on every backend and are fast at the sizes used here.
+ */
+export function fourierParam(
+  shape: [number, number, number, number],
+  rng: Rng,
+  opts: FourierParamOptions = {},
+): ImageParam {
+  const [n, h, w, c] = shape;
+  const decay = opts.decayPower ?? 1;
+  const fw = Math.floor(w / 2) + 1;
+  const m = n * c * fw;
+
+  // Spectrum layout [H, N*C*FW]: rows are vertical frequencies, so the first inverse DFT is one matmul.
+  const scale = new Float32Array(h * m);
+  for (let ky = 0; ky < h; ky++) {
+    const fy = fftfreq(ky, h);
+    for (let kx = 0; kx < fw; kx++) {
+      const f = Math.sqrt(fy * fy + (kx / w) * (kx / w));
+      const s = (1 / Math.max(f, 1 / Math.max(h, w)) ** decay) * Math.sqrt(w * h);
+      for (let b = 0; b < n * c; b++) scale[ky * m + b * fw + kx] = s;
+    }
+  }
+
+  // Inverse DFT along rows: Z = [Cy, -Sy] @ [Xr; Xi] (real part), [Sy, Cy] @ [Xr; Xi] (imaginary part).
+  const rowRe = new Float32Array(h * 2 * h);
+  const rowIm = new Float32Array(h * 2 * h);
+  for (let y = 0; y < h; y++) {
+    for (let ky = 0; ky < h; ky++) {
+      const a = (2 * Math.PI * ky * y) / h;
+      rowRe[y * 2 * h + ky] = Math.cos(a);
+      rowRe[y * 2 * h + h + ky] = -Math.sin(a);
+      rowIm[y * 2 * h + ky] = Math.sin(a);
+      rowIm[y * 2 * h + h + ky] = Math.cos(a);
+    }
+  }
+  // Inverse real DFT along columns: x = [Zr, Zi] @ [c_k cos; -c_k sin] / (H W), where c_k = 2 for
+  // the bins that stand for a conjugate pair and 1 for the DC (and even-width Nyquist) bin.
+  const col = new Float32Array(2 * fw * w);
+  for (let kx = 0; kx < fw; kx++) {
+    const ck = kx === 0 || (w % 2 === 0 && kx === w / 2) ? 1 : 2;
+    for (let x = 0; x < w; x++) {
+      const a = (2 * Math.PI * kx * x) / w;
+      col[kx * w + x] = (ck * Math.cos(a)) / (h * w);
+      col[(fw + kx) * w + x] = (-ck * Math.sin(a)) / (h * w);
+    }
+  }
+
+  const consts = {
+    scale: tf.tensor2d(scale, [h, m]),
+    rowRe: tf.tensor2d(rowRe, [h, 2 * h]),
+    rowIm: tf.tensor2d(rowIm, [h, 2 * h]),
+    col: tf.tensor2d(col, [2 * fw, w]),
+  };
+  const sd = opts.sd ?? 0.01;
+  const init = tf.tidy(() => tf.reshape(randomNormal([2 * h * m], rng, 0, sd), [2 * h, m]));
+  const spectrum = tf.variable(init, true) as tf.Variable<tf.Rank.R2>;
+  init.dispose();
+  const decorrelate = opts.decorrelate ?? true;
+
+  return {
+    variables: [spectrum],
+    image: () =>
+      tf.tidy(() => {
+        const [re, im] = tf.split(spectrum, 2, 0);
+        const scaled = tf.concat([tf.mul(re, consts.scale), tf.mul(im, consts.scale)], 0);
+        const zr = tf.matMul(consts.rowRe, scaled); // [H, N*C*FW]
+        const zi = tf.matMul(consts.rowIm, scaled);
+        const z = tf.concat([tf.reshape(zr, [h * n * c, fw]), tf.reshape(zi, [h * n * c, fw])], 1);
+        const pixels = tf.matMul(z, consts.col); // [H*N*C, W]
+        // Lucid divides by 4 so the initial image sits in the sigmoid's linear range.
+        const img = tf.div(tf.transpose(tf.reshape(pixels, [h, n, c, w]), [1, 0, 3, 2]), 4);
+        return decorrelate ? toValidRgb(img) : tf.sigmoid(img);
+      }) as tf.Tensor4D,
+    dispose: () => {
+      spectrum.dispose();
+      for (const t of Object.values(consts)) t.dispose();
+    },
+  };
+}
