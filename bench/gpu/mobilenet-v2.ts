@@ -49,7 +49,9 @@ export function buildMobileNetV2(inputSize = 224, classes = 1000): MobileNetV2Sp
   x = bnLayer('bn_Conv1').apply(x) as tfl.SymbolicTensor;
   x = relu6('Conv1_relu').apply(x) as tfl.SymbolicTensor;
   blocks.push({
-    convs: [{ kind: 'conv', conv: 'Conv1', bn: 'bn_Conv1', stride: 2, pad: 'same', zeroPad: false, relu6: true }],
+    convs: [
+      { kind: 'conv', conv: 'Conv1', bn: 'bn_Conv1', stride: 2, pad: 'same', zeroPad: false, relu6: true },
+    ],
     residual: false,
   });
 
@@ -74,15 +76,35 @@ export function buildMobileNetV2(inputSize = 224, classes = 1000): MobileNetV2Sp
       const blockInput = x;
       if (blockId > 0) {
         x = tfl.layers
-          .conv2d({ filters: expansion * inChannels, kernelSize: 1, padding: 'same', useBias: false, name: `${prefix}expand` })
+          .conv2d({
+            filters: expansion * inChannels,
+            kernelSize: 1,
+            padding: 'same',
+            useBias: false,
+            name: `${prefix}expand`,
+          })
           .apply(x) as tfl.SymbolicTensor;
         x = bnLayer(`${prefix}expand_BN`).apply(x) as tfl.SymbolicTensor;
         x = relu6(`${prefix}expand_relu`).apply(x) as tfl.SymbolicTensor;
-        convs.push({ kind: 'conv', conv: `${prefix}expand`, bn: `${prefix}expand_BN`, stride: 1, pad: 'same', zeroPad: false, relu6: true });
+        convs.push({
+          kind: 'conv',
+          conv: `${prefix}expand`,
+          bn: `${prefix}expand_BN`,
+          stride: 1,
+          pad: 'same',
+          zeroPad: false,
+          relu6: true,
+        });
       }
       if (stride === 2) {
         x = tfl.layers
-          .zeroPadding2d({ padding: [[0, 1], [0, 1]], name: `${prefix}pad` })
+          .zeroPadding2d({
+            padding: [
+              [0, 1],
+              [0, 1],
+            ],
+            name: `${prefix}pad`,
+          })
           .apply(x) as tfl.SymbolicTensor;
       }
       x = tfl.layers
@@ -110,7 +132,15 @@ export function buildMobileNetV2(inputSize = 224, classes = 1000): MobileNetV2Sp
         .conv2d({ filters: out, kernelSize: 1, padding: 'same', useBias: false, name: `${prefix}project` })
         .apply(x) as tfl.SymbolicTensor;
       x = bnLayer(`${prefix}project_BN`).apply(x) as tfl.SymbolicTensor;
-      convs.push({ kind: 'conv', conv: `${prefix}project`, bn: `${prefix}project_BN`, stride: 1, pad: 'same', zeroPad: false, relu6: false });
+      convs.push({
+        kind: 'conv',
+        conv: `${prefix}project`,
+        bn: `${prefix}project_BN`,
+        stride: 1,
+        pad: 'same',
+        zeroPad: false,
+        relu6: false,
+      });
       const residual = inChannels === out && stride === 1;
       if (residual) x = tfl.layers.add({ name: `${prefix}add` }).apply([blockInput, x]) as tfl.SymbolicTensor;
       blocks.push({ convs, residual });
@@ -124,14 +154,43 @@ export function buildMobileNetV2(inputSize = 224, classes = 1000): MobileNetV2Sp
   x = bnLayer('Conv_1_bn').apply(x) as tfl.SymbolicTensor;
   x = relu6('out_relu').apply(x) as tfl.SymbolicTensor;
   blocks.push({
-    convs: [{ kind: 'conv', conv: 'Conv_1', bn: 'Conv_1_bn', stride: 1, pad: 'same', zeroPad: false, relu6: true }],
+    convs: [
+      { kind: 'conv', conv: 'Conv_1', bn: 'Conv_1_bn', stride: 1, pad: 'same', zeroPad: false, relu6: true },
+    ],
     residual: false,
   });
   x = tfl.layers.globalAveragePooling2d({ name: 'global_average_pooling2d' }).apply(x) as tfl.SymbolicTensor;
   const logits = tfl.layers.dense({ units: classes, name: 'predictions' }).apply(x) as tfl.SymbolicTensor;
   const model = tfl.model({ inputs: input, outputs: logits, name: 'mobilenetv2_random' });
-  randomizeBatchNorm(model);
+  randomizeWeights(model);
   return { model, blocks, dense: 'predictions', inputSize };
+}
+
+// tfjs-layers' Glorot default shrinks depthwise outputs by ~2/C per layer, so after 17 blocks the logits and
+// gradients underflow (1e-14) and comparisons become vacuous. He-normal on each kernel keeps them O(1); fresh BN
+// layers are the identity, so they get plausible statistics too (which also exercises BN folding).
+function randomizeWeights(model: tfl.LayersModel): void {
+  let seed = 7;
+  const rand = () => {
+    seed = (seed * 16807) % 2147483647;
+    return seed / 2147483647;
+  };
+  const gauss = () => Math.sqrt(-2 * Math.log(rand() + 1e-12)) * Math.cos(2 * Math.PI * rand());
+  for (const layer of model.layers) {
+    const cls = layer.getClassName();
+    if (cls !== 'Conv2D' && cls !== 'DepthwiseConv2D') continue;
+    const [kernel] = layer.getWeights();
+    const [kh, kw, ci] = kernel.shape;
+    const fanIn = cls === 'Conv2D' ? kh * kw * ci : kh * kw;
+    const std = Math.sqrt(2 / fanIn);
+    const next = tf.tensor(
+      Float32Array.from({ length: kernel.size }, () => std * gauss()),
+      kernel.shape,
+    );
+    layer.setWeights([next]);
+    next.dispose();
+  }
+  randomizeBatchNorm(model);
 }
 
 // Fresh BN layers are the identity (mean 0, var 1, gamma 1, beta 0); give them plausible statistics so folding
@@ -147,7 +206,12 @@ function randomizeBatchNorm(model: tfl.LayersModel): void {
     const [gamma, beta, mean, variance] = layer.getWeights();
     const n = gamma.shape[0];
     const vals = (f: () => number) => tf.tensor1d(Array.from({ length: n }, f));
-    const next = [vals(() => 0.5 + rand()), vals(() => 0.2 * (rand() - 0.5)), vals(() => 0.2 * (rand() - 0.5)), vals(() => 0.5 + rand())];
+    const next = [
+      vals(() => 0.5 + rand()),
+      vals(() => 0.2 * (rand() - 0.5)),
+      vals(() => 0.2 * (rand() - 0.5)),
+      vals(() => 0.5 + rand()),
+    ];
     layer.setWeights(next);
     // getWeights() returns the layer's own variables (not copies): only our new values are freed.
     void [beta, mean, variance];
@@ -181,25 +245,24 @@ export function foldMobileNetV2(spec: MobileNetV2Spec): FoldedMobileNetV2 {
   const blocks = spec.blocks.map((b) => ({
     residual: b.residual,
     convs: b.convs.map((c): FoldedConv => {
-      return tf.tidy(() => {
+      const [filter, bias] = tf.tidy(() => {
         const [kernel] = layer(c.conv).getWeights();
         const [gamma, beta, mean, variance] = layer(c.bn).getWeights();
-        const eps = 1e-3;
-        const scale = tf.div(gamma, tf.sqrt(tf.add(variance, eps)));
+        const scale = tf.div(gamma, tf.sqrt(tf.add(variance, 1e-3)));
         // conv: [kh,kw,ci,co] scales along co; depthwise: [kh,kw,c,1] scales along c.
-        const filter = (
-          c.kind === 'conv' ? tf.mul(kernel, scale) : tf.mul(kernel, tf.reshape(scale, [1, 1, -1, 1]))
-        ) as tf.Tensor4D;
-        const bias = tf.sub(beta, tf.mul(mean, scale)) as tf.Tensor1D;
-        return {
-          kind: c.kind,
-          filter: tf.keep(filter),
-          bias: tf.keep(bias),
-          stride: c.stride,
-          pad: c.zeroPad ? [[0, 0], [0, 1], [0, 1], [0, 0]] : c.pad,
-          relu6: c.relu6,
-        };
+        const f =
+          c.kind === 'conv' ? tf.mul(kernel, scale) : tf.mul(kernel, tf.reshape(scale, [1, 1, -1, 1]));
+        return [f as tf.Tensor4D, tf.sub(beta, tf.mul(mean, scale)) as tf.Tensor1D] as const;
       });
+      const pad: FoldedConv['pad'] = c.zeroPad
+        ? [
+            [0, 0],
+            [0, 1],
+            [0, 1],
+            [0, 0],
+          ]
+        : c.pad;
+      return { kind: c.kind, filter, bias, stride: c.stride, pad, relu6: c.relu6 };
     }),
   }));
   const [denseKernel, denseBias] = layer(spec.dense).getWeights() as [tf.Tensor2D, tf.Tensor1D];

@@ -267,15 +267,15 @@ async function randomizedTf(
   // float32 Gram matrices resolve singular values down to ~1e-3 of the largest; directions
   // below that carry < 1e-6 of the variance and are dropped rather than amplified as noise.
   const tol = 1e-6;
-  let Y: tf.Tensor2D = tf.matMul(Xc, omega);
+  let Y = tf.matMul(Xc, omega) as tf.Tensor2D;
   omega.dispose();
   try {
     Y = await orthTf(Y);
     for (let it = 0; it < q; it++) {
-      const Z0 = tf.matMul(Xc, Y, true, false);
+      const Z0 = tf.matMul(Xc, Y, true, false) as tf.Tensor2D;
       const Z = await orthTf(Z0);
       Y.dispose();
-      const Y1 = tf.matMul(Xc, Z);
+      const Y1 = tf.matMul(Xc, Z) as tf.Tensor2D;
       Z.dispose();
       Y = await orthTf(Y1);
     }
@@ -298,7 +298,7 @@ async function randomizedTf(
     g.dispose();
     const { M, r } = orthonormalizer(G, cols, tol);
     const mt = tf.tensor2d(Float32Array.from(M), [cols, r]);
-    const out = tf.matMul(A, mt);
+    const out = tf.matMul(A, mt) as tf.Tensor2D;
     mt.dispose();
     A.dispose();
     return out;

@@ -5,13 +5,12 @@
  *   packages/models/assets/images/fashion-*.png (one test image per class)
  *
  * Run: `npm run train:fashion` (root). Deterministic: seeded initialisers and a seeded shuffle on the
- * pure-JS cpu backend. Env: EPOCHS (default 3), BATCH (64), LIMIT (train images, default all),
- * FASHION_MNIST_DIR (folder with the idx.gz files; see fashion-data.ts).
- *
- * The stock cpu Conv2DBackpropFilter kernel is very slow (a per-element TensorBuffer loop); we use
- * cnnviz core's kernel fixes when they provide one, else the small loop below.
+ * single-threaded wasm backend. Env: EPOCHS (default 3), BATCH (64), LIMIT (train images, default
+ * all), BACKEND (wasm; cpu works but is ~10x slower), FASHION_MNIST_DIR (folder with the idx.gz files;
+ * see fashion-data.ts).
  */
 import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { mkdirSync, writeFileSync, appendFileSync, renameSync } from 'node:fs';
@@ -32,6 +31,7 @@ const EPOCHS = Number(process.env.EPOCHS ?? 3);
 const BATCH = Number(process.env.BATCH ?? 64);
 const LIMIT = Number(process.env.LIMIT ?? 0);
 const SEED = 20240601;
+const BACKEND = process.env.BACKEND ?? 'wasm';
 const LABELS = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
 
 mkdirSync(outDir, { recursive: true });
@@ -42,81 +42,65 @@ function log(msg: string): void {
   appendFileSync(logPath, line + '\n');
 }
 
-/** Fast NHWC Conv2DBackpropFilter for the cpu backend: dW[kh,kw,ci,co] = sum x * dy, co innermost. */
-function fastConv2DBackpropFilter(args: {
-  inputs: tf.NamedTensorInfoMap;
-  backend: unknown;
-  attrs?: tf.NamedAttrMap;
-}): tf.TensorInfo {
-  const backend = args.backend as {
-    data: { get(id: unknown): { values: Float32Array } };
-    makeTensorInfo(shape: number[], dtype: string, values: Float32Array): tf.TensorInfo;
-  };
-  const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
-  const attrs = args.attrs as unknown as {
-    strides: [number, number] | number;
-    pad: 'same' | 'valid' | number;
-    dimRoundingMode?: 'floor' | 'round' | 'ceil';
-    filterShape: [number, number, number, number];
-  };
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    attrs.filterShape,
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-  );
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
-  const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = info;
-  const top = info.padInfo.top;
-  const left = info.padInfo.left;
-  const xv = backend.data.get(x.dataId).values;
-  const dyv = backend.data.get(dy.dataId).values;
-  const dw = new Float32Array(fh * fw * inChannels * outChannels);
-  for (let b = 0; b < batchSize; b++) {
-    for (let oy = 0; oy < outHeight; oy++) {
-      for (let ox = 0; ox < outWidth; ox++) {
-        const dyOff = ((b * outHeight + oy) * outWidth + ox) * outChannels;
-        for (let ky = 0; ky < fh; ky++) {
-          const iy = oy * sh + ky - top;
-          if (iy < 0 || iy >= inHeight) continue;
-          for (let kx = 0; kx < fw; kx++) {
-            const ix = ox * sw + kx - left;
-            if (ix < 0 || ix >= inWidth) continue;
-            const xOff = ((b * inHeight + iy) * inWidth + ix) * inChannels;
-            const wOff = (ky * fw + kx) * inChannels * outChannels;
-            for (let ci = 0; ci < inChannels; ci++) {
-              const xval = xv[xOff + ci];
-              if (xval === 0) continue;
-              const base = wOff + ci * outChannels;
-              for (let co = 0; co < outChannels; co++) dw[base + co] += xval * dyv[dyOff + co];
-            }
-          }
+/**
+ * 3x3 'same' stride-1 convolution whose gradients use only forward-type ops that are fast on every
+ * backend: dx is a convolution with the flipped, transposed filter and dW is nine matrix products
+ * (im2col by shifted slices). Stock TF.js computes dW with a very slow loop on cpu and has no wasm kernel.
+ */
+const conv3x3 = tf.customGrad((x: tf.Tensor, w: tf.Tensor, save: tf.GradSaveFunc) => {
+  save([x, w]);
+  return {
+    value: tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same'),
+    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+      const g = dy as tf.Tensor4D;
+      const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
+      const [n, h, wd, ci] = xs.shape;
+      const co = ws.shape[3];
+      const wT = tf.transpose(tf.reverse(ws, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
+      const dx = tf.conv2d(g, wT, 1, 'same');
+      const xp = tf.pad(xs, [[0, 0], [1, 1], [1, 1], [0, 0]]);
+      const gFlat = tf.reshape(g, [n * h * wd, co]) as tf.Tensor2D;
+      const parts: tf.Tensor2D[] = [];
+      for (let ky = 0; ky < 3; ky++) {
+        for (let kx = 0; kx < 3; kx++) {
+          const patch = tf.reshape(tf.slice(xp, [0, ky, kx, 0], [n, h, wd, ci]), [n * h * wd, ci]) as tf.Tensor2D;
+          parts.push(tf.matMul(patch, gFlat, true, false));
         }
       }
-    }
-  }
-  return backend.makeTensorInfo(attrs.filterShape, 'float32', dw);
+      const dw = tf.reshape(tf.stack(parts), [3, 3, ci, co]);
+      return [dx, dw];
+    },
+  };
+});
+
+/** conv3x3's gradients against TF.js's own (stock kernels on cpu), on a tiny case; throws on mismatch. */
+function selfCheck(): number {
+  return tf.tidy(() => {
+    const x = tf.randomNormal([2, 5, 6, 3], 0, 1, 'float32', 1);
+    const w = tf.randomNormal([3, 3, 3, 4], 0, 1, 'float32', 2);
+    const r = tf.randomNormal([2, 5, 6, 4], 0, 1, 'float32', 3);
+    const ours = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(conv3x3(a, b), r)))([x, w]);
+    const ref = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same'), r)))([x, w]);
+    const err = Math.max(...ours.map((g, i) => tf.max(tf.abs(tf.sub(g, ref[i]))).dataSync()[0]));
+    if (!(err < 1e-3)) throw new Error(`conv3x3 gradient differs from TF.js's by ${err}`);
+    return err;
+  });
 }
 
-async function installFastFilterGrad(): Promise<string> {
-  try {
-    const core = (await import('../../core/src/index.js')) as Record<string, unknown>;
-    if (typeof core.registerKernelFixes === 'function') {
-      const fixes = (core.registerKernelFixes as (b: string) => string[])('cpu');
-      if (fixes.some((f) => f.includes('Conv2DBackpropFilter'))) return `@cnnviz/core registerKernelFixes: ${fixes.join(', ')}`;
-    }
-  } catch {
-    // core not importable (or no fixes yet): use the local kernel.
+/** The same function as the tfjs-layers model below, on its own variables, using conv3x3. */
+function forward(vars: tf.Variable[], x: tf.Tensor4D): tf.Tensor2D {
+  const [w1, b1, w2, b2, w3, b3, wd, bd, wl, bl] = vars;
+  let h: tf.Tensor4D = x;
+  for (const [w, b] of [
+    [w1, b1],
+    [w2, b2],
+    [w3, b3],
+  ]) {
+    h = tf.maxPool(tf.relu(tf.add(conv3x3(h, w), b)) as tf.Tensor4D, 2, 2, 'valid');
   }
-  tf.unregisterKernel('Conv2DBackpropFilter', 'cpu');
-  tf.registerKernel({
-    kernelName: 'Conv2DBackpropFilter',
-    backendName: 'cpu',
-    kernelFunc: fastConv2DBackpropFilter as unknown as tf.KernelFunc,
-  });
-  return 'local fast Conv2DBackpropFilter (train-fashion.ts)';
+  const flat = tf.reshape(h, [h.shape[0], -1]) as tf.Tensor2D;
+  const d1 = tf.relu(tf.add(tf.matMul(flat, wd as tf.Tensor2D), bd)) as tf.Tensor2D;
+  return tf.add(tf.matMul(d1, wl as tf.Tensor2D), bl) as tf.Tensor2D;
 }
 
 /** mulberry32: a tiny seeded generator, so the shuffle order is reproducible. */
@@ -249,12 +233,13 @@ async function save(net: tfl.Sequential): Promise<void> {
 
 async function main(): Promise<void> {
   await tf.setBackend('cpu');
-  const kernel = await installFastFilterGrad();
+  const gradErr = selfCheck();
+  await tf.setBackend(BACKEND);
   const dir = findFashionMnistDir();
   const train = loadFashionMnist(dir, 'train');
   const test = loadFashionMnist(dir, 't10k');
   const nTrain = LIMIT > 0 ? Math.min(LIMIT, train.count) : train.count;
-  log(`tfjs ${tf.version_core}, backend ${tf.getBackend()}, conv filter gradient: ${kernel}`);
+  log(`tfjs ${tf.version_core}, backend ${tf.getBackend()}, conv gradients through conv3x3 (conv + im2col matMul; max deviation from stock TF.js gradients ${gradErr.toExponential(1)})`);
   log(`data ${dir}: train ${train.count} (using ${nTrain}), test ${test.count}; epochs ${EPOCHS}, batch ${BATCH}, Adam 1e-3, seed ${SEED}`);
   writeSubsets(test);
 
@@ -262,11 +247,8 @@ async function main(): Promise<void> {
   const params = net.countParams();
   log(`model: ${net.layers.map((l) => l.name).join(' > ')}; ${params} parameters`);
   const opt = tf.train.adam(1e-3);
-  net.compile({
-    optimizer: opt,
-    loss: (yTrue: tf.Tensor, yPred: tf.Tensor) =>
-      tf.losses.softmaxCrossEntropy(yTrue as tf.Tensor2D, yPred as tf.Tensor2D),
-  });
+  // Train the layers model's own variables (so `net.save` writes them) with our forward function.
+  const vars = net.trainableWeights.map((w) => w.read() as tf.Variable);
 
   const random = rng(SEED);
   const order = Array.from({ length: nTrain }, (_, i) => i);
@@ -280,10 +262,9 @@ async function main(): Promise<void> {
     let steps = 0;
     for (let s = 0; s < nTrain; s += BATCH) {
       const { x, y } = batchTensors(train, order, s, Math.min(nTrain, s + BATCH));
-      const y1 = tf.oneHot(y, 10);
-      const loss = (await net.trainOnBatch(x, y1)) as number;
-      tf.dispose([x, y, y1]);
-      lossSum += loss;
+      const lossT = opt.minimize(() => tf.losses.softmaxCrossEntropy(tf.oneHot(y, 10), forward(vars, x)) as tf.Scalar, true, vars)!;
+      lossSum += lossT.dataSync()[0];
+      tf.dispose([x, y, lossT]);
       steps++;
       if (steps % 100 === 0) {
         log(`epoch ${epoch} step ${steps}/${Math.ceil(nTrain / BATCH)} loss ${(lossSum / steps).toFixed(4)} (${((Date.now() - t0) / 1000).toFixed(0)} s, ${tf.memory().numTensors} tensors)`);

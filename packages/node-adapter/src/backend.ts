@@ -54,7 +54,9 @@ const firstLine = (e: unknown) => String((e as Error)?.message ?? e).split('\n')
 function loadFailure(pkg: string, e: unknown): string {
   const code = (e as NodeJS.ErrnoException)?.code;
   const missing =
-    (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && firstLine(e).includes(pkg);
+    (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') &&
+    // Vite (vitest) rewrites a missing optional peer to '__vite-optional-peer-dep:...'.
+    (firstLine(e).includes(pkg) || firstLine(e).includes('optional-peer-dep'));
   return missing ? `${pkg} is not installed` : `${pkg} failed to load: ${firstLine(e)}`;
 }
 

@@ -122,11 +122,11 @@ export async function* deepDream(
         const [dy, dx] = randomShift(jitter, rng);
         const shifted = roll(x, dy, dx);
         const { value, grad } = tf.valueAndGrad((xi: tf.Tensor) =>
-          tf.neg(tf.sum(objective.evaluate(forwardPixels(model, xi as tf.Tensor4D, objective.taps)))),
+          tf.neg(tf.sum(objective.evaluate(forwardPixels(model, xi as tf.Tensor4D, objective.taps)))) as tf.Scalar,
         )(shifted);
         // Descending -objective; normalising by the mean |gradient| makes stepSize a pixel amount.
         const g = tf.div(roll(grad as tf.Tensor4D, -dy, -dx), tf.add(tf.mean(tf.abs(grad)), 1e-8));
-        swap(tf.clipByValue(tf.sub(x, tf.mul(g, stepSize)), 0, 1), 'current');
+        swap(tf.clipByValue(tf.sub(x, tf.mul(g, stepSize)), 0, 1) as tf.Tensor4D, 'current');
         return {
           loss: value,
           image: () => {

@@ -14,3 +14,8 @@ export * from './deep-dream.js';
 export * from './invert-features.js';
 export * from './losses/targets.js';
 export * from './synthesize-texture.js';
+export * from './transfer-style.js';
+export * from './style-network/architecture.js';
+export * from './style-network/apply.js';
+export * from './style-network/io.js';
+export * from './style-network/train.js';

@@ -168,10 +168,10 @@ export async function* render(
   const loss = (): tf.Scalar => {
     const img = p.image();
     const out = forwardPixels(model, transform(img, rng), taps);
-    let l: tf.Scalar = tf.neg(tf.mean(objective.evaluate(out)));
+    let l = tf.neg(tf.mean(objective.evaluate(out))) as tf.Scalar;
     if (diversity > 0) l = tf.add(l, tf.mul(diversityTerm(out.activations[diversityLayer]), diversity));
     if (!isPixel && l2 > 0) l = tf.add(l, tf.mul(tf.mean(tf.square(tf.sub(img, 0.5))), l2));
-    return l;
+    return l as tf.Scalar;
   };
 
   const pixelStep = (i: number, pp: PixelParam): tf.Scalar => {

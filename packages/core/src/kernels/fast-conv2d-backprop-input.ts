@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { transposedConvInput } from './conv-ops.js';
-import { type KernelArgs, isNHWC, runOps, wrap } from './kernel-util.js';
+import { type KernelArgs, isNHWC, readValues, runOps, wrap } from './kernel-util.js';
 import { type KernelFix } from './registry.js';
 
 /**
@@ -12,11 +12,34 @@ export function conv2dBackpropInputOps(
   dy: tf.Tensor4D,
   filter: tf.Tensor4D,
   info: tf.backend_util.Conv2DInfo,
+  filterValues?: ArrayLike<number>,
 ): tf.Tensor4D {
   return tf.tidy(() => {
-    const w = tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]);
+    const w =
+      filterValues !== undefined
+        ? flipTransposeFilter(filterValues, filter.shape)
+        : tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]);
     return tf.conv2d(transposedConvInput(dy, info), w, 1, 'valid');
   });
+}
+
+/**
+ * The filter flipped in space with in/out channels swapped, computed in JS: wasm's Reverse kernel takes ~200 ms on a
+ * 3x3x512x512 filter, a JS loop a few ms.
+ */
+export function flipTransposeFilter(w: ArrayLike<number>, shape: [number, number, number, number]): tf.Tensor4D {
+  const [fH, fW, inC, outC] = shape;
+  const out = new Float32Array(w.length);
+  for (let r = 0; r < fH; r++) {
+    for (let c = 0; c < fW; c++) {
+      const src = (r * fW + c) * inC * outC;
+      const dst = ((fH - 1 - r) * fW + (fW - 1 - c)) * outC * inC;
+      for (let i = 0; i < inC; i++) {
+        for (let o = 0; o < outC; o++) out[dst + o * inC + i] = w[src + i * outC + o];
+      }
+    }
+  }
+  return tf.tensor4d(out, [fH, fW, outC, inC]);
 }
 
 /** Fast `Conv2DBackpropInput` (NHWC; anything else goes to the stock kernel). */
@@ -43,6 +66,7 @@ export function fastConv2dBackpropInputFix(backendName: string): KernelFix {
           wrap<tf.Rank.R4>(backend, inputs.dy as tf.TensorInfo),
           wrap<tf.Rank.R4>(backend, filter),
           info,
+          readValues(backend, filter),
         ),
       );
     },

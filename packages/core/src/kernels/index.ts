@@ -6,6 +6,7 @@ import { wasmDepthwiseBackpropFilterFix } from './wasm-depthwise-backprop-filter
 import { wasmDepthwiseBackpropInputFix } from './wasm-depthwise-backprop-input.js';
 import { wasmMaxPoolGradFix } from './wasm-maxpool-grad.js';
 import { wasmUnsortedSegmentSumFix } from './wasm-unsorted-segment-sum.js';
+import { webgpuKernelFixes } from './webgpu-kernel-fixes.js';
 
 export { inputOnlyConv2d, inputOnlyDepthwiseConv2d, type InputOnlyConvOptions } from './input-only-conv.js';
 
@@ -19,6 +20,7 @@ const FIXES: Record<string, KernelFix[]> = {
     wasmDepthwiseBackpropFilterFix,
     wasmUnsortedSegmentSumFix,
   ],
+  webgpu: webgpuKernelFixes,
 };
 
 /**

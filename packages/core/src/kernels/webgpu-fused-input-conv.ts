@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { DEPTHWISE_DX_MASKED_KERNEL, OUTPUT_MASK_KERNEL } from './webgpu-kernel-fixes.js';
 
 /** Activations the fused convolution applies in the same kernel (all backends implement these three). */
 export type FusedInputConvActivation = 'linear' | 'relu' | 'relu6';
@@ -40,7 +41,11 @@ function activationOverridden(activation: FusedInputConvActivation): boolean {
  * optimisation, never for training. While a gradient override (guided backprop) is active for the activation's
  * kernel, the activation runs as a separate `Relu`/`Relu6` op so the override applies.
  */
-export function fusedInputOnlyConv2d(x: tf.Tensor4D, filter: tf.Tensor4D, options: FusedInputConvOptions): tf.Tensor4D {
+export function fusedInputOnlyConv2d(
+  x: tf.Tensor4D,
+  filter: tf.Tensor4D,
+  options: FusedInputConvOptions,
+): tf.Tensor4D {
   const activation = options.activation ?? 'linear';
   if (activationOverridden(activation)) {
     const pre = fusedInputOnlyConv2d(x, filter, { ...options, activation: 'linear' });
@@ -63,7 +68,9 @@ export function fusedInputOnlyConv2d(x: tf.Tensor4D, filter: tf.Tensor4D, option
     leakyreluAlpha: undefined,
   } as unknown as tf.NamedAttrMap;
 
-  const op = tf.customGrad((input: tf.Tensor, save: tf.GradSaveFunc) => {
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const input = args[0] as tf.Tensor4D;
+    const save = args[1] as tf.GradSaveFunc;
     const inputs: tf.NamedTensorMap = { x: input, filter };
     if (bias !== undefined) inputs.bias = bias;
     // runKernel directly: tf.fused.* would silently unfuse a non-linear activation while a gradient is recorded.
@@ -73,12 +80,31 @@ export function fusedInputOnlyConv2d(x: tf.Tensor4D, filter: tf.Tensor4D, option
       value: y,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [out] = saved;
-        let dyAct = dy;
-        if (activation === 'relu') dyAct = tf.mul(dy, tf.step(out));
-        // ReLU6 from its output: passes where 0 < y < 6 (stock's 0 < x <= 6 differs only at x == 6 exactly).
-        else if (activation === 'relu6') dyAct = tf.mul(dy, tf.logicalAnd(tf.greater(out, 0), tf.less(out, 6)));
         const shape = input.shape as [number, number, number, number];
         const gradAttrs = { strides, pad, dilations: [1, 1], dataFormat: 'NHWC', inputShape: shape };
+        const backendName = tf.getBackend();
+        const mask = activation === 'linear' ? 'none' : activation;
+        // On webgpu, registerKernelFixes('webgpu') adds kernels that apply the mask in the same dispatch.
+        if (
+          mask !== 'none' &&
+          depthwise &&
+          filter.shape[3] === 1 &&
+          tf.getKernel(DEPTHWISE_DX_MASKED_KERNEL, backendName)
+        ) {
+          return tf.engine().runKernel(DEPTHWISE_DX_MASKED_KERNEL, { dy, filter, y: out }, {
+            ...gradAttrs,
+            mask,
+          } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+        }
+        let dyAct = dy;
+        if (mask !== 'none' && tf.getKernel(OUTPUT_MASK_KERNEL, backendName)) {
+          dyAct = tf.engine().runKernel(OUTPUT_MASK_KERNEL, { dy, y: out }, {
+            mask,
+          } as unknown as tf.NamedAttrMap) as tf.Tensor;
+        } else if (activation === 'relu') dyAct = tf.mul(dy, tf.step(out));
+        // ReLU6 from its output: passes where 0 < y < 6 (stock's 0 < x <= 6 differs only at x == 6 exactly).
+        else if (activation === 'relu6')
+          dyAct = tf.mul(dy, tf.logicalAnd(tf.greater(out, 0), tf.less(out, 6)));
         return tf
           .engine()
           .runKernel(

@@ -5,8 +5,10 @@ import { check, gramMatrix } from '@cnnviz/core';
 export function batchGram(act: tf.Tensor): tf.Tensor3D {
   return tf.tidy(() => {
     const a4 = (act.rank === 4 ? act : tf.reshape(act, [act.shape[0], 1, 1, -1])) as tf.Tensor4D;
-    const items = tf.split(a4, a4.shape[0], 0) as tf.Tensor4D[];
-    return tf.stack(items.map((a) => gramMatrix(a))) as tf.Tensor3D;
+    // Slices, not tf.split: the SplitV gradient of a one-way split fails in TF.js 4.22.
+    const n = a4.shape[0];
+    const grams = Array.from({ length: n }, (_, i) => gramMatrix(tf.slice(a4, [i, 0, 0, 0], [1, -1, -1, -1])));
+    return (n === 1 ? tf.expandDims(grams[0], 0) : tf.stack(grams)) as tf.Tensor3D;
   });
 }
 

@@ -26,7 +26,12 @@ export interface Lbfgs {
 }
 
 const dot = (a: tf.Tensor, b: tf.Tensor): tf.Scalar => tf.sum(tf.mul(a, b));
-const read = (t: tf.Tensor): number => (t.dataSync() as Float32Array)[0];
+/** Reads a scalar and frees it. */
+const read = (t: tf.Tensor): number => {
+  const v = (t.dataSync() as Float32Array)[0];
+  t.dispose();
+  return v;
+};
 
 /** Creates an L-BFGS minimiser of `f` starting from a copy of `x0`. */
 export function lbfgs(f: (x: tf.Tensor) => tf.Scalar, x0: tf.Tensor, opts: LbfgsOptions = {}): Lbfgs {
@@ -49,9 +54,7 @@ export function lbfgs(f: (x: tf.Tensor) => tf.Scalar, x0: tf.Tensor, opts: Lbfgs
 
   const evaluate = (at: tf.Tensor) => {
     const { value, grad } = valueAndGradient(f, at);
-    const v = read(value);
-    value.dispose();
-    return { v, grad };
+    return { v: read(value), grad };
   };
 
   const direction = (grad: tf.Tensor): tf.Tensor =>

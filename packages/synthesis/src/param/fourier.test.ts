@@ -33,7 +33,7 @@ function reference(spectrum: tf.Tensor2D, h: number, w: number, c: number, decay
     // Inverse real FFT along columns as a complex ifft of the Hermitian extension, real part
     // (numpy's irfft; tf.irfft only handles even lengths).
     const m = w - fw; // bins 1..m mirrored into the top of the spectrum
-    const mirror = (t: tf.Tensor3D, sign: number) => tf.mul(tf.reverse(tf.slice(t, [0, 0, 1], [h, c, m]), 2), sign);
+    const mirror = (t: tf.Tensor, sign: number) => tf.mul(tf.reverse(tf.slice(t, [0, 0, 1], [h, c, m]), 2), sign);
     const fullRe = tf.concat([r3, mirror(r3, 1)], 2);
     const fullIm = tf.concat([i3, mirror(i3, -1)], 2);
     const img = tf.real(tf.ifft(tf.complex(fullRe, fullIm))); // [H, C, W]

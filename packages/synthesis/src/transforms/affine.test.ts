@@ -17,7 +17,7 @@ describe('affineWarp', () => {
   it('rotating by 90 degrees moves the top-left corner to the expected corner', () => {
     const x = tf.tidy(() => tf.pad(tf.ones([1, 2, 2, 1]), [[0, 0], [0, 4], [0, 4], [0, 0]])) as tf.Tensor4D;
     const y = affineWarp(x, 90, 1);
-    const v = y.dataSync();
+    const v = Array.from(y.dataSync());
     // Mass preserved by an exact 90-degree turn of a square grid.
     expect(v.reduce((a, b) => a + b, 0)).toBeCloseTo(4, 4);
     expect(v[0]).toBe(0);

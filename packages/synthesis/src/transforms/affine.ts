@@ -39,9 +39,9 @@ export function affineWarp(x: tf.Tensor4D, degrees: number, scale: number, fill 
     h,
     w,
   );
-  const warp = tf.customGrad((input: tf.Tensor) => {
+  const warp = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const m = tf.tensor2d([fwd]);
-    const value = tf.image.transform(input as tf.Tensor4D, m, 'bilinear', 'constant', fill);
+    const value = tf.image.transform(args[0] as tf.Tensor4D, m, 'bilinear', 'constant', fill);
     m.dispose();
     return {
       value,

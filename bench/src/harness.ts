@@ -1,0 +1,98 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/** One way of running a benchmark (cnnviz or stock), measured in its own process so peak RSS is its own. */
+export interface Variant {
+  /** Shown in tables, e.g. 'cnnviz (wasm + fixes)'. */
+  label: string;
+  backend: 'wasm' | 'cpu';
+  /** Install cnnviz's kernel fixes for the backend. */
+  fixes: boolean;
+  /** Builds the model and returns the timed step; the step must free every tensor it makes. */
+  setup(): Promise<() => void>;
+  warmup?: number;
+  iterations?: number;
+}
+
+/** A named benchmark: a cnnviz variant and stock variants in order of preference (first that runs is used). */
+export interface Benchmark {
+  name: string;
+  description: string;
+  cnnviz: Variant;
+  stock: Variant[];
+  /** Reference figures to print beside (e.g. PyTorch on the same cores). */
+  reference?: { label: string; msLow: number; msHigh: number };
+  targets?: { medianMs?: number; speedupVsStock?: number };
+}
+
+export interface Measurement {
+  label: string;
+  backend: string;
+  fixes: boolean;
+  ok: boolean;
+  error?: string;
+  warmup: number;
+  iterations: number;
+  setupMs?: number;
+  timesMs?: number[];
+  medianMs?: number;
+  minMs?: number;
+  maxMs?: number;
+  /** Largest process.memoryUsage().rss sampled (after setup, after every iteration). */
+  rssSampledMaxMiB?: number;
+  /** process.resourceUsage().maxRSS: the true peak of this process. */
+  peakRssMiB?: number;
+  tensorsBefore?: number;
+  tensorsAfter?: number;
+}
+
+const MiB = 1024 * 1024;
+
+function median(xs: number[]): number {
+  const s = xs.slice().sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Runs a variant's setup, warm-up and timed iterations in this process. */
+export async function measure(v: Variant): Promise<Measurement> {
+  const warmup = v.warmup ?? 1;
+  const iterations = v.iterations ?? 5;
+  const base = { label: v.label, backend: v.backend, fixes: v.fixes, warmup, iterations };
+  let rssMax = 0;
+  const sample = () => {
+    rssMax = Math.max(rssMax, process.memoryUsage().rss);
+  };
+  try {
+    const t0 = performance.now();
+    const step = await v.setup();
+    const setupMs = performance.now() - t0;
+    sample();
+    const tensorsBefore = tf.memory().numTensors;
+    for (let i = 0; i < warmup; i++) {
+      step();
+      sample();
+    }
+    const timesMs: number[] = [];
+    for (let i = 0; i < iterations; i++) {
+      const s = performance.now();
+      step();
+      timesMs.push(performance.now() - s);
+      sample();
+    }
+    return {
+      ...base,
+      ok: true,
+      setupMs,
+      timesMs,
+      medianMs: median(timesMs),
+      minMs: Math.min(...timesMs),
+      maxMs: Math.max(...timesMs),
+      rssSampledMaxMiB: rssMax / MiB,
+      peakRssMiB: (process.resourceUsage().maxRSS * 1024) / MiB,
+      tensorsBefore,
+      tensorsAfter: tf.memory().numTensors,
+    };
+  } catch (e) {
+    return { ...base, ok: false, error: e instanceof Error ? e.message : String(e) };
+  }
+}

@@ -1,0 +1,73 @@
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { GROUPS, formatMs, type TechniqueOutcome } from './gallery.js';
+
+const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+
+export interface ReportMeta {
+  backend: string;
+  quality: string;
+  totalMs: number;
+  date: string;
+  node: string;
+  cpus: number;
+}
+
+const CSS = `
+body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;background:#fafafa;color:#1d1d1f}
+header{padding:24px 32px 8px}
+h1{margin:0 0 4px;font-size:26px}
+.meta{color:#555;font-size:13px}
+h2{margin:28px 32px 6px;font-size:21px;border-bottom:2px solid #ddd;padding-bottom:4px}
+section{margin:0 32px 18px}
+h3{margin:18px 0 2px;font-size:17px}
+h3 .n{color:#888;font-weight:normal;margin-right:6px}
+h3 .t{color:#888;font-weight:normal;font-size:13px;margin-left:8px}
+.blurb{margin:0 0 8px;color:#444}
+.figs{display:flex;flex-wrap:wrap;gap:14px;align-items:flex-start}
+figure{margin:0;background:#fff;border:1px solid #e3e3e3;border-radius:6px;padding:8px;max-width:560px}
+figure img{display:block;max-width:540px;max-height:420px;image-rendering:pixelated}
+figcaption{font-size:12.5px;color:#333;margin-top:6px;max-width:540px}
+figcaption b{display:block;font-size:13.5px;color:#111}
+.missing{background:#fff4f2;border:1px solid #f3c1b8;border-radius:6px;padding:8px 12px;color:#8a2a14;font-size:13px}
+`;
+
+/** Writes `index.html` into `outDir` with every PNG embedded as a data URI (one self-contained file). */
+export function writeReport(outDir: string, outcomes: TechniqueOutcome[], meta: ReportMeta): string {
+  const parts: string[] = [];
+  parts.push(
+    `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">`,
+    `<title>cnnviz gallery</title><style>${CSS}</style></head><body>`,
+    `<header><h1>cnnviz gallery</h1><div class="meta">Every technique of CS231n's “Visualizing and Understanding”, plus SmoothGrad, integrated gradients and Grad-CAM, run by cnnviz on TensorFlow.js in Node.`,
+    ` Backend ${esc(meta.backend)} · ${meta.cpus} CPU cores · ${esc(meta.node)} · quality ${esc(meta.quality)} · total ${formatMs(meta.totalMs)} · ${esc(meta.date)}</div></header>`,
+  );
+  for (const group of GROUPS) {
+    const items = outcomes.filter((o) => o.technique.group === group.id);
+    if (items.length === 0) continue;
+    parts.push(`<h2>${esc(group.title)}</h2>`);
+    for (const o of items) {
+      const t = o.technique;
+      parts.push(
+        `<section id="${esc(t.id)}"><h3>${t.lecture !== undefined ? `<span class="n">${t.lecture}.</span>` : '<span class="n">+</span>'}${esc(t.title)}<span class="t">${formatMs(o.ms)}</span></h3>`,
+        `<p class="blurb">${esc(t.blurb)}</p>`,
+      );
+      if (o.error) parts.push(`<div class="missing">Not shown: ${esc(o.error)}</div>`);
+      parts.push('<div class="figs">');
+      for (const f of o.figures) {
+        const data = readFileSync(join(outDir, f.file)).toString('base64');
+        const bits = [`model ${f.model}`, f.layer ? `layer ${f.layer}` : '', f.settings, formatMs(f.ms)].filter(Boolean);
+        parts.push(
+          `<figure><img src="data:image/png;base64,${data}" alt="${esc(f.title)}" title="${esc(f.file)}">`,
+          `<figcaption><b>${esc(f.title)}</b>${esc(bits.join(' · '))}${f.note ? `<br>${esc(f.note)}` : ''}</figcaption></figure>`,
+        );
+      }
+      parts.push('</div></section>');
+    }
+  }
+  parts.push('</body></html>\n');
+  const path = join(outDir, 'index.html');
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, parts.join('\n'));
+  renameSync(tmp, path);
+  return path;
+}

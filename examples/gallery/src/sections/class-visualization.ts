@@ -1,0 +1,62 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { visualizeClass, visualizeUnit } from '@cnnviz/synthesis';
+import { grid, tile } from '../compose.js';
+import { timed, type Figure, type Technique } from '../gallery.js';
+import { finalImage, stepsInto } from './drive.js';
+
+/** 8. Gradient ascent: the image a class or a unit wants. */
+export const classVisualizationSection: Technique = {
+  id: 'class-visualization',
+  group: 'gradients',
+  lecture: 8,
+  title: 'Gradient ascent: class and unit visualisation',
+  blurb: "Start from grey noise and follow the gradient of a class score, with the lecture's regularisers (L2 decay, periodic Gaussian blur, clipping of small pixels and gradients). For units of a deep network, Lucid's stronger priors (Fourier parameterisation, decorrelated colour, random transforms) give more natural pictures.",
+  async run(g, bar) {
+    const figures: Figure[] = [];
+    const fashion = await g.fashion();
+    const labels = fashion.labels ?? [];
+    const classes = labels.length || 10;
+    const steps = g.q(150, 500);
+    const settings = { steps, l2: 1e-3, blurEvery: 8, blurSigma: 0.5, clipValue: 0.1, clipGradient: 0.1, jitter: 1 };
+    const units = g.q([3, 42, 100], [3, 42, 100, 200, 300, 400]);
+    const parts = classes + units.length;
+    const tiles: tf.Tensor3D[] = [];
+    const [, ms] = await timed(async () => {
+      for (let k = 0; k < classes; k++) {
+        const { image } = await finalImage(visualizeClass(fashion, { target: k, seed: k, ...settings, onProgress: stepsInto(bar, k, parts) }));
+        tiles.push(tile(image, 84));
+        image.dispose();
+      }
+    });
+    figures.push({
+      title: `Every Fashion-MNIST class: ${labels.join(', ')}`,
+      file: await g.save('08-class-visualization-fashion', grid(tiles, 5)),
+      model: 'fashion-cnn',
+      settings: `${steps} steps, L2 ${settings.l2}, blur σ ${settings.blurSigma} every ${settings.blurEvery}, clip ${settings.clipValue * 100} % of pixels and gradients, jitter ${settings.jitter} px`,
+      ms,
+    });
+
+    const size = g.q(112, 224);
+    const layer = 'block_13_expand_relu';
+    const mobilenet = await g.mobilenet(size);
+    const unitSteps = g.q(48, 256);
+    const unitTiles: tf.Tensor3D[] = [];
+    const [, ms2] = await timed(async () => {
+      for (const [i, c] of units.entries()) {
+        const { image } = await finalImage(
+          visualizeUnit(mobilenet, `${layer}:${c}`, { steps: unitSteps, size, seed: c, onProgress: stepsInto(bar, classes + i, parts) }),
+        );
+        unitTiles.push(image);
+      }
+    });
+    figures.push({
+      title: `Channels ${units.join(', ')} of ${layer}`,
+      file: await g.save('08b-unit-visualization-mobilenet', grid(unitTiles, units.length)),
+      model: `mobilenet-v2 (ImageNet, ${size} px)`,
+      layer,
+      settings: `${unitSteps} Adam steps, Fourier parameterisation, decorrelated colour, standard transforms`,
+      ms: ms2,
+    });
+    return figures;
+  },
+};

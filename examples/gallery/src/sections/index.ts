@@ -1,0 +1,33 @@
+import type { Technique } from '../gallery.js';
+import { adversarialSection } from './adversarial.js';
+import { classVisualizationSection } from './class-visualization.js';
+import { deepDreamSection } from './deep-dream.js';
+import { fastStyleTransferSection } from './fast-style-transfer.js';
+import { featureInversionSection } from './feature-inversion.js';
+import { filtersSection } from './filters.js';
+import { gradCamSection } from './grad-cam.js';
+import { guidedBackpropSection } from './guided-backprop.js';
+import { integratedGradientsSection } from './integrated-gradients.js';
+import { occlusionSection } from './occlusion.js';
+import { saliencySection } from './saliency.js';
+import { smoothGradSection } from './smooth-grad.js';
+import { styleTransferSection } from './style-transfer.js';
+import { textureSynthesisSection } from './texture-synthesis.js';
+
+/** Every section in the lecture's order; additions follow the technique they extend. */
+export const TECHNIQUES: Technique[] = [
+  filtersSection,
+  occlusionSection,
+  saliencySection,
+  smoothGradSection,
+  integratedGradientsSection,
+  gradCamSection,
+  guidedBackpropSection,
+  classVisualizationSection,
+  adversarialSection,
+  deepDreamSection,
+  featureInversionSection,
+  textureSynthesisSection,
+  styleTransferSection,
+  fastStyleTransferSection,
+];

@@ -1,0 +1,271 @@
+import type * as tf from '@tensorflow/tfjs-core';
+
+// WGSL programs run through tfjs-backend-webgpu's `runWebGPUProgram` (4.22). The backend generates the buffer
+// and uniform declarations from `variableNames`, `outputComponent` and `uniforms`, then appends `getUserCode()`;
+// `main(index)` is called once per invocation with the flat global index. core may not import the backend
+// package, so the few structures used are typed here.
+
+/** The part of tfjs-backend-webgpu's program interface these programs fill in. */
+export interface WebGPUProgramLike {
+  variableNames: string[];
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout: { x: number[]; y?: number[]; z?: number[] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number];
+  size?: boolean;
+  outputComponent?: number;
+  variableComponents?: number[];
+  uniforms?: string;
+  getUserCode(): string;
+}
+
+export interface ProgramUniform {
+  type: 'int32' | 'float32' | 'uint32';
+  data: number[];
+}
+
+/** The WebGPU backend's method that compiles (once per shader key) and dispatches a program. */
+export interface WebGPUBackendLike extends tf.KernelBackend {
+  runWebGPUProgram(
+    program: WebGPUProgramLike,
+    inputs: tf.TensorInfo[],
+    outputDtype: tf.DataType,
+    uniforms?: ProgramUniform[],
+  ): tf.TensorInfo;
+}
+
+export function isWebGPUBackend(backend: tf.KernelBackend): backend is WebGPUBackendLike {
+  return typeof (backend as Partial<WebGPUBackendLike>).runWebGPUProgram === 'function';
+}
+
+/** Which activation's derivative is applied to `dy` before it is used, computed from the activation's OUTPUT. */
+export type OutputMask = 'none' | 'relu' | 'relu6';
+
+function maskExpr(mask: OutputMask, y: string, t: string): string {
+  if (mask === 'relu') return `${y} > ${t}(0.0)`;
+  // 0 < y < 6 on ReLU6's output is "0 < x < 6" on its input; stock's gradient (0 < x <= 6) differs at x == 6 only.
+  if (mask === 'relu6') return `(${y} > ${t}(0.0)) & (${y} < ${t}(6.0))`;
+  return '';
+}
+
+function flatDispatch(n: number, workgroup: number): [number, number, number] {
+  return [Math.ceil(n / workgroup), 1, 1];
+}
+
+/** `dy * act'(y)` for ReLU / ReLU6 given the activation output `y`: one dispatch instead of four or five. */
+export class OutputMaskProgram implements WebGPUProgramLike {
+  variableNames = ['dy', 'y'];
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number] = [128, 1, 1];
+  size = true;
+  outputComponent: number;
+
+  constructor(
+    shape: number[],
+    private readonly mask: Exclude<OutputMask, 'none'>,
+  ) {
+    this.outputShape = shape;
+    const n = shape.reduce((a, b) => a * b, 1);
+    this.outputComponent = n % 4 === 0 ? 4 : 1;
+    this.dispatchLayout = { x: shape.map((_, i) => i) };
+    this.dispatch = flatDispatch(n / this.outputComponent, this.workgroupSize[0]);
+    this.shaderKey = `cnnvizOutputMask_${mask}_${this.outputComponent}`;
+  }
+
+  getUserCode(): string {
+    const t = this.outputComponent === 4 ? 'vec4<f32>' : 'f32';
+    return `
+      fn main(index : i32) {
+        if (index < uniforms.size) {
+          let yv = y[index];
+          result[index] = select(${t}(0.0), dy[index], ${maskExpr(this.mask, 'yv', t)});
+        }
+      }`;
+  }
+}
+
+/** Geometry of a depthwise convolution (channel multiplier 1, no dilation), NHWC. */
+export interface DepthwiseGeometry {
+  batch: number;
+  inH: number;
+  inW: number;
+  channels: number;
+  outH: number;
+  outW: number;
+  filterH: number;
+  filterW: number;
+  strideH: number;
+  strideW: number;
+  padTop: number;
+  padLeft: number;
+}
+
+function depthwiseUniforms(g: DepthwiseGeometry, components: number): ProgramUniform[] {
+  return [
+    g.inH,
+    g.inW,
+    g.channels / components,
+    g.outH,
+    g.outW,
+    g.filterH,
+    g.filterW,
+    g.strideH,
+    g.strideW,
+    g.padTop,
+    g.padLeft,
+  ].map((v) => ({ type: 'int32', data: [v] }));
+}
+
+const DEPTHWISE_UNIFORMS =
+  'inH : i32, inW : i32, cv : i32, outH : i32, outW : i32, fh : i32, fw : i32, sh : i32, sw : i32, padT : i32, padL : i32,';
+
+/**
+ * dx of a depthwise convolution, four channels per invocation (vec4 loads) where C % 4 == 0, looping over the
+ * filter taps that reach each input pixel for any stride; optionally applies the output activation's mask to
+ * dy on the fly (the forward was conv + bias + ReLU6 in one kernel). Stock tfjs runs this as one scalar
+ * invocation per element with float divisions per tap, several times slower than the forward convolution.
+ */
+export class DepthwiseBackpropInputProgram implements WebGPUProgramLike {
+  variableNames: string[];
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number] = [64, 1, 1];
+  size = true;
+  outputComponent: number;
+  uniforms = DEPTHWISE_UNIFORMS;
+
+  constructor(
+    readonly geometry: DepthwiseGeometry,
+    private readonly mask: OutputMask,
+  ) {
+    const g = geometry;
+    this.variableNames = mask === 'none' ? ['dy', 'W'] : ['dy', 'W', 'y'];
+    this.outputShape = [g.batch, g.inH, g.inW, g.channels];
+    this.outputComponent = g.channels % 4 === 0 ? 4 : 1;
+    this.dispatchLayout = { x: [0, 1, 2, 3] };
+    this.dispatch = flatDispatch(
+      (g.batch * g.inH * g.inW * g.channels) / this.outputComponent,
+      this.workgroupSize[0],
+    );
+    this.shaderKey = `cnnvizDepthwiseDx_${mask}_${this.outputComponent}`;
+  }
+
+  uniformData(): ProgramUniform[] {
+    return depthwiseUniforms(this.geometry, this.outputComponent);
+  }
+
+  getUserCode(): string {
+    const t = this.outputComponent === 4 ? 'vec4<f32>' : 'f32';
+    const load =
+      this.mask === 'none'
+        ? 'let g = dy[o];'
+        : `let yv = y[o]; let g = select(${t}(0.0), dy[o], ${maskExpr(this.mask, 'yv', t)});`;
+    return `
+      fn main(index : i32) {
+        if (index < uniforms.size) {
+          let c = index % uniforms.cv;
+          var rest = index / uniforms.cv;
+          let ix = rest % uniforms.inW;
+          rest = rest / uniforms.inW;
+          let iy = rest % uniforms.inH;
+          let b = rest / uniforms.inH;
+          var acc = ${t}(0.0);
+          for (var kh = 0; kh < uniforms.fh; kh++) {
+            let ty = iy + uniforms.padT - kh;
+            if (ty < 0 || ty % uniforms.sh != 0) { continue; }
+            let oy = ty / uniforms.sh;
+            if (oy >= uniforms.outH) { continue; }
+            for (var kw = 0; kw < uniforms.fw; kw++) {
+              let tx = ix + uniforms.padL - kw;
+              if (tx < 0 || tx % uniforms.sw != 0) { continue; }
+              let ox = tx / uniforms.sw;
+              if (ox >= uniforms.outW) { continue; }
+              let o = ((b * uniforms.outH + oy) * uniforms.outW + ox) * uniforms.cv + c;
+              ${load}
+              acc = acc + g * W[(kh * uniforms.fw + kw) * uniforms.cv + c];
+            }
+          }
+          result[index] = acc;
+        }
+      }`;
+  }
+}
+
+/**
+ * dW of a depthwise convolution: one workgroup per filter tap and channel group, whose invocations split the
+ * batch * output positions and reduce in workgroup memory. Stock tfjs gives each filter weight ONE invocation
+ * that loops over every position (e.g. 288 invocations each summing 12,544 products), leaving a GPU idle.
+ */
+export class DepthwiseBackpropFilterProgram implements WebGPUProgramLike {
+  variableNames = ['x', 'dy'];
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number] = [128, 1, 1];
+  outputComponent: number;
+  uniforms = DEPTHWISE_UNIFORMS + ' batch : i32,';
+
+  constructor(readonly geometry: DepthwiseGeometry) {
+    const g = geometry;
+    this.outputShape = [g.filterH, g.filterW, g.channels, 1];
+    this.outputComponent = g.channels % 4 === 0 ? 4 : 1;
+    this.dispatchLayout = { x: [0, 1, 2, 3] };
+    // One workgroup per output element (vec4); dispatch is in workgroups, so this is the element count.
+    this.dispatch = [(g.filterH * g.filterW * g.channels) / this.outputComponent, 1, 1];
+    this.shaderKey = `cnnvizDepthwiseDw_${this.outputComponent}`;
+  }
+
+  uniformData(): ProgramUniform[] {
+    return [
+      ...depthwiseUniforms(this.geometry, this.outputComponent),
+      { type: 'int32', data: [this.geometry.batch] },
+    ];
+  }
+
+  getUserCode(): string {
+    const t = this.outputComponent === 4 ? 'vec4<f32>' : 'f32';
+    const wg = this.workgroupSize[0];
+    return `
+      var<workgroup> partial : array<${t}, ${wg}>;
+      fn main(_unused : i32) {
+        // The backend may fold a large dispatch into 2-D/3-D; rebuild the flat workgroup index.
+        let out = i32(workgroupId.z * numWorkgroups.x * numWorkgroups.y + workgroupId.y * numWorkgroups.x + workgroupId.x);
+        let c = out % uniforms.cv;
+        let tap = out / uniforms.cv;
+        let kw = tap % uniforms.fw;
+        let kh = tap / uniforms.fw;
+        let positions = uniforms.batch * uniforms.outH * uniforms.outW;
+        var acc = ${t}(0.0);
+        for (var p = i32(localIndex); p < positions; p += ${wg}) {
+          let ox = p % uniforms.outW;
+          let rest = p / uniforms.outW;
+          let oy = rest % uniforms.outH;
+          let b = rest / uniforms.outH;
+          let iy = oy * uniforms.sh + kh - uniforms.padT;
+          let ix = ox * uniforms.sw + kw - uniforms.padL;
+          if (iy >= 0 && iy < uniforms.inH && ix >= 0 && ix < uniforms.inW) {
+            acc = acc + x[((b * uniforms.inH + iy) * uniforms.inW + ix) * uniforms.cv + c] *
+                dy[p * uniforms.cv + c];
+          }
+        }
+        partial[localIndex] = acc;
+        workgroupBarrier();
+        for (var s = ${wg / 2}u; s > 0u; s = s >> 1u) {
+          if (localIndex < s) {
+            partial[localIndex] = partial[localIndex] + partial[localIndex + s];
+          }
+          workgroupBarrier();
+        }
+        if (localIndex == 0u && out < uniforms.outShape[0] * uniforms.outShape[1] * uniforms.cv) {
+          result[out] = partial[0];
+        }
+      }`;
+  }
+}

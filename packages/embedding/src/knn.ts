@@ -1,0 +1,347 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { check, checkAborted, checkNumber, CnnvizError } from '@cnnviz/core';
+import { gemmABt } from './linalg.js';
+import { preferTfMatMul, readMatrix, type FlatMatrix, type Matrix } from './matrix.js';
+
+export type KnnMetric = 'euclidean' | 'cosine';
+
+export interface KnnOptions {
+  /** Neighbours per query, 1..N (N - 1 with `excludeSelf`). */
+  k: number;
+  /** `euclidean` (default): distance |q - f|, not squared. `cosine`: 1 - cos(q, f). */
+  metric?: KnnMetric;
+  /** Rows per tile of the blocked product; a tile holds blockSize^2 scores. Default 1024. */
+  blockSize?: number;
+  /** Skip each query's own row; only when `queries` is the same object as `features`. */
+  excludeSelf?: boolean;
+  signal?: AbortSignal;
+  /** Called after each tile with the tiles done so far. */
+  onProgress?: (p: { done: number; total: number }) => void;
+}
+
+export interface KnnResult {
+  /** Per query, the indices of its k nearest rows of `features`, nearest first. */
+  indices: Int32Array[];
+  /** Per query, the matching distances (euclidean: not squared; cosine: 1 - cos). */
+  distances: Float32Array[];
+}
+
+/**
+ * Exact k-nearest neighbours of each query row among the feature rows.
+ *
+ * Tiles of `queries x features^T` run on the active TF.js backend (tf.matMul; on the pure-JS
+ * `cpu` backend a typed-array kernel, which is faster there) and feed a running top-k per query,
+ * so memory stays O(blockSize^2 + N k), never N x N. Float32 tile scores only choose candidates:
+ * a few more than k per query are re-ranked in float64, and a query whose float32 margin cannot
+ * rule out a missed neighbour is recomputed exactly. Ties go to the lower index, so the result
+ * equals a float64 brute force. When `queries === features`, only tiles on and above the
+ * diagonal are computed (each serves both directions).
+ */
+export async function knn(features: Matrix, queries: Matrix, options: KnnOptions): Promise<KnnResult> {
+  checkKnnOptions(options);
+  const F = await readMatrix(features, 'features');
+  const self = queries === features;
+  const Q = self ? F : await readMatrix(queries, 'queries');
+  const out = await knnFlat(F, self ? 'self' : Q, options, preferTfMatMul());
+  return unflatten(out, out.metric);
+}
+
+/** Flat k-NN result: row q's neighbours at `[q * k, (q + 1) * k)`; `dist2` is squared euclidean or 1 - cos. */
+export interface FlatKnn {
+  k: number;
+  indices: Int32Array;
+  dist: Float64Array;
+}
+
+export function checkKnnOptions(options: unknown): asserts options is KnnOptions {
+  check(typeof options === 'object' && options !== null, 'BAD_OPTION', 'knn options must be an object with `k`');
+  const o = options as KnnOptions;
+  checkNumber(o.k, 'k', { integer: true, min: 1 });
+  const metric = o.metric ?? 'euclidean';
+  check(
+    metric === 'euclidean' || metric === 'cosine',
+    'BAD_OPTION',
+    `metric must be 'euclidean' or 'cosine', got ${String(metric)}`,
+  );
+  if (o.blockSize !== undefined) checkNumber(o.blockSize, 'blockSize', { integer: true, min: 1 });
+  if (o.excludeSelf !== undefined) {
+    check(typeof o.excludeSelf === 'boolean', 'BAD_OPTION', `excludeSelf must be a boolean, got ${String(o.excludeSelf)}`);
+  }
+  if (o.onProgress !== undefined) {
+    check(typeof o.onProgress === 'function', 'BAD_OPTION', 'onProgress must be a function');
+  }
+}
+
+export function unflatten(r: FlatKnn, metric: KnnMetric = 'euclidean', squared = true): KnnResult {
+  const nq = r.indices.length / r.k;
+  const indices: Int32Array[] = new Array(nq);
+  const distances: Float32Array[] = new Array(nq);
+  for (let q = 0; q < nq; q++) {
+    indices[q] = r.indices.slice(q * r.k, (q + 1) * r.k);
+    const d = new Float32Array(r.k);
+    for (let j = 0; j < r.k; j++) {
+      const v = r.dist[q * r.k + j];
+      d[j] = metric === 'euclidean' && squared ? Math.sqrt(v) : v;
+    }
+    distances[q] = d;
+  }
+  return { indices, distances };
+}
+
+/**
+ * k-NN on validated flat matrices. Distances come back squared for euclidean (t-SNE needs those)
+ * and as 1 - cos for cosine; `knn` converts.
+ */
+export async function knnFlat(
+  F: FlatMatrix,
+  Qin: FlatMatrix | 'self',
+  options: KnnOptions,
+  useTf: boolean,
+): Promise<FlatKnn & { metric: KnnMetric }> {
+  const metric: KnnMetric = options.metric ?? 'euclidean';
+  const self = Qin === 'self';
+  const Q = self ? F : Qin;
+  const excludeSelf = options.excludeSelf ?? false;
+  check(!excludeSelf || self, 'BAD_OPTION', 'excludeSelf needs queries to be the same object as features');
+  const { n, d } = F;
+  const nq = Q.n;
+  check(Q.d === d, 'BAD_INPUT', `queries have ${Q.d} columns but features have ${d}; both need the same dimension`);
+  const avail = excludeSelf ? n - 1 : n;
+  const k = options.k;
+  check(
+    k <= avail,
+    'BAD_OPTION',
+    `k must be at most the number of feature rows${excludeSelf ? ' minus one (self excluded)' : ''} (${avail}), got ${k}`,
+  );
+  const block = options.blockSize ?? 1024;
+  const kc = Math.min(avail, k + Math.max(4, Math.ceil(k / 4)));
+
+  // Row constants so that score(i, j) = a[i] + b[j] + alpha * dot(i, j) orders candidates.
+  const fNorm = rowNorms(F);
+  const qNorm = self ? fNorm : rowNorms(Q);
+  const cosine = metric === 'cosine';
+  if (cosine) {
+    checkNonZero(fNorm, 'features');
+    if (!self) checkNonZero(qNorm, 'queries');
+  }
+  const Fs = cosine ? normalised(F, fNorm) : F.data;
+  const Qs = self ? Fs : cosine ? normalised(Q, qNorm) : Q.data;
+  const alpha = cosine ? -1 : -2;
+  const a = new Float64Array(nq);
+  const b = new Float64Array(n);
+  for (let i = 0; i < nq; i++) a[i] = cosine ? 1 : qNorm[i] * qNorm[i];
+  if (!cosine) for (let j = 0; j < n; j++) b[j] = fNorm[j] * fNorm[j];
+
+  const heapV = new Float64Array(nq * kc);
+  const heapI = new Int32Array(nq * kc);
+  const count = new Int32Array(nq);
+  const thrV = new Float64Array(nq).fill(Infinity);
+  const thrI = new Int32Array(nq).fill(0x7fffffff);
+
+  const offer = (q: number, v: number, j: number): void => {
+    const base = q * kc;
+    let c = count[q];
+    if (c < kc) {
+      // Sift up into a max-heap ordered by (value, index).
+      let pos = c++;
+      count[q] = c;
+      while (pos > 0) {
+        const parent = (pos - 1) >> 1;
+        const pv = heapV[base + parent];
+        const pi = heapI[base + parent];
+        if (pv > v || (pv === v && pi > j)) break;
+        heapV[base + pos] = pv;
+        heapI[base + pos] = pi;
+        pos = parent;
+      }
+      heapV[base + pos] = v;
+      heapI[base + pos] = j;
+      if (c === kc) {
+        thrV[q] = heapV[base];
+        thrI[q] = heapI[base];
+      }
+      return;
+    }
+    let pos = 0;
+    for (;;) {
+      const l = 2 * pos + 1;
+      if (l >= kc) break;
+      let ch = l;
+      const r = l + 1;
+      if (r < kc && (heapV[base + r] > heapV[base + l] || (heapV[base + r] === heapV[base + l] && heapI[base + r] > heapI[base + l]))) ch = r;
+      const cv = heapV[base + ch];
+      const ci = heapI[base + ch];
+      if (cv < v || (cv === v && ci < j)) break;
+      heapV[base + pos] = cv;
+      heapI[base + pos] = ci;
+      pos = ch;
+    }
+    heapV[base + pos] = v;
+    heapI[base + pos] = j;
+    thrV[q] = heapV[base];
+    thrI[q] = heapI[base];
+  };
+
+  const qBlocks = Math.ceil(nq / block);
+  const fBlocks = Math.ceil(n / block);
+  const total = self ? (qBlocks * (qBlocks + 1)) / 2 : qBlocks * fBlocks;
+  let done = 0;
+
+  const fT = useTf ? tf.tensor2d(Fs, [n, d]) : undefined;
+  const qT = useTf ? (self ? fT : tf.tensor2d(Qs, [nq, d])) : undefined;
+  const scratch = useTf ? undefined : new Float64Array(Math.min(block, nq) * Math.min(block, n));
+  try {
+    for (let qb = 0; qb < qBlocks; qb++) {
+      const q0 = qb * block;
+      const rows = Math.min(block, nq - q0);
+      for (let fb = self ? qb : 0; fb < fBlocks; fb++) {
+        checkAborted(options.signal, 'knn');
+        const f0 = fb * block;
+        const cols = Math.min(block, n - f0);
+        let S: Float32Array | Float64Array;
+        if (fT && qT) {
+          const s = tf.tidy(() =>
+            tf.matMul(tf.slice(qT, [q0, 0], [rows, d]), tf.slice(fT, [f0, 0], [cols, d]), false, true),
+          );
+          S = (await s.data()) as Float32Array;
+          s.dispose();
+        } else {
+          S = scratch!;
+          gemmABt(Qs.subarray(q0 * d, (q0 + rows) * d), Fs.subarray(f0 * d, (f0 + cols) * d), rows, cols, d, S);
+        }
+        const both = self && fb !== qb;
+        for (let r = 0; r < rows; r++) {
+          const qi = q0 + r;
+          const ai = a[qi];
+          let tv = thrV[qi];
+          let ti = thrI[qi];
+          const so = r * cols;
+          for (let c = 0; c < cols; c++) {
+            const j = f0 + c;
+            const v = ai + b[j] + alpha * S[so + c];
+            if (v < tv || (v === tv && j < ti)) {
+              if (!(excludeSelf && j === qi)) {
+                offer(qi, v, j);
+                tv = thrV[qi];
+                ti = thrI[qi];
+              }
+            }
+            if (both && (v < thrV[j] || (v === thrV[j] && qi < thrI[j]))) offer(j, v, qi);
+          }
+        }
+        done++;
+        options.onProgress?.({ done, total });
+        // Let timers, progress and abort handlers run between tiles.
+        if (useTf || done % 4 === 0) await new Promise<void>((res) => setTimeout(res, 0));
+      }
+    }
+  } finally {
+    fT?.dispose();
+    if (qT !== fT) qT?.dispose();
+  }
+
+  return { ...rerank(), metric };
+
+  function rerank(): FlatKnn {
+    const indices = new Int32Array(nq * k);
+    const dist = new Float64Array(nq * k);
+    const u = 2 ** -24;
+    let maxF = 0;
+    for (let j = 0; j < n; j++) maxF = Math.max(maxF, fNorm[j]);
+    const candD = new Float64Array(kc);
+    const candI = new Int32Array(kc);
+    const order = new Int32Array(kc);
+    for (let q = 0; q < nq; q++) {
+      const base = q * kc;
+      const c = count[q];
+      for (let t = 0; t < c; t++) {
+        const j = heapI[base + t];
+        candI[t] = j;
+        candD[t] = exactDistance(Q.data, q, F.data, j, d, cosine, qNorm[q], fNorm[j]);
+        order[t] = t;
+      }
+      const ord = Array.from(order.subarray(0, c)).sort((x, y) => candD[x] - candD[y] || candI[x] - candI[y]);
+      // Scores are float32 dot products: error <= gamma_D |q||f| each (x2 for euclidean), x4 to spare.
+      const dotErr = 4 * (d + 4) * u * (cosine ? 1 : qNorm[q] * maxF);
+      const err = (cosine ? 1 : 2) * dotErr + 1e-12 * (a[q] + maxF * maxF);
+      const kth = candD[ord[k - 1]];
+      const complete = c >= avail;
+      if (complete || thrV[q] - err > kth) {
+        for (let t = 0; t < k; t++) {
+          indices[q * k + t] = candI[ord[t]];
+          dist[q * k + t] = candD[ord[t]];
+        }
+      } else {
+        bruteForce(q, indices, dist);
+      }
+    }
+    return { k, indices, dist };
+  }
+
+  function bruteForce(q: number, indices: Int32Array, dist: Float64Array): void {
+    const all = new Float64Array(n);
+    for (let j = 0; j < n; j++) all[j] = exactDistance(Q.data, q, F.data, j, d, cosine, qNorm[q], fNorm[j]);
+    const ids: number[] = [];
+    for (let j = 0; j < n; j++) if (!(excludeSelf && j === q)) ids.push(j);
+    ids.sort((x, y) => all[x] - all[y] || x - y);
+    for (let t = 0; t < k; t++) {
+      indices[q * k + t] = ids[t];
+      dist[q * k + t] = all[ids[t]];
+    }
+  }
+}
+
+/** Squared euclidean distance or 1 - cos, in float64 from the float32 rows. */
+export function exactDistance(
+  A: Float32Array,
+  i: number,
+  B: Float32Array,
+  j: number,
+  d: number,
+  cosine: boolean,
+  normA: number,
+  normB: number,
+): number {
+  const ao = i * d;
+  const bo = j * d;
+  if (cosine) {
+    let s = 0;
+    for (let t = 0; t < d; t++) s += A[ao + t] * B[bo + t];
+    return Math.max(0, 1 - s / (normA * normB));
+  }
+  let s = 0;
+  for (let t = 0; t < d; t++) {
+    const diff = A[ao + t] - B[bo + t];
+    s += diff * diff;
+  }
+  return s;
+}
+
+function rowNorms(m: FlatMatrix): Float64Array {
+  const out = new Float64Array(m.n);
+  for (let i = 0; i < m.n; i++) {
+    let s = 0;
+    for (let t = 0; t < m.d; t++) {
+      const v = m.data[i * m.d + t];
+      s += v * v;
+    }
+    out[i] = Math.sqrt(s);
+  }
+  return out;
+}
+
+function normalised(m: FlatMatrix, norms: Float64Array): Float32Array {
+  const out = new Float32Array(m.n * m.d);
+  for (let i = 0; i < m.n; i++) {
+    const s = 1 / norms[i];
+    for (let t = 0; t < m.d; t++) out[i * m.d + t] = m.data[i * m.d + t] * s;
+  }
+  return out;
+}
+
+function checkNonZero(norms: Float64Array, name: string): void {
+  const i = norms.findIndex((v) => v === 0);
+  if (i >= 0) {
+    throw new CnnvizError('BAD_INPUT', `${name}[${i}] is all zeros; cosine distance needs non-zero vectors`);
+  }
+}

@@ -1,0 +1,19 @@
+/** Worker-thread entry of `tsne(x, { worker: true })`: runs the plain-JS t-SNE and posts its steps. */
+import { parentPort, workerData } from 'node:worker_threads';
+import { CnnvizError } from '@cnnviz/core';
+import { tsneFlat, type TsneOptions } from './tsne.js';
+import type { WorkerMessage } from './tsne-worker-host.js';
+
+const { data, n, d, options } = workerData as { data: Float32Array; n: number; d: number; options: TsneOptions };
+const post = (msg: WorkerMessage): void => parentPort!.postMessage(msg);
+
+try {
+  for await (const step of tsneFlat({ data, n, d }, options, false)) post({ type: 'step', step });
+  post({ type: 'done' });
+} catch (e) {
+  post({
+    type: 'error',
+    code: CnnvizError.isInstance(e) ? e.code : 'BACKEND',
+    message: e instanceof Error ? e.message : String(e),
+  });
+}

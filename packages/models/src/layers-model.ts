@@ -1,0 +1,237 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import {
+  check,
+  checkLayer,
+  CnnvizError,
+  type ForwardResult,
+  type InputRange,
+  type LayerInfo,
+  type VisionModel,
+} from '@cnnviz/core';
+import { hasSoftmaxActivation, isSoftmaxLayer, kernelInfo, runLayer } from './layer-ops.js';
+import { checkInputRange, makePreprocess } from './preprocess.js';
+
+/** Options shared by every adapter. */
+export interface ModelOptions {
+  /** Value range the model expects; `preprocess` maps 0..1 pixels to it. Default `[0, 1]`. */
+  inputRange?: InputRange;
+  /** Class names, one per logit. */
+  labels?: string[];
+}
+
+/** Options of `fromLayersModel`. */
+export interface LayersModelOptions extends ModelOptions {
+  /** Treat this layer as the model's output (a feature extractor cut); later layers are not run. */
+  outputLayer?: string;
+  /** How a rank-4 output becomes logits: flattened (default) or global-average-pooled. */
+  logits?: 'flatten' | 'avg';
+}
+
+interface Step {
+  name: string;
+  layer: tfl.layers.Layer;
+  cls: string;
+  cfg: Record<string, unknown>;
+  inputs: string[];
+}
+
+function nodeKey(layer: tfl.layers.Layer, i: number): string {
+  return `${layer.name}_ib-${i}`;
+}
+
+/** The layers feeding `layer` inside `model` (the inbound node that belongs to this model). */
+function inboundOf(model: tfl.LayersModel, layer: tfl.layers.Layer): string[] {
+  const nodes = (model as unknown as { containerNodes?: Set<string> }).containerNodes;
+  let idx = layer.inboundNodes.findIndex((_, i) => nodes?.has(nodeKey(layer, i)));
+  if (idx < 0) idx = 0;
+  const node = layer.inboundNodes[idx];
+  return node ? node.inboundLayers.map((l) => l.name) : [];
+}
+
+/** Layers in dependency order, input layers included (Sequential models hide theirs). */
+function steps(model: tfl.LayersModel): Step[] {
+  const byName = new Map<string, tfl.layers.Layer>();
+  for (const l of model.inputLayers) byName.set(l.name, l);
+  for (const l of model.layers) byName.set(l.name, l);
+  const order: Step[] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (name: string) => {
+    if (state.get(name) === 'done') return;
+    if (state.get(name) === 'visiting') throw new CnnvizError('UNSUPPORTED_OP', `layer graph has a cycle at ${name}`);
+    state.set(name, 'visiting');
+    const layer = byName.get(name);
+    if (!layer) throw new CnnvizError('MODEL_LOAD', `layer ${name} is referenced but not part of the model`);
+    const isInput = model.inputLayers.includes(layer);
+    const inputs = isInput ? [] : inboundOf(model, layer);
+    inputs.forEach(visit);
+    order.push({ name, layer, cls: layer.getClassName(), cfg: layer.getConfig() as Record<string, unknown>, inputs });
+    state.set(name, 'done');
+  };
+  for (const l of model.outputLayers) visit(l.name);
+  // Layers not on the way to the output (side branches) can still be tapped.
+  for (const l of model.layers) visit(l.name);
+  return order;
+}
+
+function shapeOf(layer: tfl.layers.Layer): (number | null)[] {
+  try {
+    const s = layer.outputShape as unknown;
+    const first = (Array.isArray(s) && Array.isArray(s[0]) ? s[0] : s) as (number | null)[];
+    return first.slice(1);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Wraps a tf.LayersModel as a VisionModel. The adapter runs the layer graph itself, layer by layer
+ * in dependency order, so that any layer can be tapped and every op is differentiable: convolutions
+ * go through core's input-only path (no filter gradients), BatchNorm without gamma/beta gets ones/
+ * zeros, a final softmax (as an activation or a layer) is removed so `logits` are pre-softmax.
+ * Supports Sequential and functional models with merges (Add, Concatenate, ...); unknown layer
+ * classes run through tfjs-layers' own `apply`. `dispose()` disposes the LayersModel.
+ */
+export function fromLayersModel(model: tfl.LayersModel, options: LayersModelOptions = {}): VisionModel {
+  check(
+    typeof model === 'object' && model !== null && Array.isArray((model as tfl.LayersModel).layers),
+    'BAD_INPUT',
+    'fromLayersModel expects a tf.LayersModel',
+  );
+  check(model.inputs.length === 1, 'UNSUPPORTED_OP', `models with one input are supported, got ${model.inputs.length}`);
+  check(model.outputs.length === 1, 'UNSUPPORTED_OP', `models with one output are supported, got ${model.outputs.length}`);
+  const all = steps(model);
+  const byName = new Map(all.map((s) => [s.name, s]));
+
+  let outName = options.outputLayer ?? model.outputLayers[0].name;
+  if (options.outputLayer !== undefined) checkLayer(options.outputLayer, all.map((s) => s.name));
+  // Strip a trailing softmax so that logits are pre-softmax scores.
+  let stripActivation = false;
+  const out = byName.get(outName)!;
+  if (options.outputLayer === undefined) {
+    if (isSoftmaxLayer(out.layer) && out.inputs.length === 1) outName = out.inputs[0];
+    else if (hasSoftmaxActivation(out.layer)) stripActivation = true;
+  }
+  // Layers after the output (a stripped softmax, the head below a cut) are never run nor listed.
+  const downstream = new Set<string>();
+  for (const s of all) {
+    if (s.inputs.some((i) => i === outName || downstream.has(i))) downstream.add(s.name);
+  }
+  const exec = all.filter((s) => !downstream.has(s.name));
+
+  const inShape = model.inputs[0].shape;
+  check(inShape.length === 4, 'UNSUPPORTED_OP', `image models with input [N,H,W,C] are supported, got [${inShape}]`);
+  const channels = inShape[3];
+  check(typeof channels === 'number', 'UNSUPPORTED_OP', 'the model input must declare its channel count');
+  const inputShape: [number | null, number | null, number] = [inShape[1], inShape[2], channels];
+  const range: InputRange = options.inputRange ?? [0, 1];
+  checkInputRange(range, channels);
+  const fixedSize = exec.some((s) => s.cls === 'Flatten' || s.cls === 'Reshape');
+
+  const layers: LayerInfo[] = exec.map((s) => {
+    const info: LayerInfo = { name: s.name, kind: s.cls, outputShape: shapeOf(s.layer), inputs: s.inputs };
+    const k = kernelInfo(s.cls, s.cfg);
+    if (k) info.kernel = k;
+    return info;
+  });
+  const names = layers.map((l) => l.name);
+  const inputName = model.inputLayers[0].name;
+
+  function forward(x: tf.Tensor4D, taps: string[] = []): ForwardResult {
+    check(x instanceof tf.Tensor && x.rank === 4, 'BAD_INPUT', `forward expects a preprocessed [N,H,W,C] tensor, got ${describe(x)}`);
+    check(x.shape[3] === channels, 'BAD_INPUT', `forward expects ${channels} channel(s), got [${x.shape.join(',')}]`);
+    check(Array.isArray(taps), 'BAD_INPUT', 'taps must be an array of layer names');
+    for (const t of taps) checkLayer(t, names);
+    const want = new Set<string>([outName, ...taps]);
+    const run = new Set<string>();
+    const mark = (n: string) => {
+      if (run.has(n)) return;
+      run.add(n);
+      byName.get(n)!.inputs.forEach(mark);
+    };
+    want.forEach(mark);
+    const plan = exec.filter((s) => run.has(s.name));
+    // Free each intermediate once its last consumer has run (the gradient tape keeps its own copies).
+    const uses = new Map<string, number>();
+    for (const s of plan) for (const i of s.inputs) uses.set(i, (uses.get(i) ?? 0) + 1);
+    const values = new Map<string, tf.Tensor>();
+    try {
+      for (const s of plan) {
+        const ins = s.name === inputName || s.inputs.length === 0 ? [x] : s.inputs.map((i) => values.get(i)!);
+        let y = tf.tidy(() => {
+          try {
+            return runLayer(s.layer, s.cls, s.cfg, ins, stripActivation && s.name === outName);
+          } catch (e) {
+            if (CnnvizError.isInstance(e)) throw e;
+            throw new CnnvizError(
+              'UNSUPPORTED_OP',
+              `layer ${s.name} (${s.cls}) failed on input [${ins.map((t) => t.shape.join('x')).join(', ')}]: ${(e as Error).message}`,
+              { cause: e },
+            );
+          }
+        });
+        // Never hand out the caller's tensor or another layer's (identity layers return their input).
+        if (y === x || ins.includes(y)) y = tf.clone(y);
+        values.set(s.name, y);
+        for (const i of s.inputs) {
+          const left = (uses.get(i) ?? 1) - 1;
+          uses.set(i, left);
+          if (left === 0 && !want.has(i)) {
+            values.get(i)?.dispose();
+            values.delete(i);
+          }
+        }
+      }
+      const outT = values.get(outName)!;
+      const logits = tf.tidy(() => {
+        if (outT.rank === 2) return tf.clone(outT) as tf.Tensor2D;
+        if (outT.rank === 4 && options.logits === 'avg') return tf.mean(outT, [1, 2]) as tf.Tensor2D;
+        return tf.reshape(outT, [outT.shape[0], -1]) as tf.Tensor2D;
+      });
+      const activations: Record<string, tf.Tensor> = {};
+      for (const t of taps) activations[t] = values.get(t)!;
+      for (const [n, v] of values) if (!taps.includes(n)) v.dispose();
+      return { logits, activations };
+    } catch (e) {
+      for (const v of values.values()) v.dispose();
+      throw e;
+    }
+  }
+
+  const layerByName = (name: string): tfl.layers.Layer => {
+    checkLayer(name, names);
+    return byName.get(name)!.layer;
+  };
+
+  return {
+    inputShape,
+    layers,
+    labels: options.labels,
+    inputRange: range,
+    preprocess: makePreprocess(range, inputShape, fixedSize),
+    forward,
+    getWeights(name: string): tf.Tensor[] {
+      return layerByName(name).getWeights().map((w) => tf.clone(w));
+    },
+    setWeights(name: string, weights: tf.Tensor[]): void {
+      const layer = layerByName(name);
+      const current = layer.getWeights();
+      check(
+        Array.isArray(weights) &&
+          weights.length === current.length &&
+          weights.every((w, i) => w instanceof tf.Tensor && tf.util.arraysEqual(w.shape, current[i].shape)),
+        'BAD_INPUT',
+        () =>
+          `setWeights(${name}) expects ${current.length} tensor(s) of shapes ${current.map((w) => `[${w.shape}]`).join(', ')}`,
+      );
+      layer.setWeights(weights);
+    },
+    dispose(): void {
+      model.dispose();
+    },
+  };
+}
+
+function describe(x: unknown): string {
+  return x instanceof tf.Tensor ? `shape [${x.shape.join(',')}]` : typeof x;
+}

@@ -1,0 +1,33 @@
+import type { Command } from '../command.js';
+import { adversarial } from './adversarial.js';
+import { classViz } from './class.js';
+import { dream } from './dream.js';
+import { filters } from './filters.js';
+import { gradcam } from './gradcam.js';
+import { guided } from './guided.js';
+import { info } from './info.js';
+import { invert } from './invert.js';
+import { layers } from './layers.js';
+import { occlusion } from './occlusion.js';
+import { patches } from './patches.js';
+import { saliency } from './saliency.js';
+import { style } from './style.js';
+import { texture } from './texture.js';
+
+/** Every subcommand, in the order `cnnviz --help` lists them (the lecture's order where it applies). */
+export const COMMANDS: Command[] = [
+  info,
+  layers,
+  filters,
+  patches,
+  occlusion,
+  saliency,
+  gradcam,
+  guided,
+  classViz,
+  adversarial,
+  dream,
+  invert,
+  texture,
+  style,
+];

@@ -1,0 +1,144 @@
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  check,
+  checkFinite,
+  checkNumber,
+  createRng,
+  optimizationLoop,
+  resize,
+  type Step,
+  type VisionModel,
+} from '@cnnviz/core';
+import { checkImageFitsLayers, checkLayers, checkModelImage, forwardPixels, zooLayers } from '../model-utils.js';
+import { checkWeights, contentLoss, styleLoss, tvLoss } from '../losses/style.js';
+import { gramTargets } from '../losses/targets.js';
+import { applyStyleNetwork, type StyleNetwork } from './apply.js';
+import { buildStyleNetwork, type StyleNetworkArchitecture } from './architecture.js';
+import { asStyleNetwork } from './io.js';
+
+export interface TrainStyleNetworkOptions extends StyleNetworkArchitecture {
+  /** Training steps (one batch each). Default 1000. */
+  steps?: number;
+  /** Images per batch. Default 2. */
+  batchSize?: number;
+  /** Side of the square training crops. Default 128. */
+  size?: number;
+  /** Longest side the style image is resized to. Default 1.5 x size. */
+  styleSize?: number;
+  /** Loss network layers (defaults: the zoo model's content and style layers). */
+  contentLayer?: string;
+  styleLayers?: string[];
+  styleLayerWeights?: number[];
+  /** Loss weights (relative feature / Gram distances, as in transferStyle). Defaults 1, 10, 1. */
+  contentWeight?: number;
+  styleWeight?: number;
+  tvWeight?: number;
+  /** Adam learning rate. Default 1e-3 (Johnson et al.). */
+  lr?: number;
+  /** Seed of the initial weights' order of crops and flips. Default 0. */
+  seed?: number;
+  /** Stylise this image on the steps `imageEvery` asks for (progress previews). */
+  preview?: tf.Tensor3D;
+  imageEvery?: number;
+  signal?: AbortSignal;
+  onProgress?: (step: Step) => void;
+}
+
+/** A random square crop (scale 0.5..1 of the short side) of `img`, resized to `size`, flipped half the time. */
+function randomCrop(img: tf.Tensor3D, size: number, rng: () => number): tf.Tensor3D {
+  return tf.tidy(() => {
+    const [h, w] = img.shape;
+    const side = Math.max(1, Math.round(Math.min(h, w) * (0.5 + 0.5 * rng())));
+    const top = Math.floor(rng() * (h - side + 1));
+    const left = Math.floor(rng() * (w - side + 1));
+    let crop = resize(tf.slice(img, [top, left, 0], [side, side, 3]) as tf.Tensor3D, [size, size]);
+    if (rng() < 0.5) crop = tf.reverse(crop, 1);
+    return crop;
+  });
+}
+
+/**
+ * Trains a feed-forward style network (Johnson et al. 2016) for one style with the perceptual
+ * loss of `model` (a pretrained backbone such as MobileNetV2): content loss at `contentLayer`
+ * against the input crop, Gram style loss at `styleLayers` against `style`, TV prior. Batches are
+ * random crops and flips of `images`. Resolves to the network (`applyStyleNetwork` uses it,
+ * `saveStyleNetwork` stores it); `onProgress` reports every step, `signal` aborts.
+ */
+export async function trainStyleNetwork(
+  model: VisionModel,
+  style: tf.Tensor3D,
+  images: tf.Tensor3D[],
+  options: TrainStyleNetworkOptions = {},
+): Promise<StyleNetwork> {
+  checkModelImage(model, style, 'style');
+  check(model.inputShape[2] === 3, 'BAD_OPTION', 'style networks work on RGB models (3 input channels)');
+  check(Array.isArray(images) && images.length > 0, 'BAD_OPTION', 'images must be a non-empty array of training images [H,W,3]');
+  images.forEach((im, i) => checkModelImage(model, im, `images[${i}]`));
+  const zoo = zooLayers(model);
+  const contentLayer = options.contentLayer ?? zoo.content;
+  const styleLayers = options.styleLayers ?? zoo.style;
+  check(contentLayer !== undefined && Array.isArray(styleLayers), 'BAD_OPTION', 'contentLayer and styleLayers are required (this model has no defaults)');
+  checkLayers(model, [contentLayer], 'contentLayer');
+  checkLayers(model, styleLayers, 'styleLayers');
+  const layerWeights = checkWeights(styleLayers.length, options.styleLayerWeights, 'styleLayerWeights');
+  const steps = options.steps ?? 1000;
+  checkNumber(steps, 'steps', { min: 1, integer: true });
+  const batchSize = options.batchSize ?? 2;
+  checkNumber(batchSize, 'batchSize', { min: 1, integer: true });
+  const size = options.size ?? 128;
+  checkNumber(size, 'size', { min: 4, integer: true });
+  check(size % 4 === 0, 'BAD_OPTION', `size must be a multiple of 4 (the network downsamples twice), got ${size}`);
+  const styleSize = options.styleSize ?? Math.round(1.5 * size);
+  checkNumber(styleSize, 'styleSize', { min: 1, integer: true });
+  const contentWeight = options.contentWeight ?? 1;
+  const styleWeight = options.styleWeight ?? 10;
+  const tvWeight = options.tvWeight ?? 1;
+  checkNumber(contentWeight, 'contentWeight', { min: 0 });
+  checkNumber(styleWeight, 'styleWeight', { min: 0 });
+  checkNumber(tvWeight, 'tvWeight', { min: 0 });
+  const lr = options.lr ?? 1e-3;
+  checkNumber(lr, 'lr', { min: 0, exclusiveMin: true });
+  checkImageFitsLayers(model, size, size, [contentLayer, ...styleLayers], 'size');
+  await checkFinite(style, 'style');
+
+  const rng = createRng(options.seed ?? 0);
+  const [sh, sw] = style.shape;
+  const k = styleSize / Math.max(sh, sw);
+  const styleTargets = tf.tidy(() =>
+    gramTargets(model, resize(tf.cast(style, 'float32') as tf.Tensor3D, [Math.max(1, Math.round(sh * k)), Math.max(1, Math.round(sw * k))]), styleLayers),
+  );
+  const net = buildStyleNetwork(options);
+  const vars = net.trainableWeights.map((w) => w.read() as tf.Variable);
+  const optimizer = tf.train.adam(lr);
+  const taps = [contentLayer, ...styleLayers];
+  const preview = options.preview;
+  let ok = false;
+  try {
+    const loop = optimizationLoop(
+      { steps, signal: options.signal, onProgress: options.onProgress, imageEvery: preview ? options.imageEvery : undefined },
+      () => {
+        const batch = tf.stack(Array.from({ length: batchSize }, () => randomCrop(images[Math.floor(rng() * images.length)], size, rng))) as tf.Tensor4D;
+        const contentTarget = forwardPixels(model, batch, [contentLayer]).activations[contentLayer];
+        const loss = optimizer.minimize(
+          () => {
+            const y = net.apply(batch, { training: true }) as tf.Tensor4D;
+            const out = forwardPixels(model, y, taps);
+            const c = tf.mul(contentLoss(out.activations[contentLayer], contentTarget), contentWeight);
+            const s = tf.mul(styleLoss(styleLayers.map((l) => out.activations[l]), styleTargets, layerWeights), styleWeight);
+            return tf.mean(tf.addN([c, s, tf.mul(tvLoss(y), tvWeight)])) as tf.Scalar;
+          },
+          true,
+          vars,
+        ) as tf.Scalar;
+        return { loss, image: preview ? () => applyStyleNetwork(net, preview) : undefined };
+      },
+    );
+    for await (const s of loop) s.image?.dispose();
+    ok = true;
+    return asStyleNetwork(net);
+  } finally {
+    tf.dispose(styleTargets);
+    optimizer.dispose();
+    if (!ok) net.dispose();
+  }
+}
