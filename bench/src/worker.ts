@@ -14,8 +14,9 @@ async function main(): Promise<void> {
   if (bench === undefined) throw new Error(`unknown benchmark ${name}`);
   const v: Variant | undefined = which === 'cnnviz' ? bench.cnnviz : bench.stock[Number(which)];
   if (v === undefined) throw new Error(`unknown variant ${which}`);
-  // tfjs warns once about tfjs-node; keep the output to the result line.
-  tf.env().set('IS_TEST', true);
+  // Production mode: no per-op debug checks, and no "install tfjs-node" notice in the output. (Not IS_TEST: under it
+  // the engine audits every kernel's buffer count and cnnviz's kernel fixes stop caching derived filters.)
+  tf.env().set('PROD', true);
   await tf.setBackend(v.backend);
   await tf.ready();
   const installed = v.fixes ? registerKernelFixes(v.backend) : [];

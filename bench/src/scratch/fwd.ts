@@ -6,7 +6,7 @@ import { registerKernelFixes } from '../../../packages/core/src/kernels/index.js
 import { loadNsfwMobileNetV2 } from '../models/nsfw-mobilenet.js';
 import { inputOnlyForward } from '../models/input-only-forward.js';
 import { mobilenetV2 } from '../benchmarks/mobilenet-v2.js';
-tf.env().set('IS_TEST', true);
+tf.env().set('PROD', true);
 await tf.setBackend('wasm');
 registerKernelFixes('wasm');
 const model = await loadNsfwMobileNetV2();

@@ -4,7 +4,7 @@ import '@tensorflow/tfjs-layers';
 import * as tf from '@tensorflow/tfjs-core';
 import { registerKernelFixes } from '../../../packages/core/src/kernels/index.js';
 import { vgg16 } from '../benchmarks/vgg16.js';
-tf.env().set('IS_TEST', true);
+tf.env().set('PROD', true);
 await tf.setBackend('wasm');
 const fixes = process.argv[2] !== 'stock';
 if (fixes) registerKernelFixes('wasm');

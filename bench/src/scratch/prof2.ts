@@ -4,7 +4,7 @@ import '@tensorflow/tfjs-layers';
 import * as tf from '@tensorflow/tfjs-core';
 import { registerKernelFixes } from '../../../packages/core/src/kernels/index.js';
 import { mobilenetV2 } from '../benchmarks/mobilenet-v2.js';
-tf.env().set('IS_TEST', true);
+tf.env().set('PROD', true);
 await tf.setBackend('wasm');
 registerKernelFixes('wasm');
 const step = await mobilenetV2.cnnviz.setup();
@@ -16,3 +16,5 @@ console.log('total', performance.now() - t0);
 const agg: Record<string, [number, number]> = {};
 for (const k of info.kernels) { const a = (agg[k.name] ??= [0, 0]); a[0] += k.kernelTimeMs as number; a[1]++; }
 console.log(Object.entries(agg).sort((a, b) => b[1][0] - a[1][0]).slice(0, 20));
+const top = info.kernels.filter((k) => ['Conv2DBackpropInput', 'Conv2D', 'DepthwiseConv2dNativeBackpropInput', 'DepthwiseConv2dNative', 'PadV2'].includes(k.name));
+for (const k of top) console.log(k.name, (k.kernelTimeMs as number).toFixed(1), JSON.stringify(k.inputShapes));

@@ -113,7 +113,8 @@ export class Gallery {
 
   /**
    * Writes `image` (values 0..1) as `<name>.png`, enlarged by whole pixels (nearest neighbour) until
-   * its smaller side reaches `minSide`, and returns the file name relative to the report.
+   * its smaller side reaches `minSide`, and returns the file name relative to the report. Takes
+   * ownership of `image` (disposes it).
    */
   async save(name: string, image: tf.Tensor3D, minSide = 0): Promise<string> {
     const [h, w] = image.shape;
@@ -124,6 +125,7 @@ export class Gallery {
       await writePng(join(this.outDir, file), big);
     } finally {
       if (big !== image) big.dispose();
+      image.dispose();
     }
     return file;
   }

@@ -11,11 +11,13 @@ function isSpatial(layer: LayerInfo): boolean {
 
 /**
  * The default layer for Grad-CAM: the model's own choice if it names one
- * (`layersOfInterest.gradcam`), else the last convolution with a spatial output, followed through
+ * (`layersOfInterest.gradcam`, or the zoo's `entry.layersOfInterest.gradcam`), else the last convolution with a spatial output, followed through
  * the element-wise layers after it (batch norm, activation) so the map sees the block's output.
  */
 export function defaultCamLayer(model: VisionModel): string | undefined {
-  const named = (model as { layersOfInterest?: { gradcam?: unknown } }).layersOfInterest?.gradcam;
+  type WithChoice = { layersOfInterest?: { gradcam?: unknown } };
+  const m = model as WithChoice & { entry?: WithChoice };
+  const named = m.layersOfInterest?.gradcam ?? m.entry?.layersOfInterest?.gradcam;
   if (typeof named === 'string' && model.layers.some((l) => l.name === named)) return named;
   const layers = model.layers;
   let index = -1;

@@ -60,6 +60,8 @@ describe('randomNormal / randomUniform', () => {
     expect(Math.max(...d)).toBeLessThan(3);
     expect(d.reduce((s, v) => s + v, 0) / d.length).toBeCloseTo(1, 1);
     t.dispose();
-    expect(() => randomUniform([2, -1], createRng(0))).toThrow(expect.objectContaining({ code: 'BAD_OPTION' }));
+    expect(() => randomUniform([2, -1], createRng(0))).toThrow(
+      expect.objectContaining({ code: 'BAD_OPTION' }),
+    );
   });
 });

@@ -30,7 +30,11 @@ function checkShape(shape: unknown): asserts shape is number[] {
 }
 
 function checkRng(rng: unknown): asserts rng is Rng {
-  check(typeof rng === 'function', 'BAD_OPTION', 'rng must be a function returning numbers in [0, 1) (see createRng)');
+  check(
+    typeof rng === 'function',
+    'BAD_OPTION',
+    'rng must be a function returning numbers in [0, 1) (see createRng)',
+  );
 }
 
 /** Normal samples (Box–Muller on `rng`) as a float32 tensor of `shape`. */

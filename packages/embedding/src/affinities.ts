@@ -52,10 +52,12 @@ export function calibrateRow(
   for (let j = 0; j < len; j++) out[off + j] /= sum;
 }
 
-/** Symmetrised sparse P as the upper triangle (i < j) of its pairs, sorted by i then j. */
+/** Symmetrised sparse P, each unordered pair stored once (i < j) in compressed rows. */
 export interface SparseP {
   n: number;
-  rows: Int32Array;
+  /** Row i's pairs are at [rowPtr[i], rowPtr[i + 1]). */
+  rowPtr: Int32Array;
+  /** The partner j > i, ascending within a row. */
   cols: Int32Array;
   vals: Float64Array;
 }
@@ -70,64 +72,60 @@ export function sparseJointP(
   n: number,
   k: number,
   perplexity: number,
-  tick?: () => void,
 ): SparseP {
   const cond = new Float64Array(n * k);
-  for (let i = 0; i < n; i++) {
-    if (tick && (i & 1023) === 0) tick();
-    calibrateRow(dist2, i * k, k, perplexity, cond);
-  }
+  for (let i = 0; i < n; i++) calibrateRow(dist2, i * k, k, perplexity, cond);
   // Entries (min(i,j), max(i,j), p) for both directions, bucketed by their first index.
-  const counts = new Int32Array(n + 1);
+  const start = new Int32Array(n + 1);
   for (let i = 0; i < n; i++) {
-    for (let t = 0; t < k; t++) {
-      const j = indices[i * k + t];
-      counts[Math.min(i, j) + 1]++;
-    }
+    for (let t = 0; t < k; t++) start[Math.min(i, indices[i * k + t]) + 1]++;
   }
-  for (let i = 0; i < n; i++) counts[i + 1] += counts[i];
-  const fill = counts.slice(0, n);
+  for (let i = 0; i < n; i++) start[i + 1] += start[i];
+  const fill = start.slice(0, n);
   const other = new Int32Array(n * k);
   const value = new Float64Array(n * k);
   for (let i = 0; i < n; i++) {
     for (let t = 0; t < k; t++) {
       const j = indices[i * k + t];
-      const a = Math.min(i, j);
-      const pos = fill[a]++;
+      const pos = fill[Math.min(i, j)]++;
       other[pos] = Math.max(i, j);
       value[pos] = cond[i * k + t];
     }
   }
-  // Sort each bucket by the second index and merge duplicates (a pair listed from both sides).
-  const rows: number[] = [];
-  const cols: number[] = [];
-  const vals: number[] = [];
+  // Sort each bucket by partner (insertion sort: buckets are short) and merge the pairs that
+  // were listed from both sides.
+  const rowPtr = new Int32Array(n + 1);
+  let w = 0;
   let total = 0;
-  const order: number[] = [];
   for (let a = 0; a < n; a++) {
-    const s = counts[a];
-    const e = counts[a + 1];
-    order.length = 0;
-    for (let t = s; t < e; t++) order.push(t);
-    order.sort((x, y) => other[x] - other[y]);
-    for (let t = 0; t < order.length; ) {
-      const b = other[order[t]];
+    const s = start[a];
+    const e = start[a + 1];
+    for (let t = s + 1; t < e; t++) {
+      const o = other[t];
+      const v = value[t];
+      let u = t - 1;
+      while (u >= s && other[u] > o) {
+        other[u + 1] = other[u];
+        value[u + 1] = value[u];
+        u--;
+      }
+      other[u + 1] = o;
+      value[u + 1] = v;
+    }
+    rowPtr[a] = w;
+    for (let t = s; t < e; ) {
+      const b = other[t];
       let v = 0;
-      while (t < order.length && other[order[t]] === b) v += value[order[t++]];
-      rows.push(a);
-      cols.push(b);
-      vals.push(v);
+      while (t < e && other[t] === b) v += value[t++];
+      other[w] = b;
+      value[w++] = v;
       total += 2 * v;
     }
   }
-  const out: SparseP = {
-    n,
-    rows: Int32Array.from(rows),
-    cols: Int32Array.from(cols),
-    vals: Float64Array.from(vals),
-  };
-  for (let t = 0; t < out.vals.length; t++) out.vals[t] /= total;
-  return out;
+  rowPtr[n] = w;
+  const vals = value.slice(0, w);
+  for (let t = 0; t < w; t++) vals[t] /= total;
+  return { n, rowPtr, cols: other.slice(0, w), vals };
 }
 
 /** Dense symmetric P (n x n, zero diagonal) from all pairwise distances: the exact t-SNE input. */

@@ -1,5 +1,10 @@
-export * from './matrix.js';
-export * from './knn.js';
-export * from './knn-index.js';
-export * from './pca.js';
-export * from './tsne.js';
+export type { Matrix } from './matrix.js';
+export { extractFeatures, type ExtractFeaturesOptions } from './extract-features.js';
+export { knn, type KnnOptions, type KnnResult, type KnnMetric } from './knn.js';
+export { KnnIndex, InMemoryVectorStore, type VectorStoreAdapter } from './knn-index.js';
+export { pca, type PcaOptions, type PcaResult } from './pca.js';
+export { tsne, tsneSteps, type TsneOptions, type TsneStep } from './tsne.js';
+export { trustworthiness } from './trustworthiness.js';
+export { scatterPlot, type ScatterPlotOptions } from './scatter-plot.js';
+export { imageGrid, type ImageGridOptions } from './image-grid.js';
+export { neighboursGrid, type NeighboursGridOptions } from './neighbours-grid.js';

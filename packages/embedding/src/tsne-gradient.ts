@@ -3,59 +3,56 @@ import type { SparseP } from './affinities.js';
 /**
  * t-SNE gradients on flat Float64Array embeddings (`y[i * dims + c]`).
  *
- * Barnes–Hut (van der Maaten 2014): repulsion from a space-partitioning tree whose cells count as
- * one point at their centre of mass when `width < theta * distance`; attraction over the sparse
- * P. The tree lives in flat typed arrays, is rebuilt each iteration in place and laid out depth
- * first for a stackless walk, so an iteration allocates nothing.
+ * Barnes–Hut (van der Maaten 2014): repulsion from a space-partitioning tree (quadtree in 2-D,
+ * binary tree in 1-D, octree in 3-D) whose cells count as one point at their centre of mass when
+ * `width < theta * distance`; attraction over the sparse P.
+ *
+ * The tree is rebuilt every iteration without pointers: points are sorted by Morton code (radix
+ * sort), so every cell is a contiguous run of sorted points and the tree comes out depth first
+ * with single-child chains collapsed. It is stored flat in that order, and the walk is a forward
+ * scan: open a cell by stepping to the next node, accept it by jumping to `next[id]`, the node
+ * after its subtree. Walking points in Morton order keeps consecutive walks on the same cells.
+ * Nothing is allocated per iteration.
  */
 export class BarnesHut {
   private readonly n: number;
   private readonly dims: number;
-  private readonly fan: number;
-  /** Per node: centre of mass (dims), point count, squared cell width. */
+  private readonly bits: number;
+  /** Per node: centre of mass (dims), point count, squared cell width (0 for a single point). */
   private node: Float64Array;
-  /** Per node: first of its `fan` children, -1 for a leaf. */
-  private child: Int32Array;
-  /** Per node: cell centre (dims) and half width, used while building. */
-  private box: Float64Array;
-  /** Per node: the first point stored in a leaf, -1 when empty. */
-  private point: Int32Array;
-  private size = 0;
-  /**
-   * The tree again in depth-first order without empty cells, for the walk: per node centre of
-   * mass (dims), count, squared width (-1 for a leaf); `next` is the node after its subtree.
-   * Walking it is a forward scan (open a cell: step to i + 1; accept it: jump to next[i]),
-   * so memory is read in order and no stack is needed.
-   */
-  private flat: Float64Array;
+  /** Per node: the node after its subtree. */
   private next: Int32Array;
-  private sub: Int32Array;
-  private flatSize = 0;
-  /** Points in leaf order, so consecutive walks touch the same cells. */
-  private readonly order: Int32Array;
-  private readonly seen: Uint8Array;
-  private readonly stack = new Int32Array(4096);
-  private readonly ctr: Float64Array;
+  private size = 0;
+  private keys: Uint32Array;
+  private keys2: Uint32Array;
+  /** Sorted position -> point index. */
+  private idx: Int32Array;
+  private idx2: Int32Array;
+  private readonly counts = new Int32Array(256);
+  /** Coordinates in sorted order. */
+  private readonly sy: Float64Array;
+  private readonly lo: Float64Array;
+  /** Sum over points of their exact duplicates (q = 1 each, no force); added to Z. */
+  private duplicates = 0;
   private readonly neg: Float64Array;
   private readonly pos: Float64Array;
+  private side = 0;
 
   constructor(n: number, dims: number) {
     this.n = n;
     this.dims = dims;
-    this.fan = 1 << dims;
-    const cap = 4 * n + 16;
+    this.bits = Math.min(16, Math.floor(32 / dims));
+    const cap = 3 * n + 16;
     this.node = new Float64Array(cap * (dims + 2));
-    this.child = new Int32Array(cap);
-    this.box = new Float64Array(cap * (dims + 1));
-    this.point = new Int32Array(cap);
+    this.next = new Int32Array(cap);
+    this.keys = new Uint32Array(n);
+    this.keys2 = new Uint32Array(n);
+    this.idx = new Int32Array(n);
+    this.idx2 = new Int32Array(n);
+    this.sy = new Float64Array(n * dims);
+    this.lo = new Float64Array(dims);
     this.neg = new Float64Array(n * dims);
     this.pos = new Float64Array(n * dims);
-    this.ctr = new Float64Array(dims);
-    this.flat = new Float64Array(cap * (dims + 2));
-    this.next = new Int32Array(cap);
-    this.sub = new Int32Array(cap);
-    this.order = new Int32Array(n);
-    this.seen = new Uint8Array(n);
   }
 
   /**
@@ -64,8 +61,9 @@ export class BarnesHut {
    */
   gradient(y: Float64Array, P: SparseP, exaggeration: number, theta: number, grad: Float64Array): number {
     this.build(y);
-    this.linearize();
-    const Z = this.dims === 2 ? this.repulsion2d(y, theta) : this.repulsionNd(y, theta);
+    // theta = 0 must still accept single points (width 0): a tiny positive theta^2 does that.
+    const theta2 = Math.max(theta * theta, 1e-100);
+    const Z = (this.dims === 2 ? this.repulsion2d(theta2) : this.repulsionNd(theta2)) + this.duplicates;
     attraction(y, P, this.dims, this.pos);
     const { neg, pos } = this;
     const invZ = 1 / Z;
@@ -73,207 +71,182 @@ export class BarnesHut {
     return Z;
   }
 
-  private grow(): void {
-    const cap = this.child.length * 2;
-    const D = this.dims;
-    const node = new Float64Array(cap * (D + 2));
-    node.set(this.node);
-    this.node = node;
-    const child = new Int32Array(cap);
-    child.set(this.child);
-    this.child = child;
-    const box = new Float64Array(cap * (D + 1));
-    box.set(this.box);
-    this.box = box;
-    const point = new Int32Array(cap);
-    point.set(this.point);
-    this.point = point;
-    this.flat = new Float64Array(cap * (D + 2));
-    this.next = new Int32Array(cap);
-    this.sub = new Int32Array(cap);
+  private build(y: Float64Array): void {
+    const { n, dims: D, bits, lo } = this;
+    lo.fill(Infinity);
+    let hiMax = -Infinity;
+    for (let c = 0; c < D; c++) {
+      let mn = Infinity;
+      let mx = -Infinity;
+      for (let i = 0; i < n; i++) {
+        const v = y[i * D + c];
+        if (v < mn) mn = v;
+        if (v > mx) mx = v;
+      }
+      lo[c] = mn;
+      hiMax = Math.max(hiMax, mx - mn);
+    }
+    this.side = hiMax > 0 ? hiMax * (1 + 1e-9) : 1;
+    const scale = 2 ** bits / this.side;
+    const top = 2 ** bits - 1;
+    const keys = this.keys;
+    for (let i = 0; i < n; i++) {
+      let key = 0;
+      for (let c = 0; c < D; c++) {
+        const q = Math.min(top, Math.floor((y[i * D + c] - lo[c]) * scale));
+        key |= spread(q, D) << c;
+      }
+      keys[i] = key >>> 0;
+      this.idx[i] = i;
+    }
+    this.radixSort();
+    const { sy, idx } = this;
+    for (let s = 0; s < n; s++) {
+      const i = idx[s];
+      for (let c = 0; c < D; c++) sy[s * D + c] = y[i * D + c];
+    }
+    this.size = 0;
+    this.duplicates = 0;
+    this.buildNode(0, n, 0);
   }
 
-  private linearize(): void {
-    const { node, child, point, sub, flat, next, stack, order, seen, fan } = this;
-    const D = this.dims;
-    const ns = D + 2;
-    // Subtree sizes over non-empty cells; children always have larger ids than their parent.
-    for (let id = this.size - 1; id >= 0; id--) {
-      if (node[id * ns + D] === 0) {
-        sub[id] = 0;
-        continue;
+  private radixSort(): void {
+    const { n, counts } = this;
+    for (let shift = 0; shift < 32; shift += 8) {
+      const src = this.keys;
+      const srcIdx = this.idx;
+      const dst = this.keys2;
+      const dstIdx = this.idx2;
+      counts.fill(0);
+      for (let i = 0; i < n; i++) counts[(src[i] >>> shift) & 255]++;
+      let sum = 0;
+      for (let b = 0; b < 256; b++) {
+        const c = counts[b];
+        counts[b] = sum;
+        sum += c;
       }
-      let s = 1;
-      const f = child[id];
-      if (f >= 0) for (let q = 0; q < fan; q++) s += sub[f + q];
-      sub[id] = s;
+      for (let i = 0; i < n; i++) {
+        const p = counts[(src[i] >>> shift) & 255]++;
+        dst[p] = src[i];
+        dstIdx[p] = srcIdx[i];
+      }
+      this.keys = dst;
+      this.keys2 = src;
+      this.idx = dstIdx;
+      this.idx2 = srcIdx;
     }
-    seen.fill(0);
-    let cur = 0;
-    let placed = 0;
-    let sp = 0;
-    stack[sp++] = 0;
-    while (sp > 0) {
-      const id = stack[--sp];
-      const p = cur++;
-      const o = p * ns;
-      const src = id * ns;
-      for (let c = 0; c <= D; c++) flat[o + c] = node[src + c];
-      next[p] = p + sub[id];
-      const f = child[id];
-      if (f < 0) {
-        flat[o + D + 1] = -1;
-        const pt = point[id];
-        if (pt >= 0 && !seen[pt]) {
-          seen[pt] = 1;
-          order[placed++] = pt;
+  }
+
+  private alloc(): number {
+    if (this.size >= this.next.length) {
+      const cap = this.next.length * 2;
+      const node = new Float64Array(cap * (this.dims + 2));
+      node.set(this.node);
+      this.node = node;
+      const next = new Int32Array(cap);
+      next.set(this.next);
+      this.next = next;
+    }
+    return this.size++;
+  }
+
+  /** Builds the subtree over sorted points [a, b) whose keys agree above `level`; returns its id. */
+  private buildNode(a: number, b: number, level: number): number {
+    const { dims: D, bits, keys, sy } = this;
+    const ns = D + 2;
+    const mask = (1 << D) - 1;
+    // Collapse levels where every point falls in the same child: the smaller cell is still a bound.
+    while (level < bits && b - a > 1 && childCode(keys[a], level, bits, D, mask) === childCode(keys[b - 1], level, bits, D, mask)) {
+      level++;
+    }
+    const id = this.alloc();
+    const o = id * ns;
+    const width = this.side / 2 ** level;
+    if (b - a === 1) {
+      for (let c = 0; c < D; c++) this.node[o + c] = sy[a * D + c];
+      this.node[o + D] = 1;
+      this.node[o + D + 1] = 0;
+      this.next[id] = id + 1;
+      return id;
+    }
+    // Centre-of-mass sums for up to three coordinates (no per-node allocation).
+    let c0 = 0;
+    let c1 = 0;
+    let c2 = 0;
+    if (level >= bits) {
+      // Points closer than the finest cell: one child node per point, so each is seen exactly.
+      for (let p = a; p < b; p++) {
+        const leaf = this.alloc();
+        const lo2 = leaf * ns;
+        for (let c = 0; c < D; c++) this.node[lo2 + c] = sy[p * D + c];
+        c0 += sy[p * D];
+        if (D > 1) c1 += sy[p * D + 1];
+        if (D > 2) c2 += sy[p * D + 2];
+        this.node[lo2 + D] = 1;
+        this.node[lo2 + D + 1] = 0;
+        this.next[leaf] = leaf + 1;
+        for (let r = a; r < b; r++) {
+          if (r === p) continue;
+          let same = true;
+          for (let c = 0; c < D; c++) if (sy[r * D + c] !== sy[p * D + c]) same = false;
+          if (same) this.duplicates++;
         }
-      } else {
-        flat[o + D + 1] = node[src + D + 1];
-        for (let q = fan - 1; q >= 0; q--) if (sub[f + q] > 0) stack[sp++] = f + q;
+      }
+    } else {
+      let s = a;
+      while (s < b) {
+        const code = childCode(keys[s], level, bits, D, mask);
+        let e = s + 1;
+        while (e < b && childCode(keys[e], level, bits, D, mask) === code) e++;
+        const ch = this.buildNode(s, e, level + 1);
+        const co = ch * ns;
+        const cnt = this.node[co + D];
+        c0 += this.node[co] * cnt;
+        if (D > 1) c1 += this.node[co + 1] * cnt;
+        if (D > 2) c2 += this.node[co + 2] * cnt;
+        s = e;
       }
     }
-    this.flatSize = cur;
-    // Duplicates share a leaf that names only one of them: append the rest.
-    if (placed < this.n) for (let i = 0; i < this.n; i++) if (!seen[i]) order[placed++] = i;
-  }
-
-  private newNode(centre: ArrayLike<number>, cOff: number, half: number): number {
-    if (this.size >= this.child.length) this.grow();
-    const id = this.size++;
-    const D = this.dims;
-    const ns = D + 2;
-    for (let c = 0; c < ns; c++) this.node[id * ns + c] = 0;
-    for (let c = 0; c < D; c++) this.box[id * (D + 1) + c] = centre[cOff + c];
-    this.box[id * (D + 1) + D] = half;
-    this.node[id * ns + D + 1] = 4 * half * half;
-    this.child[id] = -1;
-    this.point[id] = -1;
+    const cnt = b - a;
+    this.node[o] = c0 / cnt;
+    if (D > 1) this.node[o + 1] = c1 / cnt;
+    if (D > 2) this.node[o + 2] = c2 / cnt;
+    this.node[o + D] = cnt;
+    this.node[o + D + 1] = width * width;
+    this.next[id] = this.size;
     return id;
   }
 
-  private build(y: Float64Array): void {
-    const D = this.dims;
-    const n = this.n;
-    const lo = new Float64Array(D).fill(Infinity);
-    const hi = new Float64Array(D).fill(-Infinity);
-    for (let i = 0; i < n; i++) {
-      for (let c = 0; c < D; c++) {
-        const v = y[i * D + c];
-        if (v < lo[c]) lo[c] = v;
-        if (v > hi[c]) hi[c] = v;
-      }
-    }
-    let half = 0;
-    const centre = new Float64Array(D);
-    for (let c = 0; c < D; c++) {
-      centre[c] = (lo[c] + hi[c]) / 2;
-      half = Math.max(half, (hi[c] - lo[c]) / 2);
-    }
-    // A little slack so points on the boundary fall inside.
-    half = half * (1 + 1e-5) + 1e-12;
-    this.size = 0;
-    this.newNode(centre, 0, half);
-    for (let i = 0; i < n; i++) this.insert(y, i);
-    const ns = D + 2;
-    for (let id = 0; id < this.size; id++) {
-      const cnt = this.node[id * ns + D];
-      if (cnt > 0) for (let c = 0; c < D; c++) this.node[id * ns + c] /= cnt;
-    }
-  }
-
-  private insert(y: Float64Array, i: number): void {
-    const D = this.dims;
-    const ns = D + 2;
-    const bs = D + 1;
-    let id = 0;
-    for (let depth = 0; ; depth++) {
-      const o = id * ns;
-      if (this.child[id] < 0) {
-        if (this.node[o + D] === 0) {
-          this.point[id] = i;
-          for (let c = 0; c < D; c++) this.node[o + c] = y[i * D + c];
-          this.node[o + D] = 1;
-          return;
-        }
-        const p = this.point[id];
-        let same = true;
-        for (let c = 0; c < D; c++) if (y[p * D + c] !== y[i * D + c]) same = false;
-        if (same || depth >= 50) {
-          // Duplicates (or points closer than 2^-50 of the extent) share a leaf.
-          for (let c = 0; c < D; c++) this.node[o + c] += y[i * D + c];
-          this.node[o + D] += 1;
-          return;
-        }
-        // Split: make the children, then move the resident point(s) down one level.
-        const first = this.size;
-        const half = this.box[id * bs + D] / 2;
-        const ctr = this.ctr;
-        for (let q = 0; q < this.fan; q++) {
-          for (let c = 0; c < D; c++) ctr[c] = this.box[id * bs + c] + ((q >> c) & 1 ? half : -half);
-          this.newNode(ctr, 0, half);
-        }
-        this.child[id] = first;
-        const o2 = id * ns;
-        const q = this.quadrant(y, p, id);
-        const target = (first + q) * ns;
-        for (let c = 0; c <= D; c++) this.node[target + c] = this.node[o2 + c];
-        this.point[first + q] = p;
-        this.point[id] = -1;
-      }
-      const o3 = id * ns;
-      for (let c = 0; c < D; c++) this.node[o3 + c] += y[i * D + c];
-      this.node[o3 + D] += 1;
-      id = this.child[id] + this.quadrant(y, i, id);
-    }
-  }
-
-  private quadrant(y: Float64Array, i: number, id: number): number {
-    const D = this.dims;
-    let q = 0;
-    for (let c = 0; c < D; c++) if (y[i * D + c] > this.box[id * (D + 1) + c]) q |= 1 << c;
-    return q;
-  }
-
   /** Repulsion for 2-D embeddings: the hot loop, written out for two coordinates. */
-  private repulsion2d(y: Float64Array, theta: number): number {
-    const { flat, next, order, neg, n, flatSize } = this;
-    const theta2 = theta * theta;
+  private repulsion2d(theta2: number): number {
+    const { node, next, idx, sy, neg, n, size } = this;
     let Z = 0;
-    for (let r = 0; r < n; r++) {
-      const i = order[r];
-      const xi = y[2 * i];
-      const yi = y[2 * i + 1];
+    for (let s = 0; s < n; s++) {
+      const xi = sy[2 * s];
+      const yi = sy[2 * s + 1];
       let fx = 0;
       let fy = 0;
       let sumQ = 0;
       let id = 0;
-      while (id < flatSize) {
+      while (id < size) {
         const o = id << 2;
-        const dx = xi - flat[o];
-        const dy = yi - flat[o + 1];
+        const dx = xi - node[o];
+        const dy = yi - node[o + 1];
         const d2 = dx * dx + dy * dy;
-        const w2 = flat[o + 3];
-        if (d2 > 0) {
-          if (w2 < theta2 * d2) {
-            const q = 1 / (1 + d2);
-            const cq = flat[o + 2] * q;
-            sumQ += cq;
-            const m = cq * q;
-            fx += m * dx;
-            fy += m * dy;
-            id = next[id];
-          } else {
-            id++;
-          }
-        } else if (w2 < 0) {
-          // The leaf holding point i: its duplicates (if any) sit at distance 0.
-          sumQ += flat[o + 2] - 1;
+        // Single points have width 0: accepted unless at distance 0, i.e. the point itself.
+        if (node[o + 3] < theta2 * d2) {
+          const q = 1 / (1 + d2);
+          const cq = node[o + 2] * q;
+          sumQ += cq;
+          const m = cq * q;
+          fx += m * dx;
+          fy += m * dy;
           id = next[id];
         } else {
           id++;
         }
       }
+      const i = idx[s];
       neg[2 * i] = fx;
       neg[2 * i + 1] = fy;
       Z += sumQ;
@@ -281,42 +254,33 @@ export class BarnesHut {
     return Z;
   }
 
-  private repulsionNd(y: Float64Array, theta: number): number {
-    const { flat, next, order, neg, n, flatSize, dims: D } = this;
+  private repulsionNd(theta2: number): number {
+    const { node, next, idx, sy, neg, n, size, dims: D } = this;
     const ns = D + 2;
-    const theta2 = theta * theta;
     const f = new Float64Array(D);
     let Z = 0;
-    for (let r = 0; r < n; r++) {
-      const i = order[r];
+    for (let s = 0; s < n; s++) {
       f.fill(0);
       let sumQ = 0;
       let id = 0;
-      while (id < flatSize) {
+      while (id < size) {
         const o = id * ns;
         let d2 = 0;
         for (let c = 0; c < D; c++) {
-          const v = y[i * D + c] - flat[o + c];
+          const v = sy[s * D + c] - node[o + c];
           d2 += v * v;
         }
-        const w2 = flat[o + D + 1];
-        if (d2 > 0) {
-          if (w2 < theta2 * d2) {
-            const q = 1 / (1 + d2);
-            const m = flat[o + D] * q;
-            sumQ += m;
-            for (let c = 0; c < D; c++) f[c] += m * q * (y[i * D + c] - flat[o + c]);
-            id = next[id];
-          } else {
-            id++;
-          }
-        } else if (w2 < 0) {
-          sumQ += flat[o + D] - 1;
+        if (node[o + D + 1] < theta2 * d2) {
+          const q = 1 / (1 + d2);
+          const cq = node[o + D] * q;
+          sumQ += cq;
+          for (let c = 0; c < D; c++) f[c] += cq * q * (sy[s * D + c] - node[o + c]);
           id = next[id];
         } else {
           id++;
         }
       }
+      const i = idx[s];
       for (let c = 0; c < D; c++) neg[i * D + c] = f[c];
       Z += sumQ;
     }
@@ -324,56 +288,94 @@ export class BarnesHut {
   }
 }
 
-/** Attractive forces sum_j p_ij q_ij (y_i - y_j) over the stored pairs, both directions at once. */
+function childCode(key: number, level: number, bits: number, D: number, mask: number): number {
+  return (key >>> ((bits - 1 - level) * D)) & mask;
+}
+
+/** Spreads the low bits of q so that consecutive bits land `D` apart (Morton interleave). */
+function spread(q: number, D: number): number {
+  if (D === 1) return q >>> 0;
+  if (D === 2) {
+    let x = q & 0xffff;
+    x = (x | (x << 8)) & 0x00ff00ff;
+    x = (x | (x << 4)) & 0x0f0f0f0f;
+    x = (x | (x << 2)) & 0x33333333;
+    x = (x | (x << 1)) & 0x55555555;
+    return x;
+  }
+  let x = q & 0x3ff;
+  x = (x | (x << 16)) & 0x030000ff;
+  x = (x | (x << 8)) & 0x0300f00f;
+  x = (x | (x << 4)) & 0x030c30c3;
+  x = (x | (x << 2)) & 0x09249249;
+  return x;
+}
+
+/**
+ * Attractive forces sum_j p_ij q_ij (y_i - y_j), each stored pair serving both directions. Row
+ * i's share is summed in registers; only the partner's share is scattered.
+ */
 export function attraction(y: Float64Array, P: SparseP, dims: number, out: Float64Array): void {
   out.fill(0);
-  const { rows, cols, vals } = P;
-  const m = vals.length;
+  const { rowPtr, cols, vals, n } = P;
   if (dims === 2) {
-    for (let t = 0; t < m; t++) {
-      const i = rows[t];
-      const j = cols[t];
-      const dx = y[2 * i] - y[2 * j];
-      const dy = y[2 * i + 1] - y[2 * j + 1];
-      const f = vals[t] / (1 + dx * dx + dy * dy);
-      out[2 * i] += f * dx;
-      out[2 * i + 1] += f * dy;
-      out[2 * j] -= f * dx;
-      out[2 * j + 1] -= f * dy;
+    for (let i = 0; i < n; i++) {
+      const xi = y[2 * i];
+      const yi = y[2 * i + 1];
+      let ax = 0;
+      let ay = 0;
+      const end = rowPtr[i + 1];
+      for (let t = rowPtr[i]; t < end; t++) {
+        const j = cols[t];
+        const dx = xi - y[2 * j];
+        const dy = yi - y[2 * j + 1];
+        const f = vals[t] / (1 + dx * dx + dy * dy);
+        const fx = f * dx;
+        const fy = f * dy;
+        ax += fx;
+        ay += fy;
+        out[2 * j] -= fx;
+        out[2 * j + 1] -= fy;
+      }
+      out[2 * i] += ax;
+      out[2 * i + 1] += ay;
     }
     return;
   }
-  for (let t = 0; t < m; t++) {
-    const i = rows[t];
-    const j = cols[t];
-    let d2 = 0;
-    for (let c = 0; c < dims; c++) {
-      const v = y[i * dims + c] - y[j * dims + c];
-      d2 += v * v;
-    }
-    const f = vals[t] / (1 + d2);
-    for (let c = 0; c < dims; c++) {
-      const v = f * (y[i * dims + c] - y[j * dims + c]);
-      out[i * dims + c] += v;
-      out[j * dims + c] -= v;
+  for (let i = 0; i < n; i++) {
+    for (let t = rowPtr[i]; t < rowPtr[i + 1]; t++) {
+      const j = cols[t];
+      let d2 = 0;
+      for (let c = 0; c < dims; c++) {
+        const v = y[i * dims + c] - y[j * dims + c];
+        d2 += v * v;
+      }
+      const f = vals[t] / (1 + d2);
+      for (let c = 0; c < dims; c++) {
+        const v = f * (y[i * dims + c] - y[j * dims + c]);
+        out[i * dims + c] += v;
+        out[j * dims + c] -= v;
+      }
     }
   }
 }
 
 /** KL(P || Q) over the sparse P, with Q_ij = q_ij / Z from the last gradient. */
 export function sparseKl(y: Float64Array, P: SparseP, dims: number, Z: number): number {
-  const { rows, cols, vals } = P;
+  const { rowPtr, cols, vals, n } = P;
   let kl = 0;
-  for (let t = 0; t < vals.length; t++) {
-    const p = vals[t];
-    if (p <= 0) continue;
-    let d2 = 0;
-    for (let c = 0; c < dims; c++) {
-      const v = y[rows[t] * dims + c] - y[cols[t] * dims + c];
-      d2 += v * v;
+  for (let i = 0; i < n; i++) {
+    for (let t = rowPtr[i]; t < rowPtr[i + 1]; t++) {
+      const p = vals[t];
+      if (p <= 0) continue;
+      let d2 = 0;
+      for (let c = 0; c < dims; c++) {
+        const v = y[i * dims + c] - y[cols[t] * dims + c];
+        d2 += v * v;
+      }
+      const q = 1 / (1 + d2) / Z;
+      kl += 2 * p * Math.log(Math.max(p, 1e-300) / Math.max(q, 1e-300));
     }
-    const q = 1 / (1 + d2) / Z;
-    kl += 2 * p * Math.log(Math.max(p, 1e-300) / Math.max(q, 1e-300));
   }
   return kl;
 }

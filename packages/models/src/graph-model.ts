@@ -7,6 +7,7 @@ import {
   inputOnlyConv2d,
   inputOnlyDepthwiseConv2d,
   type ForwardResult,
+  type InputOnlyConvOptions,
   type InputRange,
   type LayerInfo,
   type VisionModel,
@@ -87,12 +88,12 @@ function registerInputOnlyOps(): void {
       const bias = fused[0] === 'biasadd' ? (args[0] as tf.Tensor1D) : undefined;
       const actName = fused[1];
       const act = actName === undefined ? 'linear' : ACTIVATIONS[actName];
-      const opts = {
+      const opts: InputOnlyConvOptions = {
         bias,
         strides: [strides[1], strides[2]] as [number, number],
         pad,
         dilations: [dil[1], dil[2]] as [number, number],
-        activation: act ?? 'linear',
+        activation: act ?? ('linear' as const),
         leakyreluAlpha: a.leakyrelu_alpha as number | undefined,
       };
       const conv = depthwise ? inputOnlyDepthwiseConv2d : inputOnlyConv2d;
@@ -263,11 +264,11 @@ function graphKernel(kind: string, n: GraphNode, weights: tf.NamedTensorMap | Re
   const strides = list('strides');
   const st: [number, number] = strides.length === 4 ? [strides[1], strides[2]] : [1, 1];
   if (['Conv2D', '_FusedConv2D', 'DepthwiseConv2dNative', 'FusedDepthwiseConv2dNative'].includes(kind)) {
-    const f = (weights as Record<string, tf.Tensor[]>)[base(n.inputNames[1] ?? '')]?.[0];
+    const f = (weights as Record<string, tf.Tensor[]>)[base(n.inputNames[1] ?? '')]?.[0] as tf.Tensor | undefined;
     if (!f) return undefined;
     const dil = list('dilations');
     return {
-      size: [f.shape[0], f.shape[1]],
+      size: [f.shape[0] ?? 1, f.shape[1] ?? 1],
       strides: st,
       padding,
       dilation: dil.length === 4 ? [dil[1], dil[2]] : [1, 1],

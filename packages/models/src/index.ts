@@ -1,1 +1,8 @@
-export {};
+export { fromLayersModel, type LayersModelOptions, type ModelOptions } from './layers-model.js';
+export { fromGraphModel, type GraphModelOptions } from './graph-model.js';
+export { loadModel, fileHandler, type LoadModelOptions } from './load.js';
+export { zoo, zooEntries, type ZooEntry, type ZooModel, type BackboneOptions } from './zoo.js';
+export { images, imageCatalog, type ImageEntry, type LoadImageOptions } from './images.js';
+export { datasets, FASHION_LABELS, type LabelledImages } from './datasets.js';
+export { setAssetBase } from './assets.js';
+export { nsfwjsArtifacts, cutArtifacts, loadNsfwjsBackbone, type NsfwjsModelName } from './keras-bundles.js';

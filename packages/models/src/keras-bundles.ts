@@ -28,8 +28,8 @@ interface NsfwjsBundle {
 async function bundle(name: NsfwjsModelName): Promise<NsfwjsBundle> {
   try {
     // Each import is lazy: the multi-megabyte weight modules load only when a zoo model is requested.
-    if (name === 'mobilenet_v2') return (await import('nsfwjs/models/mobilenet_v2')).MobileNetV2Model as NsfwjsBundle;
-    return (await import('nsfwjs/models/inception_v3')).InceptionV3Model as NsfwjsBundle;
+    if (name === 'mobilenet_v2') return (await import('nsfwjs/models/mobilenet_v2')).MobileNetV2Model as unknown as NsfwjsBundle;
+    return (await import('nsfwjs/models/inception_v3')).InceptionV3Model as unknown as NsfwjsBundle;
   } catch (e) {
     throw new CnnvizError(
       'MODEL_LOAD',

@@ -41,36 +41,32 @@ function nodeKey(layer: tfl.layers.Layer, i: number): string {
 }
 
 /** The layers feeding `layer` inside `model` (the inbound node that belongs to this model). */
-function inboundOf(model: tfl.LayersModel, layer: tfl.layers.Layer): string[] {
+function inboundOf(model: tfl.LayersModel, layer: tfl.layers.Layer): tfl.layers.Layer[] {
   const nodes = (model as unknown as { containerNodes?: Set<string> }).containerNodes;
   let idx = layer.inboundNodes.findIndex((_, i) => nodes?.has(nodeKey(layer, i)));
   if (idx < 0) idx = 0;
   const node = layer.inboundNodes[idx];
-  return node ? node.inboundLayers.map((l) => l.name) : [];
+  return node ? node.inboundLayers : [];
 }
 
 /** Layers in dependency order, input layers included (Sequential models hide theirs). */
 function steps(model: tfl.LayersModel): Step[] {
-  const byName = new Map<string, tfl.layers.Layer>();
-  for (const l of model.inputLayers) byName.set(l.name, l);
-  for (const l of model.layers) byName.set(l.name, l);
   const order: Step[] = [];
   const state = new Map<string, 'visiting' | 'done'>();
-  const visit = (name: string) => {
+  const visit = (layer: tfl.layers.Layer) => {
+    const name = layer.name;
     if (state.get(name) === 'done') return;
     if (state.get(name) === 'visiting') throw new CnnvizError('UNSUPPORTED_OP', `layer graph has a cycle at ${name}`);
     state.set(name, 'visiting');
-    const layer = byName.get(name);
-    if (!layer) throw new CnnvizError('MODEL_LOAD', `layer ${name} is referenced but not part of the model`);
-    const isInput = model.inputLayers.includes(layer);
-    const inputs = isInput ? [] : inboundOf(model, layer);
-    inputs.forEach(visit);
-    order.push({ name, layer, cls: layer.getClassName(), cfg: layer.getConfig() as Record<string, unknown>, inputs });
+    const cls = layer.getClassName();
+    const ins = cls === 'InputLayer' ? [] : inboundOf(model, layer);
+    ins.forEach(visit);
+    order.push({ name, layer, cls, cfg: layer.getConfig() as Record<string, unknown>, inputs: ins.map((l) => l.name) });
     state.set(name, 'done');
   };
-  for (const l of model.outputLayers) visit(l.name);
+  model.outputs.forEach((t) => visit(t.sourceLayer as tfl.layers.Layer));
   // Layers not on the way to the output (side branches) can still be tapped.
-  for (const l of model.layers) visit(l.name);
+  model.layers.forEach(visit);
   return order;
 }
 
@@ -103,7 +99,7 @@ export function fromLayersModel(model: tfl.LayersModel, options: LayersModelOpti
   const all = steps(model);
   const byName = new Map(all.map((s) => [s.name, s]));
 
-  let outName = options.outputLayer ?? model.outputLayers[0].name;
+  let outName = options.outputLayer ?? model.outputs[0].sourceLayer.name;
   if (options.outputLayer !== undefined) checkLayer(options.outputLayer, all.map((s) => s.name));
   // Strip a trailing softmax so that logits are pre-softmax scores.
   let stripActivation = false;
@@ -135,7 +131,7 @@ export function fromLayersModel(model: tfl.LayersModel, options: LayersModelOpti
     return info;
   });
   const names = layers.map((l) => l.name);
-  const inputName = model.inputLayers[0].name;
+  const inputName = model.inputs[0].sourceLayer.name;
 
   function forward(x: tf.Tensor4D, taps: string[] = []): ForwardResult {
     check(x instanceof tf.Tensor && x.rank === 4, 'BAD_INPUT', `forward expects a preprocessed [N,H,W,C] tensor, got ${describe(x)}`);

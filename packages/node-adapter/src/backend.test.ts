@@ -55,7 +55,11 @@ describe('initBackend', () => {
     process.env.CNNVIZ_BACKEND = 'nonexistent';
     const info = await initBackend();
     expect(info.name).toBe('wasm');
-    expect(info.tried[0]).toEqual({ name: 'nonexistent', ok: false, why: expect.stringMatching(/no backend "nonexistent"/) });
+    expect(info.tried[0]).toEqual({
+      name: 'nonexistent',
+      ok: false,
+      why: expect.stringMatching(/no backend "nonexistent"/),
+    });
     expect(info.reason).toMatch(/requested "nonexistent" \(CNNVIZ_BACKEND\) failed; fell back/);
   });
 
@@ -94,11 +98,15 @@ describe('initBackend', () => {
       },
     });
     const info = await initBackend({ backend: 'broken' });
-    expect(info.tried[0]).toMatchObject({ name: 'broken', ok: false, why: expect.stringMatching(/self-test failed: .*differs from closed form/) });
+    expect(info.tried[0]).toMatchObject({
+      name: 'broken',
+      ok: false,
+      why: expect.stringMatching(/self-test failed: .*differs from closed form/),
+    });
     expect(info.name).toBe('wasm');
   });
 
-  it('the self-test catches stock WASM\'s MaxPoolGrad bug (negative window maxima) and passes with the fixes', async () => {
+  it("the self-test catches stock WASM's MaxPoolGrad bug (negative window maxima) and passes with the fixes", async () => {
     await initBackend({ backend: 'wasm' });
     unregisterKernelFixes('wasm');
     try {

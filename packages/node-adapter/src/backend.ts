@@ -39,7 +39,8 @@ export interface BackendInfo {
   threads?: number;
 }
 
-type Outcome = { ok: true; name: string; adapter?: GpuAdapterInfo; threads?: number } | { ok: false; why: string };
+type Outcome =
+  { ok: true; name: string; adapter?: GpuAdapterInfo; threads?: number } | { ok: false; why: string };
 
 interface Candidate {
   /** The user-facing name that selects it ('tensorflow' covers both tfjs-node packages). */
@@ -70,7 +71,11 @@ async function activate(name: string): Promise<Outcome> {
   console.warn = (...args: unknown[]) => messages.push(args.map(String).join(' '));
   try {
     const ok = await tf.setBackend(name);
-    if (!ok) return { ok: false, why: `tf.setBackend('${name}') failed${messages.length ? `: ${messages.join('; ')}` : ''}` };
+    if (!ok)
+      return {
+        ok: false,
+        why: `tf.setBackend('${name}') failed${messages.length ? `: ${messages.join('; ')}` : ''}`,
+      };
     await tf.ready();
     return { ok: true, name };
   } catch (e) {
@@ -164,15 +169,27 @@ async function startCpu(): Promise<Outcome> {
  */
 function candidates(requested: string | undefined, threads: number | undefined): Candidate[] {
   return [
-    { id: 'tensorflow', label: 'tensorflow (tfjs-node-gpu)', start: () => startTensorflow('@tensorflow/tfjs-node-gpu') },
+    {
+      id: 'tensorflow',
+      label: 'tensorflow (tfjs-node-gpu)',
+      start: () => startTensorflow('@tensorflow/tfjs-node-gpu'),
+    },
     { id: 'webgpu', label: 'webgpu (Dawn)', start: () => startWebgpu(requested === 'webgpu') },
-    { id: 'tensorflow', label: 'tensorflow (tfjs-node)', start: () => startTensorflow('@tensorflow/tfjs-node') },
+    {
+      id: 'tensorflow',
+      label: 'tensorflow (tfjs-node)',
+      start: () => startTensorflow('@tensorflow/tfjs-node'),
+    },
     { id: 'wasm', label: 'wasm', start: () => startWasm(threads) },
     { id: 'cpu', label: 'cpu', start: () => startCpu() },
   ];
 }
 
-const ALIASES: Record<string, string> = { 'tfjs-node': 'tensorflow', 'tfjs-node-gpu': 'tensorflow', node: 'tensorflow' };
+const ALIASES: Record<string, string> = {
+  'tfjs-node': 'tensorflow',
+  'tfjs-node-gpu': 'tensorflow',
+  node: 'tensorflow',
+};
 
 let current: BackendInfo | undefined;
 let queue: Promise<unknown> = Promise.resolve();

@@ -75,7 +75,8 @@ describe('PNG', () => {
     const img = await readImage(realPng!);
     expect(img.shape).toEqual([ref.height, ref.width, 3]);
     const d = await img.data();
-    for (let p = 0; p < ref.width * ref.height; p += 7) expect(Math.round(d[3 * p + 1] * 255)).toBe(ref.data[4 * p + 1]);
+    for (let p = 0; p < ref.width * ref.height; p += 7)
+      expect(Math.round(d[3 * p + 1] * 255)).toBe(ref.data[4 * p + 1]);
     img.dispose();
   });
 
@@ -90,10 +91,18 @@ describe('PNG', () => {
 
 const assets = new URL('../../models/assets/images/', import.meta.url).pathname;
 const realJpeg = [
-  ...(existsSync(assets) ? readdirSync(assets).filter((f) => /\.jpe?g$/i.test(f)).map((f) => assets + f) : []),
+  ...(existsSync(assets)
+    ? readdirSync(assets)
+        .filter((f) => /\.jpe?g$/i.test(f))
+        .map((f) => assets + f)
+    : []),
   '/usr/lib/google-cloud-sdk/platform/gsutil/third_party/requests/ext/flower-of-life.jpg',
 ].find((p) => existsSync(p));
-const realPng = existsSync(assets) ? readdirSync(assets).filter((f) => f.endsWith('.png')).map((f) => assets + f)[0] : undefined;
+const realPng = existsSync(assets)
+  ? readdirSync(assets)
+      .filter((f) => f.endsWith('.png'))
+      .map((f) => assets + f)[0]
+  : undefined;
 
 describe('JPEG', () => {
   it('reads a JPEG close to the pixels it encoded', async () => {
@@ -135,15 +144,24 @@ describe('JPEG', () => {
 describe('errors', () => {
   it('missing file → IO naming the path; not an image → BAD_IMAGE naming the path', async () => {
     const missing = join(dir, 'nope.png');
-    await expect(readImage(missing)).rejects.toMatchObject({ code: 'IO', message: expect.stringContaining(missing) });
+    await expect(readImage(missing)).rejects.toMatchObject({
+      code: 'IO',
+      message: expect.stringContaining(missing),
+    });
     await expect(readImage(dir)).rejects.toMatchObject({ code: 'IO' });
     const text = join(dir, 'notes.png');
     await writeFile(text, 'hello, not a picture');
-    await expect(readImage(text)).rejects.toMatchObject({ code: 'BAD_IMAGE', message: expect.stringContaining(text) });
+    await expect(readImage(text)).rejects.toMatchObject({
+      code: 'BAD_IMAGE',
+      message: expect.stringContaining(text),
+    });
     const truncated = join(dir, 'cut.png');
     const good = await encodePng(tf.tidy(() => tf.ones([8, 8, 3]) as tf.Tensor3D));
     await writeFile(truncated, good.subarray(0, 40));
-    await expect(readImage(truncated)).rejects.toMatchObject({ code: 'BAD_IMAGE', message: expect.stringContaining(truncated) });
+    await expect(readImage(truncated)).rejects.toMatchObject({
+      code: 'BAD_IMAGE',
+      message: expect.stringContaining(truncated),
+    });
     await expect(readImage(Buffer.from('RIFF\0\0\0\0WEBPVP8 '))).rejects.toMatchObject({
       code: 'BAD_IMAGE',
       message: expect.stringMatching(/WebP.*sharp/),

@@ -14,7 +14,8 @@ export interface ReadImageOptions {
 type Format = 'png' | 'jpeg' | 'webp';
 
 function sniff(buf: Uint8Array): Format | undefined {
-  if (buf.length >= 8 && buf[0] === 0x89 && buf[1] === 0x50 && buf[2] === 0x4e && buf[3] === 0x47) return 'png';
+  if (buf.length >= 8 && buf[0] === 0x89 && buf[1] === 0x50 && buf[2] === 0x4e && buf[3] === 0x47)
+    return 'png';
   if (buf.length >= 3 && buf[0] === 0xff && buf[1] === 0xd8 && buf[2] === 0xff) return 'jpeg';
   const ascii = (from: number, to: number) => String.fromCharCode(...buf.subarray(from, to));
   if (buf.length >= 12 && ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') return 'webp';
@@ -33,13 +34,22 @@ async function decodeWebp(buf: Uint8Array, what: string): Promise<Raw> {
   // sharp is optional (prebuilt libvips, ~30 MB); pure-JS decoders here cover PNG and JPEG only.
   const specifier = 'sharp';
   let sharp: (input: Uint8Array) => {
-    removeAlpha(): { raw(): { toBuffer(o: { resolveWithObject: true }): Promise<{ data: Buffer; info: { width: number; height: number; channels: number } }> } };
+    removeAlpha(): {
+      raw(): {
+        toBuffer(o: {
+          resolveWithObject: true;
+        }): Promise<{ data: Buffer; info: { width: number; height: number; channels: number } }>;
+      };
+    };
   };
   try {
     const mod = (await import(specifier)) as { default?: typeof sharp } & typeof sharp;
     sharp = mod.default ?? mod;
   } catch {
-    throw new CnnvizError('BAD_IMAGE', `${what} is a WebP image; reading WebP needs the optional package 'sharp' (npm i sharp), or convert it to PNG/JPEG`);
+    throw new CnnvizError(
+      'BAD_IMAGE',
+      `${what} is a WebP image; reading WebP needs the optional package 'sharp' (npm i sharp), or convert it to PNG/JPEG`,
+    );
   }
   try {
     const { data, info } = await sharp(buf).removeAlpha().raw().toBuffer({ resolveWithObject: true });
@@ -47,7 +57,9 @@ async function decodeWebp(buf: Uint8Array, what: string): Promise<Raw> {
     return { width: info.width, height: info.height, data, stride: 3 };
   } catch (e) {
     if (CnnvizError.isInstance(e)) throw e;
-    throw new CnnvizError('BAD_IMAGE', `${what} is not a readable WebP image: ${(e as Error).message}`, { cause: e });
+    throw new CnnvizError('BAD_IMAGE', `${what} is not a readable WebP image: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
 }
 
@@ -64,9 +76,13 @@ async function decode(buf: Uint8Array, what: string): Promise<Raw> {
       return { width: img.width, height: img.height, data: img.data, stride: 3 };
     }
   } catch (e) {
-    throw new CnnvizError('BAD_IMAGE', `${what} is not a readable ${format?.toUpperCase()} image: ${(e as Error).message}`, {
-      cause: e,
-    });
+    throw new CnnvizError(
+      'BAD_IMAGE',
+      `${what} is not a readable ${format?.toUpperCase()} image: ${(e as Error).message}`,
+      {
+        cause: e,
+      },
+    );
   }
   if (format === 'webp') return decodeWebp(buf, what);
   throw new CnnvizError('BAD_IMAGE', `${what} is not an image: expected a PNG, JPEG or WebP file`);
@@ -78,7 +94,10 @@ async function decode(buf: Uint8Array, what: string): Promise<Raw> {
  * dropped (as PIL's `convert('RGB')`). A missing or unreadable file is code IO; bytes that are not
  * a decodable image are code BAD_IMAGE; both messages name the file.
  */
-export async function readImage(pathOrBuffer: string | Uint8Array, options: ReadImageOptions = {}): Promise<tf.Tensor3D> {
+export async function readImage(
+  pathOrBuffer: string | Uint8Array,
+  options: ReadImageOptions = {},
+): Promise<tf.Tensor3D> {
   const channels = options.channels ?? 3;
   check(channels === 1 || channels === 3, 'BAD_OPTION', `channels must be 1 or 3, got ${String(channels)}`);
   let buf: Uint8Array;
@@ -89,11 +108,16 @@ export async function readImage(pathOrBuffer: string | Uint8Array, options: Read
       buf = await readFile(pathOrBuffer);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : (e as Error).message;
+      const why =
+        code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : (e as Error).message;
       throw new CnnvizError('IO', `cannot read image ${what}: ${why}`, { cause: e });
     }
   } else {
-    check(pathOrBuffer instanceof Uint8Array, 'BAD_IMAGE', `readImage expects a file path or a Buffer/Uint8Array, got ${typeof pathOrBuffer}`);
+    check(
+      pathOrBuffer instanceof Uint8Array,
+      'BAD_IMAGE',
+      `readImage expects a file path or a Buffer/Uint8Array, got ${typeof pathOrBuffer}`,
+    );
     what = 'the image buffer';
     buf = pathOrBuffer;
   }
@@ -165,7 +189,12 @@ export async function writePng(path: string, image: tf.Tensor2D | tf.Tensor3D): 
   } catch (e) {
     await unlink(tmp).catch(() => undefined);
     const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'the directory does not exist' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
+    const why =
+      code === 'ENOENT'
+        ? 'the directory does not exist'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : (e as Error).message;
     throw new CnnvizError('IO', `cannot write PNG "${path}": ${why}`, { cause: e });
   }
 }

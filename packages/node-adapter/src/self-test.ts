@@ -35,7 +35,8 @@ function fixture(): { x: Float32Array; w: Float32Array } {
  */
 function reference(x: Float32Array, w: Float32Array): { value: number; grad: Float32Array } {
   const p = Math.floor((K - 1) / 2); // tfjs 'same' puts the smaller half of the padding on top/left
-  const at = (i: number, j: number, c: number) => (i < 0 || j < 0 || i >= H || j >= W ? 0 : x[(i * W + j) * CIN + c]);
+  const at = (i: number, j: number, c: number) =>
+    i < 0 || j < 0 || i >= H || j >= W ? 0 : x[(i * W + j) * CIN + c];
   const conv = new Float64Array(H * W * COUT);
   for (let i = 0; i < H; i++) {
     for (let j = 0; j < W; j++) {
@@ -43,7 +44,8 @@ function reference(x: Float32Array, w: Float32Array): { value: number; grad: Flo
         let s = 0;
         for (let a = 0; a < K; a++) {
           for (let b = 0; b < K; b++) {
-            for (let c = 0; c < CIN; c++) s += at(i + a - p, j + b - p, c) * w[((a * K + b) * CIN + c) * COUT + o];
+            for (let c = 0; c < CIN; c++)
+              s += at(i + a - p, j + b - p, c) * w[((a * K + b) * CIN + c) * COUT + o];
           }
         }
         conv[(i * W + j) * COUT + o] = s;
@@ -70,7 +72,8 @@ function reference(x: Float32Array, w: Float32Array): { value: number; grad: Flo
             const yi = bi + a - p;
             const xj = bj + b - p;
             if (yi < 0 || xj < 0 || yi >= H || xj >= W) continue;
-            for (let c = 0; c < CIN; c++) grad[(yi * W + xj) * CIN + c] += w[((a * K + b) * CIN + c) * COUT + o];
+            for (let c = 0; c < CIN; c++)
+              grad[(yi * W + xj) * CIN + c] += w[((a * K + b) * CIN + c) * COUT + o];
           }
         }
       }
@@ -94,7 +97,8 @@ export async function selfTest(tolerance = 1e-3): Promise<SelfTestResult> {
     out = tf.tidy(() => {
       const xt = tf.tensor4d(x, [1, H, W, CIN]);
       const wt = tf.tensor4d(w, [K, K, CIN, COUT]);
-      const f = (t: tf.Tensor) => tf.sum(tf.maxPool(tf.conv2d(t as tf.Tensor4D, wt, 1, 'same'), 2, 2, 'valid'));
+      const f = (t: tf.Tensor) =>
+        tf.sum(tf.maxPool(tf.conv2d(t as tf.Tensor4D, wt, 1, 'same'), 2, 2, 'valid'));
       const { value, grad } = tf.valueAndGrad(f)(xt);
       return [value, grad];
     });

@@ -10,15 +10,21 @@ describe.skipIf(!probe.ok)('webgpu through Dawn', () => {
   it('reports the adapter, and flags software renderers', () => {
     if (!probe.ok) return;
     expect(probe.adapter.vendor.length + probe.adapter.description.length).toBeGreaterThan(0);
-    if (/llvmpipe|lavapipe|swiftshader/i.test(probe.adapter.description)) expect(probe.adapter.software).toBe(true);
+    if (/llvmpipe|lavapipe|swiftshader/i.test(probe.adapter.description))
+      expect(probe.adapter.software).toBe(true);
   });
 
   it('runs stock tfjs-backend-webgpu when asked by name (software adapter allowed) and passes the self-test', async () => {
     const info = await initBackend({ backend: 'webgpu' });
     expect(info.name).toBe('webgpu');
     expect(tf.getBackend()).toBe('webgpu');
-    expect(info.adapter).toMatchObject({ isFallbackAdapter: expect.any(Boolean), architecture: expect.any(String) });
-    expect(info.tried).toEqual([{ name: 'webgpu (Dawn)', ok: true, why: expect.stringMatching(/matches closed form/) }]);
+    expect(info.adapter).toMatchObject({
+      isFallbackAdapter: expect.any(Boolean),
+      architecture: expect.any(String),
+    });
+    expect(info.tried).toEqual([
+      { name: 'webgpu (Dawn)', ok: true, why: expect.stringMatching(/matches closed form/) },
+    ]);
     expect(info.reason).toMatch(/^webgpu \(Dawn\): requested by the backend option/);
     // A forward op reads back correctly through the async path.
     const y = tf.tidy(() => tf.matMul(tf.tensor2d([1, 2, 3, 4], [2, 2]), tf.tensor2d([5, 6, 7, 8], [2, 2])));

@@ -18,7 +18,9 @@ export interface GpuAdapterInfo {
 export type DawnProbe = { ok: true; adapter: GpuAdapterInfo } | { ok: false; why: string };
 
 interface MinimalAdapter {
-  info?: Partial<Record<'vendor' | 'architecture' | 'device' | 'description', string>> & { isFallbackAdapter?: boolean };
+  info?: Partial<Record<'vendor' | 'architecture' | 'device' | 'description', string>> & {
+    isFallbackAdapter?: boolean;
+  };
   isFallbackAdapter?: boolean;
 }
 interface MinimalGpu {

@@ -113,7 +113,7 @@ export function checkModelImage(model: VisionModel, image: unknown, name = 'imag
 /** Layers of interest a zoo model publishes (models' zoo metadata), if any. */
 export function zooLayers(model: VisionModel): { dream?: string; style?: string[]; content?: string; gradcam?: string } {
   const m = model as unknown as Record<string, unknown>;
-  const entry = (m.zoo ?? m.metadata ?? m.meta) as { layersOfInterest?: Record<string, unknown> } | undefined;
+  const entry = (m.entry ?? m.zoo ?? m.metadata) as { layersOfInterest?: Record<string, unknown> } | undefined;
   const l = entry?.layersOfInterest ?? {};
   const str = (v: unknown) => (typeof v === 'string' ? v : Array.isArray(v) && typeof v[0] === 'string' ? v[0] : undefined);
   return {

@@ -10,7 +10,9 @@ beforeAll(async () => {
 });
 
 function gauss(sigma: number, radius: number): number[] {
-  const k = Array.from({ length: 2 * radius + 1 }, (_, i) => Math.exp(-((i - radius) ** 2) / (2 * sigma * sigma)));
+  const k = Array.from({ length: 2 * radius + 1 }, (_, i) =>
+    Math.exp(-((i - radius) ** 2) / (2 * sigma * sigma)),
+  );
   const s = k.reduce((a, b) => a + b, 0);
   return k.map((v) => v / s);
 }
@@ -32,17 +34,23 @@ describe('gaussianBlur', () => {
     for (let i = -3; i <= 3; i++) {
       for (let j = -3; j <= 3; j++) expected[((c + i) * size + (c + j)) * 2 + 1] = 2 * k[i + 3] * k[j + 3];
     }
-    await noLeak(() => gaussianBlur(img, 1), async (out) => {
-      expect(out.shape).toEqual([size, size, 2]);
-      expectClose(await out.data(), expected, 1e-6);
-    });
+    await noLeak(
+      () => gaussianBlur(img, 1),
+      async (out) => {
+        expect(out.shape).toEqual([size, size, 2]);
+        expectClose(await out.data(), expected, 1e-6);
+      },
+    );
     img.dispose();
   });
 
   it('keeps a constant image constant at the borders (reflect), also when the kernel exceeds the image', async () => {
     const img = tf.fill([5, 6, 3], 0.7) as tf.Tensor3D;
     for (const sigma of [1, 3]) {
-      await noLeak(() => gaussianBlur(img, sigma), async (out) => expectClose(await out.data(), new Array(90).fill(0.7), 1e-6));
+      await noLeak(
+        () => gaussianBlur(img, sigma),
+        async (out) => expectClose(await out.data(), new Array(90).fill(0.7), 1e-6),
+      );
     }
     img.dispose();
   });
@@ -55,7 +63,10 @@ describe('gaussianBlur', () => {
     const padded = [0, 0, 0, ...row, 0, 0, 0]; // reflection of [1,0,0,0] about index 0 gives 0,0,0
     const expected = row.map((_, x) => k.reduce((s, kv, t) => s + kv * padded[x + t], 0));
     // Vertical pass on a 1-row image replicates the edge (reflect impossible), i.e. identity.
-    await noLeak(() => gaussianBlur(img, 1), async (out) => expectClose(await out.data(), expected, 1e-6));
+    await noLeak(
+      () => gaussianBlur(img, 1),
+      async (out) => expectClose(await out.data(), expected, 1e-6),
+    );
     img.dispose();
   });
 
@@ -68,14 +79,18 @@ describe('gaussianBlur', () => {
     const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(gaussianBlur(t as tf.Tensor3D, 1), wt)))(x);
     const k = gauss(1, 3);
     const expected = new Float32Array(size * size);
-    for (let i = -3; i <= 3; i++) for (let j = -3; j <= 3; j++) expected[(5 + i) * size + 5 + j] = k[i + 3] * k[j + 3];
+    for (let i = -3; i <= 3; i++)
+      for (let j = -3; j <= 3; j++) expected[(5 + i) * size + 5 + j] = k[i + 3] * k[j + 3];
     expectClose(await g.data(), expected, 1e-6);
     tf.dispose([wt, x, g]);
   });
 
   it('sigma 0 copies; negative sigma is BAD_OPTION', async () => {
     const img = tf.tensor3d([1, 2, 3, 4], [2, 2, 1]);
-    await noLeak(() => gaussianBlur(img, 0), async (out) => expectClose(await out.data(), [1, 2, 3, 4]));
+    await noLeak(
+      () => gaussianBlur(img, 0),
+      async (out) => expectClose(await out.data(), [1, 2, 3, 4]),
+    );
     expect(() => gaussianBlur(img, -1)).toThrow(expect.objectContaining({ code: 'BAD_OPTION' }));
     expect(() => gaussianBlur(img, NaN)).toThrow(expect.objectContaining({ code: 'BAD_OPTION' }));
     img.dispose();

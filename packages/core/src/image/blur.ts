@@ -28,8 +28,16 @@ function padAxis(x: tf.Tensor4D, r: number, axis: 1 | 2): tf.Tensor4D {
   if (r < x.shape[axis]) return tf.mirrorPad(x, pads, 'reflect');
   // Reflection needs r < size; for tiny images repeat the edge pixels instead (no darkening).
   const n = x.shape[axis];
-  const first = tf.slice(x, axis === 1 ? [0, 0, 0, 0] : [0, 0, 0, 0], axis === 1 ? [-1, 1, -1, -1] : [-1, -1, 1, -1]);
-  const last = tf.slice(x, axis === 1 ? [0, n - 1, 0, 0] : [0, 0, n - 1, 0], axis === 1 ? [-1, 1, -1, -1] : [-1, -1, 1, -1]);
+  const first = tf.slice(
+    x,
+    axis === 1 ? [0, 0, 0, 0] : [0, 0, 0, 0],
+    axis === 1 ? [-1, 1, -1, -1] : [-1, -1, 1, -1],
+  );
+  const last = tf.slice(
+    x,
+    axis === 1 ? [0, n - 1, 0, 0] : [0, 0, n - 1, 0],
+    axis === 1 ? [-1, 1, -1, -1] : [-1, -1, 1, -1],
+  );
   const reps = axis === 1 ? [1, r, 1, 1] : [1, 1, r, 1];
   return tf.concat([tf.tile(first, reps), x, tf.tile(last, reps)], axis);
 }

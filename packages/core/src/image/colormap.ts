@@ -85,14 +85,28 @@ function grayLut(): Float32Array {
 // ColorBrewer RdBu (11 classes) reversed: blue for negative, white at 0, red for positive
 // (matplotlib's RdBu_r), the usual reading of signed attributions.
 const RDBU_R = [
-  '053061', '2166ac', '4393c3', '92c5de', 'd1e5f0', 'f7f7f7', 'fddbc7', 'f4a582', 'd6604d', 'b2182b', '67001f',
+  '053061',
+  '2166ac',
+  '4393c3',
+  '92c5de',
+  'd1e5f0',
+  'f7f7f7',
+  'fddbc7',
+  'f4a582',
+  'd6604d',
+  'b2182b',
+  '67001f',
 ];
 
 const cache = new Map<ColormapName, Float32Array>();
 
 /** The 256-entry RGB table (values 0..1, `[256*3]`) of a colormap. */
 export function colormapLut(name: ColormapName): Float32Array {
-  check(NAMES.includes(name), 'BAD_OPTION', () => `colormap must be one of ${NAMES.join(', ')}, got ${String(name)}`);
+  check(
+    NAMES.includes(name),
+    'BAD_OPTION',
+    () => `colormap must be one of ${NAMES.join(', ')}, got ${String(name)}`,
+  );
   let lut = cache.get(name);
   if (!lut) {
     lut =
@@ -115,11 +129,16 @@ export function colormapLut(name: ColormapName): Float32Array {
  * maps are min-max scaled (a constant map gets the lowest colour); signed maps are divided by
  * max|v| so that 0 always lands on the middle colour. Not differentiable (a table lookup).
  */
-export function applyColormap(map: tf.Tensor2D, name: ColormapName = 'viridis', options: ColormapOptions = {}): tf.Tensor3D {
+export function applyColormap(
+  map: tf.Tensor2D,
+  name: ColormapName = 'viridis',
+  options: ColormapOptions = {},
+): tf.Tensor3D {
   check(
     map instanceof tf.Tensor && !map.isDisposed && map.rank === 2,
     'BAD_IMAGE',
-    () => `map must be a live tf.Tensor2D [H,W], got ${map instanceof tf.Tensor ? `shape [${map.shape.join(',')}]` : typeof map}`,
+    () =>
+      `map must be a live tf.Tensor2D [H,W], got ${map instanceof tf.Tensor ? `shape [${map.shape.join(',')}]` : typeof map}`,
   );
   const lutValues = colormapLut(name);
   const signed = options.signed ?? name === 'rdbu';

@@ -19,22 +19,34 @@ describe('tileGrid', () => {
       [p, 0.3, p, p, p],
       [p, p, p, p, p],
     ].flat();
-    await noLeak(() => tileGrid(imgs, { cols: 2, pad: 1, padValue: p }), async (o) => {
-      expect(o.shape).toEqual([5, 5, 1]);
-      expectClose(await o.data(), expected);
-    });
+    await noLeak(
+      () => tileGrid(imgs, { cols: 2, pad: 1, padValue: p }),
+      async (o) => {
+        expect(o.shape).toEqual([5, 5, 1]);
+        expectClose(await o.data(), expected);
+      },
+    );
     const batch = tf.stack(imgs) as tf.Tensor4D;
-    await noLeak(() => tileGrid(batch, { cols: 2, pad: 1, padValue: p }), async (o) => expectClose(await o.data(), expected));
+    await noLeak(
+      () => tileGrid(batch, { cols: 2, pad: 1, padValue: p }),
+      async (o) => expectClose(await o.data(), expected),
+    );
     tf.dispose([...imgs, batch]);
   });
 
   it('defaults to a near-square grid and supports pad 0', async () => {
     const batch = tf.tensor4d([1, 2, 3, 4, 5], [5, 1, 1, 1]);
-    await noLeak(() => tileGrid(batch, { pad: 0, padValue: 0 }), async (o) => {
-      expect(o.shape).toEqual([2, 3, 1]);
-      expectClose(await o.data(), [1, 2, 3, 4, 5, 0]);
-    });
-    await noLeak(() => tileGrid(batch), async (o) => expect(o.shape).toEqual([2 * 1 + 3 * 2, 3 * 1 + 4 * 2, 1]));
+    await noLeak(
+      () => tileGrid(batch, { pad: 0, padValue: 0 }),
+      async (o) => {
+        expect(o.shape).toEqual([2, 3, 1]);
+        expectClose(await o.data(), [1, 2, 3, 4, 5, 0]);
+      },
+    );
+    await noLeak(
+      () => tileGrid(batch),
+      async (o) => expect(o.shape).toEqual([2 * 1 + 3 * 2, 3 * 1 + 4 * 2, 1]),
+    );
     batch.dispose();
   });
 

@@ -25,12 +25,17 @@ export function tileGrid(images: tf.Tensor3D[] | tf.Tensor4D, options: TileGridO
       check(
         im.shape[0] === h && im.shape[1] === w && im.shape[2] === c,
         'BAD_IMAGE',
-        () => `images must share one shape: images[0] is [${images[0].shape.join(',')}], images[${i}] is [${im.shape.join(',')}]`,
+        () =>
+          `images must share one shape: images[0] is [${images[0].shape.join(',')}], images[${i}] is [${im.shape.join(',')}]`,
       ),
     );
   } else {
     checkImage(images, { name: 'images' });
-    check(images.rank === 4, 'BAD_IMAGE', `images must be an array of [H,W,C] or a batch [N,H,W,C], got shape [${images.shape.join(',')}]`);
+    check(
+      images.rank === 4,
+      'BAD_IMAGE',
+      `images must be an array of [H,W,C] or a batch [N,H,W,C], got shape [${images.shape.join(',')}]`,
+    );
     check(images.shape[0] > 0, 'BAD_IMAGE', 'tileGrid needs at least one image');
   }
   const n = Array.isArray(images) ? images.length : images.shape[0];
@@ -41,7 +46,9 @@ export function tileGrid(images: tf.Tensor3D[] | tf.Tensor4D, options: TileGridO
   checkNumber(padValue, 'padValue');
   const rows = Math.ceil(n / cols);
   return tf.tidy(() => {
-    const tiles = Array.isArray(images) ? list.map((t) => tf.cast(t, 'float32')) : tf.unstack(tf.cast(images, 'float32'));
+    const tiles = Array.isArray(images)
+      ? list.map((t) => tf.cast(t, 'float32'))
+      : tf.unstack(tf.cast(images, 'float32'));
     const [h, w, c] = tiles[0].shape;
     const blank = tf.fill([h, w, c], padValue);
     const vbar = tf.fill([h, pad, c], padValue);

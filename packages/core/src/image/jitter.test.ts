@@ -14,21 +14,39 @@ beforeAll(async () => {
 describe('roll / jitter', () => {
   it('rolls like numpy.roll (down 1, right 1; negative and wrapped shifts)', async () => {
     const img = tf.tensor3d([1, 2, 3, 4, 5, 6], [2, 3, 1]);
-    await noLeak(() => roll(img, 1, 1), async (o) => expectClose(await o.data(), [6, 4, 5, 3, 1, 2]));
-    await noLeak(() => roll(img, 0, -1), async (o) => expectClose(await o.data(), [2, 3, 1, 5, 6, 4]));
-    await noLeak(() => roll(img, 4, 5), async (o) => expectClose(await o.data(), [2, 3, 1, 5, 6, 4]));
-    await noLeak(() => roll(img, 0, 0), async (o) => expectClose(await o.data(), [1, 2, 3, 4, 5, 6]));
+    await noLeak(
+      () => roll(img, 1, 1),
+      async (o) => expectClose(await o.data(), [6, 4, 5, 3, 1, 2]),
+    );
+    await noLeak(
+      () => roll(img, 0, -1),
+      async (o) => expectClose(await o.data(), [2, 3, 1, 5, 6, 4]),
+    );
+    await noLeak(
+      () => roll(img, 4, 5),
+      async (o) => expectClose(await o.data(), [2, 3, 1, 5, 6, 4]),
+    );
+    await noLeak(
+      () => roll(img, 0, 0),
+      async (o) => expectClose(await o.data(), [1, 2, 3, 4, 5, 6]),
+    );
     img.dispose();
   });
 
   it('jitter equals roll by the shift drawn from the same seed, and is deterministic', async () => {
-    const img = tf.tensor4d(Array.from({ length: 2 * 5 * 5 * 3 }, (_, i) => i), [2, 5, 5, 3]);
+    const img = tf.tensor4d(
+      Array.from({ length: 2 * 5 * 5 * 3 }, (_, i) => i),
+      [2, 5, 5, 3],
+    );
     const [dy, dx] = randomShift(2, createRng(7));
-    const a = await noLeak(() => jitter(img, 2, createRng(7)), async (o) => {
-      const ref = roll(img, dy, dx);
-      expectClose(await o.data(), await ref.data());
-      ref.dispose();
-    });
+    const a = await noLeak(
+      () => jitter(img, 2, createRng(7)),
+      async (o) => {
+        const ref = roll(img, dy, dx);
+        expectClose(await o.data(), await ref.data());
+        ref.dispose();
+      },
+    );
     expect(a.shape).toEqual([2, 5, 5, 3]);
     img.dispose();
   });
@@ -48,7 +66,10 @@ describe('roll / jitter', () => {
 
   it('is differentiable: gradient of a weighted sum is the weights rolled back', async () => {
     const x = tf.zeros([3, 4, 1]);
-    const w = tf.tensor3d(Array.from({ length: 12 }, (_, i) => i), [3, 4, 1]);
+    const w = tf.tensor3d(
+      Array.from({ length: 12 }, (_, i) => i),
+      [3, 4, 1],
+    );
     const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(roll(t as tf.Tensor3D, 1, 2), w)))(x);
     const back = roll(w, -1, -2);
     expectClose(await g.data(), await back.data());
@@ -59,7 +80,9 @@ describe('roll / jitter', () => {
     const img = tf.zeros([2, 2, 1]) as tf.Tensor3D;
     expect(() => jitter(img, -1, createRng(0))).toThrow(expect.objectContaining({ code: 'BAD_OPTION' }));
     expect(() => jitter(img, 1.5, createRng(0))).toThrow(expect.objectContaining({ code: 'BAD_OPTION' }));
-    expect(() => jitter(img, 1, 3 as unknown as () => number)).toThrow(expect.objectContaining({ code: 'BAD_OPTION' }));
+    expect(() => jitter(img, 1, 3 as unknown as () => number)).toThrow(
+      expect.objectContaining({ code: 'BAD_OPTION' }),
+    );
     expect(() => roll(img, 0.5, 0)).toThrow(expect.objectContaining({ code: 'BAD_OPTION' }));
     img.dispose();
   });
@@ -68,9 +91,15 @@ describe('roll / jitter', () => {
 describe('normalize01', () => {
   it('min-max scales to 0..1 and maps a constant tensor to zeros', async () => {
     const t = tf.tensor2d([2, 4, 6, 3], [2, 2]);
-    await noLeak(() => normalize01(t), async (o) => expectClose(await o.data(), [0, 0.5, 1, 0.25]));
+    await noLeak(
+      () => normalize01(t),
+      async (o) => expectClose(await o.data(), [0, 0.5, 1, 0.25]),
+    );
     const c = tf.fill([3], 5);
-    await noLeak(() => normalize01(c), async (o) => expectClose(await o.data(), [0, 0, 0]));
+    await noLeak(
+      () => normalize01(c),
+      async (o) => expectClose(await o.data(), [0, 0, 0]),
+    );
     tf.dispose([t, c]);
     expect(() => normalize01(t)).toThrow(expect.objectContaining({ code: 'BAD_INPUT' }));
   });

@@ -30,7 +30,11 @@ export function roll<T extends tf.Tensor3D | tf.Tensor4D>(img: T, dy: number, dx
 /** A random shift `[dy, dx]`, each an integer drawn uniformly from [-maxShift, maxShift]. */
 export function randomShift(maxShift: number, rng: Rng): [number, number] {
   checkNumber(maxShift, 'maxShift', { min: 0, integer: true });
-  check(typeof rng === 'function', 'BAD_OPTION', 'rng must be a function returning numbers in [0, 1) (see createRng)');
+  check(
+    typeof rng === 'function',
+    'BAD_OPTION',
+    'rng must be a function returning numbers in [0, 1) (see createRng)',
+  );
   const draw = () => Math.min(2 * maxShift, Math.floor(rng() * (2 * maxShift + 1))) - maxShift;
   const dy = draw();
   return [dy, draw()];

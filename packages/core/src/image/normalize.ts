@@ -6,11 +6,7 @@ import { check } from '../validate.js';
  * zeros (not NaN). Used to display maps and gradients whose range is arbitrary.
  */
 export function normalize01<T extends tf.Tensor>(t: T): T {
-  check(
-    t instanceof tf.Tensor && !t.isDisposed,
-    'BAD_INPUT',
-    'normalize01 expects a live tf.Tensor',
-  );
+  check(t instanceof tf.Tensor && !t.isDisposed, 'BAD_INPUT', 'normalize01 expects a live tf.Tensor');
   return tf.tidy(() => {
     const x = tf.cast(t, 'float32');
     const lo = tf.min(x);

@@ -14,14 +14,23 @@ export interface OverlayOptions extends ColormapOptions {
  * resized bilinearly to the image first, so a 7x7 Grad-CAM map lines up with a 224x224 image.
  * Returns `[H,W,3]` in 0..1.
  */
-export function overlayHeatmap(image: tf.Tensor3D, map2d: tf.Tensor2D, options: OverlayOptions = {}): tf.Tensor3D {
+export function overlayHeatmap(
+  image: tf.Tensor3D,
+  map2d: tf.Tensor2D,
+  options: OverlayOptions = {},
+): tf.Tensor3D {
   checkImage(image, { batch: false });
   const c = image.shape[2];
-  check(c === 1 || c === 3, 'BAD_IMAGE', `image must have 1 or 3 channels, got shape [${image.shape.join(',')}]`);
+  check(
+    c === 1 || c === 3,
+    'BAD_IMAGE',
+    `image must have 1 or 3 channels, got shape [${image.shape.join(',')}]`,
+  );
   check(
     map2d instanceof tf.Tensor && !map2d.isDisposed && map2d.rank === 2,
     'BAD_IMAGE',
-    () => `map must be a live tf.Tensor2D [H,W], got ${map2d instanceof tf.Tensor ? `shape [${map2d.shape.join(',')}]` : typeof map2d}`,
+    () =>
+      `map must be a live tf.Tensor2D [H,W], got ${map2d instanceof tf.Tensor ? `shape [${map2d.shape.join(',')}]` : typeof map2d}`,
   );
   const { alpha = 0.5, colormap = 'jet', ...cmOptions } = options;
   checkNumber(alpha, 'alpha', { min: 0, max: 1 });
@@ -33,7 +42,11 @@ export function overlayHeatmap(image: tf.Tensor3D, map2d: tf.Tensor2D, options: 
         ? m
         : tf.squeeze(tf.image.resizeBilinear(tf.expandDims(m, 2) as tf.Tensor3D, [h, w], false, true), [2]);
     const colour = applyColormap(sized as tf.Tensor2D, colormap, cmOptions);
-    const base = tf.clipByValue(c === 1 ? tf.tile(tf.cast(image, 'float32'), [1, 1, 3]) : tf.cast(image, 'float32'), 0, 1);
+    const base = tf.clipByValue(
+      c === 1 ? tf.tile(tf.cast(image, 'float32'), [1, 1, 3]) : tf.cast(image, 'float32'),
+      0,
+      1,
+    );
     return tf.add(tf.mul(base, 1 - alpha), tf.mul(colour, alpha)) as tf.Tensor3D;
   });
 }

@@ -2,6 +2,8 @@ import { cpuConv2dBackpropFilterFix } from './cpu-conv2d-backprop-filter.js';
 import { fastConv2dBackpropInputFix } from './fast-conv2d-backprop-input.js';
 import { installFix, type KernelFix, uninstallFix } from './registry.js';
 import { wasmConv2dBackpropFilterFix } from './wasm-conv2d-backprop-filter.js';
+import { wasmComparisonFixes } from './wasm-fast-elementwise.js';
+import { wasmSliceFix } from './wasm-fast-slice.js';
 import { wasmDepthwiseBackpropFilterFix } from './wasm-depthwise-backprop-filter.js';
 import { wasmDepthwiseBackpropInputFix } from './wasm-depthwise-backprop-input.js';
 import { wasmMaxPoolGradFix } from './wasm-maxpool-grad.js';
@@ -19,6 +21,8 @@ const FIXES: Record<string, KernelFix[]> = {
     wasmDepthwiseBackpropInputFix,
     wasmDepthwiseBackpropFilterFix,
     wasmUnsortedSegmentSumFix,
+    wasmSliceFix,
+    ...wasmComparisonFixes,
   ],
   webgpu: webgpuKernelFixes,
 };

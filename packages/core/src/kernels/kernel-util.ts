@@ -53,3 +53,12 @@ export function noDilation(dilations: unknown): boolean {
   if (typeof dilations === 'number') return dilations === 1;
   return Array.isArray(dilations) && dilations.every((d) => d === 1);
 }
+
+/**
+ * Frees a kernel-internal TensorInfo (one made by calling a kernel directly). If it was ever wrapped as an engine
+ * tensor the engine still lists its dataId; drop that record too so tf.memory() stays exact.
+ */
+export function freeInfo(backend: tf.KernelBackend, t: tf.TensorInfo): void {
+  backend.disposeData(t.dataId, true);
+  tf.engine().removeDataId(t.dataId, backend);
+}

@@ -78,13 +78,9 @@ export const DEFAULT_SIZE: Record<ZooName, number | undefined> = {
 };
 
 function metadataOf(model: VisionModel): { labels?: string[]; layersOfInterest: LayersOfInterest } {
-  // Zoo models carry their entry's metadata on the model object, or under `zoo`/`entry`.
-  const m = model as VisionModel & { zoo?: Record<string, unknown>; entry?: Record<string, unknown>; layersOfInterest?: LayersOfInterest };
-  const entry = (m.zoo ?? m.entry ?? {}) as { labels?: string[]; layersOfInterest?: LayersOfInterest };
-  return {
-    labels: m.labels ?? entry.labels,
-    layersOfInterest: m.layersOfInterest ?? entry.layersOfInterest ?? {},
-  };
+  // Zoo models are `VisionModel & { entry: ZooEntry }`; a model.json has no entry.
+  const entry = (model as VisionModel & { entry?: { labels?: string[]; layersOfInterest?: LayersOfInterest } }).entry;
+  return { labels: model.labels ?? entry?.labels, layersOfInterest: { ...(entry?.layersOfInterest ?? {}) } };
 }
 
 /** Loads `ref` through @cnnviz/models (loaded on demand: `--help` and argument errors stay fast). */
@@ -97,7 +93,7 @@ export async function loadModelRef(ref: ModelRef, size?: number): Promise<Loaded
     model = await models.zoo.mobilenetV2Features({ inputSize: size });
   } else if (ref.zoo === 'inception-v3') {
     size ??= DEFAULT_SIZE['inception-v3'];
-    model = await models.zoo.inceptionV3Features();
+    model = await models.zoo.inceptionV3Features({ inputSize: size });
   } else model = await models.loadModel(ref.path!);
   const [h, w] = model.inputShape;
   if (h !== null && w !== null) size = undefined;
@@ -107,7 +103,6 @@ export async function loadModelRef(ref: ModelRef, size?: number): Promise<Loaded
 
 /** Names of the images bundled with @cnnviz/models (`chelsea`, ...), or none if it has none. */
 export async function bundledImageNames(): Promise<string[]> {
-  const models = await import('@cnnviz/models');
-  const list = (models as { images?: { list?: () => string[] | Promise<string[]> } }).images?.list;
-  return list ? [...(await list())] : [];
+  const { images } = await import('@cnnviz/models');
+  return images.list();
 }

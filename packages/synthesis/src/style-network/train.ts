@@ -37,7 +37,9 @@ export interface TrainStyleNetworkOptions extends StyleNetworkArchitecture {
   lr?: number;
   /** Seed of the initial weights' order of crops and flips. Default 0. */
   seed?: number;
-  /** Stylise this image on the steps `imageEvery` asks for (progress previews). */
+  /** Continue training this network (e.g. one loaded from a checkpoint) instead of a new one; width and residualBlocks are then ignored. */
+  network?: StyleNetwork;
+  /** Stylise this image on the steps `imageEvery` asks for (progress previews; freed after onProgress returns). */
   preview?: tf.Tensor3D;
   imageEvery?: number;
   signal?: AbortSignal;
@@ -107,7 +109,7 @@ export async function trainStyleNetwork(
   const styleTargets = tf.tidy(() =>
     gramTargets(model, resize(tf.cast(style, 'float32') as tf.Tensor3D, [Math.max(1, Math.round(sh * k)), Math.max(1, Math.round(sw * k))]), styleLayers),
   );
-  const net = buildStyleNetwork(options);
+  const net = options.network?.model ?? buildStyleNetwork(options);
   const vars = net.trainableWeights.map((w) => w.read() as tf.Variable);
   const optimizer = tf.train.adam(lr);
   const taps = [contentLayer, ...styleLayers];
@@ -135,10 +137,10 @@ export async function trainStyleNetwork(
     );
     for await (const s of loop) s.image?.dispose();
     ok = true;
-    return asStyleNetwork(net);
+    return options.network ?? asStyleNetwork(net);
   } finally {
     tf.dispose(styleTargets);
     optimizer.dispose();
-    if (!ok) net.dispose();
+    if (!ok && !options.network) net.dispose();
   }
 }

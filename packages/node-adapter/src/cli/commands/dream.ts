@@ -33,10 +33,14 @@ export const dream: Command = {
     const lines: string[] = [];
     const results: Record<string, unknown>[] = [];
     try {
+      // The zoo's dream layer unless the user chose one (passed explicitly: synthesis may not read zoo metadata).
+      const dreamLayers = p.lm.layersOfInterest.dream;
+      const zooLayer = Array.isArray(dreamLayers) ? dreamLayers[0] : dreamLayers;
+      const layer = (v.layer as string | undefined) ?? (v.objective === undefined ? zooLayer : undefined);
       for (let i = 0; i < p.images.length; i++) {
         const opts = Object.fromEntries(
           Object.entries({
-            layer: v.layer as string | undefined,
+            layer,
             objective: v.objective as string | undefined,
             octaves: v.octaves as number | undefined,
             octaveScale: v['octave-scale'] as number | undefined,
@@ -48,9 +52,9 @@ export const dream: Command = {
           }).filter(([, x]) => x !== undefined),
         );
         const r = await synthesize(ctx, 'dream', syn.deepDream(p.lm.model, p.images[i], opts), p.outputs[i], v.scale);
-        const what = (v.objective as string | undefined) ?? (v.layer as string | undefined) ?? 'default dream layer';
+        const what = (v.objective as string | undefined) ?? layer ?? 'default dream layer';
         lines.push(`${p.outputs[i]}  (${p.inputs[i].name}: ${what}; ${r.ms} ms)`);
-        results.push({ input: p.inputs[i].name, output: p.outputs[i], layer: v.layer, objective: v.objective, loss: r.loss, ms: r.ms });
+        results.push({ input: p.inputs[i].name, output: p.outputs[i], layer, objective: v.objective, loss: r.loss, ms: r.ms });
       }
     } finally {
       p.dispose();

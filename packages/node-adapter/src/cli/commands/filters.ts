@@ -15,7 +15,7 @@ export const filters: Command = {
       'max-filters': { type: 'integer', min: 1, placeholder: '<n>', description: 'show at most n filters' },
       'max-channels': { type: 'integer', min: 1, placeholder: '<n>', description: 'deeper layers: at most n input channels per filter' },
       normalize: { type: 'string', choices: ['filter', 'tile', 'layer'], default: 'filter', placeholder: '<how>', description: 'scale each filter, each tile, or the whole layer to 0..1' },
-      scale: { type: 'integer', min: 1, max: 64, default: 8, placeholder: '<n>', description: 'enlarge each weight to n x n pixels' },
+      scale: { type: 'integer', min: 1, max: 64, default: 16, placeholder: '<n>', description: 'enlarge each weight to n x n pixels' },
     },
     examples: ['cnnviz filters -m mobilenet-v2 --layer Conv1 -o filters.png', 'cnnviz filters -m fashion-cnn --max-channels 8 -o fashion-filters.png'],
   },

@@ -54,8 +54,8 @@ export const style: Command = {
       for (let i = 0; i < styleInputs.length; i++) styles.push({ image: await loadImage(styleInputs[i], p.lm), weight: specs[i].weight });
       const opts = Object.fromEntries(
         Object.entries({
-          contentLayer: v['content-layer'],
-          styleLayers: v['style-layers'],
+          contentLayer: v['content-layer'] ?? p.lm.layersOfInterest.content,
+          styleLayers: v['style-layers'] ?? p.lm.layersOfInterest.style,
           contentWeight: v['content-weight'],
           styleWeight: v['style-weight'],
           tvWeight: v['tv-weight'],

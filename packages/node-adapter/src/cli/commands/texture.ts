@@ -41,7 +41,7 @@ export const texture: Command = {
       for (let i = 0; i < p.images.length; i++) {
         const opts = Object.fromEntries(
           Object.entries({
-            layers: v.layers as string[] | undefined,
+            layers: (v.layers as string[] | undefined) ?? p.lm.layersOfInterest.style,
             weights,
             size: v['out-size'] as number | undefined,
             steps: v.steps,
@@ -53,7 +53,7 @@ export const texture: Command = {
         );
         const r = await synthesize(ctx, 'texture', syn.synthesizeTexture(p.lm.model, p.images[i], opts), p.outputs[i], v.scale);
         lines.push(`${p.outputs[i]}  (${p.inputs[i].name}; style loss ${r.loss.toPrecision(3)}; ${r.ms} ms)`);
-        results.push({ input: p.inputs[i].name, output: p.outputs[i], layers: v.layers, loss: r.loss, ms: r.ms });
+        results.push({ input: p.inputs[i].name, output: p.outputs[i], layers: (v.layers as string[] | undefined) ?? p.lm.layersOfInterest.style, loss: r.loss, ms: r.ms });
       }
     } finally {
       p.dispose();

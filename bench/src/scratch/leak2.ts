@@ -1,0 +1,15 @@
+import '@tensorflow/tfjs-backend-wasm';
+import * as tf from '@tensorflow/tfjs-core';
+await tf.setBackend('wasm');
+const be = tf.backend();
+const x = tf.ones([1, 10, 10, 4]);
+const w = tf.ones([3, 3, 4, 1]);
+const n0 = be.numDataIds();
+const cfg = tf.getKernel('DepthwiseConv2dNative', 'wasm')!;
+const y = cfg.kernelFunc({ inputs: { x, filter: w }, backend: be, attrs: { strides: [1, 1], pad: 'valid', dilations: [1, 1] } as any }) as tf.TensorInfo;
+console.log('after dw', be.numDataIds() - n0, y.shape);
+const cfg2 = tf.getKernel('Conv2D', 'wasm')!;
+const w2 = tf.ones([3, 3, 4, 2]);
+const n1 = be.numDataIds();
+const y2 = cfg2.kernelFunc({ inputs: { x, filter: w2 }, backend: be, attrs: { strides: [1, 1], pad: 'valid', dilations: [1, 1], dataFormat: 'NHWC' } as any }) as tf.TensorInfo;
+console.log('after conv', be.numDataIds() - n1, y2.shape);

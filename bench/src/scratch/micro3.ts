@@ -1,0 +1,14 @@
+import '@tensorflow/tfjs-backend-wasm';
+import * as tf from '@tensorflow/tfjs-core';
+tf.env().set('PROD', true);
+await tf.setBackend('wasm');
+const x = tf.randomNormal([1, 112, 112, 96]) as tf.Tensor4D;
+const be = tf.backend() as any;
+const n = x.size;
+const t = (name: string, f: () => void) => { f(); const ts = []; for (let i = 0; i < 7; i++) { const s = performance.now(); f(); ts.push(performance.now() - s); } ts.sort((a, b) => a - b); console.log(name, ts[3].toFixed(2)); };
+const plainA = new Float32Array(n).map(() => Math.random()); const plainO = new Uint8Array(n);
+t('plain', () => { const s = 0.5; for (let i = 0; i < n; i++) plainO[i] = plainA[i] <= s ? 1 : 0; });
+t('heap', () => { const a = be.typedArrayFromHeap(x); const o = new Uint8Array(n); const s = 0.5; for (let i = 0; i < n; i++) o[i] = a[i] <= s ? 1 : 0; });
+t('makeOutput', () => { const out = be.makeOutput([n], 'bool'); be.disposeData(out.dataId); });
+t('heap both', () => { const out = be.makeOutput([n], 'bool'); const a = be.typedArrayFromHeap(x); const o = be.typedArrayFromHeap(out); const s = 0.5; for (let i = 0; i < n; i++) o[i] = a[i] <= s ? 1 : 0; be.disposeData(out.dataId); });
+console.log(be.wasm.HEAPU8.buffer.constructor.name, be.wasm.HEAPU8.buffer.byteLength);

@@ -1,0 +1,27 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const src = (pkg: string) => fileURLToPath(new URL(`/work/main/packages/${pkg}/src/index.ts`, import.meta.url));
+
+// Tests run against the sources of sibling packages, so a test never sees a stale build.
+export default defineConfig({
+  root: '/work/main',
+  resolve: {
+    alias: {
+      '@cnnviz/core': src('core'),
+      '@cnnviz/models': src('models'),
+      '@cnnviz/attribution': src('attribution'),
+      '@cnnviz/synthesis': src('synthesis'),
+      '@cnnviz/embedding': src('embedding'),
+      '@cnnviz/node': src('node-adapter'),
+      '@cnnviz/web': src('web-adapter'),
+    },
+  },
+  test: {
+    include: ['packages/*/src/**/*.test.ts', 'examples/*/src/**/*.test.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    pool: 'forks',
+    server: { deps: { external: [/@tensorflow/, /nsfwjs/, /node_modules\/webgpu\//] } },
+  },
+});

@@ -1,0 +1,59 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { type KernelArgs } from './kernel-util.js';
+import { type KernelFix } from './registry.js';
+import { heapViews, isWasmBackend } from './wasm-heap.js';
+
+/**
+ * Slice on wasm as contiguous-run copies between heap views. The stock kernel first copies the whole input out of the
+ * heap (readSync) and then copies row by row; gradients of `pad` (ZeroPadding2D) are slices of large tensors.
+ */
+export function sliceInto(
+  x: Float32Array | Int32Array | Uint8Array,
+  shape: number[],
+  begin: number[],
+  size: number[],
+  out: Float32Array | Int32Array | Uint8Array,
+): void {
+  const rank = shape.length;
+  // Trailing dims taken whole merge into one contiguous run with the last partial dim.
+  let k = rank - 1;
+  let run = 1;
+  while (k > 0 && begin[k] === 0 && size[k] === shape[k]) {
+    run *= shape[k];
+    k--;
+  }
+  const strides = tf.util.computeStrides(shape);
+  const runLen = run * size[k];
+  const idx = new Array<number>(k).fill(0);
+  const outerCount = tf.util.sizeFromShape(size.slice(0, k));
+  let o = 0;
+  for (let n = 0; n < outerCount; n++) {
+    let off = begin[k] * run;
+    for (let d = 0; d < k; d++) off += (begin[d] + idx[d]) * strides[d];
+    out.set(x.subarray(off, off + runLen), o);
+    o += runLen;
+    for (let d = k - 1; d >= 0; d--) {
+      if (++idx[d] < size[d]) break;
+      idx[d] = 0;
+    }
+  }
+}
+
+export const wasmSliceFix: KernelFix = {
+  name: 'wasm:Slice',
+  kernelName: tf.Slice,
+  backendName: 'wasm',
+  make: (stock) => (args) => {
+    const { inputs, backend, attrs } = args as unknown as KernelArgs;
+    const x = inputs.x as tf.TensorInfo;
+    const a = attrs as unknown as tf.SliceAttrs;
+    if (x.dtype === 'string' || !isWasmBackend(backend) || x.shape.length === 0) {
+      if (stock === undefined) throw new Error('Slice: no stock kernel');
+      return stock.kernelFunc(args);
+    }
+    const [begin, size] = tf.slice_util.parseSliceParams(x as tf.Tensor, a.begin, a.size);
+    const { out, outView, inViews } = heapViews(backend, [x], size, x.dtype);
+    if (tf.util.sizeFromShape(size) > 0) sliceInto(inViews[0], x.shape, begin, size, outView);
+    return out;
+  },
+};

@@ -1,0 +1,26 @@
+import type * as tf from '@tensorflow/tfjs-core';
+
+/** The two tfjs-backend-wasm methods the JS kernels below need (public on BackendWasm, absent from KernelBackend). */
+export interface WasmBackendLike {
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
+}
+
+export function isWasmBackend(b: unknown): b is WasmBackendLike {
+  const w = b as Partial<WasmBackendLike> | null;
+  return typeof w?.makeOutput === 'function' && typeof w.typedArrayFromHeap === 'function';
+}
+
+/**
+ * Allocates the output first, then takes views of the inputs and the output on the wasm heap: an allocation can grow
+ * (and detach) the heap, so no view may be taken before it.
+ */
+export function heapViews(
+  backend: WasmBackendLike,
+  inputs: tf.TensorInfo[],
+  outShape: number[],
+  outDtype: tf.DataType,
+): { out: tf.TensorInfo; outView: Float32Array | Int32Array | Uint8Array; inViews: Array<Float32Array | Int32Array | Uint8Array> } {
+  const out = backend.makeOutput(outShape, outDtype);
+  return { out, outView: backend.typedArrayFromHeap(out), inViews: inputs.map((t) => backend.typedArrayFromHeap(t)) };
+}

@@ -1,0 +1,51 @@
+import { CnnvizError } from '@cnnviz/core';
+
+// The package's `assets/` folder sits one level above both `src/` and `dist/`.
+let base: URL = new URL('../assets/', import.meta.url);
+
+/**
+ * Where bundled assets (fashionCnn weights, images, the Fashion-MNIST subset) are read from. In
+ * Node they are read from the installed package; a web app that serves the package's `assets/`
+ * folder elsewhere points cnnviz at it here.
+ */
+export function setAssetBase(url: string | URL): void {
+  base = new URL(String(url).endsWith('/') ? String(url) : `${String(url)}/`, globalThis.location?.href);
+}
+
+function isNode(): boolean {
+  const p = (globalThis as { process?: { versions?: { node?: string } } }).process;
+  return typeof p?.versions?.node === 'string';
+}
+
+/** The bytes of a bundled asset (`fashion-cnn/model.json`, `images/chelsea.jpg`, ...). */
+export async function readAsset(rel: string): Promise<Uint8Array> {
+  const url = new URL(rel, base);
+  if (isNode() && url.protocol === 'file:') {
+    const { readFile } = await import('node:fs/promises');
+    const { fileURLToPath } = await import('node:url');
+    const path = fileURLToPath(url);
+    try {
+      return new Uint8Array(await readFile(path));
+    } catch (e) {
+      throw new CnnvizError('MODEL_LOAD', `cannot read bundled asset ${path}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+  let res: Response;
+  try {
+    res = await fetch(url);
+  } catch (e) {
+    throw new CnnvizError('MODEL_LOAD', `cannot fetch bundled asset ${url.href}: ${(e as Error).message}`, { cause: e });
+  }
+  if (!res.ok) throw new CnnvizError('MODEL_LOAD', `cannot fetch bundled asset ${url.href}: HTTP ${res.status}`);
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+/** gunzip in Node (zlib) or the browser (DecompressionStream). */
+export async function gunzip(data: Uint8Array): Promise<Uint8Array> {
+  if (isNode()) {
+    const { gunzipSync } = await import('node:zlib');
+    return new Uint8Array(gunzipSync(data));
+  }
+  const stream = new Blob([data as BlobPart]).stream().pipeThrough(new DecompressionStream('gzip'));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}

@@ -1,0 +1,220 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import '@tensorflow/tfjs-backend-cpu';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { CnnvizError } from '@cnnviz/core';
+import { fromLayersModel } from './layers-model.js';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
+  return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
+}
+
+function seeded(k: number) {
+  return tfl.initializers.randomNormal({ mean: 0, stddev: 0.5, seed: k });
+}
+
+/** Functional model with the layer kinds of MobileNetV2 / InceptionV3: merges, BN without gamma/beta, softmax head. */
+function functionalModel(): tfl.LayersModel {
+  const input = tfl.input({ shape: [8, 8, 3], name: 'img' });
+  const c1 = tfl.layers
+    .conv2d({ name: 'c1', filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: seeded(1), biasInitializer: seeded(2) })
+    .apply(input) as tfl.SymbolicTensor;
+  const bn = tfl.layers
+    .batchNormalization({
+      name: 'bn',
+      center: false,
+      scale: false,
+      movingMeanInitializer: seeded(3),
+      movingVarianceInitializer: tfl.initializers.constant({ value: 1.7 }),
+    })
+    .apply(c1) as tfl.SymbolicTensor;
+  const dw = tfl.layers
+    .depthwiseConv2d({ name: 'dw', kernelSize: 3, padding: 'same', depthwiseInitializer: seeded(4), useBias: false })
+    .apply(bn) as tfl.SymbolicTensor;
+  const relu6 = tfl.layers.reLU({ name: 'relu6', maxValue: 6 }).apply(dw) as tfl.SymbolicTensor;
+  const add = tfl.layers.add({ name: 'add' }).apply([relu6, c1]) as tfl.SymbolicTensor;
+  const pad = tfl.layers.zeroPadding2d({ name: 'pad', padding: [[0, 1], [0, 1]] }).apply(add) as tfl.SymbolicTensor;
+  const c2 = tfl.layers
+    .conv2d({ name: 'c2', filters: 3, kernelSize: 3, strides: 2, padding: 'valid', kernelInitializer: seeded(5) })
+    .apply(pad) as tfl.SymbolicTensor;
+  const pool = tfl.layers.maxPooling2d({ name: 'pool', poolSize: 2, strides: 2, padding: 'same' }).apply(add) as tfl.SymbolicTensor;
+  const cat = tfl.layers.concatenate({ name: 'cat', axis: -1 }).apply([c2, pool]) as tfl.SymbolicTensor;
+  const act = tfl.layers.activation({ name: 'tanh', activation: 'tanh' }).apply(cat) as tfl.SymbolicTensor;
+  const flat = tfl.layers.flatten({ name: 'flat' }).apply(act) as tfl.SymbolicTensor;
+  const drop = tfl.layers.dropout({ name: 'drop', rate: 0.5 }).apply(flat) as tfl.SymbolicTensor;
+  const out = tfl.layers.dense({ name: 'probs', units: 5, activation: 'softmax', kernelInitializer: seeded(6) }).apply(drop) as tfl.SymbolicTensor;
+  return tfl.model({ inputs: input, outputs: out });
+}
+
+describe('fromLayersModel', () => {
+  it('matches tfjs-layers on every tapped layer and strips the softmax activation', () => {
+    const m = functionalModel();
+    const vm = fromLayersModel(m);
+    const x = tf.randomUniform([2, 8, 8, 3], 0, 1, 'float32', 7) as tf.Tensor4D;
+    const taps = ['c1', 'bn', 'dw', 'add', 'pad', 'c2', 'pool', 'cat', 'flat'];
+    const before = tf.memory().numTensors;
+    const out = vm.forward(x, taps);
+    expect(tf.memory().numTensors).toBe(before + 1 + taps.length);
+    const ref = tfl.model({ inputs: m.inputs, outputs: taps.map((t) => m.getLayer(t).output as tfl.SymbolicTensor) });
+    const refOut = ref.predict(x) as tf.Tensor[];
+    taps.forEach((t, i) => {
+      expect(out.activations[t].shape).toEqual(refOut[i].shape);
+      expect(maxAbsDiff(out.activations[t], refOut[i])).toBeLessThan(1e-5);
+    });
+    // Softmax removed: log-probabilities equal logits minus their log-sum-exp.
+    const probs = m.predict(x) as tf.Tensor2D;
+    expect(tf.tidy(() => maxAbsDiff(tf.logSoftmax(out.logits), tf.log(probs)))).toBeLessThan(1e-4);
+    // ...and the logits are not the probabilities.
+    expect(maxAbsDiff(out.logits, probs)).toBeGreaterThan(0.1);
+    tf.dispose([out.logits, ...Object.values(out.activations), probs, ...refOut]);
+    expect(tf.memory().numTensors).toBe(before);
+    x.dispose();
+    vm.dispose!();
+  });
+
+  it('lists layers with kinds, shapes, kernels and inputs, without the stripped softmax', () => {
+    const vm = fromLayersModel(functionalModel());
+    const byName = Object.fromEntries(vm.layers.map((l) => [l.name, l]));
+    expect(vm.inputShape).toEqual([8, 8, 3]);
+    expect(byName.c2.kind).toBe('Conv2D');
+    expect(byName.c2.outputShape).toEqual([4, 4, 3]);
+    expect(byName.c2.kernel).toEqual({ size: [3, 3], strides: [2, 2], padding: 'valid', dilation: [1, 1] });
+    expect(byName.pool.kernel).toEqual({ size: [2, 2], strides: [2, 2], padding: 'same' });
+    expect(byName.add.inputs).toEqual(['relu6', 'c1']);
+    expect(byName.cat.inputs).toEqual(['c2', 'pool']);
+    expect(vm.layers[0].name).toBe('img');
+    // A softmax *activation* is stripped, the layer itself stays (its logits are the model's output).
+    expect(byName.probs.kind).toBe('Dense');
+    vm.dispose!();
+  });
+
+  it('gradients reach the input through BatchNorm without gamma/beta (finite differences)', () => {
+    const vm = fromLayersModel(functionalModel());
+    const x = tf.randomUniform([1, 8, 8, 3], 0, 1, 'float32', 11) as tf.Tensor4D;
+    const f = (inp: tf.Tensor) => tf.tidy(() => {
+      const o = vm.forward(inp as tf.Tensor4D, ['bn', 'cat']);
+      return tf.add(tf.sum(tf.square(o.activations.bn)), tf.sum(o.activations.cat)) as tf.Scalar;
+    });
+    // The stock layer would throw here: tf.batchNorm's gradient needs scale and offset.
+    const g = tf.grad(f)(x);
+    const gv = g.dataSync();
+    const xv = x.dataSync();
+    const eps = 1e-2;
+    for (const idx of [0, 37, 100, 191]) {
+      const plus = Float32Array.from(xv);
+      const minus = Float32Array.from(xv);
+      plus[idx] += eps;
+      minus[idx] -= eps;
+      const fp = f(tf.tensor4d(plus, x.shape)).dataSync()[0];
+      const fm = f(tf.tensor4d(minus, x.shape)).dataSync()[0];
+      const fd = (fp - fm) / (2 * eps);
+      expect(Math.abs(fd - gv[idx])).toBeLessThan(2e-2 * Math.max(1, Math.abs(fd)));
+    }
+    tf.dispose([x, g]);
+    vm.dispose!();
+  });
+
+  it('input gradients never compute filter gradients', () => {
+    const vm = fromLayersModel(functionalModel());
+    const x = tf.randomUniform([1, 8, 8, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
+    return tf
+      .profile(() => {
+        const g = tf.grad((inp: tf.Tensor) => tf.sum(vm.forward(inp as tf.Tensor4D).logits) as tf.Scalar)(x);
+        g.dispose();
+      })
+      .then((info) => {
+        expect(info.kernelNames).toContain('Conv2DBackpropInput');
+        expect(info.kernelNames).not.toContain('Conv2DBackpropFilter');
+        expect(info.kernelNames).not.toContain('DepthwiseConv2dNativeBackpropFilter');
+        expect(info.kernelNames).not.toContain('FusedConv2D');
+        x.dispose();
+        vm.dispose!();
+      });
+  });
+
+  it('removes a final softmax layer of a Sequential model', () => {
+    const m = tfl.sequential({
+      layers: [
+        tfl.layers.conv2d({ name: 'conv', inputShape: [6, 6, 1], filters: 2, kernelSize: 3, activation: 'relu', kernelInitializer: seeded(9) }),
+        tfl.layers.flatten({ name: 'flat' }),
+        tfl.layers.dense({ name: 'logits', units: 4, kernelInitializer: seeded(10) }),
+        tfl.layers.activation({ name: 'probs', activation: 'softmax' }),
+      ],
+    });
+    const vm = fromLayersModel(m, { labels: ['a', 'b', 'c', 'd'] });
+    expect(vm.layers.map((l) => l.name)).not.toContain('probs');
+    expect(vm.labels).toEqual(['a', 'b', 'c', 'd']);
+    const x = tf.randomUniform([3, 6, 6, 1], 0, 1, 'float32', 5) as tf.Tensor4D;
+    const { logits, activations } = vm.forward(x);
+    expect(Object.keys(activations)).toEqual([]);
+    const probs = m.predict(x) as tf.Tensor2D;
+    const ref = (tfl.model({ inputs: m.inputs, outputs: m.getLayer('logits').output as tfl.SymbolicTensor }).predict(x)) as tf.Tensor;
+    expect(maxAbsDiff(logits, ref)).toBeLessThan(1e-5);
+    expect(maxAbsDiff(tf.logSoftmax(logits), tf.log(probs))).toBeLessThan(1e-4);
+    tf.dispose([x, logits, probs, ref]);
+    vm.dispose!();
+  });
+
+  it('an unknown tap throws UNKNOWN_LAYER listing close names', () => {
+    const vm = fromLayersModel(functionalModel());
+    const x = tf.zeros([1, 8, 8, 3]) as tf.Tensor4D;
+    const before = tf.memory().numTensors;
+    let err: unknown;
+    try {
+      vm.forward(x, ['c1', 'pol']);
+    } catch (e) {
+      err = e;
+    }
+    expect(CnnvizError.isInstance(err)).toBe(true);
+    expect((err as CnnvizError).code).toBe('UNKNOWN_LAYER');
+    expect((err as CnnvizError).message).toMatch(/pol/);
+    expect((err as CnnvizError).message).toMatch(/pool/);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(() => vm.getWeights!('nope')).toThrow(/UNKNOWN|unknown layer/);
+    x.dispose();
+    vm.dispose!();
+  });
+
+  it('getWeights/setWeights change what forward computes', () => {
+    const vm = fromLayersModel(functionalModel());
+    const x = tf.randomUniform([1, 8, 8, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
+    const a = vm.forward(x, ['c1']).activations.c1;
+    const ws = vm.getWeights!('c1');
+    expect(ws.map((w) => w.shape)).toEqual([[3, 3, 3, 4], [4]]);
+    vm.setWeights!('c1', [tf.zerosLike(ws[0]), tf.fill([4], 0.5)]);
+    const b = vm.forward(x, ['c1']).activations.c1;
+    expect(Array.from(b.dataSync()).every((v) => Math.abs(v - 0.5) < 1e-6)).toBe(true);
+    vm.setWeights!('c1', ws);
+    const c = vm.forward(x, ['c1']).activations.c1;
+    expect(maxAbsDiff(a, c)).toBe(0);
+    expect(() => vm.setWeights!('c1', [ws[0]])).toThrow(/expects 2 tensor/);
+    tf.dispose([x, a, b, c, ...ws]);
+    vm.dispose!();
+  });
+
+  it('preprocess maps 0..1 pixels to the declared range, differentiably', () => {
+    const m = tfl.sequential({ layers: [tfl.layers.conv2d({ inputShape: [4, 4, 3], filters: 1, kernelSize: 1 })] });
+    const img = tf.tensor3d([0, 0.5, 1], [1, 1, 3]);
+    const cases: [ConstructorParameters<typeof Object>[0], number[]][] = [
+      [[-1, 1], [-1, 0, 1]],
+      [[0, 255], [0, 127.5, 255]],
+      [{ mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.5] }, [-2, 0, 1]],
+    ];
+    for (const [range, want] of cases) {
+      const vm = fromLayersModel(m, { inputRange: range as [number, number] });
+      const x = vm.preprocess(img);
+      expect(x.shape).toEqual([1, 1, 1, 3]);
+      expect(Array.from(x.dataSync())).toEqual(want);
+      x.dispose();
+    }
+    expect(() => fromLayersModel(m, { inputRange: [1, 0] })).toThrow(/inputRange/);
+    const vm = fromLayersModel(m);
+    expect(() => vm.preprocess(tf.zeros([4, 4]) as unknown as tf.Tensor3D)).toThrow(/rank/);
+    img.dispose();
+    m.dispose();
+  });
+});

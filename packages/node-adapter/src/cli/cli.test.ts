@@ -1,0 +1,210 @@
+import '@tensorflow/tfjs-backend-cpu';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { images, zoo } from '@cnnviz/models';
+import type { VisionModel } from '@cnnviz/core';
+import { readImage } from '../image-io.js';
+import { COMMANDS } from './commands/index.js';
+import { ROOT, cli, greyValues, readPng, startCli } from './test-cli.js';
+
+// Each test spawns the CLI as a user would and checks the picture it writes, not only that it
+// wrote one. Settings are the smallest that still show the effect (CI has 2 cores).
+
+let dir: string;
+let fashion: VisionModel;
+const out = (name: string) => join(dir, name);
+
+/** Pixels of a bundled Fashion-MNIST image that belong to the garment (the background is black). */
+async function objectMask(name: string): Promise<boolean[]> {
+  const img = (await images.load(name)) as tf.Tensor3D;
+  const grey = tf.tidy(() => (img.shape[2] === 1 ? img : tf.mean(img, 2, true)));
+  const v = await grey.data();
+  tf.dispose([img, grey]);
+  return Array.from(v, (x) => x > 0.15);
+}
+
+function meanWhere(v: Float32Array, mask: boolean[], want: boolean): number {
+  let s = 0;
+  let n = 0;
+  v.forEach((x, i) => {
+    if (mask[i] === want) {
+      s += x;
+      n++;
+    }
+  });
+  return s / n;
+}
+
+async function classifyPng(path: string): Promise<number> {
+  const img = await readImage(path, { channels: 1 });
+  const k = tf.tidy(() => tf.argMax(fashion.forward(fashion.preprocess(img)).logits, 1));
+  const [c] = await k.data();
+  tf.dispose([img, k]);
+  return c;
+}
+
+const label = (name: string) => fashion.labels!.findIndex((l) => l.toLowerCase() === name.toLowerCase());
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'cnnviz-cli-'));
+  await tf.setBackend('cpu');
+  fashion = await zoo.fashionCnn();
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('cnnviz --help', () => {
+  it('prints help with an example for every subcommand, quickly (no TF.js load)', async () => {
+    const all = await cli(['--help']);
+    expect(all.code).toBe(0);
+    for (const c of COMMANDS) expect(all.stdout).toContain(`  ${c.spec.name}`);
+    const runs = await Promise.all(COMMANDS.map((c) => cli([c.spec.name, '--help'])));
+    runs.forEach((r, i) => {
+      expect(r.code, COMMANDS[i].spec.name).toBe(0);
+      expect(r.stdout).toContain(`Usage: cnnviz ${COMMANDS[i].spec.name}`);
+      expect(r.stdout).toMatch(/Examples?:\n {2}cnnviz /);
+    });
+  });
+});
+
+describe('attribution subcommands', () => {
+  it('saliency: the map is stronger on the garment than on the background', async () => {
+    const r = await cli(['saliency', 'fashion-trouser', '-m', 'fashion-cnn', '--view', 'heatmap', '--colormap', 'gray', '--scale', '1', '-o', out('sal.png'), '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const json = JSON.parse(r.stdout);
+    expect(json.results[0].target).toMatch(/Trouser/);
+    const { width, v } = greyValues(out('sal.png'));
+    expect(width).toBe(28);
+    const mask = await objectMask('fashion-trouser');
+    expect(meanWhere(v, mask, true)).toBeGreaterThan(2 * meanWhere(v, mask, false));
+  });
+
+  it('gradcam: the heat is highest on the object', async () => {
+    const r = await cli(['gradcam', 'fashion-bag', '-m', 'fashion-cnn', '--view', 'heatmap', '--colormap', 'gray', '--scale', '1', '-o', out('cam.png')]);
+    expect(r.code, r.stderr).toBe(0);
+    const { v } = greyValues(out('cam.png'));
+    const mask = await objectMask('fashion-bag');
+    const hottest = v.indexOf(Math.max(...v));
+    expect(mask[hottest]).toBe(true);
+    expect(meanWhere(v, mask, true)).toBeGreaterThan(meanWhere(v, mask, false));
+  });
+
+  it('occlusion: hiding the garment lowers the score more than hiding the background', async () => {
+    const r = await cli(['occlusion', 'fashion-sneaker', '-m', 'fashion-cnn', '--window', '6', '--stride', '3', '--view', 'heatmap', '--colormap', 'gray', '--scale', '1', '-o', out('occ.png')]);
+    expect(r.code, r.stderr).toBe(0);
+    const { v } = greyValues(out('occ.png'));
+    const mask = await objectMask('fashion-sneaker');
+    expect(meanWhere(v, mask, true)).toBeGreaterThan(meanWhere(v, mask, false));
+  });
+
+  it('guided: the gradient picture departs from grey on the garment, not the background', async () => {
+    const r = await cli(['guided', 'fashion-ankle-boot', '-m', 'fashion-cnn', '--scale', '1', '-o', out('gb.png')]);
+    expect(r.code, r.stderr).toBe(0);
+    const { v } = greyValues(out('gb.png'));
+    const dev = v.map((x) => Math.abs(x - 0.5));
+    const mask = await objectMask('fashion-ankle-boot');
+    expect(meanWhere(dev, mask, true)).toBeGreaterThan(meanWhere(dev, mask, false));
+  });
+
+  it('filters: one tile per first-layer filter, not blank', async () => {
+    const r = await cli(['filters', '-m', 'fashion-cnn', '--scale', '4', '-o', out('filters.png'), '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const json = JSON.parse(r.stdout);
+    const conv = fashion.getWeights!(json.layer).find((w) => w.rank === 4)!;
+    const [kh, , , filters] = conv.shape;
+    expect(json.tiles).toBe(filters);
+    const { width, rgb } = readPng(out('filters.png'));
+    const cols = Math.ceil(Math.sqrt(filters));
+    expect(width).toBe(cols * kh * 4 + (cols + 1));
+    expect(new Set(rgb).size).toBeGreaterThan(10);
+  });
+
+  it('patches: k patches from a glob of images, best first', async () => {
+    const r = await cli(['patches', 'packages/models/assets/images/fashion-*.png', '-m', 'fashion-cnn', '--channel', '3', '-k', '4', '-o', out('patches.png'), '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const json = JSON.parse(r.stdout);
+    expect(json.patches).toHaveLength(4);
+    const values = json.patches.map((p: { value: number }) => p.value);
+    expect(values).toEqual([...values].sort((a, b) => b - a));
+    expect(readPng(out('patches.png')).width).toBe(2 * 64 + 3 * 2);
+  });
+});
+
+describe('synthesis subcommands', () => {
+  it('class: the synthesised image is classified as the class asked for', async () => {
+    const r = await cli(['class', '-m', 'fashion-cnn', '--target', 'Trouser', '--steps', '60', '--scale', '1', '-o', out('class.png')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await classifyPng(out('class.png'))).toBe(label('Trouser'));
+  });
+
+  it('adversarial: the saved image classifies as the target and stays within epsilon', async () => {
+    const r = await cli(['adversarial', 'fashion-sneaker', '-m', 'fashion-cnn', '--target', 'Bag', '--epsilon', '0.15', '--steps', '20', '-o', out('adv.png'), '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).results[0].success).toBe(true);
+    expect(await classifyPng(out('adv.png'))).toBe(label('Bag'));
+    const adv = greyValues(out('adv.png')).v;
+    const orig = (await objectMask('fashion-sneaker')).length;
+    expect(adv.length).toBe(orig);
+    const original = await readImage(join(ROOT, 'packages/models/assets/images/fashion-sneaker.png'), { channels: 1 });
+    const o = await original.data();
+    original.dispose();
+    expect(Math.max(...adv.map((x, i) => Math.abs(x - o[i])))).toBeLessThanOrEqual(0.15 + 1 / 255);
+  });
+
+  it('dream: changes the image, at the input size', async () => {
+    const r = await cli(['dream', 'chelsea', '-m', 'mobilenet-v2', '--size', '96', '--layer', 'block_3_expand_relu', '--octaves', '1', '--steps', '3', '-o', out('dream.png')]);
+    expect(r.code, r.stderr).toBe(0);
+    const d = readPng(out('dream.png'));
+    expect([d.width, d.height]).toEqual([96 * 3, 96 * 3]);
+  });
+});
+
+describe('errors: one line, exit 2, no file', () => {
+  const cases: [string, string[], RegExp][] = [
+    ['unknown model', ['saliency', 'fashion-bag', '-m', 'resnet-9000'], /unknown model "resnet-9000".*zoo name \(fashion-cnn, mobilenet-v2, inception-v3\)/],
+    ['unknown layer', ['gradcam', 'fashion-bag', '-m', 'fashion-cnn', '--layer', 'conv9'], /unknown layer "conv9"; close names: .*cnnviz layers --model fashion-cnn/],
+    ['unknown class', ['saliency', 'fashion-bag', '-m', 'fashion-cnn', '--target', 'Giraffe'], /unknown class "Giraffe"; classes: 0 T-shirt/],
+    ['missing file', ['saliency', 'no-such-image.png', '-m', 'fashion-cnn'], /cannot read image "no-such-image.png": no such file/],
+    ['not an image', ['saliency', 'package.json', '-m', 'fashion-cnn'], /"package.json" is not an image: expected a PNG, JPEG or WebP file/],
+    ['unknown option', ['saliency', 'fashion-bag', '--stpes', '3'], /unknown option --stpes; see `cnnviz saliency --help`/],
+  ];
+  for (const [what, args, message] of cases) {
+    it(what, async () => {
+      const target = mkdtempSync(join(dir, 'err-'));
+      const r = await cli([...args, '-o', join(target, 'x.png')]);
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim().split('\n').filter((l) => l.startsWith('cnnviz'))).toHaveLength(1);
+      expect(r.stderr).toMatch(message);
+      expect(readdirSync(target)).toEqual([]);
+    });
+  }
+
+  it('output directory not writable', async () => {
+    writeFileSync(out('a-file'), 'x');
+    const r = await cli(['saliency', 'fashion-bag', '-m', 'fashion-cnn', '-o', join(out('a-file'), 'x.png')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/output directory ".*a-file" is not writable \(".*a-file" is a file, not a directory\) — choose another --output/);
+  });
+});
+
+describe('Ctrl-C', () => {
+  it('stops a run cleanly: exit 130 and no output file, not even a temporary one', async () => {
+    const target = mkdtempSync(join(dir, 'sigint-'));
+    let sent = false;
+    const { done } = startCli(['class', '-m', 'fashion-cnn', '--target', '1', '--steps', '100000', '-o', join(target, 'x.png')], {
+      onStderr: (all, child) => {
+        if (!sent && all.includes('backend:')) {
+          sent = true;
+          setTimeout(() => child.kill('SIGINT'), 4000);
+        }
+      },
+    });
+    const r = await done;
+    expect(sent).toBe(true);
+    expect(r.code).toBe(130);
+    expect(r.stderr).toMatch(/interrupted; no output written/);
+    expect(readdirSync(target)).toEqual([]);
+  });
+});

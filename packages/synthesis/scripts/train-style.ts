@@ -1,0 +1,55 @@
+/**
+ * Trains the bundled Starry Night style network (packages/synthesis/assets/style-starry-night/).
+ *
+ *   npx tsx packages/synthesis/scripts/train-style.ts [--minutes 14] [--size 128] [--out DIR] [--resume]
+ *
+ * Loss network: MobileNetV2 features (ImageNet backbone from the zoo). Content: random crops of
+ * the bundled photographs. Trains in chunks of 50 steps and saves after each, so a time budget
+ * (or a kill) leaves the last checkpoint. WASM backend with cnnviz's kernel fixes.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '@cnnviz/node';
+import { images, zoo } from '@cnnviz/models';
+import { loadStyleNetwork, saveStyleNetwork, trainStyleNetwork, type StyleNetwork } from '@cnnviz/synthesis';
+import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+
+const arg = (name: string, fallback: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : fallback;
+};
+const minutes = Number(arg('minutes', '14'));
+const size = Number(arg('size', '128'));
+const out = arg('out', fileURLToPath(new URL('../assets/style-starry-night/', import.meta.url)));
+const resume = process.argv.includes('--resume');
+const chunk = 50;
+
+const info = await initBackend({ backend: arg('backend', 'wasm') });
+console.log(`backend ${info.name}; fixes: ${info.fixes.join(', ') || 'none'}`);
+const model = await zoo.mobilenetV2Features({ inputSize: size });
+const style = await images.load('starry_night');
+const content = await Promise.all(['chelsea', 'astronaut', 'coffee', 'brick', 'grass'].map((n) => images.load(n as 'chelsea')));
+
+let net: StyleNetwork | undefined = resume && existsSync(`${out}/model.json`) ? await loadStyleNetwork(out) : undefined;
+const t0 = Date.now();
+let done = 0;
+while ((Date.now() - t0) / 60000 < minutes) {
+  const seed = done;
+  net = await trainStyleNetwork(model, style, content, {
+    network: net,
+    steps: chunk,
+    size,
+    batchSize: 2,
+    width: 16,
+    residualBlocks: 3,
+    seed,
+    lr: 2e-3,
+    onProgress: (s) => {
+      if (s.step % 10 === 0) console.log(`step ${done + s.step} loss ${s.loss.toFixed(4)} ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    },
+  });
+  done += chunk;
+  await saveStyleNetwork(net, out);
+  console.log(`saved after ${done} steps (${((Date.now() - t0) / 60000).toFixed(1)} min), tensors ${tf.memory().numTensors}`);
+}
+net?.dispose();
