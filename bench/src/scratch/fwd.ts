@@ -12,7 +12,7 @@ registerKernelFixes('wasm');
 const model = await loadNsfwMobileNetV2();
 const net = inputOnlyForward(model);
 const x = tf.randomUniform([1, 224, 224, 3]) as tf.Tensor4D;
-const time = (name: string, f: () => void) => { f(); const ts = []; for (let i = 0; i < 5; i++) { const t = performance.now(); f(); ts.push(performance.now() - t); } ts.sort((a, b) => a - b); console.log(name, ts.map((t) => t.toFixed(0)).join(' ')); };
+const time = (name: string, f: () => void) => { f(); const ts = []; const cs = []; for (let i = 0; i < 5; i++) { const t = performance.now(); const c = process.cpuUsage(); f(); const d = process.cpuUsage(c); cs.push((d.user + d.system) / 1000); ts.push(performance.now() - t); } ts.sort((a, b) => a - b); cs.sort((a, b) => a - b); console.log(name, 'wall', ts.map((t) => t.toFixed(0)).join(' '), 'cpu', cs.map((t) => t.toFixed(0)).join(' ')); };
 time('fwd folded', () => tf.tidy(() => { net.forward(x).dataSync(); }));
 time('fwd model.predict', () => tf.tidy(() => { (model.predict(x) as tf.Tensor).dataSync(); }));
 const step = await mobilenetV2.cnnviz.setup();

@@ -1,16 +1,22 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '@cnnviz/node';
+import { initBackend, writePng } from '@cnnviz/node';
 import { zoo, images } from '@cnnviz/models';
-import { resize } from '@cnnviz/core';
-import { integratedGradients } from '@cnnviz/attribution';
+import { resize, tileGrid } from '@cnnviz/core';
+import { gradCam, overlay } from '@cnnviz/attribution';
 
 await initBackend({ backend: 'wasm' });
-const model = await zoo.mobilenetV2Features({ inputSize: 96 });
-const cat = await images.load('chelsea');
-const img = tf.tidy(() => resize(cat, [96, 96]));
-for (const [steps, method] of [[16, 'gausslegendre'], [16, 'riemann_trapezoid'], [64, 'gausslegendre'], [64, 'riemann_trapezoid'], [256, 'riemann_trapezoid']] as const) {
-  const r = await integratedGradients(model, img, { target: 1097, steps, method, internalBatchSize: 16 });
-  const sum = tf.sum(r.raw).dataSync()[0];
-  console.log(steps, method, 'err', r.completenessError.toFixed(4), 'sum', sum.toFixed(4), 'delta', r.delta[0].toFixed(4), 'change', (sum - r.delta[0]).toFixed(4));
+const model = await zoo.mobilenetV2Features();
+const names = ['chelsea', 'astronaut', 'coffee', 'brick', 'grass', 'scream', 'starry_night'];
+const photos = await Promise.all(names.map(async (n) => { const i = await images.load(n, { channels: 3 }); const r = resize(i, [224, 224]); i.dispose(); return r; }));
+const pooled = tf.tidy(() => model.forward(model.preprocess(tf.stack(photos) as tf.Tensor4D)).logits);
+const spec = tf.tidy(() => { const [m, o] = tf.split(pooled, [1, 6]); return tf.sub(tf.squeeze(m, [0]), tf.max(o, 0)); });
+const order = Array.from(spec.dataSync()).map((v, i) => [v, i]).sort((a, b) => b[0] - a[0]).slice(0, 4).map((x) => x[1]);
+const strongest = Array.from(pooled.dataSync().slice(0, 1280)).map((v, i) => [v, i]).sort((a, b) => b[0] - a[0]).slice(0, 2).map((x) => x[1]);
+console.log('specific', order, 'strongest', strongest);
+const tiles = [];
+for (const c of [...order, ...strongest]) {
+  const r = await gradCam(model, photos[0], { target: c });
+  tiles.push(overlay(photos[0], r) as tf.Tensor3D);
   r.dispose();
 }
+await writePng('/tmp/attr/cams.png', tileGrid(tiles, { cols: 3 }));

@@ -30,12 +30,10 @@ import {
 const OUT = 'out/attribution';
 const fast = process.argv.includes('--fast');
 
-/** A photo as a square `[size,size,3]`: the central square crop, resized. */
+/** A photo resized (stretched, as Keras' `load_img(target_size)` does) to `[size,size,3]`, keeping all its background. */
 async function square(name: string, size: number): Promise<tf.Tensor3D> {
   const img = await images.load(name, { channels: 3 });
-  const [h, w] = img.shape;
-  const s = Math.min(h, w);
-  const out = tf.tidy(() => resize(tf.slice(img, [Math.floor((h - s) / 2), Math.floor((w - s) / 2), 0], [s, s, 3]), [size, size]));
+  const out = resize(img, [size, size]);
   img.dispose();
   return out;
 }
@@ -88,7 +86,7 @@ async function techniques(prefix: string, model: VisionModel, image: tf.Tensor3D
   await panel(`${prefix}-smoothgrad.png`, image, sg, factor);
   sg.dispose();
 
-  const ig = await timed('integratedGradients', () => integratedGradients(model, image, { target, steps: fast ? 16 : 32 }));
+  const ig = await timed('integratedGradients', () => integratedGradients(model, image, { target, steps: fast ? 16 : 64 }));
   console.log(`    completeness error ${(ig.completenessError * 100).toFixed(2)} %`);
   await panel(`${prefix}-integrated-gradients.png`, image, ig, factor);
   ig.dispose();
@@ -126,13 +124,21 @@ async function main(): Promise<void> {
   console.log(`backend ${info.name} (${info.reason}); fixes: ${info.fixes.length}`);
   await mkdir(OUT, { recursive: true });
 
-  // MobileNetV2 on the cat.
+  // MobileNetV2 on the cat. Without a classifier head the target is a feature channel: the pooled
+  // out_relu channel most specific to the cat photo (its value minus the largest value it reaches
+  // on the other photos), so the map shows what makes this picture a cat to the network.
   const mobilenet = await zoo.mobilenetV2Features();
-  const cat = await square('chelsea', 224);
-  const pooled = tf.tidy(() => mobilenet.forward(mobilenet.preprocess(cat)).logits);
-  const top = tf.tidy(() => tf.argMax(pooled, 1)).dataSync()[0];
+  const names = ['chelsea', 'astronaut', 'coffee', 'brick', 'grass', 'scream', 'starry_night'];
+  const photos = await Promise.all(names.map((n) => square(n, 224)));
+  const cat = photos[0];
+  const pooled = tf.tidy(() => mobilenet.forward(mobilenet.preprocess(tf.stack(photos) as tf.Tensor4D)).logits);
+  const top = tf.tidy(() => {
+    const [mine, others] = tf.split(pooled, [1, names.length - 1]);
+    return tf.argMax(tf.sub(tf.squeeze(mine, [0]), tf.max(others, 0)));
+  }).dataSync()[0];
+  const strongest = tf.tidy(() => tf.argMax(tf.slice(pooled, [0, 0], [1, -1]), 1)).dataSync()[0];
   pooled.dispose();
-  console.log(`mobilenetV2Features on chelsea: target = pooled out_relu channel ${top} (the strongest)`);
+  console.log(`mobilenetV2Features on chelsea: target = pooled out_relu channel ${top} (most cat-specific; the strongest is ${strongest})`);
   const cam = await techniques('mobilenet-chelsea', mobilenet, cat, top, 1, fast ? { window: 32, stride: 16 } : { window: 16, stride: 8 });
   const grid = Array.from({ length: 7 }, (_, y) => Array.from(cam.slice(y * 7, y * 7 + 7), (v) => v.toFixed(1).padStart(6)).join(' '));
   console.log(`  Grad-CAM 7x7 (rows top to bottom):\n${grid.join('\n')}`);
@@ -142,7 +148,6 @@ async function main(): Promise<void> {
   const filters = filterGrid(tiles, { cols: 8, scale: 12, pad: 2 });
   await writePng(`${OUT}/mobilenet-conv1-filters.png`, filters);
   tf.dispose([tiles, filters]);
-  const photos = await Promise.all(['chelsea', 'astronaut', 'coffee', 'brick', 'grass', 'scream', 'starry_night'].map((n) => square(n, 224)));
   const layer = 'block_6_expand_relu';
   const patches = await topPatches(mobilenet, photos, { layer, channel: 7, k: 8 });
   console.log(`  topPatches ${layer}:7 → ${patches.map((p) => `img${p.imageIndex}@(${p.y},${p.x}) ${p.value.toFixed(2)} box ${JSON.stringify(p.box)}`).join('; ')}`);
@@ -150,7 +155,6 @@ async function main(): Promise<void> {
   const patchGrid = tileGrid(patchTiles, { cols: 8, pad: 2 });
   await writePng(`${OUT}/mobilenet-top-patches-${layer}-7.png`, patchGrid);
   tf.dispose([...patchTiles, patchGrid, ...patches.map((p) => p.patch), ...photos]);
-  cat.dispose();
   mobilenet.dispose?.();
 
   // The Fashion-MNIST CNN on bundled items, each on its predicted class.

@@ -20,16 +20,30 @@ export async function tsneInWorker(x: Matrix, options: TsneOptions): Promise<Flo
   const { Worker } = await import('node:worker_threads');
   const { existsSync } = await import('node:fs');
   const { fileURLToPath } = await import('node:url');
-  let url = new URL('./tsne-worker.js', import.meta.url);
-  const execArgv: string[] = [];
-  if (!existsSync(fileURLToPath(url))) {
-    url = new URL('./tsne-worker.ts', import.meta.url);
-    execArgv.push('--import', 'tsx');
+  const { createRequire } = await import('node:module');
+  const built = new URL('./tsne-worker.js', import.meta.url);
+  let entry: URL | string = built;
+  let evalCode = false;
+  if (!existsSync(fileURLToPath(built))) {
+    // Running from TypeScript sources (tests, tsx): load the .ts entry through tsx's loader API.
+    let tsxApi: string;
+    try {
+      tsxApi = createRequire(import.meta.url).resolve('tsx/esm/api');
+    } catch {
+      throw new CnnvizError('BACKEND', 'worker: true needs the built package (dist/tsne-worker.js) or tsx to run from sources');
+    }
+    const source = new URL('./tsne-worker.ts', import.meta.url).href;
+    entry = `require(${JSON.stringify(tsxApi)}).register(); import(${JSON.stringify(source)});`;
+    evalCode = true;
   }
   const { signal, onProgress, worker: _worker, ...rest } = options;
   if (signal?.aborted) throw new CnnvizError('ABORTED', 't-SNE was aborted', { cause: signal.reason });
   const data = m.data.slice();
-  const w = new Worker(url, { workerData: { data, n: m.n, d: m.d, options: rest }, execArgv, transferList: [data.buffer] });
+  const w = new Worker(entry, {
+    eval: evalCode,
+    workerData: { data, n: m.n, d: m.d, options: rest },
+    transferList: [data.buffer],
+  });
   return new Promise<Float32Array[]>((resolve, reject) => {
     let last: Float32Array[] | undefined;
     let settled = false;

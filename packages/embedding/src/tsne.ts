@@ -201,7 +201,8 @@ export async function* tsneFlat(
       indices = r.indices;
       dist2 = r.dist;
     } else {
-      ({ indices, dist2 } = await vpTreeKnn(data, n, d, k, rng, pause));
+      // Its own random stream, so the neighbour method does not shift the random init.
+      ({ indices, dist2 } = await vpTreeKnn(data, n, d, k, createRng(o.seed + 0x9e3779b9), pause));
     }
     await pause();
     P = sparseJointP(indices, dist2, n, k, o.perplexity);

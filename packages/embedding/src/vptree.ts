@@ -105,11 +105,17 @@ export async function vpTreeKnn(
         }
       }
     }
-    // Pop the max-heap into ascending order.
+    // Pop the max-heap into ascending order; squared distances are summed again rather than
+    // squared from the root, so they equal those of the blocked kNN bit for bit.
     for (let t = size - 1; t >= 0; t--) {
-      indices[q * k + t] = heapI[0];
-      const dd = heapD[0];
-      dist2[q * k + t] = dd * dd;
+      const j = heapI[0];
+      indices[q * k + t] = j;
+      let s = 0;
+      for (let c = 0; c < d; c++) {
+        const v = data[q * d + c] - data[j * d + c];
+        s += v * v;
+      }
+      dist2[q * k + t] = s;
       size = heapPop(heapD, heapI, size);
     }
   }

@@ -7,7 +7,7 @@ import { CnnvizError } from '@cnnviz/core';
 import { zoo, zooEntries, type ZooModel } from './zoo.js';
 import { datasets, FASHION_LABELS } from './datasets.js';
 import { images } from './images.js';
-import { nsfwjsArtifacts } from './keras-bundles.js';
+import { cutArtifacts, nsfwjsArtifacts } from './keras-bundles.js';
 import { fileHandler } from './load.js';
 
 beforeAll(async () => {
@@ -109,9 +109,10 @@ describe('zoo.mobilenetV2Features', () => {
     const taps = ['Conv1_relu', 'block_2_add', 'block_6_expand_relu', 'block_13_expand_relu', 'out_relu'];
     const ref = tfl.model({ inputs: reference.inputs, outputs: taps.map((t) => reference.getLayer(t).output as tfl.SymbolicTensor) });
     const cat = await images.load('chelsea');
-    const x = tf.tidy(() => tf.image.resizeBilinear(cat, [224, 224]).expandDims(0)) as tf.Tensor4D;
+    const x = tf.tidy(() => tf.expandDims(tf.image.resizeBilinear(cat, [224, 224]), 0)) as tf.Tensor4D;
     const before = tf.memory().numTensors;
-    const out = model.forward(model.preprocess(x), taps);
+    const px = model.preprocess(x);
+    const out = model.forward(px, taps);
     const expected = ref.predict(x) as tf.Tensor[];
     taps.forEach((t, i) => {
       expect(out.activations[t].shape).toEqual(expected[i].shape);
@@ -122,7 +123,7 @@ describe('zoo.mobilenetV2Features', () => {
     expect(tf.tidy(() => maxAbsDiff(out.logits, tf.mean(expected[4], [1, 2])))).toBeLessThan(1e-5);
     expect(model.labels).toBeUndefined();
     expect(layerNames(model).some((n) => n.startsWith('dense'))).toBe(false);
-    tf.dispose([out.logits, ...Object.values(out.activations), ...expected]);
+    tf.dispose([px, out.logits, ...Object.values(out.activations), ...expected]);
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose([cat, x]);
     reference.dispose();
@@ -159,20 +160,27 @@ describe('zoo.mobilenetV2Features', () => {
 
 describe('zoo.inceptionV3Features', () => {
   it('loads mixed0..mixed10 and differentiates through BatchNorm without scale', async () => {
-    const model = await zoo.inceptionV3Features({ inputSize: 139 });
+    const model = await zoo.inceptionV3Features({ inputSize: 75 });
     const names = layerNames(model);
     for (let i = 0; i <= 10; i++) expect(names).toContain(`mixed${i}`);
     const loi = zooEntries.inceptionV3Features.layersOfInterest;
     for (const l of [...loi.dream, ...loi.style, loi.content, loi.gradcam]) expect(names).toContain(l);
-    expect(model.layers.find((l) => l.name === 'mixed10')!.outputShape).toEqual([3, 3, 2048]);
-    const x = tf.randomUniform([1, 139, 139, 3], 0, 1, 'float32', 4) as tf.Tensor4D;
+    expect(model.layers.find((l) => l.name === 'mixed10')!.outputShape).toEqual([1, 1, 2048]);
+    const x = tf.randomUniform([1, 75, 75, 3], 0, 1, 'float32', 4) as tf.Tensor4D;
     const before = tf.memory().numTensors;
     const g = tf.grad((inp: tf.Tensor) => tf.mean(model.forward(inp as tf.Tensor4D, ['mixed3']).activations.mixed3) as tf.Scalar)(x);
     expect(Number.isFinite(tf.tidy(() => tf.sum(tf.abs(g)).dataSync()[0]))).toBe(true);
     expect(tf.tidy(() => tf.max(tf.abs(g)).dataSync()[0])).toBeGreaterThan(0);
     g.dispose();
     expect(tf.memory().numTensors).toBe(before);
-    x.dispose();
+    // Same values as tfjs-layers' own execution of the same weights (its BatchNorm, fused convs).
+    const ref = await tfl.loadLayersModel(tf.io.fromMemory(cutArtifacts(await nsfwjsArtifacts('inception_v3'), 'mixed2', 75)));
+    const expected = ref.predict(x) as tf.Tensor;
+    const got = model.forward(x, ['mixed2']).activations.mixed2;
+    const scale = tf.tidy(() => tf.max(tf.abs(expected)).dataSync()[0]);
+    expect(maxAbsDiff(got, expected)).toBeLessThan(1e-4 * Math.max(1, scale));
+    tf.dispose([x, got, expected]);
+    ref.dispose();
     model.dispose!();
   });
 });

@@ -151,7 +151,7 @@ export async function encodePng(image: tf.Tensor2D | tf.Tensor3D): Promise<Buffe
     'BAD_IMAGE',
     'encodePng expects a live tf.Tensor [H,W], [H,W,1] or [H,W,3] with values 0..1',
   );
-  const c = image.rank === 2 ? 1 : image.shape[2];
+  const c: number = image.rank === 2 ? 1 : (image.shape[2] ?? 0);
   check(
     (image.rank === 2 || image.rank === 3) && (c === 1 || c === 3),
     'BAD_IMAGE',

@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { transposedConvInput } from './conv-ops.js';
+import { padOrCrop, transposedConvInput } from './conv-ops.js';
 import { callKernel, withDerivedWeights } from './derived-weights.js';
-import { type KernelArgs, isNHWC, readValues, wrap } from './kernel-util.js';
+import { freeInfo, type KernelArgs, isNHWC, readValues, runOps, wrap } from './kernel-util.js';
 import { type KernelFix } from './registry.js';
+import { phaseAxis, phaseFilterValues } from './sub-pixel.js';
 
 /**
  * The filter flipped in space with in/out channels swapped ([fH, fW, outC, inC]), computed in JS: wasm's Reverse
@@ -62,24 +63,78 @@ export function fastConv2dBackpropInputFix(backendName: string): KernelFix {
         a.dimRoundingMode,
       );
       const [fH, fW, inC, outC] = filter.shape;
-      const prepared = tf.tidy(() => transposedConvInput(wrap<tf.Rank.R4>(backend, inputs.dy as tf.TensorInfo), info));
+      const dy = inputs.dy as tf.TensorInfo;
+      const s = info.strideHeight;
+      if (s > 1 && info.strideWidth === s) return subPixelBackpropInput(backend, dy, filter, info);
+      const prepared = tf.tidy(() => transposedConvInput(wrap<tf.Rank.R4>(backend, dy), info));
       try {
         return withDerivedWeights(
           backend,
           filter,
           'conv-flip-transpose',
           () => ({ values: flipTransposeValues(readValues(backend, filter), filter.shape), shape: [fH, fW, outC, inC] }),
-          (w) =>
-            callKernel(
-              backend,
-              tf.Conv2D,
-              { x: prepared, filter: w },
-              { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1] },
-            ),
+          (w) => conv(backend, prepared, w),
         );
       } finally {
         prepared.dispose();
       }
     },
   };
+}
+
+function conv(backend: tf.KernelBackend, x: tf.TensorInfo, w: tf.TensorInfo): tf.TensorInfo {
+  return callKernel(
+    backend,
+    tf.Conv2D,
+    { x, filter: w },
+    { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1] },
+  );
+}
+
+/** Strided case: one stride-1 conv with the phase filter, then depthToSpace (see sub-pixel.ts). */
+function subPixelBackpropInput(
+  backend: tf.KernelBackend,
+  dy: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+): tf.TensorInfo {
+  const s = info.strideHeight;
+  const [fH, fW, inC, outC] = filter.shape;
+  const h = phaseAxis(fH, s, info.padInfo.top, info.inHeight);
+  const v = phaseAxis(fW, s, info.padInfo.left, info.inWidth);
+  const prepared = tf.tidy(() =>
+    padOrCrop(
+      wrap<tf.Rank.R4>(backend, dy),
+      -h.jmin,
+      h.a + h.k - 2 + h.jmin - (info.outHeight - 1),
+      -v.jmin,
+      v.a + v.k - 2 + v.jmin - (info.outWidth - 1),
+    ),
+  );
+  let y: tf.TensorInfo;
+  try {
+    y = withDerivedWeights(
+      backend,
+      filter,
+      `conv-phase:${s}:${info.padInfo.top}:${info.padInfo.left}:${info.inHeight % s}:${info.inWidth % s}`,
+      () => ({
+        values: phaseFilterValues(readValues(backend, filter), filter.shape, s, h, v),
+        shape: [h.k, v.k, outC, s * s * inC],
+      }),
+      (w) => conv(backend, prepared, w),
+    );
+  } finally {
+    prepared.dispose();
+  }
+  try {
+    return runOps(backend, () => {
+      const full = tf.depthToSpace(wrap<tf.Rank.R4>(backend, y), s, 'NHWC');
+      const [b, hh, ww] = full.shape;
+      return hh === info.inHeight && ww === info.inWidth
+        ? full
+        : tf.slice(full, [0, 0, 0, 0], [b, info.inHeight, info.inWidth, inC]);
+    });
+  } finally {
+    freeInfo(backend, y);
+  }
 }

@@ -8,6 +8,7 @@ import { wasmDepthwiseBackpropFilterFix } from './wasm-depthwise-backprop-filter
 import { wasmDepthwiseBackpropInputFix } from './wasm-depthwise-backprop-input.js';
 import { wasmMaxPoolGradFix } from './wasm-maxpool-grad.js';
 import { wasmUnsortedSegmentSumFix } from './wasm-unsorted-segment-sum.js';
+import { wasmCastFix, wasmIdentityFix } from './wasm-zero-copy.js';
 import { webgpuKernelFixes } from './webgpu-kernel-fixes.js';
 
 export { inputOnlyConv2d, inputOnlyDepthwiseConv2d, type InputOnlyConvOptions } from './input-only-conv.js';
@@ -23,6 +24,8 @@ const FIXES: Record<string, KernelFix[]> = {
     wasmUnsortedSegmentSumFix,
     wasmSliceFix,
     ...wasmComparisonFixes,
+    wasmIdentityFix,
+    wasmCastFix,
   ],
   webgpu: webgpuKernelFixes,
 };

@@ -2,6 +2,7 @@ import type { Command } from '../command.js';
 import { adversarial } from './adversarial.js';
 import { classViz } from './class.js';
 import { dream } from './dream.js';
+import { embed } from './embed.js';
 import { filters } from './filters.js';
 import { gradcam } from './gradcam.js';
 import { guided } from './guided.js';
@@ -19,6 +20,7 @@ export const COMMANDS: Command[] = [
   info,
   layers,
   filters,
+  embed,
   patches,
   occlusion,
   saliency,

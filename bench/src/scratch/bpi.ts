@@ -1,0 +1,15 @@
+import '@tensorflow/tfjs-backend-wasm';
+import * as tf from '@tensorflow/tfjs-core';
+import { registerKernelFixes } from '../../../packages/core/src/kernels/index.js';
+tf.env().set('PROD', true);
+await tf.setBackend('wasm');
+registerKernelFixes('wasm');
+const cpu = (name: string, f: () => void, n = 200) => { for (let i = 0; i < 20; i++) f(); const c = process.cpuUsage(); for (let i = 0; i < n; i++) f(); const d = process.cpuUsage(c); console.log(name, ((d.user + d.system) / 1000 / n).toFixed(3), 'ms'); };
+const dy = tf.randomNormal([1, 14, 14, 64]) as tf.Tensor4D;
+const w = tf.randomNormal([1, 1, 384, 64]) as tf.Tensor4D;
+const wt = tf.randomNormal([1, 1, 64, 384]) as tf.Tensor4D;
+cpu('bpi', () => tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', inputShape: [1, 14, 14, 384] } as any).dispose());
+cpu('conv', () => tf.conv2d(dy, wt, 1, 'same').dispose());
+cpu('identity', () => tf.engine().runKernel('Identity', { x: dy }, {} as any).dispose());
+cpu('reshape', () => tf.reshape(dy, [196, 64]).dispose());
+cpu('tidy-empty', () => tf.tidy(() => dy));
