@@ -16,11 +16,15 @@ export interface ConvSpec {
   pad: 'same' | 'valid';
   zeroPad: boolean;
   relu6: boolean;
+  /** Name of the layer whose output this conv (+ BN + ReLU6) produces: the ReLU's, else the BN's. */
+  out: string;
 }
 
 export interface BlockSpec {
   convs: ConvSpec[];
   residual: boolean;
+  /** Name of the residual Add layer. */
+  add?: string;
 }
 
 export interface MobileNetV2Spec {
@@ -50,7 +54,16 @@ export function buildMobileNetV2(inputSize = 224, classes = 1000): MobileNetV2Sp
   x = relu6('Conv1_relu').apply(x) as tfl.SymbolicTensor;
   blocks.push({
     convs: [
-      { kind: 'conv', conv: 'Conv1', bn: 'bn_Conv1', stride: 2, pad: 'same', zeroPad: false, relu6: true },
+      {
+        kind: 'conv',
+        conv: 'Conv1',
+        bn: 'bn_Conv1',
+        stride: 2,
+        pad: 'same',
+        zeroPad: false,
+        relu6: true,
+        out: 'Conv1_relu',
+      },
     ],
     residual: false,
   });
@@ -127,6 +140,7 @@ export function buildMobileNetV2(inputSize = 224, classes = 1000): MobileNetV2Sp
         pad: stride === 2 ? 'valid' : 'same',
         zeroPad: stride === 2,
         relu6: true,
+        out: `${prefix}depthwise_relu`,
       });
       x = tfl.layers
         .conv2d({ filters: out, kernelSize: 1, padding: 'same', useBias: false, name: `${prefix}project` })
@@ -143,7 +157,7 @@ export function buildMobileNetV2(inputSize = 224, classes = 1000): MobileNetV2Sp
       });
       const residual = inChannels === out && stride === 1;
       if (residual) x = tfl.layers.add({ name: `${prefix}add` }).apply([blockInput, x]) as tfl.SymbolicTensor;
-      blocks.push({ convs, residual });
+      blocks.push({ convs, residual, ...(residual ? { add: `${prefix}add` } : {}) });
       inChannels = out;
       blockId++;
     }
@@ -155,7 +169,16 @@ export function buildMobileNetV2(inputSize = 224, classes = 1000): MobileNetV2Sp
   x = relu6('out_relu').apply(x) as tfl.SymbolicTensor;
   blocks.push({
     convs: [
-      { kind: 'conv', conv: 'Conv_1', bn: 'Conv_1_bn', stride: 1, pad: 'same', zeroPad: false, relu6: true },
+      {
+        kind: 'conv',
+        conv: 'Conv_1',
+        bn: 'Conv_1_bn',
+        stride: 1,
+        pad: 'same',
+        zeroPad: false,
+        relu6: true,
+        out: 'out_relu',
+      },
     ],
     residual: false,
   });
@@ -226,10 +249,11 @@ export interface FoldedConv {
   stride: number;
   pad: 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
   relu6: boolean;
+  out: string;
 }
 
 export interface FoldedMobileNetV2 {
-  blocks: { convs: FoldedConv[]; residual: boolean }[];
+  blocks: { convs: FoldedConv[]; residual: boolean; add?: string }[];
   denseKernel: tf.Tensor2D;
   denseBias: tf.Tensor1D;
   dispose(): void;
@@ -244,6 +268,7 @@ export function foldMobileNetV2(spec: MobileNetV2Spec): FoldedMobileNetV2 {
   const layer = (name: string) => spec.model.getLayer(name);
   const blocks = spec.blocks.map((b) => ({
     residual: b.residual,
+    add: b.add,
     convs: b.convs.map((c): FoldedConv => {
       const [filter, bias] = tf.tidy(() => {
         const [kernel] = layer(c.conv).getWeights();
@@ -262,7 +287,7 @@ export function foldMobileNetV2(spec: MobileNetV2Spec): FoldedMobileNetV2 {
             [0, 0],
           ]
         : c.pad;
-      return { kind: c.kind, filter, bias, stride: c.stride, pad, relu6: c.relu6 };
+      return { kind: c.kind, filter, bias, stride: c.stride, pad, relu6: c.relu6, out: c.out };
     }),
   }));
   const [denseKernel, denseBias] = layer(spec.dense).getWeights() as [tf.Tensor2D, tf.Tensor1D];

@@ -53,7 +53,12 @@ const PYTORCH: Record<Technique, { lowMs: number; highMs: number; note?: string 
   integratedGradients: { lowMs: 1300, highMs: 1300, note: 'batches of 10' },
   occlusion: { lowMs: 17000, highMs: 17000, note: 'peak RSS 1.3 GB' },
 };
-const TARGETS: Record<Technique, number> = { saliency: 150, smoothGrad: 4000, integratedGradients: 4000, occlusion: 20000 };
+const TARGETS: Record<Technique, number> = {
+  saliency: 150,
+  smoothGrad: 4000,
+  integratedGradients: 4000,
+  occlusion: 20000,
+};
 
 const args = process.argv.slice(2);
 const flag = (name: string) => args.includes(`--${name}`);
@@ -66,7 +71,6 @@ const option = (name: string) => {
 // Child: one technique, one variant.
 
 async function child(technique: Technique, variant: Variant): Promise<Result> {
-  tf.env().set('IS_TEST', true); // no "install tfjs-node" banner in the output
 
   if (variant === 'cnnviz-wasm') {
     const { initBackend } = await import('@cnnviz/node');
@@ -151,7 +155,7 @@ async function child(technique: Technique, variant: Variant): Promise<Result> {
     const done = full ? total : Math.min(naiveSamples, total);
     const sigma = tf.tidy(() => tf.mul(tf.sub(tf.max(x), tf.min(x)), 0.15));
     const t = performance.now();
-    let sum = tf.zerosLike(x);
+    let sum: tf.Tensor = tf.zerosLike(x);
     for (let i = 0; i < done; i++) {
       const next = tf.tidy(() => {
         const input =
@@ -170,7 +174,8 @@ async function child(technique: Technique, variant: Variant): Promise<Result> {
   }
   // Occlusion: one window at a time, predict, read the score.
   const positions: [number, number][] = [];
-  for (let y = 0; y + WINDOW <= SIZE; y += STRIDE) for (let xx = 0; xx + WINDOW <= SIZE; xx += STRIDE) positions.push([y, xx]);
+  for (let y = 0; y + WINDOW <= SIZE; y += STRIDE)
+    for (let xx = 0; xx + WINDOW <= SIZE; xx += STRIDE) positions.push([y, xx]);
   const total = positions.length;
   const done = full ? total : Math.min(total, Number(option('naive-windows') ?? 60));
   const warm = tf.tidy(() => score(x));
@@ -209,12 +214,19 @@ function runChild(technique: Technique, variant: Variant): Promise<Result> {
     p.on('close', () => {
       const line = out.split('\n').find((l) => l.startsWith('RESULT '));
       if (line) resolve(JSON.parse(line.slice(7)) as Result);
-      else resolve({ technique, variant, ok: false, error: (err || out).trim().split('\n').slice(-3).join(' | ') });
+      else
+        resolve({
+          technique,
+          variant,
+          ok: false,
+          error: (err || out).trim().split('\n').slice(-3).join(' | '),
+        });
     });
   });
 }
 
-const fmt = (ms?: number) => (ms === undefined ? '—' : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
+const fmt = (ms?: number) =>
+  ms === undefined ? '—' : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`;
 
 async function parent(): Promise<void> {
   const only = option('only')?.split(',') as Technique[] | undefined;
@@ -256,12 +268,21 @@ async function parent(): Promise<void> {
         : py.lowMs === py.highMs
           ? `${(ours.ms / py.lowMs).toFixed(1)}×`
           : `${(ours.ms / py.highMs).toFixed(1)}–${(ours.ms / py.lowMs).toFixed(1)}×`;
-    const label = { saliency: 'saliency', smoothGrad: 'SmoothGrad-50', integratedGradients: 'IG-50', occlusion: 'occlusion 16/8' }[technique];
+    const label = {
+      saliency: 'saliency',
+      smoothGrad: 'SmoothGrad-50',
+      integratedGradients: 'IG-50',
+      occlusion: 'occlusion 16/8',
+    }[technique];
     rows.push(
       `| ${label} | ${ours?.ok ? fmt(ours.ms) : `fails: ${ours?.error ?? ''}`}${ours?.detail ? ` (${ours.detail})` : ''} | ≤ ${fmt(TARGETS[technique])}${ours?.ms !== undefined ? (ours.ms <= TARGETS[technique] ? ' ✓' : ' ✗') : ''} | ${stockText || '—'} | ${usable?.ms !== undefined && ours?.ms ? `${(usable.ms / ours.ms).toFixed(1)}× vs ${usable.variant}` : '—'} | ${fmt(py.lowMs)}${py.highMs !== py.lowMs ? `–${fmt(py.highMs)}` : ''}${py.note ? ` (${py.note})` : ''} | ${ratio} | ${ours?.peakRssMiB ? `${ours.peakRssMiB.toFixed(0)} MiB` : '—'} |`,
     );
   }
-  console.log(`\nMobileNetV2 ${SIZE}px, Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
+  console.log(
+    `\nMobileNetV2 ${SIZE}px, Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model}, load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}\n`,
+  );
   console.log(rows.join('\n'));
   const json = option('json');
   if (json) {

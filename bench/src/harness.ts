@@ -34,6 +34,10 @@ export interface Measurement {
   iterations: number;
   setupMs?: number;
   timesMs?: number[];
+  /** Process CPU time (user + system) per iteration: wasm runs on one thread, so on a shared machine this is the
+   * figure that load from other processes inflates least. */
+  cpuMs?: number[];
+  medianCpuMs?: number;
   medianMs?: number;
   minMs?: number;
   maxMs?: number;
@@ -55,8 +59,10 @@ function median(xs: number[]): number {
 
 /** Runs a variant's setup, warm-up and timed iterations in this process. */
 export async function measure(v: Variant): Promise<Measurement> {
-  const warmup = v.warmup ?? 1;
-  const iterations = v.iterations ?? 5;
+  // BENCH_QUICK=1 (run.ts --quick): one untimed-warm-up-free iteration, to check that everything runs.
+  const quick = process.env.BENCH_QUICK === '1';
+  const warmup = quick ? 0 : (v.warmup ?? 1);
+  const iterations = quick ? 1 : (v.iterations ?? 5);
   const base = { label: v.label, backend: v.backend, fixes: v.fixes, warmup, iterations };
   let rssMax = 0;
   const sample = () => {
@@ -73,10 +79,14 @@ export async function measure(v: Variant): Promise<Measurement> {
       sample();
     }
     const timesMs: number[] = [];
+    const cpuMs: number[] = [];
     for (let i = 0; i < iterations; i++) {
       const s = performance.now();
+      const c = process.cpuUsage();
       step();
+      const d = process.cpuUsage(c);
       timesMs.push(performance.now() - s);
+      cpuMs.push((d.user + d.system) / 1000);
       sample();
     }
     return {
@@ -84,6 +94,8 @@ export async function measure(v: Variant): Promise<Measurement> {
       ok: true,
       setupMs,
       timesMs,
+      cpuMs,
+      medianCpuMs: median(cpuMs),
       medianMs: median(timesMs),
       minMs: Math.min(...timesMs),
       maxMs: Math.max(...timesMs),

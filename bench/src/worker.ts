@@ -25,6 +25,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  process.stdout.write(`RESULT ${JSON.stringify({ ok: false, error: e instanceof Error ? e.message : String(e) })}\n`);
+  process.stdout.write(
+    `RESULT ${JSON.stringify({ ok: false, error: e instanceof Error ? e.message : String(e) })}\n`,
+  );
   process.exitCode = 1;
 });

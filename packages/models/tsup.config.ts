@@ -7,4 +7,6 @@ export default defineConfig({
   clean: true,
   sourcemap: true,
   target: 'es2022',
+  // import.meta.url locates the bundled assets; tsup shims it in the CJS build.
+  shims: true,
 });

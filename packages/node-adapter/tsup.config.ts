@@ -1,14 +1,16 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts'],
+  // The library, and the `cnnviz` CLI (bin: dist/cli.js; no types of its own).
+  entry: { index: 'src/index.ts', cli: 'src/cli/main.ts' },
   format: ['esm', 'cjs'],
-  dts: true,
+  dts: { entry: { index: 'src/index.ts' } },
   clean: true,
   sourcemap: true,
   target: 'es2022',
   // import.meta.url in the CJS build (wasm-paths.ts resolves tfjs-backend-wasm from it).
   shims: true,
   // Optional packages are loaded at run time when present; never bundle them.
-  external: ['webgpu', 'sharp', /^@tensorflow\//],
+  // The CLI imports the technique packages at run time; never bundle another @cnnviz package.
+  external: ['webgpu', 'sharp', /^@tensorflow\//, /^@cnnviz\//],
 });

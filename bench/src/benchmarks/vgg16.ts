@@ -3,7 +3,13 @@ import { inputOnlyConv2d } from '../../../packages/core/src/kernels/index.js';
 import type { Benchmark, Variant } from '../harness.js';
 
 // VGG16's conv base (13 3x3 convs, 5 max-pools), random He-initialised weights: no VGG weights exist offline.
-const BLOCKS = [[64, 64], [128, 128], [256, 256, 256], [512, 512, 512], [512, 512, 512]];
+const BLOCKS = [
+  [64, 64],
+  [128, 128],
+  [256, 256, 256],
+  [512, 512, 512],
+  [512, 512, 512],
+];
 const SIZE = 224;
 
 interface Conv {
@@ -17,7 +23,13 @@ function makeWeights(): Conv[] {
   let seed = 1;
   for (const block of BLOCKS) {
     for (const outC of block) {
-      const w = tf.randomNormal([3, 3, inC, outC], 0, Math.sqrt(2 / (9 * inC)), 'float32', seed++) as tf.Tensor4D;
+      const w = tf.randomNormal(
+        [3, 3, inC, outC],
+        0,
+        Math.sqrt(2 / (9 * inC)),
+        'float32',
+        seed++,
+      ) as tf.Tensor4D;
       convs.push({ w, b: tf.zeros([outC]) as tf.Tensor1D });
       inC = outC;
     }
@@ -48,7 +60,8 @@ function variant(label: string, fixes: boolean, conv: ConvFn, iterations: number
     setup: async () => {
       const convs = makeWeights();
       const x = tf.randomUniform([1, SIZE, SIZE, 3], 0, 1, 'float32', 42) as tf.Tensor4D;
-      const f = (t: tf.Tensor) => tf.sum(tf.slice(forward(t as tf.Tensor4D, convs, conv), [0, 0, 0, 7], [1, -1, -1, 1]));
+      const f = (t: tf.Tensor) =>
+        tf.sum(tf.slice(forward(t as tf.Tensor4D, convs, conv), [0, 0, 0, 7], [1, -1, -1, 1]));
       return () => {
         const g = tf.grad(f)(x);
         g.dataSync();
@@ -64,8 +77,20 @@ export const vgg16: Benchmark = {
     'VGG16 conv base (random weights), 224x224, gradient of one unit of the last feature map w.r.t. the input. ' +
     'Stock = the same network from unfused tf.conv2d + add + relu on stock wasm (its best case: a LayersModel ' +
     'would also need the missing Conv2DBackpropFilter); cnnviz = inputOnlyConv2d on wasm with kernel fixes.',
-  cnnviz: variant('cnnviz (wasm + fixes)', true, (x, c) => inputOnlyConv2d(x, c.w, { strides: 1, pad: 'same', bias: c.b, activation: 'relu' }), 3),
-  stock: [variant('stock wasm', false, (x, c) => tf.relu(tf.add(tf.conv2d(x, c.w, 1, 'same'), c.b)), 2)],
+  cnnviz: variant(
+    'cnnviz (wasm + fixes)',
+    true,
+    (x, c) => inputOnlyConv2d(x, c.w, { strides: 1, pad: 'same', bias: c.b, activation: 'relu' }),
+    3,
+  ),
+  stock: [
+    variant(
+      'stock wasm',
+      false,
+      (x, c) => tf.relu(tf.add(tf.conv2d(x, c.w, 1, 'same'), c.b)) as tf.Tensor4D,
+      2,
+    ),
+  ],
   reference: { label: 'PyTorch 1.13, 2 threads', msLow: 322, msHigh: 341 },
   targets: { speedupVsStock: 3 },
 };

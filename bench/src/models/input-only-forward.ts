@@ -17,13 +17,17 @@ function pair(v: unknown): [number, number] {
  * preceding conv (inference maths unchanged). Stops before a final softmax, so it returns logits. Only the layer
  * classes MobileNetV2 uses are covered; the weights are the model's own tensors (or folded copies, freed by dispose).
  */
-export function inputOnlyForward(model: tfl.LayersModel): { forward: (x: tf.Tensor4D) => tf.Tensor2D; dispose(): void } {
+export function inputOnlyForward(model: tfl.LayersModel): {
+  forward: (x: tf.Tensor4D) => tf.Tensor2D;
+  dispose(): void;
+} {
   const owned: tf.Tensor[] = [];
   const fns = new Map<string, { inputs: string[]; fn: Fn }>();
   const consumers = new Map<string, number>();
   const layers = model.layers;
   for (const l of layers) {
-    for (const n of l.inboundNodes) for (const il of n.inboundLayers) consumers.set(il.name, (consumers.get(il.name) ?? 0) + 1);
+    for (const n of l.inboundNodes)
+      for (const il of n.inboundLayers) consumers.set(il.name, (consumers.get(il.name) ?? 0) + 1);
   }
   const folded = new Set<string>();
   const last = model.outputLayers[0].name;
@@ -75,7 +79,14 @@ export function inputOnlyForward(model: tfl.LayersModel): { forward: (x: tf.Tens
         fn =
           cls === 'Conv2D'
             ? ([x]) => inputOnlyConv2d(x as tf.Tensor4D, k, { strides, pad, dilations, bias: b, activation })
-            : ([x]) => inputOnlyDepthwiseConv2d(x as tf.Tensor4D, k, { strides, pad, dilations, bias: b, activation });
+            : ([x]) =>
+                inputOnlyDepthwiseConv2d(x as tf.Tensor4D, k, {
+                  strides,
+                  pad,
+                  dilations,
+                  bias: b,
+                  activation,
+                });
         break;
       }
       case 'BatchNormalization': {
@@ -126,7 +137,8 @@ export function inputOnlyForward(model: tfl.LayersModel): { forward: (x: tf.Tens
   return {
     forward: (x) => {
       const values = new Map<string, tf.Tensor>([[inputName, x]]);
-      for (const [name, { inputs, fn }] of fns) values.set(name, fn(inputs.map((i) => values.get(i) as tf.Tensor)));
+      for (const [name, { inputs, fn }] of fns)
+        values.set(name, fn(inputs.map((i) => values.get(i) as tf.Tensor)));
       return values.get(last) as tf.Tensor2D;
     },
     dispose: () => tf.dispose(owned),

@@ -21,10 +21,13 @@ export async function loadNsfwMobileNetV2(): Promise<tfl.LayersModel> {
   const weightSpecs: tf.io.WeightsManifestEntry[] = [];
   const buffers: Buffer[] = [];
   for (const group of json.weightsManifest) {
-    for (const p of group.paths) buffers.push(Buffer.from(require(join(dir, `${p}.min.js`)) as string, 'base64'));
+    for (const p of group.paths)
+      buffers.push(Buffer.from(require(join(dir, `${p}.min.js`)) as string, 'base64'));
     weightSpecs.push(...group.weights);
   }
   const all = Buffer.concat(buffers);
   const weightData = all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer;
-  return tfl.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs, weightData }));
+  return tfl.loadLayersModel(
+    tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs, weightData }),
+  );
 }

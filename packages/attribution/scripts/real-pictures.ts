@@ -2,7 +2,7 @@
  * Every attribution technique on real pictures, written as PNGs to out/attribution/:
  * MobileNetV2 (ImageNet backbone, no classifier head: the target is the strongest channel of the
  * global-pooled out_relu features) on bundled photos, and the Fashion-MNIST CNN (class target) on
- * bundled Fashion-MNIST items. Run: npx tsx packages/attribution/scripts/real-pictures.ts [--fast]
+ * bundled Fashion-MNIST items. Run: npx tsx packages/attribution/scripts/real-pictures.ts [--fast] [mobilenet|fashion]
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { mkdir } from 'node:fs/promises';
@@ -29,6 +29,7 @@ import {
 
 const OUT = 'out/attribution';
 const fast = process.argv.includes('--fast');
+const only = process.argv.find((a) => a === 'mobilenet' || a === 'fashion');
 
 /** A photo resized (stretched, as Keras' `load_img(target_size)` does) to `[size,size,3]`, keeping all its background. */
 async function square(name: string, size: number): Promise<tf.Tensor3D> {
@@ -127,6 +128,12 @@ async function main(): Promise<void> {
   // MobileNetV2 on the cat. Without a classifier head the target is a feature channel: the pooled
   // out_relu channel most specific to the cat photo (its value minus the largest value it reaches
   // on the other photos), so the map shows what makes this picture a cat to the network.
+  if (only !== 'fashion') await mobilenetPictures();
+  if (only !== 'mobilenet') await fashionPictures();
+  console.log(`tensors left: ${tf.memory().numTensors}`);
+}
+
+async function mobilenetPictures(): Promise<void> {
   const mobilenet = await zoo.mobilenetV2Features();
   const names = ['chelsea', 'astronaut', 'coffee', 'brick', 'grass', 'scream', 'starry_night'];
   const photos = await Promise.all(names.map((n) => square(n, 224)));
@@ -156,7 +163,9 @@ async function main(): Promise<void> {
   await writePng(`${OUT}/mobilenet-top-patches-${layer}-7.png`, patchGrid);
   tf.dispose([...patchTiles, patchGrid, ...patches.map((p) => p.patch), ...photos]);
   mobilenet.dispose?.();
+}
 
+async function fashionPictures(): Promise<void> {
   // The Fashion-MNIST CNN on bundled items, each on its predicted class.
   const fashion = await zoo.fashionCnn();
   for (const item of ['fashion-ankle-boot', 'fashion-trouser', 'fashion-bag']) {
@@ -175,7 +184,6 @@ async function main(): Promise<void> {
     img.dispose();
   }
   fashion.dispose?.();
-  console.log(`tensors left: ${tf.memory().numTensors}`);
 }
 
 main().catch((e: unknown) => {

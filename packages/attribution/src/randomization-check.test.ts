@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { VisionModel } from '@cnnviz/core';
 import { randomizationCheck } from './randomization-check.js';
 import { saliency } from './saliency.js';
 import { spearman } from './spearman.js';
@@ -61,7 +62,7 @@ describe('randomizationCheck', () => {
     const img = seededImage([12, 12, 3], 68);
     const before = await snapshot(net);
     let calls = 0;
-    const flaky = async (m: typeof net, image: tf.Tensor3D, options: object) => {
+    const flaky = async (m: VisionModel, image: tf.Tensor3D, options: object) => {
       if (++calls === 3) throw new Error('boom');
       return saliency(m, image, options as never);
     };

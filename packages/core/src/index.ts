@@ -13,3 +13,4 @@ export * from './objectives.js';
 export * from './optimize.js';
 export * from './gram.js';
 export * from './kernels/webgpu-fused-input-conv.js';
+export * from './kernels/webgpu-counter-noise.js';

@@ -381,8 +381,8 @@ export function sparseKl(y: Float64Array, P: SparseP, dims: number, Z: number): 
 }
 
 /**
- * Exact O(N^2) gradient from a dense P (zero diagonal); returns KL(P || Q). The reference the
- * Barnes–Hut path is tested against.
+ * Exact O(N^2) gradient from a dense P (zero diagonal); returns KL(P || Q) when `withKl` (it
+ * costs a log per pair), else NaN. The reference the Barnes–Hut path is tested against.
  */
 export function exactGradient(
   y: Float64Array,
@@ -392,6 +392,7 @@ export function exactGradient(
   exaggeration: number,
   grad: Float64Array,
   qbuf: Float64Array,
+  withKl = true,
 ): number {
   let Z = 0;
   for (let i = 0; i < n; i++) {
@@ -418,8 +419,8 @@ export function exactGradient(
         grad[i * dims + c] += 4 * v;
         grad[j * dims + c] -= 4 * v;
       }
-      if (p > 0) kl += 2 * p * Math.log(p / Math.max(q / Z, 1e-300));
+      if (withKl && p > 0) kl += 2 * p * Math.log(p / Math.max(q / Z, 1e-300));
     }
   }
-  return kl;
+  return withKl ? kl : NaN;
 }

@@ -33,7 +33,8 @@ export async function tsneInWorker(x: Matrix, options: TsneOptions): Promise<Flo
       throw new CnnvizError('BACKEND', 'worker: true needs the built package (dist/tsne-worker.js) or tsx to run from sources');
     }
     const source = new URL('./tsne-worker.ts', import.meta.url).href;
-    entry = `require(${JSON.stringify(tsxApi)}).register(); import(${JSON.stringify(source)});`;
+    const api = new URL(tsxApi.replace(/\.cjs$/, '.mjs'), 'file://').href;
+    entry = `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(source)}); });`;
     evalCode = true;
   }
   const { signal, onProgress, worker: _worker, ...rest } = options;

@@ -38,6 +38,11 @@ export interface TsneOptions {
   onProgress?: (step: TsneStep) => void;
   signal?: AbortSignal;
   /**
+   * Threads for the Barnes–Hut gradient (Node: worker_threads over shared memory; the result
+   * does not depend on the count). Default 1.
+   */
+  threads?: number;
+  /**
    * Node only: run in a worker thread so the caller's event loop stays free. Needs the built
    * package (dist) or a TypeScript loader (tsx) for the worker file; uses `vptree` neighbours.
    */
@@ -227,7 +232,8 @@ export async function* tsneFlat(
       const Z = bh.gradient(y, P, exaggeration, o.theta, grad);
       if (report) kl = sparseKl(y, P, dims, Z);
     } else {
-      kl = exactGradient(y, dense!, n, dims, exaggeration, grad, qbuf!);
+      const value = exactGradient(y, dense!, n, dims, exaggeration, grad, qbuf!, report);
+      if (report) kl = value;
     }
     const lr = o.learningRate;
     for (let t = 0; t < N; t++) {

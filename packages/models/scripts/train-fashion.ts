@@ -32,7 +32,18 @@ const BATCH = Number(process.env.BATCH ?? 64);
 const LIMIT = Number(process.env.LIMIT ?? 0);
 const SEED = 20240601;
 const BACKEND = process.env.BACKEND ?? 'wasm';
-const LABELS = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+const LABELS = [
+  'T-shirt/top',
+  'Trouser',
+  'Pullover',
+  'Dress',
+  'Coat',
+  'Sandal',
+  'Shirt',
+  'Sneaker',
+  'Bag',
+  'Ankle boot',
+];
 
 mkdirSync(outDir, { recursive: true });
 writeFileSync(logPath, '');
@@ -47,10 +58,11 @@ function log(msg: string): void {
  * backend: dx is a convolution with the flipped, transposed filter and dW is nine matrix products
  * (im2col by shifted slices). Stock TF.js computes dW with a very slow loop on cpu and has no wasm kernel.
  */
-const conv3x3 = tf.customGrad((x: tf.Tensor, w: tf.Tensor, save: tf.GradSaveFunc) => {
+const conv3x3 = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [x, w, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.GradSaveFunc];
   save([x, w]);
   return {
-    value: tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same'),
+    value: tf.conv2d(x, w, 1, 'same'),
     gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
       const g = dy as tf.Tensor4D;
       const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
@@ -58,12 +70,20 @@ const conv3x3 = tf.customGrad((x: tf.Tensor, w: tf.Tensor, save: tf.GradSaveFunc
       const co = ws.shape[3];
       const wT = tf.transpose(tf.reverse(ws, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
       const dx = tf.conv2d(g, wT, 1, 'same');
-      const xp = tf.pad(xs, [[0, 0], [1, 1], [1, 1], [0, 0]]);
+      const xp = tf.pad(xs, [
+        [0, 0],
+        [1, 1],
+        [1, 1],
+        [0, 0],
+      ]);
       const gFlat = tf.reshape(g, [n * h * wd, co]) as tf.Tensor2D;
       const parts: tf.Tensor2D[] = [];
       for (let ky = 0; ky < 3; ky++) {
         for (let kx = 0; kx < 3; kx++) {
-          const patch = tf.reshape(tf.slice(xp, [0, ky, kx, 0], [n, h, wd, ci]), [n * h * wd, ci]) as tf.Tensor2D;
+          const patch = tf.reshape(tf.slice(xp, [0, ky, kx, 0], [n, h, wd, ci]), [
+            n * h * wd,
+            ci,
+          ]) as tf.Tensor2D;
           parts.push(tf.matMul(patch, gFlat, true, false));
         }
       }
@@ -80,7 +100,9 @@ function selfCheck(): number {
     const w = tf.randomNormal([3, 3, 3, 4], 0, 1, 'float32', 2);
     const r = tf.randomNormal([2, 5, 6, 4], 0, 1, 'float32', 3);
     const ours = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(conv3x3(a, b), r)))([x, w]);
-    const ref = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same'), r)))([x, w]);
+    const ref = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+      tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same'), r)),
+    )([x, w]);
     const err = Math.max(...ours.map((g, i) => tf.max(tf.abs(tf.sub(g, ref[i]))).dataSync()[0]));
     if (!(err < 1e-3)) throw new Error(`conv3x3 gradient differs from TF.js's by ${err}`);
     return err;
@@ -115,7 +137,12 @@ function rng(seed: number): () => number {
   };
 }
 
-function batchTensors(set: IdxSet, idx: ArrayLike<number>, start: number, end: number): { x: tf.Tensor4D; y: tf.Tensor1D } {
+function batchTensors(
+  set: IdxSet,
+  idx: ArrayLike<number>,
+  start: number,
+  end: number,
+): { x: tf.Tensor4D; y: tf.Tensor1D } {
   const n = end - start;
   const px = set.rows * set.cols;
   const xs = new Float32Array(n * px);
@@ -198,19 +225,42 @@ function writeSubsets(test: IdxSet): void {
   mkdirSync(imagesDir, { recursive: true });
   const px = test.rows * test.cols;
   // The first 1000 test images: roughly 100 per class (exactly as in the official t10k order).
-  writeIdx(join(subsetDir, 'images-idx3-ubyte.gz'), [1000, test.rows, test.cols], test.images.subarray(0, 1000 * px));
+  writeIdx(
+    join(subsetDir, 'images-idx3-ubyte.gz'),
+    [1000, test.rows, test.cols],
+    test.images.subarray(0, 1000 * px),
+  );
   writeIdx(join(subsetDir, 'labels-idx1-ubyte.gz'), [1000], test.labels.subarray(0, 1000));
-  const slugs = ['tshirt', 'trouser', 'pullover', 'dress', 'coat', 'sandal', 'shirt', 'sneaker', 'bag', 'ankle-boot'];
+  const slugs = [
+    'tshirt',
+    'trouser',
+    'pullover',
+    'dress',
+    'coat',
+    'sandal',
+    'shirt',
+    'sneaker',
+    'bag',
+    'ankle-boot',
+  ];
   for (let c = 0; c < 10; c++) {
     let k = 0;
     while (test.labels[k] !== c) k++;
-    writeGrayPng(join(imagesDir, `fashion-${slugs[c]}.png`), test.images.subarray(k * px, (k + 1) * px), test.cols, test.rows);
+    writeGrayPng(
+      join(imagesDir, `fashion-${slugs[c]}.png`),
+      test.images.subarray(k * px, (k + 1) * px),
+      test.cols,
+      test.rows,
+    );
   }
 }
 
 async function save(net: tfl.Sequential): Promise<void> {
   // The saved model ends in an explicit softmax like a Keras classifier; cnnviz's adapter removes it.
-  const full = tfl.sequential({ name: 'fashion_cnn', layers: [...net.layers, tfl.layers.activation({ name: 'probs', activation: 'softmax' })] });
+  const full = tfl.sequential({
+    name: 'fashion_cnn',
+    layers: [...net.layers, tfl.layers.activation({ name: 'probs', activation: 'softmax' })],
+  });
   await full.save(
     tf.io.withSaveHandler(async (art) => {
       const data = tf.io.CompositeArrayBuffer.join(art.weightData!);
@@ -226,7 +276,13 @@ async function save(net: tfl.Sequential): Promise<void> {
       writeFileSync(join(outDir, 'model.json.tmp'), JSON.stringify(modelJson));
       renameSync(join(outDir, 'weights.bin.tmp'), join(outDir, 'weights.bin'));
       renameSync(join(outDir, 'model.json.tmp'), join(outDir, 'model.json'));
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: data.byteLength } };
+      return {
+        modelArtifactsInfo: {
+          dateSaved: new Date(),
+          modelTopologyType: 'JSON',
+          weightDataBytes: data.byteLength,
+        },
+      };
     }),
   );
 }
@@ -239,8 +295,12 @@ async function main(): Promise<void> {
   const train = loadFashionMnist(dir, 'train');
   const test = loadFashionMnist(dir, 't10k');
   const nTrain = LIMIT > 0 ? Math.min(LIMIT, train.count) : train.count;
-  log(`tfjs ${tf.version_core}, backend ${tf.getBackend()}, conv gradients through conv3x3 (conv + im2col matMul; max deviation from stock TF.js gradients ${gradErr.toExponential(1)})`);
-  log(`data ${dir}: train ${train.count} (using ${nTrain}), test ${test.count}; epochs ${EPOCHS}, batch ${BATCH}, Adam 1e-3, seed ${SEED}`);
+  log(
+    `tfjs ${tf.version_core}, backend ${tf.getBackend()}, conv gradients through conv3x3 (conv + im2col matMul; max deviation from stock TF.js gradients ${gradErr.toExponential(1)})`,
+  );
+  log(
+    `data ${dir}: train ${train.count} (using ${nTrain}), test ${test.count}; epochs ${EPOCHS}, batch ${BATCH}, Adam 1e-3, seed ${SEED}`,
+  );
   writeSubsets(test);
 
   const net = buildNet();
@@ -262,23 +322,35 @@ async function main(): Promise<void> {
     let steps = 0;
     for (let s = 0; s < nTrain; s += BATCH) {
       const { x, y } = batchTensors(train, order, s, Math.min(nTrain, s + BATCH));
-      const lossT = opt.minimize(() => tf.losses.softmaxCrossEntropy(tf.oneHot(y, 10), forward(vars, x)) as tf.Scalar, true, vars)!;
+      const lossT = opt.minimize(
+        () => tf.losses.softmaxCrossEntropy(tf.oneHot(y, 10), forward(vars, x)) as tf.Scalar,
+        true,
+        vars,
+      )!;
       lossSum += lossT.dataSync()[0];
       tf.dispose([x, y, lossT]);
       steps++;
       if (steps % 100 === 0) {
-        log(`epoch ${epoch} step ${steps}/${Math.ceil(nTrain / BATCH)} loss ${(lossSum / steps).toFixed(4)} (${((Date.now() - t0) / 1000).toFixed(0)} s, ${tf.memory().numTensors} tensors)`);
+        log(
+          `epoch ${epoch} step ${steps}/${Math.ceil(nTrain / BATCH)} loss ${(lossSum / steps).toFixed(4)} (${((Date.now() - t0) / 1000).toFixed(0)} s, ${tf.memory().numTensors} tensors)`,
+        );
       }
     }
     const ev = evaluate(net, test);
-    log(`epoch ${epoch} done: train loss ${(lossSum / steps).toFixed(4)}, test accuracy (10k) ${(ev.acc * 100).toFixed(2)} %`);
+    log(
+      `epoch ${epoch} done: train loss ${(lossSum / steps).toFixed(4)}, test accuracy (10k) ${(ev.acc * 100).toFixed(2)} %`,
+    );
   }
   const full = evaluate(net, test);
   const sub = evaluate(net, test, 1000);
-  log(`final test accuracy: 10k ${(full.acc * 100).toFixed(2)} %, first-1k subset ${(sub.acc * 100).toFixed(2)} %`);
+  log(
+    `final test accuracy: 10k ${(full.acc * 100).toFixed(2)} %, first-1k subset ${(sub.acc * 100).toFixed(2)} %`,
+  );
   log(`per class (10k): ${LABELS.map((l, i) => `${l} ${(full.perClass[i] * 100).toFixed(1)}`).join(', ')}`);
   await save(net);
-  log(`wrote ${outDir}/model.json + weights.bin (${params * 4} bytes); total ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  log(
+    `wrote ${outDir}/model.json + weights.bin (${params * 4} bytes); total ${((Date.now() - t0) / 1000).toFixed(0)} s`,
+  );
 }
 
 main().catch((e: unknown) => {

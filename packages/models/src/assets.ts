@@ -27,16 +27,21 @@ export async function readAsset(rel: string): Promise<Uint8Array> {
     try {
       return new Uint8Array(await readFile(path));
     } catch (e) {
-      throw new CnnvizError('MODEL_LOAD', `cannot read bundled asset ${path}: ${(e as Error).message}`, { cause: e });
+      throw new CnnvizError('MODEL_LOAD', `cannot read bundled asset ${path}: ${(e as Error).message}`, {
+        cause: e,
+      });
     }
   }
   let res: Response;
   try {
     res = await fetch(url);
   } catch (e) {
-    throw new CnnvizError('MODEL_LOAD', `cannot fetch bundled asset ${url.href}: ${(e as Error).message}`, { cause: e });
+    throw new CnnvizError('MODEL_LOAD', `cannot fetch bundled asset ${url.href}: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
-  if (!res.ok) throw new CnnvizError('MODEL_LOAD', `cannot fetch bundled asset ${url.href}: HTTP ${res.status}`);
+  if (!res.ok)
+    throw new CnnvizError('MODEL_LOAD', `cannot fetch bundled asset ${url.href}: HTTP ${res.status}`);
   return new Uint8Array(await res.arrayBuffer());
 }
 

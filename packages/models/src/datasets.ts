@@ -33,7 +33,8 @@ function parseIdx(buf: Uint8Array, what: string): { dims: number[]; data: Uint8A
   const dims = Array.from({ length: nd }, (_, i) => view.getUint32(4 + 4 * i));
   const off = 4 + 4 * nd;
   const size = dims.reduce((a, b) => a * b, 1);
-  if (buf.byteLength - off !== size) throw new CnnvizError('MODEL_LOAD', `${what}: expected ${size} values, found ${buf.byteLength - off}`);
+  if (buf.byteLength - off !== size)
+    throw new CnnvizError('MODEL_LOAD', `${what}: expected ${size} values, found ${buf.byteLength - off}`);
   return { dims, data: buf.subarray(off) };
 }
 
@@ -53,7 +54,12 @@ async function fashionMnistTest1k(): Promise<LabelledImages> {
   const px = new Float32Array(im.data.length);
   for (let i = 0; i < px.length; i++) px[i] = im.data[i] / 255;
   const images = tf.tensor4d(px, [n, h, w, 1]);
-  return { images, labels: Int32Array.from(lb.data), classNames: [...FASHION_LABELS], dispose: () => images.dispose() };
+  return {
+    images,
+    labels: Int32Array.from(lb.data),
+    classNames: [...FASHION_LABELS],
+    dispose: () => images.dispose(),
+  };
 }
 
 /** Small bundled data sets. */

@@ -39,7 +39,9 @@ interface GraphNode {
 }
 
 interface Internals {
-  executor?: { graph?: { nodes: Record<string, GraphNode>; placeholders: GraphNode[]; outputs: GraphNode[] } };
+  executor?: {
+    graph?: { nodes: Record<string, GraphNode>; placeholders: GraphNode[]; outputs: GraphNode[] };
+  };
 }
 
 const FUSED_OPS: Record<string, string> = {
@@ -76,7 +78,8 @@ function registerInputOnlyOps(): void {
       const dil = (a.dilations as number[] | undefined) ?? [1, 1, 1, 1];
       const format = String(a.data_format ?? 'NHWC').toUpperCase();
       const padding = String(a.padding ?? 'VALID').toUpperCase();
-      if (format !== 'NHWC') throw new CnnvizError('UNSUPPORTED_OP', `${op} with data_format ${format} is not supported`);
+      if (format !== 'NHWC')
+        throw new CnnvizError('UNSUPPORTED_OP', `${op} with data_format ${format} is not supported`);
       let pad: 'same' | 'valid' | tf.backend_util.ExplicitPadding = padding === 'SAME' ? 'same' : 'valid';
       if (padding === 'EXPLICIT') {
         const e = (a.explicit_paddings as number[]) ?? [];
@@ -125,8 +128,16 @@ export function fromGraphModel(model: tfconv.GraphModel, options: GraphModelOpti
     'fromGraphModel expects a tf.GraphModel',
   );
   const graph = (model as unknown as Internals).executor?.graph;
-  check(graph !== undefined, 'UNSUPPORTED_OP', 'this GraphModel has no graph executor (unsupported tfjs-converter version?)');
-  check(model.inputs.length === 1, 'UNSUPPORTED_OP', `graph models with one input are supported, got ${model.inputs.length}`);
+  check(
+    graph !== undefined,
+    'UNSUPPORTED_OP',
+    'this GraphModel has no graph executor (unsupported tfjs-converter version?)',
+  );
+  check(
+    model.inputs.length === 1,
+    'UNSUPPORTED_OP',
+    `graph models with one input are supported, got ${model.inputs.length}`,
+  );
 
   registerInputOnlyOps();
   for (const node of Object.values(graph.nodes)) {
@@ -138,7 +149,9 @@ export function fromGraphModel(model: tfconv.GraphModel, options: GraphModelOpti
 
   const weights = model.weights;
   const inputName = base(model.inputs[0].name);
-  const nodes = Object.values(graph.nodes).filter((n) => n.op !== 'Const' && !(n.name in weights) && n.op !== 'NoOp');
+  const nodes = Object.values(graph.nodes).filter(
+    (n) => n.op !== 'Const' && !(n.name in weights) && n.op !== 'NoOp',
+  );
   const names = nodes.map((n) => n.name);
 
   let outName = options.outputNode ?? base(model.outputs[0].name);
@@ -150,9 +163,17 @@ export function fromGraphModel(model: tfconv.GraphModel, options: GraphModelOpti
   }
 
   const inShape = model.inputs[0].shape ?? [];
-  check(inShape.length === 4, 'UNSUPPORTED_OP', `image models with input [N,H,W,C] are supported, got [${inShape}]`);
+  check(
+    inShape.length === 4,
+    'UNSUPPORTED_OP',
+    `image models with input [N,H,W,C] are supported, got [${inShape}]`,
+  );
   const channels = inShape[3];
-  check(typeof channels === 'number' && channels > 0, 'UNSUPPORTED_OP', 'the model input must declare its channel count');
+  check(
+    typeof channels === 'number' && channels > 0,
+    'UNSUPPORTED_OP',
+    'the model input must declare its channel count',
+  );
   const h = inShape[1] > 0 ? inShape[1] : null;
   const w = inShape[2] > 0 ? inShape[2] : null;
   const inputShape: [number | null, number | null, number] = [h, w, channels];
@@ -186,7 +207,11 @@ export function fromGraphModel(model: tfconv.GraphModel, options: GraphModelOpti
   });
 
   function forward(x: tf.Tensor4D, taps: string[] = []): ForwardResult {
-    check(x instanceof tf.Tensor && x.rank === 4, 'BAD_INPUT', 'forward expects a preprocessed [N,H,W,C] tensor');
+    check(
+      x instanceof tf.Tensor && x.rank === 4,
+      'BAD_INPUT',
+      'forward expects a preprocessed [N,H,W,C] tensor',
+    );
     check(Array.isArray(taps), 'BAD_INPUT', 'taps must be an array of node names');
     for (const t of taps) checkLayer(t, names);
     const wanted = [outName, ...taps];
@@ -196,7 +221,9 @@ export function fromGraphModel(model: tfconv.GraphModel, options: GraphModelOpti
       outs = Array.isArray(r) ? r : [r];
     } catch (e) {
       if (CnnvizError.isInstance(e)) throw e;
-      throw new CnnvizError('UNSUPPORTED_OP', `graph execution failed: ${(e as Error).message}`, { cause: e });
+      throw new CnnvizError('UNSUPPORTED_OP', `graph execution failed: ${(e as Error).message}`, {
+        cause: e,
+      });
     }
     const [out, ...acts] = outs;
     const logits = tf.tidy(() => {
@@ -234,9 +261,12 @@ export function fromGraphModel(model: tfconv.GraphModel, options: GraphModelOpti
       checkLayer(name, names);
       const ids = graph.nodes[name].inputNames.map(base).filter((i) => i in weights);
       check(
-        Array.isArray(ws) && ws.length === ids.length && ws.every((t, i) => tf.util.arraysEqual(t.shape, weights[ids[i]][0].shape)),
+        Array.isArray(ws) &&
+          ws.length === ids.length &&
+          ws.every((t, i) => tf.util.arraysEqual(t.shape, weights[ids[i]][0].shape)),
         'BAD_INPUT',
-        () => `setWeights(${name}) expects ${ids.length} tensor(s) of shapes ${ids.map((i) => `[${weights[i][0].shape}]`).join(', ')}`,
+        () =>
+          `setWeights(${name}) expects ${ids.length} tensor(s) of shapes ${ids.map((i) => `[${weights[i][0].shape}]`).join(', ')}`,
       );
       // Weight tensors are kept by the executor; replace them by new kept copies.
       ids.forEach((id, i) => {
@@ -252,7 +282,11 @@ export function fromGraphModel(model: tfconv.GraphModel, options: GraphModelOpti
   };
 }
 
-function graphKernel(kind: string, n: GraphNode, weights: tf.NamedTensorMap | Record<string, tf.Tensor[]>): LayerInfo['kernel'] {
+function graphKernel(
+  kind: string,
+  n: GraphNode,
+  weights: tf.NamedTensorMap | Record<string, tf.Tensor[]>,
+): LayerInfo['kernel'] {
   const a = n.rawAttrs as Record<string, { list?: { i?: (string | number)[] }; s?: string }> | undefined;
   if (!a) return undefined;
   const list = (k: string) => (a[k]?.list?.i ?? []).map(Number);
@@ -264,7 +298,8 @@ function graphKernel(kind: string, n: GraphNode, weights: tf.NamedTensorMap | Re
   const strides = list('strides');
   const st: [number, number] = strides.length === 4 ? [strides[1], strides[2]] : [1, 1];
   if (['Conv2D', '_FusedConv2D', 'DepthwiseConv2dNative', 'FusedDepthwiseConv2dNative'].includes(kind)) {
-    const f = (weights as Record<string, tf.Tensor[]>)[base(n.inputNames[1] ?? '')]?.[0] as tf.Tensor | undefined;
+    const f = (weights as Record<string, tf.Tensor[]>)[base(n.inputNames[1] ?? '')]?.[0] as
+      tf.Tensor | undefined;
     if (!f) return undefined;
     const dil = list('dilations');
     return {

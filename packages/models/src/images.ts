@@ -153,18 +153,23 @@ async function load(name: string, options: LoadImageOptions = {}): Promise<tf.Te
   check(
     typeof name === 'string' && name in imageCatalog,
     'BAD_INPUT',
-    () => `unknown image "${String(name)}"; bundled images: ${names.join(', ')} (close: ${closestNames(String(name), names, 3).join(', ')})`,
+    () =>
+      `unknown image "${String(name)}"; bundled images: ${names.join(', ')} (close: ${closestNames(String(name), names, 3).join(', ')})`,
   );
   const entry = imageCatalog[name];
   const channels = options.channels ?? entry.channels;
   check(channels === 1 || channels === 3, 'BAD_OPTION', `channels must be 1 or 3, got ${String(channels)}`);
   const bytes = await readAsset(`images/${entry.file}`);
-  const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
+  const isNode =
+    typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node ===
+    'string';
   let img: Decoded;
   try {
     img = isNode ? await decodeNode(bytes, entry.file) : await decodeBrowser(bytes, entry.file);
   } catch (e) {
-    throw new CnnvizError('BAD_IMAGE', `cannot decode bundled image ${entry.file}: ${(e as Error).message}`, { cause: e });
+    throw new CnnvizError('BAD_IMAGE', `cannot decode bundled image ${entry.file}: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
   const n = img.width * img.height;
   const out = new Float32Array(n * channels);

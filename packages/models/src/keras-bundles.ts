@@ -14,7 +14,10 @@ interface KerasLayerJson {
 
 interface ModelJson {
   modelTopology: {
-    model_config: { class_name: string; config: { layers: KerasLayerJson[]; input_layers: unknown; output_layers: unknown } };
+    model_config: {
+      class_name: string;
+      config: { layers: KerasLayerJson[]; input_layers: unknown; output_layers: unknown };
+    };
     [k: string]: unknown;
   };
   weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
@@ -28,7 +31,8 @@ interface NsfwjsBundle {
 async function bundle(name: NsfwjsModelName): Promise<NsfwjsBundle> {
   try {
     // Each import is lazy: the multi-megabyte weight modules load only when a zoo model is requested.
-    if (name === 'mobilenet_v2') return (await import('nsfwjs/models/mobilenet_v2')).MobileNetV2Model as unknown as NsfwjsBundle;
+    if (name === 'mobilenet_v2')
+      return (await import('nsfwjs/models/mobilenet_v2')).MobileNetV2Model as unknown as NsfwjsBundle;
     return (await import('nsfwjs/models/inception_v3')).InceptionV3Model as unknown as NsfwjsBundle;
   } catch (e) {
     throw new CnnvizError(
@@ -114,7 +118,10 @@ export function cutArtifacts(art: tf.io.ModelArtifacts, cut: string, size: numbe
     off += n;
   }
   if (off !== src.length) {
-    throw new CnnvizError('MODEL_LOAD', `weight data has ${src.length} bytes but the manifest describes ${off}`);
+    throw new CnnvizError(
+      'MODEL_LOAD',
+      `weight data has ${src.length} bytes but the manifest describes ${off}`,
+    );
   }
   const data = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
   let o = 0;
@@ -126,11 +133,19 @@ export function cutArtifacts(art: tf.io.ModelArtifacts, cut: string, size: numbe
 }
 
 /** Loads an nsfwjs backbone as a tf.LayersModel cut after `cut`, for `[size, size, 3]` inputs. */
-export async function loadNsfwjsBackbone(name: NsfwjsModelName, cut: string, size: number): Promise<tfl.LayersModel> {
+export async function loadNsfwjsBackbone(
+  name: NsfwjsModelName,
+  cut: string,
+  size: number,
+): Promise<tfl.LayersModel> {
   const art = cutArtifacts(await nsfwjsArtifacts(name), cut, size);
   try {
     return await tfl.loadLayersModel(tf.io.fromMemory(art));
   } catch (e) {
-    throw new CnnvizError('MODEL_LOAD', `cannot build nsfwjs ${name} cut at ${cut}: ${(e as Error).message}`, { cause: e });
+    throw new CnnvizError(
+      'MODEL_LOAD',
+      `cannot build nsfwjs ${name} cut at ${cut}: ${(e as Error).message}`,
+      { cause: e },
+    );
   }
 }

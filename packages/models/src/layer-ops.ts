@@ -115,7 +115,9 @@ export function isSoftmaxLayer(layer: tfl.layers.Layer): boolean {
 
 /** True when the layer's own activation is softmax (Dense/Conv with activation: 'softmax'). */
 export function hasSoftmaxActivation(layer: tfl.layers.Layer): boolean {
-  return HAS_ACTIVATION.has(layer.getClassName()) && activationName(layer.getConfig()).toLowerCase() === 'softmax';
+  return (
+    HAS_ACTIVATION.has(layer.getClassName()) && activationName(layer.getConfig()).toLowerCase() === 'softmax'
+  );
 }
 
 function convActivation(name: string): ConvActivation | undefined {

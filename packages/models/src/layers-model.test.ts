@@ -21,7 +21,15 @@ function seeded(k: number) {
 function functionalModel(): tfl.LayersModel {
   const input = tfl.input({ shape: [8, 8, 3], name: 'img' });
   const c1 = tfl.layers
-    .conv2d({ name: 'c1', filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: seeded(1), biasInitializer: seeded(2) })
+    .conv2d({
+      name: 'c1',
+      filters: 4,
+      kernelSize: 3,
+      padding: 'same',
+      activation: 'relu',
+      kernelInitializer: seeded(1),
+      biasInitializer: seeded(2),
+    })
     .apply(input) as tfl.SymbolicTensor;
   const bn = tfl.layers
     .batchNormalization({
@@ -33,20 +41,45 @@ function functionalModel(): tfl.LayersModel {
     })
     .apply(c1) as tfl.SymbolicTensor;
   const dw = tfl.layers
-    .depthwiseConv2d({ name: 'dw', kernelSize: 3, padding: 'same', depthwiseInitializer: seeded(4), useBias: false })
+    .depthwiseConv2d({
+      name: 'dw',
+      kernelSize: 3,
+      padding: 'same',
+      depthwiseInitializer: seeded(4),
+      useBias: false,
+    })
     .apply(bn) as tfl.SymbolicTensor;
   const relu6 = tfl.layers.reLU({ name: 'relu6', maxValue: 6 }).apply(dw) as tfl.SymbolicTensor;
   const add = tfl.layers.add({ name: 'add' }).apply([relu6, c1]) as tfl.SymbolicTensor;
-  const pad = tfl.layers.zeroPadding2d({ name: 'pad', padding: [[0, 1], [0, 1]] }).apply(add) as tfl.SymbolicTensor;
+  const pad = tfl.layers
+    .zeroPadding2d({
+      name: 'pad',
+      padding: [
+        [0, 1],
+        [0, 1],
+      ],
+    })
+    .apply(add) as tfl.SymbolicTensor;
   const c2 = tfl.layers
-    .conv2d({ name: 'c2', filters: 3, kernelSize: 3, strides: 2, padding: 'valid', kernelInitializer: seeded(5) })
+    .conv2d({
+      name: 'c2',
+      filters: 3,
+      kernelSize: 3,
+      strides: 2,
+      padding: 'valid',
+      kernelInitializer: seeded(5),
+    })
     .apply(pad) as tfl.SymbolicTensor;
-  const pool = tfl.layers.maxPooling2d({ name: 'pool', poolSize: 2, strides: 2, padding: 'same' }).apply(add) as tfl.SymbolicTensor;
+  const pool = tfl.layers
+    .maxPooling2d({ name: 'pool', poolSize: 2, strides: 2, padding: 'same' })
+    .apply(add) as tfl.SymbolicTensor;
   const cat = tfl.layers.concatenate({ name: 'cat', axis: -1 }).apply([c2, pool]) as tfl.SymbolicTensor;
   const act = tfl.layers.activation({ name: 'tanh', activation: 'tanh' }).apply(cat) as tfl.SymbolicTensor;
   const flat = tfl.layers.flatten({ name: 'flat' }).apply(act) as tfl.SymbolicTensor;
   const drop = tfl.layers.dropout({ name: 'drop', rate: 0.5 }).apply(flat) as tfl.SymbolicTensor;
-  const out = tfl.layers.dense({ name: 'probs', units: 5, activation: 'softmax', kernelInitializer: seeded(6) }).apply(drop) as tfl.SymbolicTensor;
+  const out = tfl.layers
+    .dense({ name: 'probs', units: 5, activation: 'softmax', kernelInitializer: seeded(6) })
+    .apply(drop) as tfl.SymbolicTensor;
   return tfl.model({ inputs: input, outputs: out });
 }
 
@@ -59,7 +92,10 @@ describe('fromLayersModel', () => {
     const before = tf.memory().numTensors;
     const out = vm.forward(x, taps);
     expect(tf.memory().numTensors).toBe(before + 1 + taps.length);
-    const ref = tfl.model({ inputs: m.inputs, outputs: taps.map((t) => m.getLayer(t).output as tfl.SymbolicTensor) });
+    const ref = tfl.model({
+      inputs: m.inputs,
+      outputs: taps.map((t) => m.getLayer(t).output as tfl.SymbolicTensor),
+    });
     const refOut = ref.predict(x) as tf.Tensor[];
     taps.forEach((t, i) => {
       expect(out.activations[t].shape).toEqual(refOut[i].shape);
@@ -95,10 +131,11 @@ describe('fromLayersModel', () => {
   it('gradients reach the input through BatchNorm without gamma/beta (finite differences)', () => {
     const vm = fromLayersModel(functionalModel());
     const x = tf.randomUniform([1, 8, 8, 3], 0, 1, 'float32', 11) as tf.Tensor4D;
-    const f = (inp: tf.Tensor) => tf.tidy(() => {
-      const o = vm.forward(inp as tf.Tensor4D, ['bn', 'cat']);
-      return tf.add(tf.sum(tf.square(o.activations.bn)), tf.sum(o.activations.cat)) as tf.Scalar;
-    });
+    const f = (inp: tf.Tensor) =>
+      tf.tidy(() => {
+        const o = vm.forward(inp as tf.Tensor4D, ['bn', 'cat']);
+        return tf.add(tf.sum(tf.square(o.activations.bn)), tf.sum(o.activations.cat)) as tf.Scalar;
+      });
     // The stock layer would throw here: tf.batchNorm's gradient needs scale and offset.
     const g = tf.grad(f)(x);
     const gv = g.dataSync();
@@ -139,7 +176,14 @@ describe('fromLayersModel', () => {
   it('removes a final softmax layer of a Sequential model', () => {
     const m = tfl.sequential({
       layers: [
-        tfl.layers.conv2d({ name: 'conv', inputShape: [6, 6, 1], filters: 2, kernelSize: 3, activation: 'relu', kernelInitializer: seeded(9) }),
+        tfl.layers.conv2d({
+          name: 'conv',
+          inputShape: [6, 6, 1],
+          filters: 2,
+          kernelSize: 3,
+          activation: 'relu',
+          kernelInitializer: seeded(9),
+        }),
         tfl.layers.flatten({ name: 'flat' }),
         tfl.layers.dense({ name: 'logits', units: 4, kernelInitializer: seeded(10) }),
         tfl.layers.activation({ name: 'probs', activation: 'softmax' }),
@@ -152,7 +196,9 @@ describe('fromLayersModel', () => {
     const { logits, activations } = vm.forward(x);
     expect(Object.keys(activations)).toEqual([]);
     const probs = m.predict(x) as tf.Tensor2D;
-    const ref = (tfl.model({ inputs: m.inputs, outputs: m.getLayer('logits').output as tfl.SymbolicTensor }).predict(x)) as tf.Tensor;
+    const ref = tfl
+      .model({ inputs: m.inputs, outputs: m.getLayer('logits').output as tfl.SymbolicTensor })
+      .predict(x) as tf.Tensor;
     expect(maxAbsDiff(logits, ref)).toBeLessThan(1e-5);
     expect(maxAbsDiff(tf.logSoftmax(logits), tf.log(probs))).toBeLessThan(1e-4);
     tf.dispose([x, logits, probs, ref]);
@@ -197,11 +243,19 @@ describe('fromLayersModel', () => {
   });
 
   it('preprocess maps 0..1 pixels to the declared range, differentiably', () => {
-    const m = tfl.sequential({ layers: [tfl.layers.conv2d({ inputShape: [4, 4, 3], filters: 1, kernelSize: 1 })] });
+    const m = tfl.sequential({
+      layers: [tfl.layers.conv2d({ inputShape: [4, 4, 3], filters: 1, kernelSize: 1 })],
+    });
     const img = tf.tensor3d([0, 0.5, 1], [1, 1, 3]);
     const cases: [ConstructorParameters<typeof Object>[0], number[]][] = [
-      [[-1, 1], [-1, 0, 1]],
-      [[0, 255], [0, 127.5, 255]],
+      [
+        [-1, 1],
+        [-1, 0, 1],
+      ],
+      [
+        [0, 255],
+        [0, 127.5, 255],
+      ],
       [{ mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.5] }, [-2, 0, 1]],
     ];
     for (const [range, want] of cases) {

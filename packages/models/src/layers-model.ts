@@ -56,12 +56,19 @@ function steps(model: tfl.LayersModel): Step[] {
   const visit = (layer: tfl.layers.Layer) => {
     const name = layer.name;
     if (state.get(name) === 'done') return;
-    if (state.get(name) === 'visiting') throw new CnnvizError('UNSUPPORTED_OP', `layer graph has a cycle at ${name}`);
+    if (state.get(name) === 'visiting')
+      throw new CnnvizError('UNSUPPORTED_OP', `layer graph has a cycle at ${name}`);
     state.set(name, 'visiting');
     const cls = layer.getClassName();
     const ins = cls === 'InputLayer' ? [] : inboundOf(model, layer);
     ins.forEach(visit);
-    order.push({ name, layer, cls, cfg: layer.getConfig() as Record<string, unknown>, inputs: ins.map((l) => l.name) });
+    order.push({
+      name,
+      layer,
+      cls,
+      cfg: layer.getConfig() as Record<string, unknown>,
+      inputs: ins.map((l) => l.name),
+    });
     state.set(name, 'done');
   };
   model.outputs.forEach((t) => visit(t.sourceLayer as tfl.layers.Layer));
@@ -94,13 +101,25 @@ export function fromLayersModel(model: tfl.LayersModel, options: LayersModelOpti
     'BAD_INPUT',
     'fromLayersModel expects a tf.LayersModel',
   );
-  check(model.inputs.length === 1, 'UNSUPPORTED_OP', `models with one input are supported, got ${model.inputs.length}`);
-  check(model.outputs.length === 1, 'UNSUPPORTED_OP', `models with one output are supported, got ${model.outputs.length}`);
+  check(
+    model.inputs.length === 1,
+    'UNSUPPORTED_OP',
+    `models with one input are supported, got ${model.inputs.length}`,
+  );
+  check(
+    model.outputs.length === 1,
+    'UNSUPPORTED_OP',
+    `models with one output are supported, got ${model.outputs.length}`,
+  );
   const all = steps(model);
   const byName = new Map(all.map((s) => [s.name, s]));
 
   let outName = options.outputLayer ?? model.outputs[0].sourceLayer.name;
-  if (options.outputLayer !== undefined) checkLayer(options.outputLayer, all.map((s) => s.name));
+  if (options.outputLayer !== undefined)
+    checkLayer(
+      options.outputLayer,
+      all.map((s) => s.name),
+    );
   // Strip a trailing softmax so that logits are pre-softmax scores.
   let stripActivation = false;
   const out = byName.get(outName)!;
@@ -116,7 +135,11 @@ export function fromLayersModel(model: tfl.LayersModel, options: LayersModelOpti
   const exec = all.filter((s) => !downstream.has(s.name));
 
   const inShape = model.inputs[0].shape;
-  check(inShape.length === 4, 'UNSUPPORTED_OP', `image models with input [N,H,W,C] are supported, got [${inShape}]`);
+  check(
+    inShape.length === 4,
+    'UNSUPPORTED_OP',
+    `image models with input [N,H,W,C] are supported, got [${inShape}]`,
+  );
   const channels = inShape[3];
   check(typeof channels === 'number', 'UNSUPPORTED_OP', 'the model input must declare its channel count');
   const inputShape: [number | null, number | null, number] = [inShape[1], inShape[2], channels];
@@ -134,8 +157,16 @@ export function fromLayersModel(model: tfl.LayersModel, options: LayersModelOpti
   const inputName = model.inputs[0].sourceLayer.name;
 
   function forward(x: tf.Tensor4D, taps: string[] = []): ForwardResult {
-    check(x instanceof tf.Tensor && x.rank === 4, 'BAD_INPUT', `forward expects a preprocessed [N,H,W,C] tensor, got ${describe(x)}`);
-    check(x.shape[3] === channels, 'BAD_INPUT', `forward expects ${channels} channel(s), got [${x.shape.join(',')}]`);
+    check(
+      x instanceof tf.Tensor && x.rank === 4,
+      'BAD_INPUT',
+      `forward expects a preprocessed [N,H,W,C] tensor, got ${describe(x)}`,
+    );
+    check(
+      x.shape[3] === channels,
+      'BAD_INPUT',
+      `forward expects ${channels} channel(s), got [${x.shape.join(',')}]`,
+    );
     check(Array.isArray(taps), 'BAD_INPUT', 'taps must be an array of layer names');
     for (const t of taps) checkLayer(t, names);
     const want = new Set<string>([outName, ...taps]);
@@ -207,7 +238,9 @@ export function fromLayersModel(model: tfl.LayersModel, options: LayersModelOpti
     preprocess: makePreprocess(range, inputShape, fixedSize),
     forward,
     getWeights(name: string): tf.Tensor[] {
-      return layerByName(name).getWeights().map((w) => tf.clone(w));
+      return layerByName(name)
+        .getWeights()
+        .map((w) => tf.clone(w));
     },
     setWeights(name: string, weights: tf.Tensor[]): void {
       const layer = layerByName(name);

@@ -24,9 +24,21 @@ function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
 function smallModel(): tfl.Sequential {
   return tfl.sequential({
     layers: [
-      tfl.layers.conv2d({ name: 'conv', inputShape: [6, 6, 3], filters: 2, kernelSize: 3, activation: 'relu', kernelInitializer: tfl.initializers.glorotNormal({ seed: 1 }) }),
+      tfl.layers.conv2d({
+        name: 'conv',
+        inputShape: [6, 6, 3],
+        filters: 2,
+        kernelSize: 3,
+        activation: 'relu',
+        kernelInitializer: tfl.initializers.glorotNormal({ seed: 1 }),
+      }),
       tfl.layers.flatten({ name: 'flat' }),
-      tfl.layers.dense({ name: 'out', units: 3, activation: 'softmax', kernelInitializer: tfl.initializers.glorotNormal({ seed: 2 }) }),
+      tfl.layers.dense({
+        name: 'out',
+        units: 3,
+        activation: 'softmax',
+        kernelInitializer: tfl.initializers.glorotNormal({ seed: 2 }),
+      }),
     ],
   });
 }
@@ -94,7 +106,14 @@ describe('loadModel', () => {
   it('accepts any IOHandler', async () => {
     const m = smallModel();
     let art: tf.io.ModelArtifacts | undefined;
-    await m.save(tf.io.withSaveHandler(async (a) => ((art = a), { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } })));
+    await m.save(
+      tf.io.withSaveHandler(
+        async (a) => (
+          (art = a),
+          { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } }
+        ),
+      ),
+    );
     const vm = await loadModel(tf.io.fromMemory(art!), { labels: ['a', 'b', 'c'] });
     expect(vm.layers.map((l) => l.name)).toEqual(['conv_input', 'conv', 'flat', 'out']);
     vm.dispose!();
@@ -129,15 +148,22 @@ describe('loadModel', () => {
 /** nsfwjs's MobileNetV2 "mid" model: a real GraphModel with fused convolutions and a softmax output. */
 async function midArtifacts(): Promise<tf.io.ModelArtifacts> {
   const { MobileNetV2MidModel } = (await import('nsfwjs/models/mobilenet_v2_mid')) as unknown as {
-    MobileNetV2MidModel: { modelJson: () => Promise<{ default: tf.io.ModelJSON }>; weightBundles: (() => Promise<{ default: string }>)[] };
+    MobileNetV2MidModel: {
+      modelJson: () => Promise<{ default: tf.io.ModelJSON }>;
+      weightBundles: (() => Promise<{ default: string }>)[];
+    };
   };
   const json = (await MobileNetV2MidModel.modelJson()).default;
-  const shards = await Promise.all(MobileNetV2MidModel.weightBundles.map(async (f) => Buffer.from((await f()).default, 'base64')));
+  const shards = await Promise.all(
+    MobileNetV2MidModel.weightBundles.map(async (f) => Buffer.from((await f()).default, 'base64')),
+  );
   return {
     modelTopology: json.modelTopology,
     format: 'graph-model',
     weightSpecs: json.weightsManifest.flatMap((g) => g.weights),
-    weightData: tf.io.CompositeArrayBuffer.join(shards.map((b) => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer)),
+    weightData: tf.io.CompositeArrayBuffer.join(
+      shards.map((b) => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer),
+    ),
   };
 }
 
@@ -150,16 +176,22 @@ describe('loadModel / fromGraphModel on a real graph model', () => {
     writeFileSync(join(folder, 'w.bin'), Buffer.from(tf.io.CompositeArrayBuffer.join(art.weightData!)));
     writeFileSync(
       join(folder, 'model.json'),
-      JSON.stringify({ format: 'graph-model', modelTopology: art.modelTopology, weightsManifest: [{ paths: ['w.bin'], weights: art.weightSpecs }] }),
+      JSON.stringify({
+        format: 'graph-model',
+        modelTopology: art.modelTopology,
+        weightsManifest: [{ paths: ['w.bin'], weights: art.weightSpecs }],
+      }),
     );
     const vm = await loadModel(join(folder, 'model.json'));
     const original = await tfconv.loadGraphModel(tf.io.fromMemory(art));
 
-    const tap = vm.layers.find((l) => l.kind === '_FusedConv2D' && /block_6\/expand/.test(l.name))!;
+    const tap = vm.layers.find((l) => l.kind === '_FusedConv2D' && /expanded_conv_6\/expand\//.test(l.name))!;
     expect(tap).toBeDefined();
     expect(tap.kernel?.size).toEqual([1, 1]);
-    expect(tap.outputShape).toEqual([28, 28, 192]);
-    const dw = vm.layers.find((l) => l.kind === 'FusedDepthwiseConv2dNative' && /block_6\/depthwise/.test(l.name))!;
+    expect(tap.outputShape).toEqual([28, 28, 288]); // alpha 1.4: 6 x 48 channels
+    const dw = vm.layers.find(
+      (l) => l.kind === 'FusedDepthwiseConv2dNative' && /expanded_conv_6\/depthwise\//.test(l.name),
+    )!;
     expect(dw.kernel).toEqual({ size: [3, 3], strides: [2, 2], padding: 'same', dilation: [1, 1] });
     expect(vm.layers.map((l) => l.kind)).toContain('Softmax');
 

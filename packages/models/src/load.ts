@@ -28,7 +28,9 @@ function loadError(path: string, what: string, cause?: unknown): CnnvizError {
  * Errors are CnnvizError('MODEL_LOAD') naming the file that failed.
  */
 export function fileHandler(modelJsonPath: string): tf.io.IOHandler {
-  const path = modelJsonPath.startsWith('file://') ? decodeURIComponent(new URL(modelJsonPath).pathname) : modelJsonPath;
+  const path = modelJsonPath.startsWith('file://')
+    ? decodeURIComponent(new URL(modelJsonPath).pathname)
+    : modelJsonPath;
   return {
     async load(): Promise<tf.io.ModelArtifacts> {
       const fs = await import('node:fs/promises');
@@ -45,8 +47,16 @@ export function fileHandler(modelJsonPath: string): tf.io.IOHandler {
       } catch (e) {
         throw loadError(path, 'model.json is not valid JSON', e);
       }
-      if (typeof json !== 'object' || json === null || typeof json.modelTopology !== 'object' || json.modelTopology === null) {
-        throw loadError(path, 'model.json has no modelTopology (expected a TensorFlow.js layers or graph model)');
+      if (
+        typeof json !== 'object' ||
+        json === null ||
+        typeof json.modelTopology !== 'object' ||
+        json.modelTopology === null
+      ) {
+        throw loadError(
+          path,
+          'model.json has no modelTopology (expected a TensorFlow.js layers or graph model)',
+        );
       }
       const dir = dirname(path);
       return tf.io.getModelArtifactsForJSON(json, async (manifest) => {
@@ -83,7 +93,10 @@ function checkWeightBytes(art: tf.io.ModelArtifacts, where: string): void {
   }
   const have = tf.io.CompositeArrayBuffer.join(art.weightData).byteLength;
   if (have !== want) {
-    throw loadError(where, `the weight files hold ${have} bytes but the manifest describes ${want} (truncated or wrong file?)`);
+    throw loadError(
+      where,
+      `the weight files hold ${have} bytes but the manifest describes ${want} (truncated or wrong file?)`,
+    );
   }
 }
 
@@ -102,15 +115,23 @@ function metaOptions(art: tf.io.ModelArtifacts, options: LoadModelOptions): Load
  * (missing or corrupt model.json, missing or short weight file) is CnnvizError('MODEL_LOAD')
  * naming the source. The VisionModel owns the loaded model: `dispose()` frees its weights.
  */
-export async function loadModel(source: string | tf.io.IOHandler, options: LoadModelOptions = {}): Promise<VisionModel> {
+export async function loadModel(
+  source: string | tf.io.IOHandler,
+  options: LoadModelOptions = {},
+): Promise<VisionModel> {
   check(
-    typeof source === 'string' || (typeof source === 'object' && source !== null && typeof source.load === 'function'),
+    typeof source === 'string' ||
+      (typeof source === 'object' && source !== null && typeof source.load === 'function'),
     'BAD_INPUT',
     'loadModel expects a path or URL to model.json, or a tf.io.IOHandler',
   );
   const where = typeof source === 'string' ? source : 'IOHandler';
   const handler =
-    typeof source !== 'string' ? source : isUrl(source) || !isNode() ? tf.io.http(source) : fileHandler(source);
+    typeof source !== 'string'
+      ? source
+      : isUrl(source) || !isNode()
+        ? tf.io.http(source)
+        : fileHandler(source);
   let art: tf.io.ModelArtifacts;
   try {
     art = await handler.load!();

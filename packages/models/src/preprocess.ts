@@ -5,7 +5,9 @@ import { check, checkImage, resize, type InputRange } from '@cnnviz/core';
 export function checkInputRange(range: unknown, channels: number): asserts range is InputRange {
   if (Array.isArray(range)) {
     check(
-      range.length === 2 && range.every((v) => typeof v === 'number' && Number.isFinite(v)) && range[0] < range[1],
+      range.length === 2 &&
+        range.every((v) => typeof v === 'number' && Number.isFinite(v)) &&
+        range[0] < range[1],
       'BAD_OPTION',
       `inputRange must be [low, high] with low < high (e.g. [0, 1], [-1, 1], [0, 255]), got ${JSON.stringify(range)}`,
     );

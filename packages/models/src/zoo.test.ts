@@ -107,7 +107,10 @@ describe('zoo.mobilenetV2Features', () => {
     const model = await zoo.mobilenetV2Features();
     const reference = await tfl.loadLayersModel(tf.io.fromMemory(await nsfwjsArtifacts('mobilenet_v2')));
     const taps = ['Conv1_relu', 'block_2_add', 'block_6_expand_relu', 'block_13_expand_relu', 'out_relu'];
-    const ref = tfl.model({ inputs: reference.inputs, outputs: taps.map((t) => reference.getLayer(t).output as tfl.SymbolicTensor) });
+    const ref = tfl.model({
+      inputs: reference.inputs,
+      outputs: taps.map((t) => reference.getLayer(t).output as tfl.SymbolicTensor),
+    });
     const cat = await images.load('chelsea');
     const x = tf.tidy(() => tf.expandDims(tf.image.resizeBilinear(cat, [224, 224]), 0)) as tf.Tensor4D;
     const before = tf.memory().numTensors;
@@ -138,18 +141,33 @@ describe('zoo.mobilenetV2Features', () => {
     expect(byName.out_relu.outputShape).toEqual([3, 3, 1280]);
     expect(byName.block_13_expand_relu.outputShape).toEqual([6, 6, 576]);
     expect(byName.block_2_add.inputs).toHaveLength(2);
-    expect(byName.Conv1.kernel).toEqual({ size: [3, 3], strides: [2, 2], padding: 'valid', dilation: [1, 1] });
+    expect(byName.Conv1.kernel).toEqual({
+      size: [3, 3],
+      strides: [2, 2],
+      padding: 'valid',
+      dilation: [1, 1],
+    });
     const loi = zooEntries.mobilenetV2Features.layersOfInterest;
     for (const l of [...loi.dream, ...loi.style, loi.content, loi.gradcam]) expect(byName[l]).toBeDefined();
     // Differentiable through the whole backbone, for a tap deep inside it.
     const x = tf.randomUniform([1, 96, 96, 3], 0, 1, 'float32', 2) as tf.Tensor4D;
-    const g = tf.grad((inp: tf.Tensor) =>
-      tf.sum(tf.slice(model.forward(model.preprocess(inp as tf.Tensor4D), ['block_13_expand_relu']).activations.block_13_expand_relu, [0, 0, 0, 5], [1, -1, -1, 1])) as tf.Scalar,
+    const g = tf.grad(
+      (inp: tf.Tensor) =>
+        tf.sum(
+          tf.slice(
+            model.forward(model.preprocess(inp as tf.Tensor4D), ['block_13_expand_relu']).activations
+              .block_13_expand_relu,
+            [0, 0, 0, 5],
+            [1, -1, -1, 1],
+          ),
+        ) as tf.Scalar,
     )(x);
     expect(g.shape).toEqual([1, 96, 96, 3]);
     expect(tf.tidy(() => tf.max(tf.abs(g)).dataSync()[0])).toBeGreaterThan(0);
     tf.dispose([x, g]);
-    expect(() => model.forward(tf.zeros([1, 96, 96, 3]) as tf.Tensor4D, ['block_13_expand_reluu'])).toThrow(CnnvizError);
+    expect(() => model.forward(tf.zeros([1, 96, 96, 3]) as tf.Tensor4D, ['block_13_expand_reluu'])).toThrow(
+      CnnvizError,
+    );
     model.dispose!();
   });
 
@@ -168,13 +186,18 @@ describe('zoo.inceptionV3Features', () => {
     expect(model.layers.find((l) => l.name === 'mixed10')!.outputShape).toEqual([1, 1, 2048]);
     const x = tf.randomUniform([1, 75, 75, 3], 0, 1, 'float32', 4) as tf.Tensor4D;
     const before = tf.memory().numTensors;
-    const g = tf.grad((inp: tf.Tensor) => tf.mean(model.forward(inp as tf.Tensor4D, ['mixed3']).activations.mixed3) as tf.Scalar)(x);
+    const g = tf.grad(
+      (inp: tf.Tensor) =>
+        tf.mean(model.forward(inp as tf.Tensor4D, ['mixed3']).activations.mixed3) as tf.Scalar,
+    )(x);
     expect(Number.isFinite(tf.tidy(() => tf.sum(tf.abs(g)).dataSync()[0]))).toBe(true);
     expect(tf.tidy(() => tf.max(tf.abs(g)).dataSync()[0])).toBeGreaterThan(0);
     g.dispose();
     expect(tf.memory().numTensors).toBe(before);
     // Same values as tfjs-layers' own execution of the same weights (its BatchNorm, fused convs).
-    const ref = await tfl.loadLayersModel(tf.io.fromMemory(cutArtifacts(await nsfwjsArtifacts('inception_v3'), 'mixed2', 75)));
+    const ref = await tfl.loadLayersModel(
+      tf.io.fromMemory(cutArtifacts(await nsfwjsArtifacts('inception_v3'), 'mixed2', 75)),
+    );
     const expected = ref.predict(x) as tf.Tensor;
     const got = model.forward(x, ['mixed2']).activations.mixed2;
     const scale = tf.tidy(() => tf.max(tf.abs(expected)).dataSync()[0]);

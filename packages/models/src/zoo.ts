@@ -47,7 +47,12 @@ export const zooEntries = {
     inputSize: [28, 28, 1],
     minInputSize: 28,
     inputRange: [0, 1],
-    layersOfInterest: { dream: ['conv3'], style: ['conv1', 'conv2', 'conv3'], content: 'conv2', gradcam: 'conv3' },
+    layersOfInterest: {
+      dream: ['conv3'],
+      style: ['conv1', 'conv2', 'conv3'],
+      content: 'conv2',
+      gradcam: 'conv3',
+    },
     labels: FASHION_LABELS,
     weightsBytes: 132_776,
   },
@@ -64,7 +69,13 @@ export const zooEntries = {
     inputRange: [0, 1],
     layersOfInterest: {
       dream: ['block_13_expand_relu'],
-      style: ['Conv1_relu', 'block_1_expand_relu', 'block_3_expand_relu', 'block_6_expand_relu', 'block_13_expand_relu'],
+      style: [
+        'Conv1_relu',
+        'block_1_expand_relu',
+        'block_3_expand_relu',
+        'block_6_expand_relu',
+        'block_13_expand_relu',
+      ],
       content: 'block_6_expand_relu',
       gradcam: 'out_relu',
     },
@@ -97,7 +108,10 @@ function withEntry(model: VisionModel, entry: ZooEntry, size?: number): ZooModel
 
 /** The Fashion-MNIST CNN trained in this repo (bundled weights, ~130 KB). Input `[28,28,1]` in 0..1. */
 async function fashionCnn(): Promise<ZooModel> {
-  const [jsonBytes, weights] = await Promise.all([readAsset('fashion-cnn/model.json'), readAsset('fashion-cnn/weights.bin')]);
+  const [jsonBytes, weights] = await Promise.all([
+    readAsset('fashion-cnn/model.json'),
+    readAsset('fashion-cnn/weights.bin'),
+  ]);
   let model: tfl.LayersModel;
   try {
     const json = JSON.parse(new TextDecoder().decode(jsonBytes)) as tf.io.ModelJSON;
@@ -107,7 +121,9 @@ async function fashionCnn(): Promise<ZooModel> {
     ]);
     model = await tfl.loadLayersModel(tf.io.fromMemory(art));
   } catch (e) {
-    throw new CnnvizError('MODEL_LOAD', `cannot load the bundled fashionCnn: ${(e as Error).message}`, { cause: e });
+    throw new CnnvizError('MODEL_LOAD', `cannot load the bundled fashionCnn: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
   const entry = zooEntries.fashionCnn;
   return withEntry(fromLayersModel(model, { inputRange: entry.inputRange, labels: entry.labels }), entry);

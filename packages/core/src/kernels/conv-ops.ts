@@ -5,7 +5,13 @@ import * as tf from '@tensorflow/tfjs-core';
  * Transposed convolutions need both: explicit paddings larger than the filter, or strides that leave input rows
  * unused, turn the required padding negative.
  */
-export function padOrCrop(t: tf.Tensor4D, top: number, bottom: number, left: number, right: number): tf.Tensor4D {
+export function padOrCrop(
+  t: tf.Tensor4D,
+  top: number,
+  bottom: number,
+  left: number,
+  right: number,
+): tf.Tensor4D {
   let r = t;
   if (top < 0 || bottom < 0 || left < 0 || right < 0) {
     const [b, h, w, c] = r.shape;

@@ -6,7 +6,12 @@ import { registerKernelFixes, unregisterKernelFixes } from './index.js';
 import { randomArray, relErr, seeded } from './test-util.js';
 
 type Pad = 'same' | 'valid';
-const cases: Array<{ x: [number, number, number, number]; f: [number, number, number, number]; s: number; pad: Pad }> = [
+const cases: Array<{
+  x: [number, number, number, number];
+  f: [number, number, number, number];
+  s: number;
+  pad: Pad;
+}> = [
   { x: [2, 7, 8, 3], f: [3, 3, 3, 4], s: 1, pad: 'same' },
   { x: [2, 7, 8, 3], f: [3, 3, 3, 4], s: 1, pad: 'valid' },
   { x: [1, 9, 7, 5], f: [3, 2, 5, 6], s: 2, pad: 'same' },
@@ -52,7 +57,8 @@ describe('cpu Conv2DBackpropFilter fix', () => {
     const rng = seeded(3);
     const x = tf.tensor4d(randomArray(2 * 5 * 5 * 2, rng), [2, 5, 5, 2]);
     const w = tf.tensor4d(randomArray(3 * 3 * 2 * 3, rng), [3, 3, 2, 3]);
-    const loss = (ww: tf.Tensor) => tf.sum(tf.square(tf.conv2d(x, ww as tf.Tensor4D, 1, 'same'))) as tf.Scalar;
+    const loss = (ww: tf.Tensor) =>
+      tf.sum(tf.square(tf.conv2d(x, ww as tf.Tensor4D, 1, 'same'))) as tf.Scalar;
     const g = tf.grad(loss)(w).dataSync();
     const wv = w.dataSync();
     const eps = 1e-2;
@@ -62,7 +68,8 @@ describe('cpu Conv2DBackpropFilter fix', () => {
       p[i] += eps;
       m[i] -= eps;
       const fd =
-        (loss(tf.tensor4d(p, w.shape)).dataSync()[0] - loss(tf.tensor4d(m, w.shape)).dataSync()[0]) / (2 * eps);
+        (loss(tf.tensor4d(p, w.shape)).dataSync()[0] - loss(tf.tensor4d(m, w.shape)).dataSync()[0]) /
+        (2 * eps);
       expect(Math.abs(fd - g[i])).toBeLessThan(2e-2 * Math.max(1, Math.abs(fd)));
     }
   });

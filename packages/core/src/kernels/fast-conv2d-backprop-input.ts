@@ -72,7 +72,10 @@ export function fastConv2dBackpropInputFix(backendName: string): KernelFix {
           backend,
           filter,
           'conv-flip-transpose',
-          () => ({ values: flipTransposeValues(readValues(backend, filter), filter.shape), shape: [fH, fW, outC, inC] }),
+          () => ({
+            values: flipTransposeValues(readValues(backend, filter), filter.shape),
+            shape: [fH, fW, outC, inC],
+          }),
           (w) => conv(backend, prepared, w),
         );
       } finally {

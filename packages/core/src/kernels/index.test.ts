@@ -38,8 +38,21 @@ describe('registerKernelFixes', () => {
 
 /** A small net with every fixed kernel on its gradient path: fused conv (linear), max-pool of negative values,
  * depthwise conv (stride 2, multiplier 2), conv, dense, and a `gather` of two logits. */
-function net(x: tf.Tensor, w1: tf.Tensor, b1: tf.Tensor, dw: tf.Tensor, w2: tf.Tensor, wd: tf.Tensor): tf.Scalar {
-  let h = tf.fused.conv2d({ x: x as tf.Tensor4D, filter: w1 as tf.Tensor4D, strides: 1, pad: 'same', bias: b1 });
+function net(
+  x: tf.Tensor,
+  w1: tf.Tensor,
+  b1: tf.Tensor,
+  dw: tf.Tensor,
+  w2: tf.Tensor,
+  wd: tf.Tensor,
+): tf.Scalar {
+  let h = tf.fused.conv2d({
+    x: x as tf.Tensor4D,
+    filter: w1 as tf.Tensor4D,
+    strides: 1,
+    pad: 'same',
+    bias: b1,
+  });
   h = tf.maxPool(h, 3, 2, 'same');
   h = tf.relu(h);
   h = tf.depthwiseConv2d(h, dw as tf.Tensor4D, 2, 'same');
@@ -53,14 +66,7 @@ describe('gradients through a small net on wasm with fixes', () => {
   beforeAll(setupBackends);
 
   it('match cpu for the input and every weight, without leaks', async () => {
-    const shapes = [
-      [2, 16, 16, 3],
-      [3, 3, 3, 4],
-      [4],
-      [3, 3, 4, 2],
-      [3, 3, 8, 5],
-      [2 * 2 * 5, 6],
-    ];
+    const shapes = [[2, 16, 16, 3], [3, 3, 3, 4], [4], [3, 3, 4, 2], [3, 3, 8, 5], [2 * 2 * 5, 6]];
     const values = shapes.map((s, i) => randomArray(tf.util.sizeFromShape(s), seeded(100 + i)));
     // Shift the conv bias down so that many max-pool windows see only negative values.
     values[2] = values[2].map((v) => v - 2);

@@ -4,6 +4,7 @@ import { installFix, type KernelFix, uninstallFix } from './registry.js';
 import { wasmConv2dBackpropFilterFix } from './wasm-conv2d-backprop-filter.js';
 import { wasmComparisonFixes } from './wasm-fast-elementwise.js';
 import { wasmSliceFix } from './wasm-fast-slice.js';
+import { wasmDepthToSpaceFix } from './wasm-fast-depth-to-space.js';
 import { wasmDepthwiseBackpropFilterFix } from './wasm-depthwise-backprop-filter.js';
 import { wasmDepthwiseBackpropInputFix } from './wasm-depthwise-backprop-input.js';
 import { wasmMaxPoolGradFix } from './wasm-maxpool-grad.js';
@@ -23,6 +24,7 @@ const FIXES: Record<string, KernelFix[]> = {
     wasmDepthwiseBackpropFilterFix,
     wasmUnsortedSegmentSumFix,
     wasmSliceFix,
+    wasmDepthToSpaceFix,
     ...wasmComparisonFixes,
     wasmIdentityFix,
     wasmCastFix,

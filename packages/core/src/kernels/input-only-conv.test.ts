@@ -22,23 +22,33 @@ describe('inputOnlyConv2d', () => {
     await tf.setBackend('cpu');
   });
 
-  it.each(cases)('forward and input gradient match tf.fused.conv2d: stride $s $pad $act', ({ s, pad, act }) => {
-    const x = rand([2, 9, 8, 3], 1) as tf.Tensor4D;
-    const w = rand([3, 3, 3, 5], 2) as tf.Tensor4D;
-    const bias = rand([5], 3) as tf.Tensor1D;
-    const weights = rand([2, ...tf.conv2d(x, w, s, pad).shape.slice(1)], 4);
-    const fused = (t: tf.Tensor) =>
-      tf.sum(tf.mul(tf.fused.conv2d({ x: t as tf.Tensor4D, filter: w, strides: s, pad, bias, activation: act }), weights));
-    const ours = (t: tf.Tensor) =>
-      tf.sum(tf.mul(inputOnlyConv2d(t as tf.Tensor4D, w, { strides: s, pad, bias, activation: act }), weights));
-    expect(relErr(ours(x).dataSync(), fused(x).dataSync())).toBeLessThan(1e-5);
-    const want = tf.grad(fused)(x);
-    const before = tf.memory().numTensors;
-    const got = tf.grad(ours)(x);
-    expect(tf.memory().numTensors).toBe(before + 1);
-    expect(relErr(got.dataSync(), want.dataSync())).toBeLessThan(1e-5);
-    tf.dispose([x, w, bias, weights, want, got]);
-  });
+  it.each(cases)(
+    'forward and input gradient match tf.fused.conv2d: stride $s $pad $act',
+    ({ s, pad, act }) => {
+      const x = rand([2, 9, 8, 3], 1) as tf.Tensor4D;
+      const w = rand([3, 3, 3, 5], 2) as tf.Tensor4D;
+      const bias = rand([5], 3) as tf.Tensor1D;
+      const weights = rand([2, ...tf.conv2d(x, w, s, pad).shape.slice(1)], 4);
+      const fused = (t: tf.Tensor) =>
+        tf.sum(
+          tf.mul(
+            tf.fused.conv2d({ x: t as tf.Tensor4D, filter: w, strides: s, pad, bias, activation: act }),
+            weights,
+          ),
+        );
+      const ours = (t: tf.Tensor) =>
+        tf.sum(
+          tf.mul(inputOnlyConv2d(t as tf.Tensor4D, w, { strides: s, pad, bias, activation: act }), weights),
+        );
+      expect(relErr(ours(x).dataSync(), fused(x).dataSync())).toBeLessThan(1e-5);
+      const want = tf.grad(fused)(x);
+      const before = tf.memory().numTensors;
+      const got = tf.grad(ours)(x);
+      expect(tf.memory().numTensors).toBe(before + 1);
+      expect(relErr(got.dataSync(), want.dataSync())).toBeLessThan(1e-5);
+      tf.dispose([x, w, bias, weights, want, got]);
+    },
+  );
 
   it('never runs the filter-gradient kernel (the fused op does)', async () => {
     const x = rand([1, 8, 8, 3], 1) as tf.Tensor4D;
@@ -49,9 +59,18 @@ describe('inputOnlyConv2d', () => {
       return info.kernelNames;
     };
     // Under tf.grad, tfjs fuses only linear activations (others run unfused), so 'linear' shows the problem.
-    const ours = await kernelsOf((t) => inputOnlyConv2d(t as tf.Tensor4D, w, { strides: 1, pad: 'same', bias }));
+    const ours = await kernelsOf((t) =>
+      inputOnlyConv2d(t as tf.Tensor4D, w, { strides: 1, pad: 'same', bias }),
+    );
     const fused = await kernelsOf((t) =>
-      tf.fused.conv2d({ x: t as tf.Tensor4D, filter: w, strides: 1, pad: 'same', bias, activation: 'linear' }),
+      tf.fused.conv2d({
+        x: t as tf.Tensor4D,
+        filter: w,
+        strides: 1,
+        pad: 'same',
+        bias,
+        activation: 'linear',
+      }),
     );
     expect(ours).toContain('Conv2DBackpropInput');
     expect(ours).not.toContain('Conv2DBackpropFilter');
@@ -105,23 +124,41 @@ describe('inputOnlyConv2d', () => {
 });
 
 describe('inputOnlyDepthwiseConv2d', () => {
-  it.each(cases)('forward and input gradient match tf.fused.depthwiseConv2d: stride $s $pad $act', ({ s, pad, act }) => {
-    const x = rand([2, 9, 8, 3], 1) as tf.Tensor4D;
-    const w = rand([3, 3, 3, 2], 2) as tf.Tensor4D;
-    const bias = rand([6], 3) as tf.Tensor1D;
-    const weights = rand([2, ...tf.depthwiseConv2d(x, w, s, pad).shape.slice(1)], 4);
-    const fused = (t: tf.Tensor) =>
-      tf.sum(
-        tf.mul(tf.fused.depthwiseConv2d({ x: t as tf.Tensor4D, filter: w, strides: s, pad, bias, activation: act }), weights),
-      );
-    const ours = (t: tf.Tensor) =>
-      tf.sum(tf.mul(inputOnlyDepthwiseConv2d(t as tf.Tensor4D, w, { strides: s, pad, bias, activation: act }), weights));
-    expect(relErr(ours(x).dataSync(), fused(x).dataSync())).toBeLessThan(1e-5);
-    const want = tf.grad(fused)(x);
-    const got = tf.grad(ours)(x);
-    expect(relErr(got.dataSync(), want.dataSync())).toBeLessThan(1e-5);
-    tf.dispose([x, w, bias, weights, want, got]);
-  });
+  it.each(cases)(
+    'forward and input gradient match tf.fused.depthwiseConv2d: stride $s $pad $act',
+    ({ s, pad, act }) => {
+      const x = rand([2, 9, 8, 3], 1) as tf.Tensor4D;
+      const w = rand([3, 3, 3, 2], 2) as tf.Tensor4D;
+      const bias = rand([6], 3) as tf.Tensor1D;
+      const weights = rand([2, ...tf.depthwiseConv2d(x, w, s, pad).shape.slice(1)], 4);
+      const fused = (t: tf.Tensor) =>
+        tf.sum(
+          tf.mul(
+            tf.fused.depthwiseConv2d({
+              x: t as tf.Tensor4D,
+              filter: w,
+              strides: s,
+              pad,
+              bias,
+              activation: act,
+            }),
+            weights,
+          ),
+        );
+      const ours = (t: tf.Tensor) =>
+        tf.sum(
+          tf.mul(
+            inputOnlyDepthwiseConv2d(t as tf.Tensor4D, w, { strides: s, pad, bias, activation: act }),
+            weights,
+          ),
+        );
+      expect(relErr(ours(x).dataSync(), fused(x).dataSync())).toBeLessThan(1e-5);
+      const want = tf.grad(fused)(x);
+      const got = tf.grad(ours)(x);
+      expect(relErr(got.dataSync(), want.dataSync())).toBeLessThan(1e-5);
+      tf.dispose([x, w, bias, weights, want, got]);
+    },
+  );
 
   it('dilated depthwise forward matches tf.depthwiseConv2d', () => {
     const x = rand([1, 9, 10, 2], 5) as tf.Tensor4D;

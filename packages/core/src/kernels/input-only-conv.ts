@@ -19,12 +19,23 @@ export interface InputOnlyConvOptions {
   leakyreluAlpha?: number;
 }
 
-const ACTIVATIONS: readonly ConvActivation[] = ['linear', 'relu', 'relu6', 'elu', 'sigmoid', 'tanh', 'leakyrelu'];
+const ACTIVATIONS: readonly ConvActivation[] = [
+  'linear',
+  'relu',
+  'relu6',
+  'elu',
+  'sigmoid',
+  'tanh',
+  'leakyrelu',
+];
 
 function pair(v: number | [number, number] | undefined, name: string): [number, number] {
   const p: [number, number] = v === undefined ? [1, 1] : typeof v === 'number' ? [v, v] : [v[0], v[1]];
   if (!p.every((n) => Number.isInteger(n) && n >= 1)) {
-    throw new CnnvizError('BAD_OPTION', `${name} must be a positive integer or a pair of them, got ${String(v)}`);
+    throw new CnnvizError(
+      'BAD_OPTION',
+      `${name} must be a positive integer or a pair of them, got ${String(v)}`,
+    );
   }
   return p;
 }
@@ -62,7 +73,10 @@ function convMaybeAtrous(
 ): tf.Tensor4D {
   if (dil[0] === 1 && dil[1] === 1) return conv(x, pad);
   if (strides[0] !== 1 || strides[1] !== 1) {
-    throw new CnnvizError('BAD_OPTION', `strides must be 1 when dilations > 1 (as in TensorFlow), got ${strides}`);
+    throw new CnnvizError(
+      'BAD_OPTION',
+      `strides must be 1 when dilations > 1 (as in TensorFlow), got ${strides}`,
+    );
   }
   const [, h, w] = x.shape;
   const info = tf.backend_util.computeConv2DInfo(
@@ -95,7 +109,10 @@ function convMaybeAtrous(
 function checkActivation(options: InputOnlyConvOptions): ConvActivation {
   const act = options.activation ?? 'linear';
   if (!ACTIVATIONS.includes(act)) {
-    throw new CnnvizError('BAD_OPTION', `activation must be one of ${ACTIVATIONS.join(', ')}, got '${String(act)}'`);
+    throw new CnnvizError(
+      'BAD_OPTION',
+      `activation must be one of ${ACTIVATIONS.join(', ')}, got '${String(act)}'`,
+    );
   }
   return act;
 }
@@ -109,7 +126,11 @@ function checkActivation(options: InputOnlyConvOptions): ConvActivation {
  * objective. The activation is a separate op too, so scoped gradient overrides (guided backprop) see it.
  * x: [N, H, W, inC], filter: [fH, fW, inC, outC].
  */
-export function inputOnlyConv2d(x: tf.Tensor4D, filter: tf.Tensor4D, options: InputOnlyConvOptions): tf.Tensor4D {
+export function inputOnlyConv2d(
+  x: tf.Tensor4D,
+  filter: tf.Tensor4D,
+  options: InputOnlyConvOptions,
+): tf.Tensor4D {
   const strides = pair(options.strides, 'strides');
   const dil = pair(options.dilations, 'dilations');
   const act = checkActivation(options);

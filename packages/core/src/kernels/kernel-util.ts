@@ -44,7 +44,9 @@ export function wrap<R extends tf.Rank = tf.Rank>(backend: tf.KernelBackend, t: 
 
 /** Data format attr ('NHWC' | 'NCHW' | undefined) → true when channels are last. */
 export function isNHWC(dataFormat: unknown): boolean {
-  return dataFormat === undefined || dataFormat === null || dataFormat === 'NHWC' || dataFormat === 'channelsLast';
+  return (
+    dataFormat === undefined || dataFormat === null || dataFormat === 'NHWC' || dataFormat === 'channelsLast'
+  );
 }
 
 /** Dilations attr (number | [h, w] | undefined) → true when there is none. */

@@ -48,7 +48,13 @@ export function phaseAxis(f: number, s: number, pad: number, inSize: number): Ph
  * The combined filter [kH, kW, outC, s²·inC] of a conv2d filter [fH, fW, inC, outC]; output channel (pH·s + pW)·inC + c
  * is phase (pH, pW) of input channel c — the channel order depthToSpace(s) expects.
  */
-export function phaseFilterValues(w: ArrayLike<number>, shape: number[], s: number, h: PhaseAxis, v: PhaseAxis): Float32Array {
+export function phaseFilterValues(
+  w: ArrayLike<number>,
+  shape: number[],
+  s: number,
+  h: PhaseAxis,
+  v: PhaseAxis,
+): Float32Array {
   const [, fW, inC, outC] = shape;
   const cOut = s * s * inC;
   const out = new Float32Array(h.k * v.k * outC * cOut);

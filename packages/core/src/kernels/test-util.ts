@@ -62,7 +62,8 @@ export async function kernelOn(
   kernelFixCacheSize();
   const buffersBefore = tf.engine().backend.numDataIds();
   const ts: tf.NamedTensorMap = {};
-  for (const [k, v] of Object.entries(inputs)) ts[k] = tf.tensor(Array.from(v.values), v.shape, v.dtype ?? 'float32');
+  for (const [k, v] of Object.entries(inputs))
+    ts[k] = tf.tensor(Array.from(v.values), v.shape, v.dtype ?? 'float32');
   const tensorsBefore = tf.memory().numTensors;
   const out = tf.engine().runKernel(kernelName, ts, attrs as tf.NamedAttrMap) as tf.Tensor;
   expect(tf.memory().numTensors).toBe(tensorsBefore + 1);

@@ -15,7 +15,9 @@ export function conv2dBackpropFilterOps(
   return tf.tidy(() => {
     const n = info.batchSize * info.outHeight * info.outWidth;
     const dy2 = tf.reshape(dy, [n, info.outChannels]);
-    const taps = forEachTap(x, info, (xs) => tf.matMul(tf.reshape(xs, [n, info.inChannels]), dy2, true, false));
+    const taps = forEachTap(x, info, (xs) =>
+      tf.matMul(tf.reshape(xs, [n, info.inChannels]), dy2, true, false),
+    );
     return tf.reshape(tf.stack(taps), info.filterShape) as tf.Tensor4D;
   });
 }
@@ -37,7 +39,14 @@ export const wasmConv2dBackpropFilterFix: KernelFix = {
         x = tf.transpose(x, [0, 2, 3, 1]);
         dy = tf.transpose(dy, [0, 2, 3, 1]);
       }
-      const info = tf.backend_util.computeConv2DInfo(x.shape, a.filterShape, a.strides, 1, a.pad, a.dimRoundingMode);
+      const info = tf.backend_util.computeConv2DInfo(
+        x.shape,
+        a.filterShape,
+        a.strides,
+        1,
+        a.pad,
+        a.dimRoundingMode,
+      );
       return conv2dBackpropFilterOps(x, dy, info);
     });
   },

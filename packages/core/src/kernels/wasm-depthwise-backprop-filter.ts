@@ -17,7 +17,9 @@ export function depthwiseBackpropFilterOps(
     const { batchSize: b, outHeight: h, outWidth: w } = info;
     const dy5 = m === 1 ? dy : tf.reshape(dy, [b, h, w, inC, m]);
     const taps = forEachTap(x, info, (xs) =>
-      m === 1 ? tf.sum(tf.mul(xs, dy5), [0, 1, 2]) : tf.sum(tf.mul(tf.reshape(xs, [b, h, w, inC, 1]), dy5), [0, 1, 2]),
+      m === 1
+        ? tf.sum(tf.mul(xs, dy5), [0, 1, 2])
+        : tf.sum(tf.mul(tf.reshape(xs, [b, h, w, inC, 1]), dy5), [0, 1, 2]),
     );
     return tf.reshape(tf.stack(taps), [fH, fW, inC, m]) as tf.Tensor4D;
   });
@@ -42,7 +44,11 @@ export const wasmDepthwiseBackpropFilterFix: KernelFix = {
       true,
     );
     return runOps(backend, () =>
-      depthwiseBackpropFilterOps(wrap<tf.Rank.R4>(backend, x), wrap<tf.Rank.R4>(backend, inputs.dy as tf.TensorInfo), info),
+      depthwiseBackpropFilterOps(
+        wrap<tf.Rank.R4>(backend, x),
+        wrap<tf.Rank.R4>(backend, inputs.dy as tf.TensorInfo),
+        info,
+      ),
     );
   },
 };

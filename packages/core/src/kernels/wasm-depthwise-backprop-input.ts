@@ -43,6 +43,8 @@ export function depthwiseBackpropInputOps(
 /**
  * wasm `DepthwiseConv2dNativeBackpropInput` (missing from tfjs-backend-wasm 4.22): the backend's forward depthwise
  * kernel on the prepared dy, with the flipped filter cached per source filter (see derived-weights.ts).
+ * Strided layers convolve the zero-dilated dy: a sub-pixel split (as for conv2d) needs a channel multiplier of s²,
+ * which XNNPACK runs ~2x slower than this.
  */
 export const wasmDepthwiseBackpropInputFix: KernelFix = {
   name: 'wasm:DepthwiseConv2dNativeBackpropInput',
@@ -62,17 +64,24 @@ export const wasmDepthwiseBackpropInputFix: KernelFix = {
       true,
     );
     if (info.dilationHeight !== 1 || info.dilationWidth !== 1) {
-      throw new Error('DepthwiseConv2dNativeBackpropInput: dilations > 1 are not supported (as in tfjs-core)');
+      throw new Error(
+        'DepthwiseConv2dNativeBackpropInput: dilations > 1 are not supported (as in tfjs-core)',
+      );
     }
     const [fH, fW, inC, m] = filter.shape;
-    const prepared = tf.tidy(() => transposedConvInput(wrap<tf.Rank.R4>(backend, inputs.dy as tf.TensorInfo), info));
+    const prepared = tf.tidy(() =>
+      transposedConvInput(wrap<tf.Rank.R4>(backend, inputs.dy as tf.TensorInfo), info),
+    );
     let y: tf.TensorInfo;
     try {
       y = withDerivedWeights(
         backend,
         filter,
         'depthwise-flip',
-        () => ({ values: flipDepthwiseValues(readValues(backend, filter), filter.shape), shape: [fH, fW, inC * m, 1] }),
+        () => ({
+          values: flipDepthwiseValues(readValues(backend, filter), filter.shape),
+          shape: [fH, fW, inC * m, 1],
+        }),
         (w) =>
           callKernel(
             backend,

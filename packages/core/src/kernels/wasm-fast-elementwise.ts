@@ -104,7 +104,8 @@ function comparisonFix(kernelName: string, cmp: Cmp): KernelFix {
       const aScalar = !same && !bScalar && aSize === 1 && a.shape.length <= b.shape.length;
       const ok = (same || bScalar || aScalar) && a.dtype !== 'string' && b.dtype !== 'string';
       if (!ok || !isWasmBackend(backend)) {
-        if (stock === undefined) throw new Error(`${kernelName}: no stock kernel for shapes ${a.shape} / ${b.shape}`);
+        if (stock === undefined)
+          throw new Error(`${kernelName}: no stock kernel for shapes ${a.shape} / ${b.shape}`);
         return stock.kernelFunc(args);
       }
       const shape = aScalar ? b.shape.slice() : a.shape.slice();

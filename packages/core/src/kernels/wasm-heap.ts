@@ -20,7 +20,15 @@ export function heapViews(
   inputs: tf.TensorInfo[],
   outShape: number[],
   outDtype: tf.DataType,
-): { out: tf.TensorInfo; outView: Float32Array | Int32Array | Uint8Array; inViews: Array<Float32Array | Int32Array | Uint8Array> } {
+): {
+  out: tf.TensorInfo;
+  outView: Float32Array | Int32Array | Uint8Array;
+  inViews: Array<Float32Array | Int32Array | Uint8Array>;
+} {
   const out = backend.makeOutput(outShape, outDtype);
-  return { out, outView: backend.typedArrayFromHeap(out), inViews: inputs.map((t) => backend.typedArrayFromHeap(t)) };
+  return {
+    out,
+    outView: backend.typedArrayFromHeap(out),
+    inViews: inputs.map((t) => backend.typedArrayFromHeap(t)),
+  };
 }

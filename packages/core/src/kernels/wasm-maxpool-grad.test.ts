@@ -5,16 +5,22 @@ import { setupBackends } from './test-backends.js';
 import { kernelOn, randomInput, relErr, seeded } from './test-util.js';
 
 type Pad = 'same' | 'valid';
-const cases: Array<{ shape: [number, number, number, number]; f: number; s: number; pad: Pad; lo: number; hi: number }> =
-  [
-    { shape: [2, 6, 6, 3], f: 2, s: 2, pad: 'valid', lo: -1, hi: 1 },
-    { shape: [1, 7, 5, 4], f: 3, s: 2, pad: 'same', lo: -1, hi: 1 },
-    { shape: [1, 7, 7, 2], f: 3, s: 1, pad: 'same', lo: -1, hi: 1 },
-    { shape: [2, 9, 8, 3], f: 3, s: 2, pad: 'valid', lo: -1, hi: 1 },
-    // Every window's maximum is negative: the stock wasm kernel returns all zeros here.
-    { shape: [2, 6, 6, 3], f: 2, s: 2, pad: 'valid', lo: -3, hi: -0.5 },
-    { shape: [1, 5, 5, 2], f: 3, s: 1, pad: 'same', lo: -3, hi: -0.5 },
-  ];
+const cases: Array<{
+  shape: [number, number, number, number];
+  f: number;
+  s: number;
+  pad: Pad;
+  lo: number;
+  hi: number;
+}> = [
+  { shape: [2, 6, 6, 3], f: 2, s: 2, pad: 'valid', lo: -1, hi: 1 },
+  { shape: [1, 7, 5, 4], f: 3, s: 2, pad: 'same', lo: -1, hi: 1 },
+  { shape: [1, 7, 7, 2], f: 3, s: 1, pad: 'same', lo: -1, hi: 1 },
+  { shape: [2, 9, 8, 3], f: 3, s: 2, pad: 'valid', lo: -1, hi: 1 },
+  // Every window's maximum is negative: the stock wasm kernel returns all zeros here.
+  { shape: [2, 6, 6, 3], f: 2, s: 2, pad: 'valid', lo: -3, hi: -0.5 },
+  { shape: [1, 5, 5, 2], f: 3, s: 1, pad: 'same', lo: -3, hi: -0.5 },
+];
 
 async function maxPoolGrad(backend: string, c: (typeof cases)[number], seed: number) {
   const rng = seeded(seed);

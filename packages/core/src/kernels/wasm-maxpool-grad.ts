@@ -15,8 +15,14 @@ export function maxPoolGradValues(
   info: tf.backend_util.Conv2DInfo,
 ): Float32Array {
   const { batchSize, inHeight, inWidth, inChannels: C, outHeight, outWidth } = info;
-  const { strideHeight, strideWidth, dilationHeight, dilationWidth, effectiveFilterHeight, effectiveFilterWidth } =
-    info;
+  const {
+    strideHeight,
+    strideWidth,
+    dilationHeight,
+    dilationWidth,
+    effectiveFilterHeight,
+    effectiveFilterWidth,
+  } = info;
   const top = info.padInfo.top;
   const left = info.padInfo.left;
   const dx = new Float32Array(batchSize * inHeight * inWidth * C);
@@ -71,6 +77,10 @@ export const wasmMaxPoolGradFix: KernelFix = {
       a.pad,
       a.dimRoundingMode,
     );
-    return writeOutput(backend, x.shape.slice(), maxPoolGradValues(readValues(backend, x), readValues(backend, dy), info));
+    return writeOutput(
+      backend,
+      x.shape.slice(),
+      maxPoolGradValues(readValues(backend, x), readValues(backend, dy), info),
+    );
   },
 };

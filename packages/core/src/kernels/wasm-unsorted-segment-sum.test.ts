@@ -36,7 +36,9 @@ describe('wasm UnsortedSegmentSum fix', () => {
       [4, 5, 6],
     ]);
     const before = tf.memory().numTensors;
-    const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, [2, 0, 2], 1), tf.tensor1d([1, 10, 100]))))(x);
+    const g = tf.grad((t: tf.Tensor) =>
+      tf.sum(tf.mul(tf.gather(t, [2, 0, 2], 1), tf.tensor1d([1, 10, 100]))),
+    )(x);
     expect(Array.from(g.dataSync())).toEqual([10, 0, 101, 10, 0, 101]);
     g.dispose();
     expect(tf.memory().numTensors).toBe(before);

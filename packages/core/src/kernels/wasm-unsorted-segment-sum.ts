@@ -35,7 +35,8 @@ export const wasmUnsortedSegmentSumFix: KernelFix = {
     const inner = idsSize === 0 ? 0 : tf.util.sizeFromShape(x.shape) / idsSize;
     const shape = [numSegments, ...x.shape.slice(ids.shape.length)];
     const dtype = x.dtype === 'int32' ? 'int32' : 'float32';
-    const out = dtype === 'int32' ? new Int32Array(numSegments * inner) : new Float32Array(numSegments * inner);
+    const out =
+      dtype === 'int32' ? new Int32Array(numSegments * inner) : new Float32Array(numSegments * inner);
     unsortedSegmentSumValues(readValues(backend, x), readValues(backend, ids), numSegments, inner, out);
     return { dataId: backend.write(out, shape, dtype), shape, dtype };
   },

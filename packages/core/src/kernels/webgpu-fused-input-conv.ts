@@ -75,11 +75,13 @@ export function fusedInputOnlyConv2d(
     if (bias !== undefined) inputs.bias = bias;
     // runKernel directly: tf.fused.* would silently unfuse a non-linear activation while a gradient is recorded.
     const y = tf.engine().runKernel(kernelName, inputs, attrs) as tf.Tensor4D;
-    save([y]);
+    // The filter is saved too: when it was made inside the differentiated function, the engine frees it after the
+    // forward pass unless a tape node holds it (saving clones the handle, not the data).
+    save([y, filter]);
     return {
       value: y,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [out] = saved;
+        const [out, w] = saved as [tf.Tensor4D, tf.Tensor4D];
         const shape = input.shape as [number, number, number, number];
         const gradAttrs = { strides, pad, dilations: [1, 1], dataFormat: 'NHWC', inputShape: shape };
         const backendName = tf.getBackend();
@@ -91,7 +93,7 @@ export function fusedInputOnlyConv2d(
           filter.shape[3] === 1 &&
           tf.getKernel(DEPTHWISE_DX_MASKED_KERNEL, backendName)
         ) {
-          return tf.engine().runKernel(DEPTHWISE_DX_MASKED_KERNEL, { dy, filter, y: out }, {
+          return tf.engine().runKernel(DEPTHWISE_DX_MASKED_KERNEL, { dy, filter: w, y: out }, {
             ...gradAttrs,
             mask,
           } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
@@ -109,7 +111,7 @@ export function fusedInputOnlyConv2d(
           .engine()
           .runKernel(
             depthwise ? 'DepthwiseConv2dNativeBackpropInput' : 'Conv2DBackpropInput',
-            { dy: dyAct, filter },
+            { dy: dyAct, filter: w },
             gradAttrs as unknown as tf.NamedAttrMap,
           ) as tf.Tensor4D;
       },

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type KernelArgs, isNHWC, noDilation, runOps, wrap } from './kernel-util.js';
 import { type KernelFix } from './registry.js';
+import { webgpuCounterNormalFix } from './webgpu-counter-noise.js';
 import {
   type DepthwiseGeometry,
   DepthwiseBackpropFilterProgram,
@@ -237,4 +238,5 @@ export const webgpuKernelFixes: KernelFix[] = [
   webgpuDepthwiseBackpropFilterFix,
   webgpuOutputMaskFix,
   webgpuDepthwiseBackpropInputMaskedFix,
+  webgpuCounterNormalFix,
 ];

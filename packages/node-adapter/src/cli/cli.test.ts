@@ -86,9 +86,11 @@ describe('attribution subcommands', () => {
     expect(r.code, r.stderr).toBe(0);
     const { v } = greyValues(out('cam.png'));
     const mask = await objectMask('fashion-bag');
-    const hottest = v.indexOf(Math.max(...v));
-    expect(mask[hottest]).toBe(true);
-    expect(meanWhere(v, mask, true)).toBeGreaterThan(meanWhere(v, mask, false));
+    // The hottest tenth of the map lies on the bag, and the bag is hotter than the background on average.
+    const threshold = [...v].sort((a, b) => b - a)[Math.floor(v.length / 10)];
+    const hot = [...v.keys()].filter((i) => v[i] >= threshold);
+    expect(hot.filter((i) => mask[i]).length / hot.length).toBeGreaterThan(0.9);
+    expect(meanWhere(v, mask, true)).toBeGreaterThan(1.5 * meanWhere(v, mask, false));
   });
 
   it('occlusion: hiding the garment lowers the score more than hiding the background', async () => {

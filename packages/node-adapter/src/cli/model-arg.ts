@@ -83,8 +83,24 @@ function metadataOf(model: VisionModel): { labels?: string[]; layersOfInterest: 
   return { labels: model.labels ?? entry?.labels, layersOfInterest: { ...(entry?.layersOfInterest ?? {}) } };
 }
 
-/** Loads `ref` through @cnnviz/models (loaded on demand: `--help` and argument errors stay fast). */
-export async function loadModelRef(ref: ModelRef, size?: number): Promise<LoadedModel> {
+const loaded = new Map<string, Promise<LoadedModel>>();
+
+/**
+ * Loads `ref` through @cnnviz/models (imported on demand, so `--help` and argument errors stay
+ * fast). Cached per model and size: `cnnviz gallery` runs several subcommands on one model.
+ */
+export function loadModelRef(ref: ModelRef, size?: number): Promise<LoadedModel> {
+  const key = `${ref.name}@${size ?? ''}`;
+  let hit = loaded.get(key);
+  if (!hit) {
+    hit = loadUncached(ref, size);
+    loaded.set(key, hit);
+    hit.catch(() => loaded.delete(key));
+  }
+  return hit;
+}
+
+async function loadUncached(ref: ModelRef, size?: number): Promise<LoadedModel> {
   const models = await import('@cnnviz/models');
   let model: VisionModel;
   if (ref.zoo === 'fashion-cnn') model = await models.zoo.fashionCnn();

@@ -19,9 +19,14 @@ import type { ImageInput } from './inputs.js';
 import type { LoadedModel } from './model-arg.js';
 import { ensureDir } from './output.js';
 
-/** Starts the fastest working backend (or `--backend`), telling the user on stderr which one. */
+let started: { request: string; info: BackendInfo } | undefined;
+
+/** Starts the fastest working backend (or `--backend`) once per process, telling the user which one. */
 export async function startBackend(ctx: Ctx, backend: OptionValue): Promise<BackendInfo> {
-  const info = await initBackend(typeof backend === 'string' ? { backend } : {});
+  const request = typeof backend === 'string' ? backend : '';
+  if (started?.request === request) return started.info;
+  const info = await initBackend(request ? { backend: request } : {});
+  started = { request, info };
   ctx.note(`backend: ${info.name}${info.adapter ? ` (${info.adapter.description ?? 'gpu'})` : ''}`);
   return info;
 }

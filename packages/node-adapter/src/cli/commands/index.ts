@@ -4,6 +4,7 @@ import { classViz } from './class.js';
 import { dream } from './dream.js';
 import { embed } from './embed.js';
 import { filters } from './filters.js';
+import { gallery } from './gallery.js';
 import { gradcam } from './gradcam.js';
 import { guided } from './guided.js';
 import { info } from './info.js';
@@ -32,4 +33,5 @@ export const COMMANDS: Command[] = [
   invert,
   texture,
   style,
+  gallery,
 ];

@@ -57,7 +57,6 @@ export const info: Command = {
       );
       if (lm.labels) lines.push(`classes:  ${lm.labels.map((l, i) => `${i} ${l}`).join(', ')}`);
       for (const [k, l] of Object.entries(lm.layersOfInterest)) lines.push(`${`${k}:`.padEnd(10)}${Array.isArray(l) ? l.join(', ') : String(l)}`);
-      m.dispose?.();
     }
     return { lines, json };
   },

@@ -28,7 +28,6 @@ export const layers: Command = {
     const lines = [`${'name'.padEnd(w)}  ${'kind'.padEnd(k)}  output`, ...list.map((l) => `${l.name.padEnd(w)}  ${l.kind.padEnd(k)}  ${shape(l.outputShape)}`)];
     const interest = Object.entries(lm.layersOfInterest);
     if (interest.length) lines.push('', ...interest.map(([name, l]) => `${name}: ${Array.isArray(l) ? l.join(', ') : String(l)}`));
-    lm.model.dispose?.();
     return {
       lines,
       json: {

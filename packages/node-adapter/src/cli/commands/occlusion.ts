@@ -5,7 +5,7 @@ import { imagesPositional, modelOption, objectiveOption, outputOption, sizeOptio
 export const occlusion: Command = {
   spec: {
     name: 'occlusion',
-    summary: 'slide a grey patch over the image and map how much the class score drops (Zeiler & Fergus 2014)',
+    summary: 'slide a patch over the image and map how much the class score drops (Zeiler & Fergus 2014)',
     description:
       'Each pixel gets the mean drop of the class logit over the windows that cover it; red = hiding it hurts the class, blue = hiding it helps. Cost: one forward pass per window position.',
     positionals: imagesPositional,
@@ -16,7 +16,7 @@ export const occlusion: Command = {
       objective: objectiveOption,
       window: { type: 'integer', min: 1, placeholder: '<px>', description: 'occluding patch size (default: 1/4 of the image side)' },
       stride: { type: 'integer', min: 1, placeholder: '<px>', description: 'step between patches (default: half the window)' },
-      baseline: { type: 'number', default: 0.5, placeholder: '<v>', description: 'value of the occluding patch, 0..1 (0.5 = grey)' },
+      baseline: { type: 'number', default: 0, placeholder: '<v>', description: 'value of the occluding patch, 0..1 (0 = black, 0.5 = grey)' },
       size: sizeOption,
       ...viewOptions,
     },
