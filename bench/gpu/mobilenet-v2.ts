@@ -107,6 +107,7 @@ export function buildMobileNetV2(inputSize = 224, classes = 1000): MobileNetV2Sp
           pad: 'same',
           zeroPad: false,
           relu6: true,
+          out: `${prefix}expand_relu`,
         });
       }
       if (stride === 2) {
@@ -154,6 +155,7 @@ export function buildMobileNetV2(inputSize = 224, classes = 1000): MobileNetV2Sp
         pad: 'same',
         zeroPad: false,
         relu6: false,
+        out: `${prefix}project_BN`,
       });
       const residual = inChannels === out && stride === 1;
       if (residual) x = tfl.layers.add({ name: `${prefix}add` }).apply([blockInput, x]) as tfl.SymbolicTensor;

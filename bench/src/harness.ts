@@ -18,6 +18,8 @@ export interface Benchmark {
   name: string;
   description: string;
   cnnviz: Variant;
+  /** Further cnnviz variants, measured and reported beside the main one (not used for the speed-up). */
+  extras?: Variant[];
   stock: Variant[];
   /** Reference figures to print beside (e.g. PyTorch on the same cores). */
   reference?: { label: string; msLow: number; msHigh: number };

@@ -17,6 +17,7 @@ interface Result {
   date: string;
   machine: { cpus: number; model: string; node: string; loadavgBefore: number[]; loadavgAfter: number[] };
   cnnviz: Measurement;
+  extras: Measurement[];
   stock: Measurement[];
   /** The stock measurement compared against (the first that ran) and a note on what it is. */
   stockUsed?: { label: string; note: string };
@@ -32,6 +33,8 @@ function runVariant(name: string, which: string): Measurement {
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
     cwd: join(here, '..'),
+    // @cnnviz/* resolve to the packages' sources through the root tsconfig's paths (no build needed).
+    env: { ...process.env, TSX_TSCONFIG_PATH: join(here, '..', '..', 'tsconfig.json') },
   });
   const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith('RESULT '));
   if (line === undefined) {
@@ -56,6 +59,11 @@ function runBenchmark(b: Benchmark): Result {
   console.log(`\n== ${b.name}: ${b.description}`);
   const cnnviz = runVariant(b.name, 'cnnviz');
   report(cnnviz);
+  const extras = (b.extras ?? []).map((_, i) => {
+    const m = runVariant(b.name, `extra${i}`);
+    report(m);
+    return m;
+  });
   const stock: Measurement[] = [];
   // --quick: a smoke run (1 iteration) that skips slow stock fall-backs, and writes no results.
   const stockVariants = process.env.BENCH_QUICK === '1' ? b.stock.slice(0, 1) : b.stock;
@@ -79,6 +87,7 @@ function runBenchmark(b: Benchmark): Result {
       loadavgAfter: loadavg(),
     },
     cnnviz,
+    extras,
     stock,
     reference: b.reference,
     targets: b.targets,

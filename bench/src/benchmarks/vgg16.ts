@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { inputOnlyConv2d } from '../../../packages/core/src/kernels/index.js';
+import { inputOnlyConv2d } from '@cnnviz/core';
 import type { Benchmark, Variant } from '../harness.js';
 
 // VGG16's conv base (13 3x3 convs, 5 max-pools), random He-initialised weights: no VGG weights exist offline.

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { inputOnlyConv2d, inputOnlyDepthwiseConv2d } from '../../../packages/core/src/kernels/index.js';
+import { inputOnlyConv2d, inputOnlyDepthwiseConv2d } from '@cnnviz/core';
 
 type Fn = (inputs: tf.Tensor[]) => tf.Tensor;
 

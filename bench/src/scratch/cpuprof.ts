@@ -2,7 +2,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-layers';
 import * as tf from '@tensorflow/tfjs-core';
-import { registerKernelFixes } from '../../../packages/core/src/kernels/index.js';
+import { registerKernelFixes } from '@cnnviz/core';
 import { mobilenetV2 } from '../benchmarks/mobilenet-v2.js';
 import { vgg16 } from '../benchmarks/vgg16.js';
 tf.env().set('PROD', true);
@@ -20,7 +20,8 @@ for (const cfg of tf.getKernelsForBackend('wasm')) {
   } });
 }
 const b = process.argv[2] === 'vgg' ? vgg16 : mobilenetV2;
-const step = await b.cnnviz.setup();
+const v = process.argv[3] === 'extra' ? b.extras![0] : b.cnnviz;
+const step = await v.setup();
 step(); step();
 for (const k of Object.keys(agg)) delete agg[k]; log.length = 0;
 const c = process.cpuUsage();

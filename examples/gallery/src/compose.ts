@@ -11,14 +11,19 @@ export function fit(img: tf.Tensor3D, size: number): tf.Tensor3D {
   return tf.tidy(() => {
     const [h, w] = img.shape;
     if (h === size && w === size) return img.clone();
-    return h < size ? tf.image.resizeNearestNeighbor(img, [size, size]) : tf.image.resizeBilinear(img, [size, size], false, true);
+    return h < size
+      ? tf.image.resizeNearestNeighbor(img, [size, size])
+      : tf.image.resizeBilinear(img, [size, size], false, true);
   });
 }
 
 /** A map `[h,w]` as a colour image `[size,size,3]` (bilinear to size; signed maps centred on white). */
 export function heat(map: tf.Tensor2D, size: number, signed = false, colormap?: ColormapName): tf.Tensor3D {
   return tf.tidy(() => {
-    const m = tf.squeeze(tf.image.resizeBilinear(tf.expandDims(map, 2) as tf.Tensor3D, [size, size], false, true), [2]) as tf.Tensor2D;
+    const m = tf.squeeze(
+      tf.image.resizeBilinear(tf.expandDims(map, 2) as tf.Tensor3D, [size, size], false, true),
+      [2],
+    ) as tf.Tensor2D;
     return applyColormap(m, colormap ?? (signed ? 'rdbu' : 'inferno'), { signed });
   });
 }
@@ -35,7 +40,11 @@ export function overlayOn(img: tf.Tensor3D, map: tf.Tensor2D, size: number, alph
 export function gradientPicture(raw: tf.Tensor3D): tf.Tensor3D {
   return tf.tidy(() => {
     const { mean, variance } = tf.moments(raw);
-    return tf.clipByValue(tf.add(tf.mul(tf.div(tf.sub(raw, mean), tf.add(tf.sqrt(variance), 1e-8)), 0.15), 0.5), 0, 1) as tf.Tensor3D;
+    return tf.clipByValue(
+      tf.add(tf.mul(tf.div(tf.sub(raw, mean), tf.add(tf.sqrt(variance), 1e-8)), 0.15), 0.5),
+      0,
+      1,
+    ) as tf.Tensor3D;
   });
 }
 

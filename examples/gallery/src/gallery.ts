@@ -99,7 +99,8 @@ export class Gallery {
     const out = tf.tidy(() => {
       let img: tf.Tensor3D = raw;
       if (img.shape[2] === 1 && channels === 3) img = tf.tile(img, [1, 1, 3]);
-      if (img.shape[2] === 3 && channels === 1) img = tf.sum(tf.mul(img, tf.tensor1d([0.299, 0.587, 0.114])), 2, true);
+      if (img.shape[2] === 3 && channels === 1)
+        img = tf.sum(tf.mul(img, tf.tensor1d([0.299, 0.587, 0.114])), 2, true);
       if (size === undefined) return img.clone();
       const [h, w] = img.shape;
       const s = Math.min(h, w);

@@ -57,7 +57,9 @@ async function main(): Promise<number> {
   const only = values.only?.split(',').map((s) => s.trim());
   const unknown = only?.filter((id) => !TECHNIQUES.some((t) => t.id === id)) ?? [];
   if (unknown.length) {
-    process.stderr.write(`unknown section(s) ${unknown.join(', ')}; sections: ${TECHNIQUES.map((t) => t.id).join(', ')}\n`);
+    process.stderr.write(
+      `unknown section(s) ${unknown.join(', ')}; sections: ${TECHNIQUES.map((t) => t.id).join(', ')}\n`,
+    );
     return 2;
   }
   const start = performance.now();
@@ -88,7 +90,8 @@ async function main(): Promise<number> {
       if (process.env.CNNVIZ_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
     }
     const leaked = tf.memory().numTensors - tensors;
-    if (leaked > 0 && process.env.CNNVIZ_DEBUG) process.stderr.write(`  (${leaked} tensors kept: cached models and images)\n`);
+    if (leaked > 0 && process.env.CNNVIZ_DEBUG)
+      process.stderr.write(`  (${leaked} tensors kept: cached models and images)\n`);
   }
   g.dispose();
   const totalMs = Math.round(performance.now() - start);

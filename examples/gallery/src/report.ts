@@ -2,7 +2,8 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GROUPS, formatMs, type TechniqueOutcome } from './gallery.js';
 
-const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+const esc = (s: string) =>
+  s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
 export interface ReportMeta {
   backend: string;
@@ -55,7 +56,12 @@ export function writeReport(outDir: string, outcomes: TechniqueOutcome[], meta: 
       parts.push('<div class="figs">');
       for (const f of o.figures) {
         const data = readFileSync(join(outDir, f.file)).toString('base64');
-        const bits = [`model ${f.model}`, f.layer ? `layer ${f.layer}` : '', f.settings, formatMs(f.ms)].filter(Boolean);
+        const bits = [
+          `model ${f.model}`,
+          f.layer ? `layer ${f.layer}` : '',
+          f.settings,
+          formatMs(f.ms),
+        ].filter(Boolean);
         parts.push(
           `<figure><img src="data:image/png;base64,${data}" alt="${esc(f.title)}" title="${esc(f.file)}">`,
           `<figcaption><b>${esc(f.title)}</b>${esc(bits.join(' · '))}${f.note ? `<br>${esc(f.note)}` : ''}</figcaption></figure>`,

@@ -39,6 +39,13 @@ async function square(name: string, size: number): Promise<tf.Tensor3D> {
   return out;
 }
 
+/** The first value of a tensor, which is then disposed. */
+function scalarOf(t: tf.Tensor): number {
+  const v = t.dataSync()[0];
+  t.dispose();
+  return v;
+}
+
 /** Nearest-neighbour enlargement so 28-pixel pictures are visible. */
 function enlarge(img: tf.Tensor3D, factor: number): tf.Tensor3D {
   if (factor === 1) return img.clone();
@@ -56,12 +63,16 @@ function gradientImage(raw: tf.Tensor3D): tf.Tensor3D {
 }
 
 /** image | heatmap | overlay (| extra), side by side. */
-async function panel(file: string, image: tf.Tensor3D, r: Attribution, factor: number, extra?: tf.Tensor3D): Promise<void> {
+async function panel(file: string, image: tf.Tensor3D, r: Attribution, factor: number, extra?: tf.Tensor3D, clipPercentile = 0): Promise<void> {
   const tiles = tf.tidy(() => {
     const [h, w] = image.shape;
     const rgb = image.shape[2] === 1 ? tf.tile(image, [1, 1, 3]) : image;
     const map = r.map.shape[0] === h ? r.map : tf.squeeze(resize(tf.expandDims(r.map, -1) as tf.Tensor3D, [h, w]), [2]);
-    const list = [rgb, toHeatmap({ map, signed: r.signed }) as tf.Tensor3D, overlay(image, r, { alpha: 0.5 }) as tf.Tensor3D];
+    const list = [
+      rgb,
+      toHeatmap({ map, signed: r.signed }, { clipPercentile }) as tf.Tensor3D,
+      overlay(image, r, { alpha: 0.5, clipPercentile }) as tf.Tensor3D,
+    ];
     if (extra) list.push(extra);
     return list.map((t) => enlarge(t as tf.Tensor3D, factor));
   });
@@ -80,16 +91,16 @@ async function timed<T>(label: string, f: () => Promise<T>): Promise<T> {
 
 async function techniques(prefix: string, model: VisionModel, image: tf.Tensor3D, target: number, factor: number, occ: { window: number; stride: number }) {
   const s = await timed('saliency', () => saliency(model, image, { target }));
-  await panel(`${prefix}-saliency.png`, image, s, factor);
+  await panel(`${prefix}-saliency.png`, image, s, factor, undefined, 1);
   s.dispose();
 
   const sg = await timed('smoothGrad', () => smoothGrad(model, image, { target, samples: fast ? 10 : 25, noise: 0.15 }));
-  await panel(`${prefix}-smoothgrad.png`, image, sg, factor);
+  await panel(`${prefix}-smoothgrad.png`, image, sg, factor, undefined, 1);
   sg.dispose();
 
   const ig = await timed('integratedGradients', () => integratedGradients(model, image, { target, steps: fast ? 16 : 64 }));
   console.log(`    completeness error ${(ig.completenessError * 100).toFixed(2)} %`);
-  await panel(`${prefix}-integrated-gradients.png`, image, ig, factor);
+  await panel(`${prefix}-integrated-gradients.png`, image, ig, factor, undefined, 1);
   ig.dispose();
 
   const cam = await timed('gradCam', () => gradCam(model, image, { target }));
@@ -104,13 +115,13 @@ async function techniques(prefix: string, model: VisionModel, image: tf.Tensor3D
 
   const gb = await timed('guidedBackprop', () => guidedBackprop(model, image, { target }));
   const gbImage = gradientImage(gb.raw as tf.Tensor3D);
-  await panel(`${prefix}-guided-backprop.png`, image, gb, factor, gbImage);
+  await panel(`${prefix}-guided-backprop.png`, image, gb, factor, gbImage, 1);
   tf.dispose(gbImage);
   gb.dispose();
 
   const ggc = await timed('guidedGradCam', () => guidedGradCam(model, image, { target }));
   const ggcImage = gradientImage(ggc.raw as tf.Tensor3D);
-  await panel(`${prefix}-guided-gradcam.png`, image, ggc, factor, ggcImage);
+  await panel(`${prefix}-guided-gradcam.png`, image, ggc, factor, ggcImage, 1);
   tf.dispose(ggcImage);
   ggc.dispose();
 
@@ -139,16 +150,19 @@ async function mobilenetPictures(): Promise<void> {
   const photos = await Promise.all(names.map((n) => square(n, 224)));
   const cat = photos[0];
   const pooled = tf.tidy(() => mobilenet.forward(mobilenet.preprocess(tf.stack(photos) as tf.Tensor4D)).logits);
-  const top = tf.tidy(() => {
-    const [mine, others] = tf.split(pooled, [1, names.length - 1]);
-    return tf.argMax(tf.sub(tf.squeeze(mine, [0]), tf.max(others, 0)));
-  }).dataSync()[0];
-  const strongest = tf.tidy(() => tf.argMax(tf.slice(pooled, [0, 0], [1, -1]), 1)).dataSync()[0];
+  const top = scalarOf(
+    tf.tidy(() => {
+      const [mine, others] = tf.split(pooled, [1, names.length - 1]);
+      return tf.argMax(tf.sub(tf.squeeze(mine, [0]), tf.max(others, 0)));
+    }),
+  );
+  const strongest = scalarOf(tf.tidy(() => tf.argMax(tf.slice(pooled, [0, 0], [1, -1]), 1)));
   pooled.dispose();
   console.log(`mobilenetV2Features on chelsea: target = pooled out_relu channel ${top} (most cat-specific; the strongest is ${strongest})`);
   const cam = await techniques('mobilenet-chelsea', mobilenet, cat, top, 1, fast ? { window: 32, stride: 16 } : { window: 16, stride: 8 });
-  const grid = Array.from({ length: 7 }, (_, y) => Array.from(cam.slice(y * 7, y * 7 + 7), (v) => v.toFixed(1).padStart(6)).join(' '));
-  console.log(`  Grad-CAM 7x7 (rows top to bottom):\n${grid.join('\n')}`);
+  const peak = Math.max(...cam);
+  const grid = Array.from({ length: 7 }, (_, y) => Array.from(cam.slice(y * 7, y * 7 + 7), (v) => (v / peak).toFixed(2).padStart(5)).join(' '));
+  console.log(`  Grad-CAM 7x7 / max (rows top to bottom):\n${grid.join('\n')}`);
 
   // First-layer filters, and the patches that excite one channel most across the bundled photos.
   const tiles = visualizeFilters(mobilenet, 'Conv1');
@@ -168,12 +182,19 @@ async function mobilenetPictures(): Promise<void> {
 async function fashionPictures(): Promise<void> {
   // The Fashion-MNIST CNN on bundled items, each on its predicted class.
   const fashion = await zoo.fashionCnn();
-  for (const item of ['fashion-ankle-boot', 'fashion-trouser', 'fashion-bag']) {
+  // Each item explained for its true class (Fashion-MNIST label index).
+  const items: [string, number][] = [
+    ['fashion-ankle-boot', 9],
+    ['fashion-trouser', 1],
+    ['fashion-bag', 8],
+    ['fashion-sneaker', 7],
+  ];
+  for (const [item, k] of items) {
     const img = await images.load(item);
     const logits = tf.tidy(() => fashion.forward(fashion.preprocess(img)).logits);
-    const k = tf.tidy(() => tf.argMax(logits, 1)).dataSync()[0];
+    const predicted = scalarOf(tf.argMax(logits, 1));
     logits.dispose();
-    console.log(`fashionCnn on ${item}: predicted ${k} (${fashion.labels?.[k]})`);
+    console.log(`fashionCnn on ${item}: target ${k} (${fashion.labels?.[k]}), predicted ${predicted} (${fashion.labels?.[predicted]})`);
     await techniques(`fashion-${item.slice(8)}`, fashion, img, k, 8, { window: 4, stride: 2 });
     if (item === 'fashion-ankle-boot') {
       for (const technique of ['saliency', 'gradCam', 'guidedBackprop', 'integratedGradients'] as const) {

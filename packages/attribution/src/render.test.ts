@@ -28,6 +28,19 @@ describe('toHeatmap / overlay', () => {
     tf.dispose([signedMap, signed, unsigned]);
   });
 
+  it('clipPercentile saturates the largest values instead of scaling to the single largest', async () => {
+    // 0..99 plus one outlier: with 1 % clipped, 99 and the outlier both get the top colour and 0 the first.
+    const map = tf.tensor2d([...Array.from({ length: 99 }, (_, i) => i), 10_000], [1, 100]);
+    const h = toHeatmap(map, { clipPercentile: 1 }) as tf.Tensor3D;
+    const d = await h.data();
+    expectClose(d.slice(0, 3), lut('inferno', 0), 1e-6);
+    expectClose(d.slice(3 * 98, 3 * 99), lut('inferno', 255), 1e-6);
+    expectClose(d.slice(3 * 49, 3 * 50), lut('inferno', Math.round((49 / 98) * 255)), 1e-6);
+    const plain = toHeatmap(map) as tf.Tensor3D;
+    expectClose((await plain.data()).slice(3 * 98, 3 * 99), lut('inferno', 2), 1e-6); // round(98 / 10000 * 255) = 2
+    tf.dispose([map, h, plain]);
+  });
+
   it('overlay upsamples a layer-resolution Grad-CAM to the image and blends with alpha', async () => {
     const net = captumConvNet();
     const img = tf.div(tf.tensor3d(Array.from({ length: 16 }, (_, i) => i), [4, 4, 1]), 15) as tf.Tensor3D;

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { applyColormap, check, checkImage, overlayHeatmap, type ColormapName } from '@cnnviz/core';
+import { applyColormap, check, checkImage, checkNumber, overlayHeatmap, type ColormapName } from '@cnnviz/core';
 
 /** A result of any technique, or a bare map `[H,W]` / maps `[N,H,W]`. */
 export type Renderable = { map: tf.Tensor; signed?: boolean } | tf.Tensor2D | tf.Tensor3D;
@@ -11,6 +11,20 @@ export interface HeatmapOptions {
   signed?: boolean;
   /** Fixed value range `[lo, hi]` so several maps share one scale. */
   range?: [number, number];
+  /**
+   * Saturate the largest `clipPercentile` % of values (of |v| for signed maps) instead of scaling
+   * to the single largest, like Captum's `outlier_perc`; gradient maps often need 1-2. Default 0.
+   */
+  clipPercentile?: number;
+}
+
+/** The colour range that saturates the top `p` % of a map's values (one read of the map). */
+function clippedRange(map: tf.Tensor2D, signed: boolean, p: number): [number, number] | undefined {
+  const values = Float32Array.from(map.dataSync(), (v) => (signed ? Math.abs(v) : v)).sort();
+  const lo = signed ? 0 : values[0];
+  const hi = values[Math.min(values.length - 1, Math.floor((values.length - 1) * (1 - p / 100)))];
+  if (!(hi > lo)) return undefined;
+  return signed ? [-hi, hi] : [lo, hi];
 }
 
 function mapOf(result: Renderable): { map: tf.Tensor; signed: boolean } {
@@ -32,7 +46,10 @@ export function toHeatmap(result: Renderable, options: HeatmapOptions = {}): tf.
   const { map, signed: ownSign } = mapOf(result);
   const signed = options.signed ?? ownSign;
   const colormap = options.colormap ?? (signed ? 'rdbu' : 'inferno');
-  const one = (m: tf.Tensor2D) => applyColormap(m, colormap, { signed, range: options.range });
+  const { clipPercentile = 0 } = options;
+  checkNumber(clipPercentile, 'clipPercentile', { min: 0, max: 100 });
+  const rangeOf = (m: tf.Tensor2D) => options.range ?? (clipPercentile > 0 ? clippedRange(m, signed, clipPercentile) : undefined);
+  const one = (m: tf.Tensor2D) => applyColormap(m, colormap, { signed, range: rangeOf(m) });
   if (map.rank === 2) return one(map as tf.Tensor2D);
   return tf.tidy(() => tf.stack(tf.unstack(map).map((m) => one(m as tf.Tensor2D))) as tf.Tensor4D);
 }
@@ -56,16 +73,23 @@ export function overlay(
   const { map, signed: ownSign } = mapOf(result);
   const signed = options.signed ?? ownSign;
   const colormap = options.colormap ?? (signed ? 'rdbu' : 'jet');
-  const opts = { alpha: options.alpha, colormap, signed, range: options.range };
+  const { clipPercentile = 0 } = options;
+  checkNumber(clipPercentile, 'clipPercentile', { min: 0, max: 100 });
+  const optsFor = (m: tf.Tensor2D) => ({
+    alpha: options.alpha,
+    colormap,
+    signed,
+    range: options.range ?? (clipPercentile > 0 ? clippedRange(m, signed, clipPercentile) : undefined),
+  });
   check(
     image.rank - 1 === map.rank && (image.rank === 3 || image.shape[0] === map.shape[0]),
     'BAD_INPUT',
     `image [${image.shape.join(',')}] and map [${map.shape.join(',')}] do not match: pass one image with its map, or a batch with its batch result`,
   );
-  if (image.rank === 3) return overlayHeatmap(image as tf.Tensor3D, map as tf.Tensor2D, opts);
+  if (image.rank === 3) return overlayHeatmap(image as tf.Tensor3D, map as tf.Tensor2D, optsFor(map as tf.Tensor2D));
   return tf.tidy(() => {
     const imgs = tf.unstack(image);
     const maps = tf.unstack(map);
-    return tf.stack(imgs.map((im, i) => overlayHeatmap(im as tf.Tensor3D, maps[i] as tf.Tensor2D, opts))) as tf.Tensor4D;
+    return tf.stack(imgs.map((im, i) => overlayHeatmap(im as tf.Tensor3D, maps[i] as tf.Tensor2D, optsFor(maps[i] as tf.Tensor2D)))) as tf.Tensor4D;
   });
 }

@@ -1,7 +1,8 @@
 /**
  * Trains the bundled Starry Night style network (packages/synthesis/assets/style-starry-night/).
  *
- *   npx tsx packages/synthesis/scripts/train-style.ts [--minutes 14] [--size 128] [--out DIR] [--resume]
+ *   npx tsx packages/synthesis/scripts/train-style.ts [--minutes 14] [--size 128] [--chunk 50] [--out DIR] [--resume]
+ *     [--backend wasm|webgpu|cpu] [--asset-base DIR]
  *
  * Loss network: MobileNetV2 features (ImageNet backbone from the zoo). Content: random crops of
  * the bundled photographs. Trains in chunks of 50 steps and saves after each, so a time budget
@@ -9,9 +10,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '@cnnviz/node';
-import { images, zoo } from '@cnnviz/models';
+import { images, setAssetBase, zoo } from '@cnnviz/models';
 import { loadStyleNetwork, saveStyleNetwork, trainStyleNetwork, type StyleNetwork } from '@cnnviz/synthesis';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { existsSync } from 'node:fs';
 
 const arg = (name: string, fallback: string) => {
@@ -22,8 +23,10 @@ const minutes = Number(arg('minutes', '14'));
 const size = Number(arg('size', '128'));
 const out = arg('out', fileURLToPath(new URL('../assets/style-starry-night/', import.meta.url)));
 const resume = process.argv.includes('--resume');
-const chunk = 50;
+const chunk = Number(arg('chunk', '50'));
 
+// A bundled copy of this script (e.g. for a GPU machine) must be told where the models' assets are.
+if (process.argv.includes('--asset-base')) setAssetBase(pathToFileURL(`${arg('asset-base', '.')}/`));
 const info = await initBackend({ backend: arg('backend', 'wasm') });
 console.log(`backend ${info.name}; fixes: ${info.fixes.join(', ') || 'none'}`);
 const model = await zoo.mobilenetV2Features({ inputSize: size });
@@ -45,7 +48,7 @@ while ((Date.now() - t0) / 60000 < minutes) {
     seed,
     lr: 2e-3,
     onProgress: (s) => {
-      if (s.step % 10 === 0) console.log(`step ${done + s.step} loss ${s.loss.toFixed(4)} ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+      if (s.step % 10 === 0 || done + s.step <= 3) console.log(`step ${done + s.step} loss ${s.loss.toFixed(4)} ${((Date.now() - t0) / 1000).toFixed(0)} s`);
     },
   });
   done += chunk;

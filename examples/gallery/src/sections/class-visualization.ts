@@ -10,20 +10,31 @@ export const classVisualizationSection: Technique = {
   group: 'gradients',
   lecture: 8,
   title: 'Gradient ascent: class and unit visualisation',
-  blurb: "Start from grey noise and follow the gradient of a class score, with the lecture's regularisers (L2 decay, periodic Gaussian blur, clipping of small pixels and gradients). For units of a deep network, Lucid's stronger priors (Fourier parameterisation, decorrelated colour, random transforms) give more natural pictures.",
+  blurb:
+    "Start from grey noise and follow the gradient of a class score, with the lecture's regularisers (L2 decay, periodic Gaussian blur, clipping of small pixels and gradients). For units of a deep network, Lucid's stronger priors (Fourier parameterisation, decorrelated colour, random transforms) give more natural pictures.",
   async run(g, bar) {
     const figures: Figure[] = [];
     const fashion = await g.fashion();
     const labels = fashion.labels ?? [];
     const classes = labels.length || 10;
     const steps = g.q(150, 500);
-    const settings = { steps, l2: 1e-3, blurEvery: 8, blurSigma: 0.5, clipValue: 0.1, clipGradient: 0.1, jitter: 1 };
+    const settings = {
+      steps,
+      l2: 1e-3,
+      blurEvery: 8,
+      blurSigma: 0.5,
+      clipValue: 0.1,
+      clipGradient: 0.1,
+      jitter: 1,
+    };
     const units = g.q([3, 42, 100], [3, 42, 100, 200, 300, 400]);
     const parts = classes + units.length;
     const tiles: tf.Tensor3D[] = [];
     const [, ms] = await timed(async () => {
       for (let k = 0; k < classes; k++) {
-        const { image } = await finalImage(visualizeClass(fashion, { target: k, seed: k, ...settings, onProgress: stepsInto(bar, k, parts) }));
+        const { image } = await finalImage(
+          visualizeClass(fashion, { target: k, seed: k, ...settings, onProgress: stepsInto(bar, k, parts) }),
+        );
         tiles.push(tile(image, 84));
         image.dispose();
       }
@@ -44,7 +55,12 @@ export const classVisualizationSection: Technique = {
     const [, ms2] = await timed(async () => {
       for (const [i, c] of units.entries()) {
         const { image } = await finalImage(
-          visualizeUnit(mobilenet, `${layer}:${c}`, { steps: unitSteps, size, seed: c, onProgress: stepsInto(bar, classes + i, parts) }),
+          visualizeUnit(mobilenet, `${layer}:${c}`, {
+            steps: unitSteps,
+            size,
+            seed: c,
+            onProgress: stepsInto(bar, classes + i, parts),
+          }),
         );
         unitTiles.push(image);
       }

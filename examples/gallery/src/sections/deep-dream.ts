@@ -9,7 +9,8 @@ export const deepDreamSection: Technique = {
   group: 'gradients',
   lecture: 10,
   title: 'DeepDream',
-  blurb: "Choose an image and a layer, set the layer's gradient to its own activation (maximise its L2 norm), back-propagate to the image and repeat, octave by octave: the network paints what it sees (Mordvintsev et al. 2015).",
+  blurb:
+    "Choose an image and a layer, set the layer's gradient to its own activation (maximise its L2 norm), back-propagate to the image and repeat, octave by octave: the network paints what it sees (Mordvintsev et al. 2015).",
   async run(g, bar) {
     const figures: Figure[] = [];
     const size = g.q(224, 384);
@@ -21,7 +22,18 @@ export const deepDreamSection: Technique = {
     const stepSize = 0.01;
     for (const [i, layer] of layers.entries()) {
       const [{ image: dream }, ms] = await timed(() =>
-        finalImage(deepDream(model, image, { layer, octaves, octaveScale: 1.4, steps, stepSize, jitter: 16, seed: 1, onProgress: stepsInto(bar, i, layers.length) })),
+        finalImage(
+          deepDream(model, image, {
+            layer,
+            octaves,
+            octaveScale: 1.4,
+            steps,
+            stepSize,
+            jitter: 16,
+            seed: 1,
+            onProgress: stepsInto(bar, i, layers.length),
+          }),
+        ),
       );
       figures.push({
         title: `Dreaming at ${layer}`,

@@ -14,5 +14,10 @@ export async function finalImage(steps: AsyncIterable<Step>): Promise<{ image: t
 
 /** A progress callback that maps a run's steps into part `index` of `parts` of a section's bar. */
 export function stepsInto(bar: Progress, index: number, parts: number): (s: Step) => void {
-  return (s) => bar.update(index * s.steps + s.step, parts * s.steps, Number.isFinite(s.loss) ? `loss ${s.loss.toPrecision(3)}` : undefined);
+  return (s) =>
+    bar.update(
+      index * s.steps + s.step,
+      parts * s.steps,
+      Number.isFinite(s.loss) ? `loss ${s.loss.toPrecision(3)}` : undefined,
+    );
 }

@@ -24,13 +24,22 @@ export function fashionSet(g: Gallery, n: number): Promise<FashionSet> {
   cached ??= (async () => {
     const model = await g.fashion();
     const data = await datasets.fashionMnistTest1k();
-    const images = tf.tidy(() => tf.slice(data.images, [0, 0, 0, 0], [Math.min(n, data.images.shape[0]), -1, -1, -1])) as tf.Tensor4D;
+    const images = tf.tidy(() =>
+      tf.slice(data.images, [0, 0, 0, 0], [Math.min(n, data.images.shape[0]), -1, -1, -1]),
+    ) as tf.Tensor4D;
     const labels = data.labels.slice(0, images.shape[0]);
     data.dispose();
     const start = performance.now();
     const features = await extractFeatures(model, images, { layer: FEATURE_LAYER, batchSize: 100 });
     const ms = Math.round(performance.now() - start);
-    return { images, labels, classNames: data.classNames, features, ms, dispose: () => tf.dispose([images, features]) };
+    return {
+      images,
+      labels,
+      classNames: data.classNames,
+      features,
+      ms,
+      dispose: () => tf.dispose([images, features]),
+    };
   })();
   return cached;
 }

@@ -8,7 +8,8 @@ export const fastStyleTransferSection: Technique = {
   group: 'gradients',
   lecture: 14,
   title: 'Fast style transfer',
-  blurb: 'Style transfer by optimisation needs hundreds of forward and backward passes; a feed-forward network trained once per style (Johnson et al. 2016) stylises any image in one pass. The network here was trained in this repository on Starry Night.',
+  blurb:
+    'Style transfer by optimisation needs hundreds of forward and backward passes; a feed-forward network trained once per style (Johnson et al. 2016) stylises any image in one pass. The network here was trained in this repository on Starry Night.',
   async run(g, bar) {
     const figures: Figure[] = [];
     const net = await loadBundledStyleNetwork('starry_night');

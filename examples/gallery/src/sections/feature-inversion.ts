@@ -10,17 +10,31 @@ export const featureInversionSection: Technique = {
   group: 'gradients',
   lecture: 11,
   title: 'Feature inversion',
-  blurb: "Find an image whose features at one layer match the original's, with a total-variation prior (Mahendran & Vedaldi 2015). Shallow layers reconstruct almost exactly; deep layers keep the content and lose the detail.",
+  blurb:
+    "Find an image whose features at one layer match the original's, with a total-variation prior (Mahendran & Vedaldi 2015). Shallow layers reconstruct almost exactly; deep layers keep the content and lose the detail.",
   async run(g, bar) {
     const size = g.q(128, 224);
     const model = await g.mobilenet(size);
     const image = await g.image('chelsea', size);
-    const layers = ['block_1_expand_relu', 'block_3_expand_relu', 'block_6_expand_relu', 'block_13_expand_relu'];
+    const layers = [
+      'block_1_expand_relu',
+      'block_3_expand_relu',
+      'block_6_expand_relu',
+      'block_13_expand_relu',
+    ];
     const steps = g.q(100, 400);
     const tiles: tf.Tensor3D[] = [image.clone()];
     const [, ms] = await timed(async () => {
       for (const [i, layer] of layers.entries()) {
-        const { image: rec } = await finalImage(invertFeatures(model, image, { layer, steps, tv: 0.05, seed: 1, onProgress: stepsInto(bar, i, layers.length) }));
+        const { image: rec } = await finalImage(
+          invertFeatures(model, image, {
+            layer,
+            steps,
+            tv: 0.05,
+            seed: 1,
+            onProgress: stepsInto(bar, i, layers.length),
+          }),
+        );
         tiles.push(rec);
       }
     });

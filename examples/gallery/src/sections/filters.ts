@@ -7,7 +7,8 @@ export const filtersSection: Technique = {
   group: 'activations',
   lecture: 1,
   title: 'Filters',
-  blurb: 'First-layer convolution weights drawn as small colour images: oriented edges, colour blobs and corners. Higher-layer weights are shown channel by channel as grey tiles, harder to read (one row per filter).',
+  blurb:
+    'First-layer convolution weights drawn as small colour images: oriented edges, colour blobs and corners. Higher-layer weights are shown channel by channel as grey tiles, harder to read (one row per filter).',
   async run(g, bar) {
     const figures: Figure[] = [];
     const mobilenet = await g.mobilenet(g.q(160, 224));

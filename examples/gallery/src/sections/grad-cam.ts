@@ -8,7 +8,8 @@ export const gradCamSection: Technique = {
   id: 'grad-cam',
   group: 'gradients',
   title: 'Grad-CAM and Grad-CAM++',
-  blurb: "A convolution layer's channels weighted by the mean gradient of the class score, positive part: where the evidence for the class is (Selvaraju et al. 2017). Grad-CAM++ weights by higher-order terms (Chattopadhay et al. 2018).",
+  blurb:
+    "A convolution layer's channels weighted by the mean gradient of the class score, positive part: where the evidence for the class is (Selvaraju et al. 2017). Grad-CAM++ weights by higher-order terms (Chattopadhay et al. 2018).",
   async run(g, bar) {
     const { model, samples } = await fashionSamples(g);
     const layer = defaultCamLayer(model)!;

@@ -11,7 +11,8 @@ export const guidedBackpropSection: Technique = {
   group: 'gradients',
   lecture: 7,
   title: 'Guided backpropagation',
-  blurb: 'The gradient of a class score or of one intermediate neuron, with every ReLU passing back only positive gradients through positive inputs: much cleaner pictures of what the unit responds to (Springenberg et al. 2015). Guided Grad-CAM multiplies it by Grad-CAM.',
+  blurb:
+    'The gradient of a class score or of one intermediate neuron, with every ReLU passing back only positive gradients through positive inputs: much cleaner pictures of what the unit responds to (Springenberg et al. 2015). Guided Grad-CAM multiplies it by Grad-CAM.',
   async run(g, bar) {
     const figures = [];
     const { model, samples } = await fashionSamples(g);
@@ -23,7 +24,11 @@ export const guidedBackpropSection: Technique = {
       const [gb, t1] = await timed(() => guidedBackprop(model, s.image, { target: s.label }));
       const [ggc, t2] = await timed(() => guidedGradCam(model, s.image, { target: s.label, layer }));
       ms += t1 + t2;
-      tiles.push(tile(s.image, size), tf.tidy(() => tile(gradientPicture(gb.raw as tf.Tensor3D), size)), tf.tidy(() => tile(gradientPicture(ggc.raw as tf.Tensor3D), size)));
+      tiles.push(
+        tile(s.image, size),
+        tf.tidy(() => tile(gradientPicture(gb.raw as tf.Tensor3D), size)),
+        tf.tidy(() => tile(gradientPicture(ggc.raw as tf.Tensor3D), size)),
+      );
       gb.dispose();
       ggc.dispose();
       bar.update(i + 1, samples.length + 1);

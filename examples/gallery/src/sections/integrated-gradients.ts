@@ -8,7 +8,8 @@ export const integratedGradientsSection: Technique = {
   id: 'integrated-gradients',
   group: 'gradients',
   title: 'Integrated gradients',
-  blurb: 'The gradient integrated along the straight path from a black image to the input, times the pixel difference: signed attributions that sum to the change of the class score (Sundararajan et al. 2017). Red adds to the class, blue takes away.',
+  blurb:
+    'The gradient integrated along the straight path from a black image to the input, times the pixel difference: signed attributions that sum to the change of the class score (Sundararajan et al. 2017). Red adds to the class, blue takes away.',
   async run(g, bar) {
     const { model, samples } = await fashionSamples(g);
     const steps = g.q(32, 128);

@@ -10,7 +10,8 @@ export const nearestNeighboursSection: Technique = {
   group: 'activations',
   lecture: 2,
   title: 'Nearest neighbours in feature space',
-  blurb: "Neighbours by the distance between last-hidden-layer features, not between pixels: the network's features bring back items of the same kind even when the pixels differ (framed: the query).",
+  blurb:
+    "Neighbours by the distance between last-hidden-layer features, not between pixels: the network's features bring back items of the same kind even when the pixels differ (framed: the query).",
   async run(g, bar) {
     const set = await fashionSet(g, 1000);
     const k = 7;
@@ -22,15 +23,23 @@ export const nearestNeighboursSection: Technique = {
         ['feature', set.features, `features of ${FEATURE_LAYER}`],
         ['pixel', pixels, 'raw pixels'],
       ] as const) {
-        const [res, ms] = await timed(() => knn(matrix, matrix, { k, excludeSelf: true, metric: 'euclidean' }));
+        const [res, ms] = await timed(() =>
+          knn(matrix, matrix, { k, excludeSelf: true, metric: 'euclidean' }),
+        );
         const rows: tf.Tensor3D[] = [];
         for (const q of queries) {
-          const query = tf.tidy(() => tf.squeeze(tf.slice(set.images, [q, 0, 0, 0], [1, -1, -1, -1]), [0])) as tf.Tensor3D;
-          const neighbours = tf.tidy(() => tf.gather(set.images, tf.tensor1d(res.indices[q], 'int32'))) as tf.Tensor4D;
+          const query = tf.tidy(() =>
+            tf.squeeze(tf.slice(set.images, [q, 0, 0, 0], [1, -1, -1, -1]), [0]),
+          ) as tf.Tensor3D;
+          const neighbours = tf.tidy(() =>
+            tf.gather(set.images, tf.tensor1d(res.indices[q], 'int32')),
+          ) as tf.Tensor4D;
           rows.push(await neighboursGrid(query, neighbours, res.distances[q], { thumbSize: 64 }));
           tf.dispose([query, neighbours]);
         }
-        const same = queries.map((q) => Array.from(res.indices[q]).filter((j) => set.labels[j] === set.labels[q]).length);
+        const same = queries.map(
+          (q) => Array.from(res.indices[q]).filter((j) => set.labels[j] === set.labels[q]).length,
+        );
         figures.push({
           title: `Neighbours by ${name}`,
           file: await g.save(`02-nearest-neighbours-${space}`, grid(rows, 1, 0)),

@@ -9,7 +9,8 @@ export const occlusionSection: Technique = {
   group: 'activations',
   lecture: 5,
   title: 'Occlusion',
-  blurb: 'Slide a blank patch over the image and map how much the class score drops (Zeiler & Fergus 2014). Red: hiding this part hurts the class; blue: it helps.',
+  blurb:
+    'Slide a blank patch over the image and map how much the class score drops (Zeiler & Fergus 2014). Red: hiding this part hurts the class; blue: it helps.',
   async run(g, bar) {
     const { model, samples } = await fashionSamples(g);
     const window = 6;
@@ -18,13 +19,23 @@ export const occlusionSection: Technique = {
     const tiles = [];
     let ms = 0;
     for (const [i, s] of samples.entries()) {
-      const [r, t] = await timed(() => occlusion(model, s.image, { target: s.label, window, stride, baseline: 0 }));
+      const [r, t] = await timed(() =>
+        occlusion(model, s.image, { target: s.label, window, stride, baseline: 0 }),
+      );
       ms += t;
       tiles.push(tile(s.image, size), heat(r.map, size, true));
       r.dispose();
       bar.update(i + 1, samples.length);
     }
     const file = await g.save('05-occlusion', grid(tiles, 6));
-    return [{ title: 'Drop of the predicted class score', file, model: 'fashion-cnn', settings: `black (background-coloured) ${window}x${window} patch, stride ${stride}`, ms }];
+    return [
+      {
+        title: 'Drop of the predicted class score',
+        file,
+        model: 'fashion-cnn',
+        settings: `black (background-coloured) ${window}x${window} patch, stride ${stride}`,
+        ms,
+      },
+    ];
   },
 };

@@ -9,7 +9,8 @@ export const saliencySection: Technique = {
   group: 'gradients',
   lecture: 6,
   title: 'Saliency maps',
-  blurb: 'Gradient of the unnormalised class score with respect to the pixels; absolute value, max over colour channels (Simonyan et al. 2014).',
+  blurb:
+    'Gradient of the unnormalised class score with respect to the pixels; absolute value, max over colour channels (Simonyan et al. 2014).',
   async run(g, bar) {
     const { model, samples } = await fashionSamples(g);
     const size = 112;

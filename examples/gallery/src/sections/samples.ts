@@ -3,7 +3,14 @@ import type { VisionModel } from '@cnnviz/core';
 import type { Gallery } from '../gallery.js';
 
 /** The bundled Fashion-MNIST test images the attribution sections explain. */
-export const FASHION_SAMPLES = ['fashion-tshirt', 'fashion-trouser', 'fashion-dress', 'fashion-sneaker', 'fashion-bag', 'fashion-ankle-boot'];
+export const FASHION_SAMPLES = [
+  'fashion-tshirt',
+  'fashion-trouser',
+  'fashion-dress',
+  'fashion-sneaker',
+  'fashion-bag',
+  'fashion-ankle-boot',
+];
 
 export interface Sample {
   name: string;
@@ -15,7 +22,10 @@ export interface Sample {
 }
 
 /** Predicted class and its probability. */
-export async function classify(model: VisionModel, image: tf.Tensor3D): Promise<{ label: number; prob: number }> {
+export async function classify(
+  model: VisionModel,
+  image: tf.Tensor3D,
+): Promise<{ label: number; prob: number }> {
   const probs = tf.tidy(() => tf.softmax(tf.squeeze(model.forward(model.preprocess(image)).logits, [0])));
   const p = await probs.data();
   probs.dispose();
@@ -25,7 +35,10 @@ export async function classify(model: VisionModel, image: tf.Tensor3D): Promise<
 }
 
 /** The fashion samples with fashion-cnn's predictions (images owned by the gallery). */
-export async function fashionSamples(g: Gallery, names = FASHION_SAMPLES): Promise<{ model: VisionModel; samples: Sample[] }> {
+export async function fashionSamples(
+  g: Gallery,
+  names = FASHION_SAMPLES,
+): Promise<{ model: VisionModel; samples: Sample[] }> {
   const model = await g.fashion();
   const samples: Sample[] = [];
   for (const name of names) {

@@ -10,7 +10,8 @@ export const styleTransferSection: Technique = {
   group: 'gradients',
   lecture: 13,
   title: 'Style transfer',
-  blurb: "Feature-inversion content loss plus Gram-matrix style loss, with tunable weights (Gatys et al. 2016); several styles blend by weight.",
+  blurb:
+    'Feature-inversion content loss plus Gram-matrix style loss, with tunable weights (Gatys et al. 2016); several styles blend by weight.',
   async run(g, bar) {
     const figures: Figure[] = [];
     const size = g.q(160, 320);
@@ -20,8 +21,18 @@ export const styleTransferSection: Technique = {
     const scream = await g.image('scream', size);
     const steps = g.q(100, 400);
     const weights = { contentWeight: 1, styleWeight: 10, tvWeight: 1 };
-    const runs: { title: string; styles: { image: tf.Tensor3D; weight: number }[]; shown: tf.Tensor3D[]; name: string }[] = [
-      { title: 'Content | style | result', styles: [{ image: starry, weight: 1 }], shown: [content, starry], name: '13-style-transfer' },
+    const runs: {
+      title: string;
+      styles: { image: tf.Tensor3D; weight: number }[];
+      shown: tf.Tensor3D[];
+      name: string;
+    }[] = [
+      {
+        title: 'Content | style | result',
+        styles: [{ image: starry, weight: 1 }],
+        shown: [content, starry],
+        name: '13-style-transfer',
+      },
       {
         title: 'Two styles blended 50:50',
         styles: [
@@ -34,7 +45,15 @@ export const styleTransferSection: Technique = {
     ];
     for (const [i, r] of runs.entries()) {
       const [{ image }, ms] = await timed(() =>
-        finalImage(transferStyle(model, content, r.styles, { steps, size, ...weights, seed: 1, onProgress: stepsInto(bar, i, runs.length) })),
+        finalImage(
+          transferStyle(model, content, r.styles, {
+            steps,
+            size,
+            ...weights,
+            seed: 1,
+            onProgress: stepsInto(bar, i, runs.length),
+          }),
+        ),
       );
       const shown = r.shown.map((t) => tile(t, size));
       figures.push({

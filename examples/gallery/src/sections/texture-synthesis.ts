@@ -10,7 +10,8 @@ export const textureSynthesisSection: Technique = {
   group: 'gradients',
   lecture: 12,
   title: 'Texture synthesis with Gram matrices',
-  blurb: "At several layers, the C×C matrix of channel co-occurrences averaged over positions; start from noise and minimise the weighted distance between the Gram matrices of the new image and of the texture (Gatys et al. 2015; MobileNetV2 here instead of the lecture's VGG-19).",
+  blurb:
+    "At several layers, the C×C matrix of channel co-occurrences averaged over positions; start from noise and minimise the weighted distance between the Gram matrices of the new image and of the texture (Gatys et al. 2015; MobileNetV2 here instead of the lecture's VGG-19).",
   async run(g, bar) {
     const size = g.q(128, 256);
     const model = await g.mobilenet(size);
@@ -20,7 +21,14 @@ export const textureSynthesisSection: Technique = {
     const [, ms] = await timed(async () => {
       for (const [i, name] of names.entries()) {
         const texture = await g.image(name, size);
-        const { image } = await finalImage(synthesizeTexture(model, texture, { size, steps, seed: 1, onProgress: stepsInto(bar, i, names.length) }));
+        const { image } = await finalImage(
+          synthesizeTexture(model, texture, {
+            size,
+            steps,
+            seed: 1,
+            onProgress: stepsInto(bar, i, names.length),
+          }),
+        );
         tiles.push(tile(texture, size), image);
       }
     });

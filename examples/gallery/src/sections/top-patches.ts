@@ -10,7 +10,8 @@ export const topPatchesSection: Technique = {
   group: 'activations',
   lecture: 4,
   title: 'Maximally activating patches',
-  blurb: "Pick a channel of a deep convolution layer, run many images, and keep the image patches (the unit's receptive field) with the highest activations: each row is one channel and shows what it looks for.",
+  blurb:
+    "Pick a channel of a deep convolution layer, run many images, and keep the image patches (the unit's receptive field) with the highest activations: each row is one channel and shows what it looks for.",
   async run(g, bar) {
     const model = await g.fashion();
     const data = await datasets.fashionMnistTest1k();
@@ -24,9 +25,18 @@ export const topPatchesSection: Technique = {
       const tiles: tf.Tensor3D[] = [];
       const [, ms] = await timed(async () => {
         for (const [i, c] of channels.entries()) {
-          const patches = await topPatches(model, pics as tf.Tensor4D, { layer, channel: c, k, distinctImages: true });
+          const patches = await topPatches(model, pics as tf.Tensor4D, {
+            layer,
+            channel: c,
+            k,
+            distinctImages: true,
+          });
           for (const p of patches) {
-            tiles.push(tf.tidy(() => tf.image.resizeNearestNeighbor(tf.tile(p.patch, [1, 1, 3]) as tf.Tensor3D, [side, side])));
+            tiles.push(
+              tf.tidy(() =>
+                tf.image.resizeNearestNeighbor(tf.tile(p.patch, [1, 1, 3]) as tf.Tensor3D, [side, side]),
+              ),
+            );
             p.patch.dispose();
           }
           bar.update(i + 1, channels.length);

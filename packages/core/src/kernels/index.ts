@@ -1,10 +1,12 @@
 import { cpuConv2dBackpropFilterFix } from './cpu-conv2d-backprop-filter.js';
+import { clearKernelFixCaches } from './derived-weights.js';
 import { fastConv2dBackpropInputFix } from './fast-conv2d-backprop-input.js';
 import { installFix, type KernelFix, uninstallFix } from './registry.js';
 import { wasmConv2dBackpropFilterFix } from './wasm-conv2d-backprop-filter.js';
 import { wasmComparisonFixes } from './wasm-fast-elementwise.js';
-import { wasmSliceFix } from './wasm-fast-slice.js';
 import { wasmDepthToSpaceFix } from './wasm-fast-depth-to-space.js';
+import { wasmSliceFix } from './wasm-fast-slice.js';
+import { wasmTileFix } from './wasm-fast-tile.js';
 import { wasmDepthwiseBackpropFilterFix } from './wasm-depthwise-backprop-filter.js';
 import { wasmDepthwiseBackpropInputFix } from './wasm-depthwise-backprop-input.js';
 import { wasmMaxPoolGradFix } from './wasm-maxpool-grad.js';
@@ -12,8 +14,15 @@ import { wasmUnsortedSegmentSumFix } from './wasm-unsorted-segment-sum.js';
 import { wasmCastFix, wasmIdentityFix } from './wasm-zero-copy.js';
 import { webgpuKernelFixes } from './webgpu-kernel-fixes.js';
 
-export { inputOnlyConv2d, inputOnlyDepthwiseConv2d, type InputOnlyConvOptions } from './input-only-conv.js';
+export {
+  inputOnlyConv2d,
+  inputOnlyDepthwiseConv2d,
+  type ConvActivation,
+  type InputOnlyConvOptions,
+} from './input-only-conv.js';
+export { clearKernelFixCaches } from './derived-weights.js';
 
+// wasm: the missing / wrong gradient kernels first, then the stock kernels that were slow on gradient paths.
 const FIXES: Record<string, KernelFix[]> = {
   cpu: [cpuConv2dBackpropFilterFix],
   wasm: [
@@ -25,6 +34,7 @@ const FIXES: Record<string, KernelFix[]> = {
     wasmUnsortedSegmentSumFix,
     wasmSliceFix,
     wasmDepthToSpaceFix,
+    wasmTileFix,
     ...wasmComparisonFixes,
     wasmIdentityFix,
     wasmCastFix,
@@ -45,6 +55,7 @@ export function registerKernelFixes(backendName: string): string[] {
 /** Restores the stock kernels a previous `registerKernelFixes` replaced; returns the names of the fixes removed. */
 export function unregisterKernelFixes(backendName: string): string[] {
   const fixes = FIXES[backendName] ?? [];
+  clearKernelFixCaches();
   return fixes.filter((f) => uninstallFix(f.kernelName, f.backendName)).map((f) => f.name);
 }
 

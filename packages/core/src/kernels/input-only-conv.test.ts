@@ -10,7 +10,7 @@ function rand(shape: number[], seed: number): tf.Tensor {
   return tf.tensor(randomArray(tf.util.sizeFromShape(shape), seeded(seed)), shape);
 }
 
-const cases: Array<{ s: number; pad: 'same' | 'valid'; act: ConvActivation }> = [
+const cases: Array<{ s: number; pad: 'same' | 'valid'; act: 'linear' | 'relu' | 'relu6' }> = [
   { s: 1, pad: 'same', act: 'relu' },
   { s: 2, pad: 'same', act: 'relu6' },
   { s: 2, pad: 'valid', act: 'linear' },

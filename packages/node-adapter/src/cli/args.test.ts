@@ -28,9 +28,28 @@ function failure(argv: string[]): { exitCode: number; line: string } {
 
 describe('parse', () => {
   it('converts values and applies defaults', () => {
-    const a = parse(spec, ['x.png', 'y.png', '--noise=0.25', '-o', 'out/', '--layers', 'a,b', '--layers', 'c', '--json']);
+    const a = parse(spec, [
+      'x.png',
+      'y.png',
+      '--noise=0.25',
+      '-o',
+      'out/',
+      '--layers',
+      'a,b',
+      '--layers',
+      'c',
+      '--json',
+    ]);
     expect(a.positionals).toEqual(['x.png', 'y.png']);
-    expect(a.values).toMatchObject({ steps: 10, noise: 0.25, method: 'a', layers: ['a', 'b', 'c'], output: 'out/', json: true, quiet: false });
+    expect(a.values).toMatchObject({
+      steps: 10,
+      noise: 0.25,
+      method: 'a',
+      layers: ['a', 'b', 'c'],
+      output: 'out/',
+      json: true,
+      quiet: false,
+    });
   });
 
   it('turns every mistake into one exit-2 line naming the flag and the fix', () => {
@@ -67,14 +86,20 @@ describe('parse', () => {
 
 describe('report', () => {
   it('maps error codes to exit codes and fixes', () => {
-    const err = (code: string, message: string) => Object.assign(new Error(message), { code, [Symbol.for('cnnviz.error')]: true });
-    expect(report(err('UNKNOWN_LAYER', 'unknown layer "x"; close names: a, b'), 'gradcam', 'fashion-cnn')).toEqual({
+    const err = (code: string, message: string) =>
+      Object.assign(new Error(message), { code, [Symbol.for('cnnviz.error')]: true });
+    expect(
+      report(err('UNKNOWN_LAYER', 'unknown layer "x"; close names: a, b'), 'gradcam', 'fashion-cnn'),
+    ).toEqual({
       exitCode: 2,
       code: 'UNKNOWN_LAYER',
       line: 'cnnviz gradcam: unknown layer "x"; close names: a, b — run `cnnviz layers --model fashion-cnn` to list the layers',
     });
     expect(report(err('ABORTED', 'x was aborted'), 'dream').exitCode).toBe(130);
     expect(report(err('BACKEND', 'no backend'), 'info').exitCode).toBe(1);
-    expect(report(new TypeError('boom\nstack'), 'info')).toMatchObject({ exitCode: 1, line: 'cnnviz info: unexpected error: boom (please report it with the command line)' });
+    expect(report(new TypeError('boom\nstack'), 'info')).toMatchObject({
+      exitCode: 1,
+      line: 'cnnviz info: unexpected error: boom (please report it with the command line)',
+    });
   });
 });

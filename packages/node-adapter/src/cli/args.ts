@@ -50,7 +50,8 @@ export const COMMON_OPTIONS: Record<string, OptionSpec> = {
   backend: {
     type: 'string',
     placeholder: '<name>',
-    description: 'TF.js backend to try first: wasm, cpu, webgpu, tensorflow (default: fastest that works; env CNNVIZ_BACKEND)',
+    description:
+      'TF.js backend to try first: wasm, cpu, webgpu, tensorflow (default: fastest that works; env CNNVIZ_BACKEND)',
   },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 };
@@ -58,7 +59,12 @@ export const COMMON_OPTIONS: Record<string, OptionSpec> = {
 const usage = (spec: CommandSpec, message: string) =>
   new CliError('BAD_OPTION', `${message}; see \`cnnviz ${spec.name} --help\``);
 
-function convert(spec: CommandSpec, name: string, opt: OptionSpec, raw: string | boolean | (string | boolean)[]): OptionValue {
+function convert(
+  spec: CommandSpec,
+  name: string,
+  opt: OptionSpec,
+  raw: string | boolean | (string | boolean)[],
+): OptionValue {
   const flag = `--${name}`;
   if (opt.type === 'boolean') return raw === true;
   if (opt.type === 'list') {
@@ -78,7 +84,12 @@ function convert(spec: CommandSpec, name: string, opt: OptionSpec, raw: string |
     throw usage(spec, `${flag} must be ${what}, got "${text}"`);
   }
   if ((opt.min !== undefined && value < opt.min) || (opt.max !== undefined && value > opt.max)) {
-    const range = opt.max === undefined ? `>= ${opt.min}` : opt.min === undefined ? `<= ${opt.max}` : `in ${opt.min}..${opt.max}`;
+    const range =
+      opt.max === undefined
+        ? `>= ${opt.min}`
+        : opt.min === undefined
+          ? `<= ${opt.max}`
+          : `in ${opt.min}..${opt.max}`;
     throw usage(spec, `${flag} must be ${range}, got ${text}`);
   }
   return value;
@@ -117,7 +128,8 @@ export function parse(spec: CommandSpec, argv: string[]): ParsedArgs {
     const raw = (parsed.values as Record<string, string | boolean | (string | boolean)[] | undefined>)[name];
     if (raw === undefined) {
       values[name] = opt.default !== undefined ? opt.default : opt.type === 'boolean' ? false : undefined;
-      if (opt.type === 'list' && typeof opt.default === 'string') values[name] = convert(spec, name, opt, opt.default);
+      if (opt.type === 'list' && typeof opt.default === 'string')
+        values[name] = convert(spec, name, opt, opt.default);
     } else {
       values[name] = convert(spec, name, opt, raw);
     }
@@ -128,7 +140,10 @@ export function parse(spec: CommandSpec, argv: string[]): ParsedArgs {
     if (!pos && positionals.length > 0) throw usage(spec, `unexpected argument "${positionals[0]}"`);
     if (pos?.required && positionals.length === 0) throw usage(spec, `missing <${pos.name}>`);
     if (pos && !pos.variadic && positionals.length > 1) {
-      throw usage(spec, `expected one <${pos.name}>, got ${positionals.length}: ${positionals.join(' ')} (quote a glob so the shell does not expand it)`);
+      throw usage(
+        spec,
+        `expected one <${pos.name}>, got ${positionals.length}: ${positionals.join(' ')} (quote a glob so the shell does not expand it)`,
+      );
     }
   }
   return { values, positionals };
@@ -136,15 +151,24 @@ export function parse(spec: CommandSpec, argv: string[]): ParsedArgs {
 
 function flagLabel(name: string, opt: OptionSpec): string {
   const short = opt.short ? `-${opt.short}, ` : '    ';
-  const arg = opt.type === 'boolean' ? '' : ` ${opt.placeholder ?? (opt.type === 'list' ? '<a,b,...>' : opt.type === 'string' ? '<value>' : '<n>')}`;
+  const arg =
+    opt.type === 'boolean'
+      ? ''
+      : ` ${opt.placeholder ?? (opt.type === 'list' ? '<a,b,...>' : opt.type === 'string' ? '<value>' : '<n>')}`;
   return `${short}--${name}${arg}`;
 }
 
 /** The `--help` text: usage, description, options with defaults, examples. */
 export function helpText(spec: CommandSpec): string {
   const pos = spec.positionals;
-  const posText = pos ? ` ${pos.required ? '' : '['}<${pos.name}>${pos.variadic ? '...' : ''}${pos.required ? '' : ']'}` : '';
-  const lines = [`cnnviz ${spec.name} — ${spec.summary}`, '', `Usage: cnnviz ${spec.name}${posText} [options]`];
+  const posText = pos
+    ? ` ${pos.required ? '' : '['}<${pos.name}>${pos.variadic ? '...' : ''}${pos.required ? '' : ']'}`
+    : '';
+  const lines = [
+    `cnnviz ${spec.name} — ${spec.summary}`,
+    '',
+    `Usage: cnnviz ${spec.name}${posText} [options]`,
+  ];
   if (spec.description) lines.push('', ...wrap(spec.description, 100));
   if (pos) lines.push('', 'Arguments:', `  <${pos.name}>${pos.variadic ? '...' : ''}  ${pos.description}`);
   const rows = (opts: Record<string, OptionSpec>) => {

@@ -71,7 +71,21 @@ describe('cnnviz --help', () => {
 
 describe('attribution subcommands', () => {
   it('saliency: the map is stronger on the garment than on the background', async () => {
-    const r = await cli(['saliency', 'fashion-trouser', '-m', 'fashion-cnn', '--view', 'heatmap', '--colormap', 'gray', '--scale', '1', '-o', out('sal.png'), '--json']);
+    const r = await cli([
+      'saliency',
+      'fashion-trouser',
+      '-m',
+      'fashion-cnn',
+      '--view',
+      'heatmap',
+      '--colormap',
+      'gray',
+      '--scale',
+      '1',
+      '-o',
+      out('sal.png'),
+      '--json',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const json = JSON.parse(r.stdout);
     expect(json.results[0].target).toMatch(/Trouser/);
@@ -82,7 +96,20 @@ describe('attribution subcommands', () => {
   });
 
   it('gradcam: the heat is highest on the object', async () => {
-    const r = await cli(['gradcam', 'fashion-bag', '-m', 'fashion-cnn', '--view', 'heatmap', '--colormap', 'gray', '--scale', '1', '-o', out('cam.png')]);
+    const r = await cli([
+      'gradcam',
+      'fashion-bag',
+      '-m',
+      'fashion-cnn',
+      '--view',
+      'heatmap',
+      '--colormap',
+      'gray',
+      '--scale',
+      '1',
+      '-o',
+      out('cam.png'),
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const { v } = greyValues(out('cam.png'));
     const mask = await objectMask('fashion-bag');
@@ -94,7 +121,24 @@ describe('attribution subcommands', () => {
   });
 
   it('occlusion: hiding the garment lowers the score more than hiding the background', async () => {
-    const r = await cli(['occlusion', 'fashion-sneaker', '-m', 'fashion-cnn', '--window', '6', '--stride', '3', '--view', 'heatmap', '--colormap', 'gray', '--scale', '1', '-o', out('occ.png')]);
+    const r = await cli([
+      'occlusion',
+      'fashion-sneaker',
+      '-m',
+      'fashion-cnn',
+      '--window',
+      '6',
+      '--stride',
+      '3',
+      '--view',
+      'heatmap',
+      '--colormap',
+      'gray',
+      '--scale',
+      '1',
+      '-o',
+      out('occ.png'),
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const { v } = greyValues(out('occ.png'));
     const mask = await objectMask('fashion-sneaker');
@@ -102,7 +146,16 @@ describe('attribution subcommands', () => {
   });
 
   it('guided: the gradient picture departs from grey on the garment, not the background', async () => {
-    const r = await cli(['guided', 'fashion-ankle-boot', '-m', 'fashion-cnn', '--scale', '1', '-o', out('gb.png')]);
+    const r = await cli([
+      'guided',
+      'fashion-ankle-boot',
+      '-m',
+      'fashion-cnn',
+      '--scale',
+      '1',
+      '-o',
+      out('gb.png'),
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const { v } = greyValues(out('gb.png'));
     const dev = v.map((x) => Math.abs(x - 0.5));
@@ -124,7 +177,19 @@ describe('attribution subcommands', () => {
   });
 
   it('patches: k patches from a glob of images, best first', async () => {
-    const r = await cli(['patches', 'packages/models/assets/images/fashion-*.png', '-m', 'fashion-cnn', '--channel', '3', '-k', '4', '-o', out('patches.png'), '--json']);
+    const r = await cli([
+      'patches',
+      'packages/models/assets/images/fashion-*.png',
+      '-m',
+      'fashion-cnn',
+      '--channel',
+      '3',
+      '-k',
+      '4',
+      '-o',
+      out('patches.png'),
+      '--json',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const json = JSON.parse(r.stdout);
     expect(json.patches).toHaveLength(4);
@@ -136,27 +201,70 @@ describe('attribution subcommands', () => {
 
 describe('synthesis subcommands', () => {
   it('class: the synthesised image is classified as the class asked for', async () => {
-    const r = await cli(['class', '-m', 'fashion-cnn', '--target', 'Trouser', '--steps', '60', '--scale', '1', '-o', out('class.png')]);
+    const r = await cli([
+      'class',
+      '-m',
+      'fashion-cnn',
+      '--target',
+      'Trouser',
+      '--steps',
+      '60',
+      '--scale',
+      '1',
+      '-o',
+      out('class.png'),
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(await classifyPng(out('class.png'))).toBe(label('Trouser'));
   });
 
   it('adversarial: the saved image classifies as the target and stays within epsilon', async () => {
-    const r = await cli(['adversarial', 'fashion-sneaker', '-m', 'fashion-cnn', '--target', 'Bag', '--epsilon', '0.15', '--steps', '20', '-o', out('adv.png'), '--json']);
+    const r = await cli([
+      'adversarial',
+      'fashion-sneaker',
+      '-m',
+      'fashion-cnn',
+      '--target',
+      'Bag',
+      '--epsilon',
+      '0.15',
+      '--steps',
+      '20',
+      '-o',
+      out('adv.png'),
+      '--json',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).results[0].success).toBe(true);
     expect(await classifyPng(out('adv.png'))).toBe(label('Bag'));
     const adv = greyValues(out('adv.png')).v;
     const orig = (await objectMask('fashion-sneaker')).length;
     expect(adv.length).toBe(orig);
-    const original = await readImage(join(ROOT, 'packages/models/assets/images/fashion-sneaker.png'), { channels: 1 });
+    const original = await readImage(join(ROOT, 'packages/models/assets/images/fashion-sneaker.png'), {
+      channels: 1,
+    });
     const o = await original.data();
     original.dispose();
     expect(Math.max(...adv.map((x, i) => Math.abs(x - o[i])))).toBeLessThanOrEqual(0.15 + 1 / 255);
   });
 
   it('dream: changes the image, at the input size', async () => {
-    const r = await cli(['dream', 'chelsea', '-m', 'mobilenet-v2', '--size', '96', '--layer', 'block_3_expand_relu', '--octaves', '1', '--steps', '3', '-o', out('dream.png')]);
+    const r = await cli([
+      'dream',
+      'chelsea',
+      '-m',
+      'mobilenet-v2',
+      '--size',
+      '96',
+      '--layer',
+      'block_3_expand_relu',
+      '--octaves',
+      '1',
+      '--steps',
+      '3',
+      '-o',
+      out('dream.png'),
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const d = readPng(out('dream.png'));
     expect([d.width, d.height]).toEqual([96 * 3, 96 * 3]);
@@ -165,19 +273,48 @@ describe('synthesis subcommands', () => {
 
 describe('errors: one line, exit 2, no file', () => {
   const cases: [string, string[], RegExp][] = [
-    ['unknown model', ['saliency', 'fashion-bag', '-m', 'resnet-9000'], /unknown model "resnet-9000".*zoo name \(fashion-cnn, mobilenet-v2, inception-v3\)/],
-    ['unknown layer', ['gradcam', 'fashion-bag', '-m', 'fashion-cnn', '--layer', 'conv9'], /unknown layer "conv9"; close names: .*cnnviz layers --model fashion-cnn/],
-    ['unknown class', ['saliency', 'fashion-bag', '-m', 'fashion-cnn', '--target', 'Giraffe'], /unknown class "Giraffe"; classes: 0 T-shirt/],
-    ['missing file', ['saliency', 'no-such-image.png', '-m', 'fashion-cnn'], /cannot read image "no-such-image.png": no such file/],
-    ['not an image', ['saliency', 'package.json', '-m', 'fashion-cnn'], /"package.json" is not an image: expected a PNG, JPEG or WebP file/],
-    ['unknown option', ['saliency', 'fashion-bag', '--stpes', '3'], /unknown option --stpes; see `cnnviz saliency --help`/],
+    [
+      'unknown model',
+      ['saliency', 'fashion-bag', '-m', 'resnet-9000'],
+      /unknown model "resnet-9000".*zoo name \(fashion-cnn, mobilenet-v2, inception-v3\)/,
+    ],
+    [
+      'unknown layer',
+      ['gradcam', 'fashion-bag', '-m', 'fashion-cnn', '--layer', 'conv9'],
+      /unknown layer "conv9"; close names: .*cnnviz layers --model fashion-cnn/,
+    ],
+    [
+      'unknown class',
+      ['saliency', 'fashion-bag', '-m', 'fashion-cnn', '--target', 'Giraffe'],
+      /unknown class "Giraffe"; classes: 0 T-shirt/,
+    ],
+    [
+      'missing file',
+      ['saliency', 'no-such-image.png', '-m', 'fashion-cnn'],
+      /cannot read image "no-such-image.png": no such file/,
+    ],
+    [
+      'not an image',
+      ['saliency', 'package.json', '-m', 'fashion-cnn'],
+      /"package.json" is not an image: expected a PNG, JPEG or WebP file/,
+    ],
+    [
+      'unknown option',
+      ['saliency', 'fashion-bag', '--stpes', '3'],
+      /unknown option --stpes; see `cnnviz saliency --help`/,
+    ],
   ];
   for (const [what, args, message] of cases) {
     it(what, async () => {
       const target = mkdtempSync(join(dir, 'err-'));
       const r = await cli([...args, '-o', join(target, 'x.png')]);
       expect(r.code).toBe(2);
-      expect(r.stderr.trim().split('\n').filter((l) => l.startsWith('cnnviz'))).toHaveLength(1);
+      expect(
+        r.stderr
+          .trim()
+          .split('\n')
+          .filter((l) => l.startsWith('cnnviz')),
+      ).toHaveLength(1);
       expect(r.stderr).toMatch(message);
       expect(readdirSync(target)).toEqual([]);
     });
@@ -187,7 +324,9 @@ describe('errors: one line, exit 2, no file', () => {
     writeFileSync(out('a-file'), 'x');
     const r = await cli(['saliency', 'fashion-bag', '-m', 'fashion-cnn', '-o', join(out('a-file'), 'x.png')]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/output directory ".*a-file" is not writable \(".*a-file" is a file, not a directory\) — choose another --output/);
+    expect(r.stderr).toMatch(
+      /output directory ".*a-file" is not writable \(".*a-file" is a file, not a directory\) — choose another --output/,
+    );
   });
 });
 
@@ -195,14 +334,17 @@ describe('Ctrl-C', () => {
   it('stops a run cleanly: exit 130 and no output file, not even a temporary one', async () => {
     const target = mkdtempSync(join(dir, 'sigint-'));
     let sent = false;
-    const { done } = startCli(['class', '-m', 'fashion-cnn', '--target', '1', '--steps', '100000', '-o', join(target, 'x.png')], {
-      onStderr: (all, child) => {
-        if (!sent && all.includes('backend:')) {
-          sent = true;
-          setTimeout(() => child.kill('SIGINT'), 4000);
-        }
+    const { done } = startCli(
+      ['class', '-m', 'fashion-cnn', '--target', '1', '--steps', '100000', '-o', join(target, 'x.png')],
+      {
+        onStderr: (all, child) => {
+          if (!sent && all.includes('backend:')) {
+            sent = true;
+            setTimeout(() => child.kill('SIGINT'), 4000);
+          }
+        },
       },
-    });
+    );
     const r = await done;
     expect(sent).toBe(true);
     expect(r.code).toBe(130);

@@ -91,11 +91,17 @@ export const scaleOption: OptionSpec = {
   description: 'enlarge the output n times (nearest neighbour); default: enough for 224 px',
 };
 
-export const seedOption: OptionSpec = { type: 'integer', placeholder: '<n>', default: 0, description: 'random seed' };
+export const seedOption: OptionSpec = {
+  type: 'integer',
+  placeholder: '<n>',
+  default: 0,
+  description: 'random seed',
+};
 
 export const imagesPositional = {
   name: 'image',
-  description: 'image files (PNG/JPEG), quoted globs such as "photos/*.jpg", or bundled images by name (e.g. chelsea)',
+  description:
+    'image files (PNG/JPEG), quoted globs such as "photos/*.jpg", or bundled images by name (e.g. chelsea)',
   required: true,
   variadic: true,
 };
@@ -124,4 +130,9 @@ export const stepsOption = (def?: number): OptionSpec => ({
   description: 'optimisation steps',
 });
 
-export const lrOption: OptionSpec = { type: 'number', min: 0, placeholder: '<x>', description: 'step size / learning rate (technique default)' };
+export const lrOption: OptionSpec = {
+  type: 'number',
+  min: 0,
+  placeholder: '<x>',
+  description: 'step size / learning rate (technique default)',
+};

@@ -70,7 +70,8 @@ export function report(e: unknown, command: string, model?: string): Reported {
   if (isCnnvizError(e)) {
     const err = e;
     const message = err.message.split('\n')[0].replace(/[.\s]+$/, '');
-    if (err.code === 'ABORTED') return { exitCode: EXIT.interrupted, line: `${prefix}interrupted; no output written`, code: err.code };
+    if (err.code === 'ABORTED')
+      return { exitCode: EXIT.interrupted, line: `${prefix}interrupted; no output written`, code: err.code };
     const userError = USER_ERRORS.includes(err.code);
     const fix = userError ? hint(err.code, command, model) : undefined;
     const already = fix !== undefined && message.includes(fix.split(' ')[0] === 'see' ? '--help' : fix);
@@ -81,5 +82,9 @@ export function report(e: unknown, command: string, model?: string): Reported {
     };
   }
   const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
-  return { exitCode: EXIT.failure, line: `${prefix}unexpected error: ${msg} (please report it with the command line)`, code: 'INTERNAL' };
+  return {
+    exitCode: EXIT.failure,
+    line: `${prefix}unexpected error: ${msg} (please report it with the command line)`,
+    code: 'INTERNAL',
+  };
 }

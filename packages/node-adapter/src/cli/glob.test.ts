@@ -8,7 +8,15 @@ describe('glob', () => {
   let dir: string;
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'cnnviz-glob-'));
-    for (const f of ['a.png', 'b.jpg', 'c.txt', '.hidden.png', 'sub/d.png', 'sub/deep/e.png', 'sub/deep/f.jpeg']) {
+    for (const f of [
+      'a.png',
+      'b.jpg',
+      'c.txt',
+      '.hidden.png',
+      'sub/d.png',
+      'sub/deep/e.png',
+      'sub/deep/f.jpeg',
+    ]) {
       mkdirSync(join(dir, f, '..'), { recursive: true });
       writeFileSync(join(dir, f), '');
     }

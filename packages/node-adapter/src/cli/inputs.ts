@@ -21,7 +21,10 @@ export function resolveInputs(args: string[], bundled: string[] = []): ImageInpu
     if (hasMagic(arg)) {
       const files = glob(arg);
       if (files.length === 0) {
-        throw new CliError('IO', `no files match "${arg}" — check the pattern (quote it so the shell passes it unexpanded)`);
+        throw new CliError(
+          'IO',
+          `no files match "${arg}" — check the pattern (quote it so the shell passes it unexpanded)`,
+        );
       }
       for (const f of files) out.push({ name: f, path: f });
       continue;
@@ -37,7 +40,10 @@ export function resolveInputs(args: string[], bundled: string[] = []): ImageInpu
     }
     if (isFile) out.push({ name: arg, path: arg });
     else if (isDir) {
-      throw new CliError('IO', `cannot read image "${arg}": it is a directory — pass image files, or a glob such as "${arg.replace(/\/$/, '')}/*.png"`);
+      throw new CliError(
+        'IO',
+        `cannot read image "${arg}": it is a directory — pass image files, or a glob such as "${arg.replace(/\/$/, '')}/*.png"`,
+      );
     } else if (bundled.includes(arg)) out.push({ name: arg, bundled: arg });
     else {
       const names = bundled.length ? `; bundled images: ${bundled.join(', ')}` : '';

@@ -54,7 +54,10 @@ export async function main(argv: string[]): Promise<number> {
   let json = false;
   try {
     if (!command) {
-      throw new CliError('BAD_OPTION', `unknown command "${name}" — run \`cnnviz --help\` for the list (${COMMANDS.map((c) => c.spec.name).join(', ')})`);
+      throw new CliError(
+        'BAD_OPTION',
+        `unknown command "${name}" — run \`cnnviz --help\` for the list (${COMMANDS.map((c) => c.spec.name).join(', ')})`,
+      );
     }
     const args = parse(command.spec, rest);
     json = args.values.json === true;
@@ -71,9 +74,12 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.ok;
   } catch (e) {
     // A Ctrl-C may surface as whatever the interrupted step threw; it is still an interruption.
-    const r = controller.signal.aborted ? report(new CliError('ABORTED', 'interrupted'), name, model) : report(e, command ? name : '', model);
+    const r = controller.signal.aborted
+      ? report(new CliError('ABORTED', 'interrupted'), name, model)
+      : report(e, command ? name : '', model);
     process.stderr.write(`${r.line}\n`);
-    if (json) process.stdout.write(`${JSON.stringify({ ok: false, error: { code: r.code, message: r.line } })}\n`);
+    if (json)
+      process.stdout.write(`${JSON.stringify({ ok: false, error: { code: r.code, message: r.line } })}\n`);
     if (process.env.CNNVIZ_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
     return r.exitCode;
   } finally {

@@ -51,7 +51,9 @@ export function parseModelRef(value: string): ModelRef {
   if (existsSync(path) && statSync(path).isFile()) return { name: path, path };
   const looksLikePath = /[/\\]|\.json$/i.test(value);
   const key = value.toLowerCase().replace(/[^a-z0-9]/g, '');
-  const close = ZOO_NAMES.filter((z) => key.length >= 3 && (z.replace('-', '').startsWith(key.slice(0, 3)) || z.includes(key)));
+  const close = ZOO_NAMES.filter(
+    (z) => key.length >= 3 && (z.replace('-', '').startsWith(key.slice(0, 3)) || z.includes(key)),
+  );
   throw new CliError(
     'MODEL_LOAD',
     looksLikePath
@@ -79,7 +81,9 @@ export const DEFAULT_SIZE: Record<ZooName, number | undefined> = {
 
 function metadataOf(model: VisionModel): { labels?: string[]; layersOfInterest: LayersOfInterest } {
   // Zoo models are `VisionModel & { entry: ZooEntry }`; a model.json has no entry.
-  const entry = (model as VisionModel & { entry?: { labels?: string[]; layersOfInterest?: LayersOfInterest } }).entry;
+  const entry = (
+    model as VisionModel & { entry?: { labels?: string[]; layersOfInterest?: LayersOfInterest } }
+  ).entry;
   return { labels: model.labels ?? entry?.labels, layersOfInterest: { ...(entry?.layersOfInterest ?? {}) } };
 }
 

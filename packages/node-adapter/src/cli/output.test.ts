@@ -19,13 +19,19 @@ describe('output paths', () => {
       join(dir, 'cat-2.gradcam.png'),
       join(dir, 'My_Dog.gradcam.png'),
     ]);
-    expect(outputPaths(['a.png'], join(dir, 'new', 'deeper') + '/', 's')).toEqual([join(dir, 'new', 'deeper', 'a.s.png')]);
+    expect(outputPaths(['a.png'], join(dir, 'new', 'deeper') + '/', 's')).toEqual([
+      join(dir, 'new', 'deeper', 'a.s.png'),
+    ]);
   });
 
   it('rejects a file name for several inputs, a wrong extension and unwritable places', () => {
-    expect(() => outputPaths(['a.png', 'b.png'], join(dir, 'x.png'), 's')).toThrow(/names one file but 2 images were given/);
+    expect(() => outputPaths(['a.png', 'b.png'], join(dir, 'x.png'), 's')).toThrow(
+      /names one file but 2 images were given/,
+    );
     expect(() => outputPaths(['a.png'], join(dir, 'x.jpg'), 's')).toThrow(/must end in \.png/);
-    expect(() => outputPaths(['a.png'], join(dir, 'file', 'x.png'), 's')).toThrow(/is not writable \(".*file" is a file, not a directory\)/);
+    expect(() => outputPaths(['a.png'], join(dir, 'file', 'x.png'), 's')).toThrow(
+      /is not writable \(".*file" is a file, not a directory\)/,
+    );
     expect(() => checkWritableDir(join(dir, 'file', 'sub'))).toThrow(/not writable/);
   });
 

@@ -35,7 +35,10 @@ export function checkWritableDir(dir: string, what = 'output directory'): void {
       throw new CliError('IO', `${what} "${dir}" is not writable (${whyNot(e)}) — ${fix}`);
     }
     if (!st.isDirectory()) {
-      throw new CliError('IO', `${what} "${dir}" is not writable ("${probe}" is a file, not a directory) — ${fix}`);
+      throw new CliError(
+        'IO',
+        `${what} "${dir}" is not writable ("${probe}" is a file, not a directory) — ${fix}`,
+      );
     }
     break;
   }
@@ -99,7 +102,12 @@ export function stem(path: string): string {
  * existing directory) for any number; without `-o`, `<stem>.<suffix>.png` in the current
  * directory. Checks that the directory is writable before any work starts.
  */
-export function outputPaths(inputs: string[], output: string | undefined, suffix: string, ext = '.png'): string[] {
+export function outputPaths(
+  inputs: string[],
+  output: string | undefined,
+  suffix: string,
+  ext = '.png',
+): string[] {
   let dir: string;
   let single: string | undefined;
   if (output !== undefined && !isDirectoryLike(output)) {
@@ -110,7 +118,10 @@ export function outputPaths(inputs: string[], output: string | undefined, suffix
       );
     }
     if (extname(output).toLowerCase() !== ext) {
-      throw new CliError('BAD_OPTION', `--output "${output}" must end in ${ext} (the output is a ${ext.slice(1).toUpperCase()} file)`);
+      throw new CliError(
+        'BAD_OPTION',
+        `--output "${output}" must end in ${ext} (the output is a ${ext.slice(1).toUpperCase()} file)`,
+      );
     }
     dir = dirname(output);
     single = output;
@@ -133,7 +144,10 @@ export function singleOutput(output: string | undefined, defaultName: string, ex
   const name = `${defaultName}${ext}`;
   const path = output === undefined ? name : isDirectoryLike(output) ? join(output, name) : output;
   if (output !== undefined && !isDirectoryLike(output) && extname(output).toLowerCase() !== ext) {
-    throw new CliError('BAD_OPTION', `--output "${output}" must end in ${ext} (the output is a ${ext.slice(1).toUpperCase()} file)`);
+    throw new CliError(
+      'BAD_OPTION',
+      `--output "${output}" must end in ${ext} (the output is a ${ext.slice(1).toUpperCase()} file)`,
+    );
   }
   checkWritableDir(dirname(path));
   return path;

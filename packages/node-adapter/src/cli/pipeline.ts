@@ -28,7 +28,14 @@ export async function prepare(args: ParsedArgs, ctx: Ctx, suffix: string | undef
   const v = args.values;
   const ref = parseModelRef(String(v.model));
   const inputs = resolveInputs(args.positionals, await bundledImageNames());
-  const outputs = suffix === undefined ? [] : outputPaths(inputs.map((i) => i.name), v.output as string | undefined, suffix);
+  const outputs =
+    suffix === undefined
+      ? []
+      : outputPaths(
+          inputs.map((i) => i.name),
+          v.output as string | undefined,
+          suffix,
+        );
   const backend = await startBackend(ctx, v.backend);
   const lm = await loadModelRef(ref, v.size as number | undefined);
   const images: tf.Tensor3D[] = [];
@@ -77,7 +84,10 @@ export function renderMap(
     const sized =
       map.shape[0] === h && map.shape[1] === w
         ? map
-        : (tf.squeeze(tf.image.resizeBilinear(tf.expandDims(map, 2) as tf.Tensor3D, [h, w], false, true), [2]) as tf.Tensor2D);
+        : (tf.squeeze(
+            tf.image.resizeBilinear(tf.expandDims(map, 2) as tf.Tensor3D, [h, w], false, true),
+            [2],
+          ) as tf.Tensor2D);
     const cm: ColormapName = colormap ?? (signed ? 'rdbu' : view === 'heatmap' ? 'inferno' : 'jet');
     const heat = applyColormap(sized, cm, { signed });
     if (view === 'heatmap') return heat;
@@ -118,7 +128,11 @@ export interface AttributionRun {
  * The body of every attribution subcommand: explain each input image, render the map as asked
  * (`--view`, `--colormap`, `--scale`), write one PNG per image, and report per image.
  */
-export async function runAttribution(args: ParsedArgs, ctx: Ctx, how: AttributionRun): Promise<CommandResult> {
+export async function runAttribution(
+  args: ParsedArgs,
+  ctx: Ctx,
+  how: AttributionRun,
+): Promise<CommandResult> {
   const v = args.values;
   const p = await prepare(args, ctx, how.suffix);
   const results: Record<string, unknown>[] = [];
@@ -143,7 +157,14 @@ export async function runAttribution(args: ParsedArgs, ctx: Ctx, how: Attributio
         const factor = autoScale(image.shape[0], image.shape[1], v.scale);
         const picture =
           explained.picture ??
-          renderMap(image, explained.map, explained.signed, view, v.colormap as ColormapName | undefined, 0.5);
+          renderMap(
+            image,
+            explained.map,
+            explained.signed,
+            view,
+            v.colormap as ColormapName | undefined,
+            0.5,
+          );
         const big = enlarge(picture, factor);
         if (picture !== explained.picture) picture.dispose();
         try {
@@ -152,7 +173,13 @@ export async function runAttribution(args: ParsedArgs, ctx: Ctx, how: Attributio
           big.dispose();
         }
         const ms = since(start);
-        results.push({ input: p.inputs[i].name, output: p.outputs[i], target: target.description, ms, ...explained.extra });
+        results.push({
+          input: p.inputs[i].name,
+          output: p.outputs[i],
+          target: target.description,
+          ms,
+          ...explained.extra,
+        });
         lines.push(`${p.outputs[i]}  (${p.inputs[i].name}: ${target.description}; ${ms} ms)`);
       } finally {
         explained.dispose();

@@ -89,7 +89,12 @@ export interface Prediction {
   logit: number;
 }
 
-export async function predict(model: VisionModel, image: tf.Tensor3D, labels?: string[], k = 3): Promise<Prediction[]> {
+export async function predict(
+  model: VisionModel,
+  image: tf.Tensor3D,
+  labels?: string[],
+  k = 3,
+): Promise<Prediction[]> {
   const logits = tf.tidy(() => tf.squeeze(model.forward(model.preprocess(image)).logits, [0]) as tf.Tensor1D);
   const probs = tf.tidy(() => tf.softmax(logits));
   const [l, p] = [await logits.data(), await probs.data()];
@@ -98,7 +103,12 @@ export async function predict(model: VisionModel, image: tf.Tensor3D, labels?: s
   return [...p.keys()]
     .sort((a, b) => p[b] - p[a])
     .slice(0, k)
-    .map((i) => ({ index: i, prob: p[i], logit: l[i], ...(labels?.[i] !== undefined ? { label: labels[i] } : {}) }));
+    .map((i) => ({
+      index: i,
+      prob: p[i],
+      logit: l[i],
+      ...(labels?.[i] !== undefined ? { label: labels[i] } : {}),
+    }));
 }
 
 const norm = (s: string) => s.toLowerCase().replace(/[^a-z0-9]/g, '');
@@ -112,18 +122,27 @@ export function classIndex(value: string, labels: string[] | undefined, classes:
   if (/^\d+$/.test(text)) {
     const k = Number(text);
     if (k < classes) return k;
-    throw new CnnvizError('BAD_TARGET', `unknown class ${k}: the model has ${classes} classes (0..${classes - 1})`);
+    throw new CnnvizError(
+      'BAD_TARGET',
+      `unknown class ${k}: the model has ${classes} classes (0..${classes - 1})`,
+    );
   }
   if (labels) {
     const n = norm(text);
     const exact = labels.findIndex((l) => norm(l) === n);
     if (exact >= 0) return exact;
-    const partial = labels.map((l, i) => [norm(l), i] as const).filter(([l]) => n.length > 2 && l.startsWith(n));
+    const partial = labels
+      .map((l, i) => [norm(l), i] as const)
+      .filter(([l]) => n.length > 2 && l.startsWith(n));
     if (partial.length === 1) return partial[0][1];
-    const shown = labels.length <= 20 ? labels.map((l, i) => `${i} ${l}`).join(', ') : `${labels.length} labels`;
+    const shown =
+      labels.length <= 20 ? labels.map((l, i) => `${i} ${l}`).join(', ') : `${labels.length} labels`;
     throw new CnnvizError('BAD_TARGET', `unknown class "${text}"; classes: ${shown}`);
   }
-  throw new CnnvizError('BAD_TARGET', `unknown class "${text}": the model has no labels, pass a class index 0..${classes - 1}`);
+  throw new CnnvizError(
+    'BAD_TARGET',
+    `unknown class "${text}": the model has no labels, pass a class index 0..${classes - 1}`,
+  );
 }
 
 /** What an attribution explains, and in words for captions and --json. */
@@ -168,14 +187,21 @@ export async function resolveTarget(
   }
   const layer = fallbackLayer ?? lastSpatialLayer(lm.model);
   if (!layer) {
-    throw new CnnvizError('BAD_TARGET', 'the model has no labels and no spatial layer; pass --target <class index> or --objective <layer>:<channel>');
+    throw new CnnvizError(
+      'BAD_TARGET',
+      'the model has no labels and no spatial layer; pass --target <class index> or --objective <layer>:<channel>',
+    );
   }
   const c = await topChannel(lm.model, image, layer);
-  return { objective: channel(layer, c), description: `channel ${c} of ${layer} (most active; the model has no classes)` };
+  return {
+    objective: channel(layer, c),
+    description: `channel ${c} of ${layer} (most active; the model has no classes)`,
+  };
 }
 
 export function lastSpatialLayer(model: VisionModel): string | undefined {
-  for (let i = model.layers.length - 1; i >= 0; i--) if (model.layers[i].outputShape.length === 3) return model.layers[i].name;
+  for (let i = model.layers.length - 1; i >= 0; i--)
+    if (model.layers[i].outputShape.length === 3) return model.layers[i].name;
   return undefined;
 }
 

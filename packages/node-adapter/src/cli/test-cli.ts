@@ -20,7 +20,11 @@ export function cliCommand(): { cmd: string; args: string[]; env: NodeJS.Process
     if (!existsSync(BUILT)) throw new Error(`${BUILT} is missing: run npm run build first`);
     return { cmd: process.execPath, args: [BUILT], env: {} };
   }
-  return { cmd: process.execPath, args: ['--import', 'tsx', SOURCE], env: { TSX_TSCONFIG_PATH: join(ROOT, 'tsconfig.json') } };
+  return {
+    cmd: process.execPath,
+    args: ['--import', 'tsx', SOURCE],
+    env: { TSX_TSCONFIG_PATH: join(ROOT, 'tsconfig.json') },
+  };
 }
 
 export interface CliRun {
@@ -31,14 +35,22 @@ export interface CliRun {
 }
 
 /** Starts `cnnviz ...args` as a user would; `onStderr` sees stderr as it arrives. */
-export function startCli(args: string[], opts: { cwd?: string; onStderr?: (all: string, child: ChildProcess) => void } = {}): {
+export function startCli(
+  args: string[],
+  opts: { cwd?: string; onStderr?: (all: string, child: ChildProcess) => void } = {},
+): {
   child: ChildProcess;
   done: Promise<CliRun>;
 } {
   const c = cliCommand();
   const child = spawn(c.cmd, [...c.args, ...args], {
     cwd: opts.cwd ?? ROOT,
-    env: { ...process.env, ...c.env, CNNVIZ_BACKEND: process.env.CNNVIZ_TEST_BACKEND ?? 'wasm', NO_COLOR: '1' },
+    env: {
+      ...process.env,
+      ...c.env,
+      CNNVIZ_BACKEND: process.env.CNNVIZ_TEST_BACKEND ?? 'wasm',
+      NO_COLOR: '1',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

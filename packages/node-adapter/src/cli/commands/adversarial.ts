@@ -12,17 +12,53 @@ export const adversarial: Command = {
     options: {
       model: modelOption('fashion-cnn'),
       output: outputOption('the adversarial image'),
-      target: { type: 'string', short: 't', placeholder: '<class>', description: 'class to push towards (default: untargeted, away from the predicted class)' },
-      method: { type: 'string', choices: ['fgsm', 'pgd'], default: 'pgd', placeholder: '<m>', description: 'attack' },
-      epsilon: { type: 'number', min: 0, max: 1, default: 0.1, placeholder: '<e>', description: 'largest change of a pixel (0..1)' },
+      target: {
+        type: 'string',
+        short: 't',
+        placeholder: '<class>',
+        description: 'class to push towards (default: untargeted, away from the predicted class)',
+      },
+      method: {
+        type: 'string',
+        choices: ['fgsm', 'pgd'],
+        default: 'pgd',
+        placeholder: '<m>',
+        description: 'attack',
+      },
+      epsilon: {
+        type: 'number',
+        min: 0,
+        max: 1,
+        default: 0.1,
+        placeholder: '<e>',
+        description: 'largest change of a pixel (0..1)',
+      },
       steps: { type: 'integer', min: 1, default: 20, placeholder: '<n>', description: 'PGD steps' },
-      'step-size': { type: 'number', min: 0, placeholder: '<x>', description: 'PGD step (default 2.5 epsilon / steps)' },
-      perturbation: { type: 'string', placeholder: '<path>', description: 'also write the perturbation (grey = 0) to this .png' },
+      'step-size': {
+        type: 'number',
+        min: 0,
+        placeholder: '<x>',
+        description: 'PGD step (default 2.5 epsilon / steps)',
+      },
+      perturbation: {
+        type: 'string',
+        placeholder: '<path>',
+        description: 'also write the perturbation (grey = 0) to this .png',
+      },
       seed: seedOption,
       size: sizeOption,
-      scale: { type: 'integer', min: 1, max: 64, default: 1, placeholder: '<n>', description: 'enlarge the output n times (1 keeps it a valid model input)' },
+      scale: {
+        type: 'integer',
+        min: 1,
+        max: 64,
+        default: 1,
+        placeholder: '<n>',
+        description: 'enlarge the output n times (1 keeps it a valid model input)',
+      },
     },
-    examples: ['cnnviz adversarial fashion-sneaker -m fashion-cnn --target Bag --epsilon 0.1 -o sneaker-as-bag.png'],
+    examples: [
+      'cnnviz adversarial fashion-sneaker -m fashion-cnn --target Bag --epsilon 0.1 -o sneaker-as-bag.png',
+    ],
   },
   async run(args, ctx) {
     const v = args.values;
@@ -30,8 +66,10 @@ export const adversarial: Command = {
     const { checkWritableDir } = await import('../output.js');
     const { dirname } = await import('node:path');
     if (v.perturbation !== undefined) {
-      if (args.positionals.length > 1) throw new CliError('BAD_OPTION', '--perturbation takes one image; run one image at a time');
-      if (!String(v.perturbation).toLowerCase().endsWith('.png')) throw new CliError('BAD_OPTION', '--perturbation must end in .png');
+      if (args.positionals.length > 1)
+        throw new CliError('BAD_OPTION', '--perturbation takes one image; run one image at a time');
+      if (!String(v.perturbation).toLowerCase().endsWith('.png'))
+        throw new CliError('BAD_OPTION', '--perturbation must end in .png');
       checkWritableDir(dirname(String(v.perturbation)));
     }
     const tf = await import('@tensorflow/tfjs-core');
@@ -44,7 +82,8 @@ export const adversarial: Command = {
     const name = (k: number) => `${k}${p.lm.labels?.[k] ? ` (${p.lm.labels[k]})` : ''}`;
     try {
       const classes = s.logitCount(p.lm.model, p.images[0]);
-      const target = v.target === undefined ? undefined : s.classIndex(String(v.target), p.lm.labels, classes);
+      const target =
+        v.target === undefined ? undefined : s.classIndex(String(v.target), p.lm.labels, classes);
       for (let i = 0; i < p.images.length; i++) {
         const start = performance.now();
         const bar = ctx.bar('adversarial');
@@ -62,7 +101,9 @@ export const adversarial: Command = {
           .finally(() => bar.done());
         try {
           // What gets saved is 8-bit: judge the attack on the image a reader of the PNG will see.
-          const saved = tf.tidy(() => tf.div(tf.round(tf.mul(r.image, 255)), 255) as import('@tensorflow/tfjs-core').Tensor3D);
+          const saved = tf.tidy(
+            () => tf.div(tf.round(tf.mul(r.image, 255)), 255) as import('@tensorflow/tfjs-core').Tensor3D,
+          );
           const [after] = await s.predict(p.lm.model, saved, p.lm.labels, 1);
           const big = enlarge(saved, v.scale as number);
           saved.dispose();
@@ -71,7 +112,12 @@ export const adversarial: Command = {
           } finally {
             big.dispose();
           }
-          if (v.perturbation !== undefined) await s.save(ctx, String(v.perturbation), r.perturbation as import('@tensorflow/tfjs-core').Tensor3D);
+          if (v.perturbation !== undefined)
+            await s.save(
+              ctx,
+              String(v.perturbation),
+              r.perturbation as import('@tensorflow/tfjs-core').Tensor3D,
+            );
           const ms = s.since(start);
           const before = r.before as { label: number; prob: number };
           const success = target !== undefined ? after.index === target : after.index !== before.label;
@@ -96,6 +142,9 @@ export const adversarial: Command = {
     } finally {
       p.dispose();
     }
-    return { lines, json: { command: 'adversarial', model: p.lm.ref.name, backend: p.backend.name, results } };
+    return {
+      lines,
+      json: { command: 'adversarial', model: p.lm.ref.name, backend: p.backend.name, results },
+    };
   },
 };

@@ -1,5 +1,13 @@
 import type { Command } from '../command.js';
-import { lrOption, modelOption, objectiveOption, outputOption, scaleOption, seedOption, stepsOption } from '../command.js';
+import {
+  lrOption,
+  modelOption,
+  objectiveOption,
+  outputOption,
+  scaleOption,
+  seedOption,
+  stepsOption,
+} from '../command.js';
 
 /** `cnnviz class`: gradient ascent to the image a class (or a neuron) wants. */
 export const classViz: Command = {
@@ -11,18 +19,56 @@ export const classViz: Command = {
     options: {
       model: modelOption('fashion-cnn'),
       output: outputOption('the synthesised image'),
-      target: { type: 'string', short: 't', placeholder: '<class>', description: 'class to maximise: index or label' },
+      target: {
+        type: 'string',
+        short: 't',
+        placeholder: '<class>',
+        description: 'class to maximise: index or label',
+      },
       objective: objectiveOption,
       steps: stepsOption(),
       lr: lrOption,
-      l2: { type: 'number', min: 0, placeholder: '<x>', description: 'L2 decay per step (pixel parameterisation)' },
-      'blur-every': { type: 'integer', min: 0, placeholder: '<n>', description: 'blur every n steps (0 = never)' },
+      l2: {
+        type: 'number',
+        min: 0,
+        placeholder: '<x>',
+        description: 'L2 decay per step (pixel parameterisation)',
+      },
+      'blur-every': {
+        type: 'integer',
+        min: 0,
+        placeholder: '<n>',
+        description: 'blur every n steps (0 = never)',
+      },
       'blur-sigma': { type: 'number', min: 0, placeholder: '<px>', description: 'blur strength' },
-      'clip-value': { type: 'number', min: 0, max: 1, placeholder: '<f>', description: 'set this fraction of the weakest pixels to grey each step' },
-      'clip-gradient': { type: 'number', min: 0, max: 1, placeholder: '<f>', description: 'zero the gradient of this fraction of pixels each step' },
+      'clip-value': {
+        type: 'number',
+        min: 0,
+        max: 1,
+        placeholder: '<f>',
+        description: 'set this fraction of the weakest pixels to grey each step',
+      },
+      'clip-gradient': {
+        type: 'number',
+        min: 0,
+        max: 1,
+        placeholder: '<f>',
+        description: 'zero the gradient of this fraction of pixels each step',
+      },
       jitter: { type: 'integer', min: 0, placeholder: '<px>', description: 'random shift before each step' },
-      param: { type: 'string', choices: ['pixel', 'fourier'], placeholder: '<p>', description: 'image parameterisation (default pixel for classes, fourier for objectives)' },
-      size: { type: 'integer', min: 16, max: 1024, placeholder: '<px>', description: 'output size for models that take any size (default 128)' },
+      param: {
+        type: 'string',
+        choices: ['pixel', 'fourier'],
+        placeholder: '<p>',
+        description: 'image parameterisation (default pixel for classes, fourier for objectives)',
+      },
+      size: {
+        type: 'integer',
+        min: 16,
+        max: 1024,
+        placeholder: '<px>',
+        description: 'output size for models that take any size (default 128)',
+      },
       seed: seedOption,
       scale: scaleOption,
     },
@@ -38,9 +84,13 @@ export const classViz: Command = {
     const { CliError } = await import('../errors.js');
     const ref = parseModelRef(String(v.model));
     if (v.target === undefined && v.objective === undefined) {
-      throw new CliError('BAD_OPTION', 'say what to maximise: --target <class> or --objective <layer:unit>; see `cnnviz class --help`');
+      throw new CliError(
+        'BAD_OPTION',
+        'say what to maximise: --target <class> or --objective <layer:unit>; see `cnnviz class --help`',
+      );
     }
-    if (v.target !== undefined && v.objective !== undefined) throw new CliError('BAD_OPTION', 'give --target or --objective, not both');
+    if (v.target !== undefined && v.objective !== undefined)
+      throw new CliError('BAD_OPTION', 'give --target or --objective, not both');
     const name = v.target !== undefined ? `class-${String(v.target)}` : `unit-${String(v.objective)}`;
     const out = singleOutput(v.output as string | undefined, name.replace(/[^A-Za-z0-9._-]+/g, '_'));
     const s = await import('../session.js');
@@ -77,7 +127,15 @@ export const classViz: Command = {
     const r = await synthesize(ctx, 'class', steps, out, v.scale);
     return {
       lines: [`${out}  (${what}; ${r.size.join('x')} px; final loss ${r.loss.toPrecision(4)}; ${r.ms} ms)`],
-      json: { command: 'class', model: ref.name, backend: backend.name, target: what, output: out, loss: r.loss, ms: r.ms },
+      json: {
+        command: 'class',
+        model: ref.name,
+        backend: backend.name,
+        target: what,
+        output: out,
+        loss: r.loss,
+        ms: r.ms,
+      },
     };
   },
 };
@@ -85,5 +143,10 @@ export const classViz: Command = {
 async function classCount(model: import('@cnnviz/core').VisionModel): Promise<number> {
   const tf = await import('@tensorflow/tfjs-core');
   const [h, w, c] = model.inputShape;
-  return tf.tidy(() => model.forward(model.preprocess(tf.zeros([1, h ?? 128, w ?? 128, c]) as import('@tensorflow/tfjs-core').Tensor4D)).logits.shape[1]);
+  return tf.tidy(
+    () =>
+      model.forward(
+        model.preprocess(tf.zeros([1, h ?? 128, w ?? 128, c]) as import('@tensorflow/tfjs-core').Tensor4D),
+      ).logits.shape[1],
+  );
 }

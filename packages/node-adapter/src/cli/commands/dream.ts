@@ -1,5 +1,13 @@
 import type { Command } from '../command.js';
-import { imagesPositional, modelOption, objectiveOption, outputOption, scaleOption, seedOption, sizeOption } from '../command.js';
+import {
+  imagesPositional,
+  modelOption,
+  objectiveOption,
+  outputOption,
+  scaleOption,
+  seedOption,
+  sizeOption,
+} from '../command.js';
 
 /** `cnnviz dream`: DeepDream on an image. */
 export const dream: Command = {
@@ -12,13 +20,28 @@ export const dream: Command = {
     options: {
       model: modelOption('inception-v3'),
       output: outputOption('the dream'),
-      layer: { type: 'string', short: 'l', placeholder: '<name>', description: "layer to amplify (default: the zoo model's dream layer)" },
+      layer: {
+        type: 'string',
+        short: 'l',
+        placeholder: '<name>',
+        description: "layer to amplify (default: the zoo model's dream layer)",
+      },
       objective: objectiveOption,
       octaves: { type: 'integer', min: 1, placeholder: '<n>', description: 'octaves (default 3)' },
-      'octave-scale': { type: 'number', min: 1, placeholder: '<x>', description: 'size ratio between octaves (default 1.4)' },
+      'octave-scale': {
+        type: 'number',
+        min: 1,
+        placeholder: '<x>',
+        description: 'size ratio between octaves (default 1.4)',
+      },
       steps: { type: 'integer', min: 1, placeholder: '<n>', description: 'steps per octave (default 10)' },
       'step-size': { type: 'number', min: 0, placeholder: '<x>', description: 'step size (default 0.01)' },
-      jitter: { type: 'integer', min: 0, placeholder: '<px>', description: 'random shift per step (default 16)' },
+      jitter: {
+        type: 'integer',
+        min: 0,
+        placeholder: '<px>',
+        description: 'random shift per step (default 16)',
+      },
       seed: seedOption,
       size: sizeOption,
       scale: scaleOption,
@@ -51,10 +74,23 @@ export const dream: Command = {
             signal: ctx.signal,
           }).filter(([, x]) => x !== undefined),
         );
-        const r = await synthesize(ctx, 'dream', syn.deepDream(p.lm.model, p.images[i], opts), p.outputs[i], v.scale);
+        const r = await synthesize(
+          ctx,
+          'dream',
+          syn.deepDream(p.lm.model, p.images[i], opts),
+          p.outputs[i],
+          v.scale,
+        );
         const what = (v.objective as string | undefined) ?? layer ?? 'default dream layer';
         lines.push(`${p.outputs[i]}  (${p.inputs[i].name}: ${what}; ${r.ms} ms)`);
-        results.push({ input: p.inputs[i].name, output: p.outputs[i], layer, objective: v.objective, loss: r.loss, ms: r.ms });
+        results.push({
+          input: p.inputs[i].name,
+          output: p.outputs[i],
+          layer,
+          objective: v.objective,
+          loss: r.loss,
+          ms: r.ms,
+        });
       }
     } finally {
       p.dispose();

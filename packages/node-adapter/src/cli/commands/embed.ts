@@ -8,19 +8,68 @@ export const embed: Command = {
     summary: 'features of many images: nearest neighbours and a 2-D map (PCA or t-SNE)',
     description:
       "Extracts one feature vector per image at --layer (spatial layers are average-pooled), finds each image's nearest neighbours in that space (--knn) and draws the images' 2-D PCA or t-SNE embedding, coloured by class. Classes come from the data set, or from each image file's folder name (photos/cat/1.jpg is a 'cat').",
-    positionals: { name: 'image', description: 'image files or quoted globs (or none with --dataset)', variadic: true },
+    positionals: {
+      name: 'image',
+      description: 'image files or quoted globs (or none with --dataset)',
+      variadic: true,
+    },
     options: {
       model: modelOption('fashion-cnn'),
       output: outputOption('the 2-D map'),
-      dataset: { type: 'string', choices: ['fashion-mnist-1k'], placeholder: '<name>', description: 'use a bundled data set instead of image files' },
+      dataset: {
+        type: 'string',
+        choices: ['fashion-mnist-1k'],
+        placeholder: '<name>',
+        description: 'use a bundled data set instead of image files',
+      },
       limit: { type: 'integer', min: 2, placeholder: '<n>', description: 'use at most n images' },
-      layer: { type: 'string', short: 'l', placeholder: '<name>', description: "feature layer (default: the model's logits)" },
-      method: { type: 'string', choices: ['tsne', 'pca'], default: 'tsne', placeholder: '<m>', description: 'how to reduce to 2-D' },
-      knn: { type: 'integer', min: 1, placeholder: '<k>', description: 'also find k nearest neighbours of every image (in --json; a few are printed)' },
-      metric: { type: 'string', choices: ['euclidean', 'cosine'], default: 'euclidean', placeholder: '<m>', description: 'kNN distance' },
-      perplexity: { type: 'number', min: 1, default: 30, placeholder: '<p>', description: 't-SNE perplexity' },
-      iterations: { type: 'integer', min: 10, default: 500, placeholder: '<n>', description: 't-SNE iterations' },
-      view: { type: 'string', choices: ['points', 'images'], default: 'points', placeholder: '<v>', description: 'draw coloured points or the images themselves' },
+      layer: {
+        type: 'string',
+        short: 'l',
+        placeholder: '<name>',
+        description: "feature layer (default: the model's logits)",
+      },
+      method: {
+        type: 'string',
+        choices: ['tsne', 'pca'],
+        default: 'tsne',
+        placeholder: '<m>',
+        description: 'how to reduce to 2-D',
+      },
+      knn: {
+        type: 'integer',
+        min: 1,
+        placeholder: '<k>',
+        description: 'also find k nearest neighbours of every image (in --json; a few are printed)',
+      },
+      metric: {
+        type: 'string',
+        choices: ['euclidean', 'cosine'],
+        default: 'euclidean',
+        placeholder: '<m>',
+        description: 'kNN distance',
+      },
+      perplexity: {
+        type: 'number',
+        min: 1,
+        default: 30,
+        placeholder: '<p>',
+        description: 't-SNE perplexity',
+      },
+      iterations: {
+        type: 'integer',
+        min: 10,
+        default: 500,
+        placeholder: '<n>',
+        description: 't-SNE iterations',
+      },
+      view: {
+        type: 'string',
+        choices: ['points', 'images'],
+        default: 'points',
+        placeholder: '<v>',
+        description: 'draw coloured points or the images themselves',
+      },
       seed: seedOption,
       size: sizeOption,
     },
@@ -33,9 +82,13 @@ export const embed: Command = {
     const v = args.values;
     const { CliError } = await import('../errors.js');
     if (args.positionals.length === 0 && v.dataset === undefined) {
-      throw new CliError('BAD_OPTION', 'give images (paths or quoted globs) or --dataset fashion-mnist-1k; see `cnnviz embed --help`');
+      throw new CliError(
+        'BAD_OPTION',
+        'give images (paths or quoted globs) or --dataset fashion-mnist-1k; see `cnnviz embed --help`',
+      );
     }
-    if (args.positionals.length > 0 && v.dataset !== undefined) throw new CliError('BAD_OPTION', 'give images or --dataset, not both');
+    if (args.positionals.length > 0 && v.dataset !== undefined)
+      throw new CliError('BAD_OPTION', 'give images or --dataset, not both');
     const { singleOutput } = await import('../output.js');
     const out = singleOutput(v.output as string | undefined, `embed-${String(v.method)}`);
     const { parseModelRef, loadModelRef, bundledImageNames } = await import('../model-arg.js');
@@ -43,7 +96,8 @@ export const embed: Command = {
     const ref = parseModelRef(String(v.model));
     let inputs = args.positionals.length ? resolveInputs(args.positionals, await bundledImageNames()) : [];
     if (typeof v.limit === 'number') inputs = inputs.slice(0, v.limit);
-    if (args.positionals.length && inputs.length < 2) throw new CliError('BAD_OPTION', `embed needs at least 2 images, got ${inputs.length}`);
+    if (args.positionals.length && inputs.length < 2)
+      throw new CliError('BAD_OPTION', `embed needs at least 2 images, got ${inputs.length}`);
 
     const tf = await import('@tensorflow/tfjs-core');
     const s = await import('../session.js');
@@ -62,7 +116,9 @@ export const embed: Command = {
       const { datasets } = await import('@cnnviz/models');
       const data = await datasets.fashionMnistTest1k();
       const n = Math.min(typeof v.limit === 'number' ? v.limit : data.images.shape[0], data.images.shape[0]);
-      batch = tf.tidy(() => tf.slice(data.images, [0, 0, 0, 0], [n, -1, -1, -1])) as import('@tensorflow/tfjs-core').Tensor4D;
+      batch = tf.tidy(() =>
+        tf.slice(data.images, [0, 0, 0, 0], [n, -1, -1, -1]),
+      ) as import('@tensorflow/tfjs-core').Tensor4D;
       labels = Array.from(data.labels.slice(0, n));
       classNames = data.classNames;
       names = labels.map((l, i) => `${v.dataset}[${i}] ${classNames![l]}`);
@@ -110,10 +166,18 @@ export const embed: Command = {
       try {
         if (typeof v.knn === 'number') {
           const k = Math.min(v.knn, names.length - 1);
-          const r = await emb.knn(features, features, { k, metric: v.metric as 'euclidean' | 'cosine', excludeSelf: true, signal: ctx.signal });
+          const r = await emb.knn(features, features, {
+            k,
+            metric: v.metric as 'euclidean' | 'cosine',
+            excludeSelf: true,
+            signal: ctx.signal,
+          });
           json.neighbours = names.map((name, i) => ({
             image: name,
-            neighbours: Array.from(r.indices[i], (j, n) => ({ image: names[j], distance: r.distances[i][n] })),
+            neighbours: Array.from(r.indices[i], (j, n) => ({
+              image: names[j],
+              distance: r.distances[i][n],
+            })),
           }));
           for (let i = 0; i < Math.min(5, names.length); i++) {
             lines.push(`${names[i]}: ${Array.from(r.indices[i], (j) => names[j]).join(', ')}`);
@@ -134,16 +198,36 @@ export const embed: Command = {
               iterations: v.iterations as number,
               seed: v.seed as number,
               signal: ctx.signal,
-              onProgress: (st) => tbar.update(st.iteration, st.iterations, st.kl !== undefined ? `KL ${st.kl.toFixed(3)}` : undefined),
+              onProgress: (st) =>
+                tbar.update(
+                  st.iteration,
+                  st.iterations,
+                  st.kl !== undefined ? `KL ${st.kl.toFixed(3)}` : undefined,
+                ),
             })
             .finally(() => tbar.done());
           json.perplexity = perplexity;
         }
-        json.points = points.map((p, i) => ({ image: names[i], x: p[0], y: p[1], ...(labels ? { label: classNames?.[labels[i]] } : {}) }));
+        json.points = points.map((p, i) => ({
+          image: names[i],
+          x: p[0],
+          y: p[1],
+          ...(labels ? { label: classNames?.[labels[i]] } : {}),
+        }));
         const picture =
           v.view === 'images'
-            ? await emb.imageGrid(points, batch, { width: 800, height: 800, thumbSize: Math.max(16, Math.min(64, Math.round(800 / Math.sqrt(names.length)))), layout: 'grid' })
-            : emb.scatterPlot(points, { format: 'png', width: 640, height: 640, ...(labels ? { labels, labelNames: classNames } : {}) });
+            ? await emb.imageGrid(points, batch, {
+                width: 800,
+                height: 800,
+                thumbSize: Math.max(16, Math.min(64, Math.round(800 / Math.sqrt(names.length)))),
+                layout: 'grid',
+              })
+            : emb.scatterPlot(points, {
+                format: 'png',
+                width: 640,
+                height: 640,
+                ...(labels ? { labels, labelNames: classNames } : {}),
+              });
         try {
           await s.save(ctx, out, picture);
         } finally {
@@ -155,7 +239,9 @@ export const embed: Command = {
       const ms = s.since(start);
       json.output = out;
       json.ms = ms;
-      lines.unshift(`${out}  (${names.length} images, ${String(json.features)} features at ${String(json.layer)}, ${String(v.method)}; ${ms} ms)`);
+      lines.unshift(
+        `${out}  (${names.length} images, ${String(json.features)} features at ${String(json.layer)}, ${String(v.method)}; ${ms} ms)`,
+      );
       return { lines, json };
     } finally {
       batch.dispose();

@@ -11,20 +11,49 @@ export const filters: Command = {
     options: {
       model: modelOption('mobilenet-v2'),
       output: outputOption('the filter grid'),
-      layer: { type: 'string', short: 'l', placeholder: '<name>', description: 'convolution layer (default: the first one)' },
+      layer: {
+        type: 'string',
+        short: 'l',
+        placeholder: '<name>',
+        description: 'convolution layer (default: the first one)',
+      },
       'max-filters': { type: 'integer', min: 1, placeholder: '<n>', description: 'show at most n filters' },
-      'max-channels': { type: 'integer', min: 1, placeholder: '<n>', description: 'deeper layers: at most n input channels per filter' },
-      normalize: { type: 'string', choices: ['filter', 'tile', 'layer'], default: 'filter', placeholder: '<how>', description: 'scale each filter, each tile, or the whole layer to 0..1' },
-      scale: { type: 'integer', min: 1, max: 64, default: 16, placeholder: '<n>', description: 'enlarge each weight to n x n pixels' },
+      'max-channels': {
+        type: 'integer',
+        min: 1,
+        placeholder: '<n>',
+        description: 'deeper layers: at most n input channels per filter',
+      },
+      normalize: {
+        type: 'string',
+        choices: ['filter', 'tile', 'layer'],
+        default: 'filter',
+        placeholder: '<how>',
+        description: 'scale each filter, each tile, or the whole layer to 0..1',
+      },
+      scale: {
+        type: 'integer',
+        min: 1,
+        max: 64,
+        default: 16,
+        placeholder: '<n>',
+        description: 'enlarge each weight to n x n pixels',
+      },
     },
-    examples: ['cnnviz filters -m mobilenet-v2 --layer Conv1 -o filters.png', 'cnnviz filters -m fashion-cnn --max-channels 8 -o fashion-filters.png'],
+    examples: [
+      'cnnviz filters -m mobilenet-v2 --layer Conv1 -o filters.png',
+      'cnnviz filters -m fashion-cnn --max-channels 8 -o fashion-filters.png',
+    ],
   },
   async run(args, ctx) {
     const v = args.values;
     const { parseModelRef, loadModelRef } = await import('../model-arg.js');
     const { singleOutput } = await import('../output.js');
     const ref = parseModelRef(String(v.model));
-    const out = singleOutput(v.output as string | undefined, `${ref.name.replace(/[^A-Za-z0-9._-]+/g, '_')}.filters`);
+    const out = singleOutput(
+      v.output as string | undefined,
+      `${ref.name.replace(/[^A-Za-z0-9._-]+/g, '_')}.filters`,
+    );
     const s = await import('../session.js');
     const a = await import('@cnnviz/attribution');
     const backend = await s.startBackend(ctx, v.backend);
@@ -42,8 +71,17 @@ export const filters: Command = {
     });
     const [count, kh, kw] = tiles.shape;
     // Deeper layers come filter-major (tile f*C + c): one row per filter reads best.
-    const perFilter = await channelsPerTile(lm.model, layer, count, v['max-filters'] as number | undefined, v['max-channels'] as number | undefined);
-    const grid = a.filterGrid(tiles, { scale: v.scale as number, ...(perFilter > 1 ? { cols: perFilter } : {}) });
+    const perFilter = await channelsPerTile(
+      lm.model,
+      layer,
+      count,
+      v['max-filters'] as number | undefined,
+      v['max-channels'] as number | undefined,
+    );
+    const grid = a.filterGrid(tiles, {
+      scale: v.scale as number,
+      ...(perFilter > 1 ? { cols: perFilter } : {}),
+    });
     tiles.dispose();
     try {
       await s.save(ctx, out, grid);
@@ -53,7 +91,16 @@ export const filters: Command = {
     const ms = s.since(start);
     return {
       lines: [`${out}  (${count} tiles of ${kh}x${kw} from ${layer}; ${ms} ms)`],
-      json: { command: 'filters', model: ref.name, backend: backend.name, layer, tiles: count, kernel: [kh, kw], output: out, ms },
+      json: {
+        command: 'filters',
+        model: ref.name,
+        backend: backend.name,
+        layer,
+        tiles: count,
+        kernel: [kh, kw],
+        output: out,
+        ms,
+      },
     };
   },
 };

@@ -1,5 +1,13 @@
 import type { Command } from '../command.js';
-import { imagesPositional, modelOption, objectiveOption, outputOption, sizeOption, targetOption, viewOptions } from '../command.js';
+import {
+  imagesPositional,
+  modelOption,
+  objectiveOption,
+  outputOption,
+  sizeOption,
+  targetOption,
+  viewOptions,
+} from '../command.js';
 
 /** `cnnviz gradcam`: Grad-CAM or Grad-CAM++ heat over the image. */
 export const gradcam: Command = {
@@ -14,7 +22,12 @@ export const gradcam: Command = {
       output: outputOption('the heat map'),
       target: targetOption,
       objective: objectiveOption,
-      layer: { type: 'string', short: 'l', placeholder: '<name>', description: 'convolution layer (default: the last one; `cnnviz layers` lists them)' },
+      layer: {
+        type: 'string',
+        short: 'l',
+        placeholder: '<name>',
+        description: 'convolution layer (default: the last one; `cnnviz layers` lists them)',
+      },
       'plus-plus': { type: 'boolean', description: 'Grad-CAM++ instead of Grad-CAM' },
       size: sizeOption,
       ...viewOptions,
@@ -34,9 +47,22 @@ export const gradcam: Command = {
       defaultView: 'overlay',
       fallbackLayer: (lm) => (v.layer as string | undefined) ?? a.defaultCamLayer(lm.model),
       async explain(lm, image, t, hooks) {
-        const opts = { target: t.target, objective: t.objective, layer: v.layer as string | undefined, signal: hooks.signal, onProgress: hooks.onProgress };
-        const r = plus ? await a.gradCamPlusPlus(lm.model, image, opts) : await a.gradCam(lm.model, image, opts);
-        return { map: r.map, signed: r.signed, extra: { layer: r.layer, variant: plus ? 'grad-cam++' : 'grad-cam' }, dispose: () => r.dispose() };
+        const opts = {
+          target: t.target,
+          objective: t.objective,
+          layer: v.layer as string | undefined,
+          signal: hooks.signal,
+          onProgress: hooks.onProgress,
+        };
+        const r = plus
+          ? await a.gradCamPlusPlus(lm.model, image, opts)
+          : await a.gradCam(lm.model, image, opts);
+        return {
+          map: r.map,
+          signed: r.signed,
+          extra: { layer: r.layer, variant: plus ? 'grad-cam++' : 'grad-cam' },
+          dispose: () => r.dispose(),
+        };
       },
     });
   },

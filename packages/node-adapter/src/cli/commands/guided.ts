@@ -1,11 +1,20 @@
 import type { Command } from '../command.js';
-import { imagesPositional, modelOption, objectiveOption, outputOption, scaleOption, sizeOption, targetOption } from '../command.js';
+import {
+  imagesPositional,
+  modelOption,
+  objectiveOption,
+  outputOption,
+  scaleOption,
+  sizeOption,
+  targetOption,
+} from '../command.js';
 
 /** `cnnviz guided`: guided backpropagation (optionally times Grad-CAM) as a picture. */
 export const guided: Command = {
   spec: {
     name: 'guided',
-    summary: 'guided backpropagation: the image features a class or a neuron responds to (Springenberg et al. 2015)',
+    summary:
+      'guided backpropagation: the image features a class or a neuron responds to (Springenberg et al. 2015)',
     description:
       "The gradient of the target with every ReLU passing back only positive gradients through positive inputs, shown as an image (grey = 0). With --cam it is multiplied by Grad-CAM (guided Grad-CAM). --objective picks an intermediate neuron, as in the lecture's 'intermediate features via guided backprop'.",
     positionals: imagesPositional,
@@ -15,7 +24,12 @@ export const guided: Command = {
       target: targetOption,
       objective: objectiveOption,
       cam: { type: 'boolean', description: 'guided Grad-CAM: multiply by the Grad-CAM map' },
-      layer: { type: 'string', short: 'l', placeholder: '<name>', description: 'Grad-CAM layer for --cam (default: the last convolution)' },
+      layer: {
+        type: 'string',
+        short: 'l',
+        placeholder: '<name>',
+        description: 'Grad-CAM layer for --cam (default: the last convolution)',
+      },
       size: sizeOption,
       scale: scaleOption,
     },
@@ -35,7 +49,12 @@ export const guided: Command = {
       defaultView: 'heatmap',
       fallbackLayer: (lm) => (v.layer as string | undefined) ?? a.defaultCamLayer(lm.model),
       async explain(lm, image, t, hooks) {
-        const base = { target: t.target, objective: t.objective, signal: hooks.signal, onProgress: hooks.onProgress };
+        const base = {
+          target: t.target,
+          objective: t.objective,
+          signal: hooks.signal,
+          onProgress: hooks.onProgress,
+        };
         const r = cam
           ? await a.guidedGradCam(lm.model, image, { ...base, layer: v.layer as string | undefined })
           : await a.guidedBackprop(lm.model, image, base);

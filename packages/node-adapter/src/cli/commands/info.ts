@@ -5,9 +5,15 @@ export const info: Command = {
   spec: {
     name: 'info',
     summary: 'the TF.js backend cnnviz picked and why, kernel fixes, zoo models and bundled images',
-    description: 'With --model, also the model: input size and range, number of layers, classes and its recommended layers.',
+    description:
+      'With --model, also the model: input size and range, number of layers, classes and its recommended layers.',
     options: {
-      model: { type: 'string', short: 'm', placeholder: '<name|path>', description: 'also describe this model' },
+      model: {
+        type: 'string',
+        short: 'm',
+        placeholder: '<name|path>',
+        description: 'also describe this model',
+      },
     },
     examples: ['cnnviz info', 'cnnviz info --model fashion-cnn --json'],
   },
@@ -23,7 +29,14 @@ export const info: Command = {
       command: 'info',
       node: process.version,
       tfjs: tf.version_core,
-      backend: { name: backend.name, reason: backend.reason, fixes: backend.fixes, tried: backend.tried, threads: backend.threads, adapter: backend.adapter },
+      backend: {
+        name: backend.name,
+        reason: backend.reason,
+        fixes: backend.fixes,
+        tried: backend.tried,
+        threads: backend.threads,
+        adapter: backend.adapter,
+      },
       zoo: [...ZOO_NAMES],
       images,
     };
@@ -56,7 +69,8 @@ export const info: Command = {
         `layers:   ${m.layers.length} (\`cnnviz layers -m ${ref.name}\` lists them)`,
       );
       if (lm.labels) lines.push(`classes:  ${lm.labels.map((l, i) => `${i} ${l}`).join(', ')}`);
-      for (const [k, l] of Object.entries(lm.layersOfInterest)) lines.push(`${`${k}:`.padEnd(10)}${Array.isArray(l) ? l.join(', ') : String(l)}`);
+      for (const [k, l] of Object.entries(lm.layersOfInterest))
+        lines.push(`${`${k}:`.padEnd(10)}${Array.isArray(l) ? l.join(', ') : String(l)}`);
     }
     return { lines, json };
   },

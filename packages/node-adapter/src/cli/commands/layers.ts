@@ -8,7 +8,11 @@ export const layers: Command = {
     summary: 'list the layers of a model (name, kind, output shape): the names --layer and --objective take',
     options: {
       model: modelOption('fashion-cnn'),
-      filter: { type: 'string', placeholder: '<text>', description: 'only layers whose name or kind contains this text' },
+      filter: {
+        type: 'string',
+        placeholder: '<text>',
+        description: 'only layers whose name or kind contains this text',
+      },
       size: sizeOption,
     },
     examples: ['cnnviz layers -m mobilenet-v2 --filter expand_relu', 'cnnviz layers -m fashion-cnn --json'],
@@ -21,20 +25,34 @@ export const layers: Command = {
     await s.startBackend({ ...ctx, note: () => undefined }, v.backend);
     const lm = await loadModelRef(ref, v.size as number | undefined);
     const needle = typeof v.filter === 'string' ? v.filter.toLowerCase() : undefined;
-    const list = lm.model.layers.filter((l) => !needle || l.name.toLowerCase().includes(needle) || l.kind.toLowerCase().includes(needle));
+    const list = lm.model.layers.filter(
+      (l) => !needle || l.name.toLowerCase().includes(needle) || l.kind.toLowerCase().includes(needle),
+    );
     const shape = (s: (number | null)[]) => `[${s.map((d) => d ?? '?').join(',')}]`;
     const w = Math.max(4, ...list.map((l) => l.name.length));
     const k = Math.max(4, ...list.map((l) => l.kind.length));
-    const lines = [`${'name'.padEnd(w)}  ${'kind'.padEnd(k)}  output`, ...list.map((l) => `${l.name.padEnd(w)}  ${l.kind.padEnd(k)}  ${shape(l.outputShape)}`)];
+    const lines = [
+      `${'name'.padEnd(w)}  ${'kind'.padEnd(k)}  output`,
+      ...list.map((l) => `${l.name.padEnd(w)}  ${l.kind.padEnd(k)}  ${shape(l.outputShape)}`),
+    ];
     const interest = Object.entries(lm.layersOfInterest);
-    if (interest.length) lines.push('', ...interest.map(([name, l]) => `${name}: ${Array.isArray(l) ? l.join(', ') : String(l)}`));
+    if (interest.length)
+      lines.push(
+        '',
+        ...interest.map(([name, l]) => `${name}: ${Array.isArray(l) ? l.join(', ') : String(l)}`),
+      );
     return {
       lines,
       json: {
         command: 'layers',
         model: ref.name,
         inputShape: lm.model.inputShape,
-        layers: list.map((l) => ({ name: l.name, kind: l.kind, outputShape: l.outputShape, ...(l.kernel ? { kernel: l.kernel } : {}) })),
+        layers: list.map((l) => ({
+          name: l.name,
+          kind: l.kind,
+          outputShape: l.outputShape,
+          ...(l.kernel ? { kernel: l.kernel } : {}),
+        })),
         layersOfInterest: lm.layersOfInterest,
       },
     };

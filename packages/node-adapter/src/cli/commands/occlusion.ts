@@ -1,5 +1,13 @@
 import type { Command } from '../command.js';
-import { imagesPositional, modelOption, objectiveOption, outputOption, sizeOption, targetOption, viewOptions } from '../command.js';
+import {
+  imagesPositional,
+  modelOption,
+  objectiveOption,
+  outputOption,
+  sizeOption,
+  targetOption,
+  viewOptions,
+} from '../command.js';
 
 /** `cnnviz occlusion`: how much the class score drops when a patch is hidden. */
 export const occlusion: Command = {
@@ -14,9 +22,24 @@ export const occlusion: Command = {
       output: outputOption('the occlusion map'),
       target: targetOption,
       objective: objectiveOption,
-      window: { type: 'integer', min: 1, placeholder: '<px>', description: 'occluding patch size (default: 1/4 of the image side)' },
-      stride: { type: 'integer', min: 1, placeholder: '<px>', description: 'step between patches (default: half the window)' },
-      baseline: { type: 'number', default: 0, placeholder: '<v>', description: 'value of the occluding patch, 0..1 (0 = black, 0.5 = grey)' },
+      window: {
+        type: 'integer',
+        min: 1,
+        placeholder: '<px>',
+        description: 'occluding patch size (default: 1/4 of the image side)',
+      },
+      stride: {
+        type: 'integer',
+        min: 1,
+        placeholder: '<px>',
+        description: 'step between patches (default: half the window)',
+      },
+      baseline: {
+        type: 'number',
+        default: 0,
+        placeholder: '<v>',
+        description: 'value of the occluding patch, 0..1 (0 = black, 0.5 = grey)',
+      },
       size: sizeOption,
       ...viewOptions,
     },
@@ -42,7 +65,12 @@ export const occlusion: Command = {
           signal: hooks.signal,
           onProgress: hooks.onProgress,
         });
-        return { map: r.map, signed: r.signed, extra: { window, stride, baseline: v.baseline }, dispose: () => r.dispose() };
+        return {
+          map: r.map,
+          signed: r.signed,
+          extra: { window, stride, baseline: v.baseline },
+          dispose: () => r.dispose(),
+        };
       },
     });
   },

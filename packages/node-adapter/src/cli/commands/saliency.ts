@@ -1,5 +1,14 @@
 import type { Command } from '../command.js';
-import { imagesPositional, modelOption, objectiveOption, outputOption, seedOption, sizeOption, targetOption, viewOptions } from '../command.js';
+import {
+  imagesPositional,
+  modelOption,
+  objectiveOption,
+  outputOption,
+  seedOption,
+  sizeOption,
+  targetOption,
+  viewOptions,
+} from '../command.js';
 
 /** `cnnviz saliency`: vanilla gradients, SmoothGrad or integrated gradients of a class score. */
 export const saliency: Command = {
@@ -14,10 +23,34 @@ export const saliency: Command = {
       output: outputOption('the saliency map'),
       target: targetOption,
       objective: objectiveOption,
-      method: { type: 'string', choices: ['vanilla', 'smoothgrad', 'ig'], default: 'vanilla', placeholder: '<m>', description: 'gradient method' },
-      samples: { type: 'integer', min: 1, default: 25, placeholder: '<n>', description: 'SmoothGrad: noisy samples' },
-      noise: { type: 'number', min: 0, default: 0.15, placeholder: '<σ>', description: 'SmoothGrad: noise level, a fraction of the value range' },
-      steps: { type: 'integer', min: 2, default: 32, placeholder: '<n>', description: 'integrated gradients: integration steps' },
+      method: {
+        type: 'string',
+        choices: ['vanilla', 'smoothgrad', 'ig'],
+        default: 'vanilla',
+        placeholder: '<m>',
+        description: 'gradient method',
+      },
+      samples: {
+        type: 'integer',
+        min: 1,
+        default: 25,
+        placeholder: '<n>',
+        description: 'SmoothGrad: noisy samples',
+      },
+      noise: {
+        type: 'number',
+        min: 0,
+        default: 0.15,
+        placeholder: '<σ>',
+        description: 'SmoothGrad: noise level, a fraction of the value range',
+      },
+      steps: {
+        type: 'integer',
+        min: 2,
+        default: 32,
+        placeholder: '<n>',
+        description: 'integrated gradients: integration steps',
+      },
       seed: seedOption,
       size: sizeOption,
       ...viewOptions,
@@ -36,10 +69,25 @@ export const saliency: Command = {
       suffix: method === 'vanilla' ? 'saliency' : method,
       defaultView: method === 'ig' ? 'heatmap' : 'heatmap',
       async explain(lm, image, t, hooks) {
-        const base = { target: t.target, objective: t.objective, signal: hooks.signal, onProgress: hooks.onProgress };
+        const base = {
+          target: t.target,
+          objective: t.objective,
+          signal: hooks.signal,
+          onProgress: hooks.onProgress,
+        };
         if (method === 'smoothgrad') {
-          const r = await a.smoothGrad(lm.model, image, { ...base, samples: v.samples as number, noise: v.noise as number, seed: v.seed as number });
-          return { map: r.map, signed: r.signed, extra: { method, samples: v.samples, noise: v.noise }, dispose: () => r.dispose() };
+          const r = await a.smoothGrad(lm.model, image, {
+            ...base,
+            samples: v.samples as number,
+            noise: v.noise as number,
+            seed: v.seed as number,
+          });
+          return {
+            map: r.map,
+            signed: r.signed,
+            extra: { method, samples: v.samples, noise: v.noise },
+            dispose: () => r.dispose(),
+          };
         }
         if (method === 'ig') {
           const r = await a.integratedGradients(lm.model, image, { ...base, steps: v.steps as number });

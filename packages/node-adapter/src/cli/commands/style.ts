@@ -1,5 +1,13 @@
 import type { Command } from '../command.js';
-import { lrOption, modelOption, outputOption, scaleOption, seedOption, sizeOption, stepsOption } from '../command.js';
+import {
+  lrOption,
+  modelOption,
+  outputOption,
+  scaleOption,
+  seedOption,
+  sizeOption,
+  stepsOption,
+} from '../command.js';
 
 /** `cnnviz style`: neural style transfer, one or several weighted styles. */
 export const style: Command = {
@@ -12,12 +20,40 @@ export const style: Command = {
     options: {
       model: modelOption('mobilenet-v2'),
       output: outputOption('the stylised image'),
-      style: { type: 'list', short: 's', placeholder: '<path[:w]>', description: 'style image, optionally with a weight; repeat to blend styles' },
-      'content-layer': { type: 'string', placeholder: '<name>', description: "content layer (default: the zoo model's)" },
-      'style-layers': { type: 'list', placeholder: '<a,b,...>', description: "style layers (default: the zoo model's)" },
-      'content-weight': { type: 'number', min: 0, placeholder: '<w>', description: 'content loss weight (default 1)' },
-      'style-weight': { type: 'number', min: 0, placeholder: '<w>', description: 'style loss weight (default 10)' },
-      'tv-weight': { type: 'number', min: 0, placeholder: '<w>', description: 'total-variation weight (default 1)' },
+      style: {
+        type: 'list',
+        short: 's',
+        placeholder: '<path[:w]>',
+        description: 'style image, optionally with a weight; repeat to blend styles',
+      },
+      'content-layer': {
+        type: 'string',
+        placeholder: '<name>',
+        description: "content layer (default: the zoo model's)",
+      },
+      'style-layers': {
+        type: 'list',
+        placeholder: '<a,b,...>',
+        description: "style layers (default: the zoo model's)",
+      },
+      'content-weight': {
+        type: 'number',
+        min: 0,
+        placeholder: '<w>',
+        description: 'content loss weight (default 1)',
+      },
+      'style-weight': {
+        type: 'number',
+        min: 0,
+        placeholder: '<w>',
+        description: 'style loss weight (default 10)',
+      },
+      'tv-weight': {
+        type: 'number',
+        min: 0,
+        placeholder: '<w>',
+        description: 'total-variation weight (default 1)',
+      },
       'preserve-color': { type: 'boolean', description: "keep the content image's colours" },
       steps: stepsOption(),
       lr: lrOption,
@@ -37,21 +73,24 @@ export const style: Command = {
       const m = /^(.*):(\d*\.?\d+)$/.exec(s);
       return m ? { name: m[1], weight: Number(m[2]) } : { name: s, weight: 1 };
     });
-    if (specs.length === 0) throw new CliError('BAD_OPTION', 'give at least one --style image; see `cnnviz style --help`');
+    if (specs.length === 0)
+      throw new CliError('BAD_OPTION', 'give at least one --style image; see `cnnviz style --help`');
     const { resolveInputs } = await import('../inputs.js');
     const { bundledImageNames } = await import('../model-arg.js');
     const styleInputs = resolveInputs(
       specs.map((s) => s.name),
       await bundledImageNames(),
     );
-    if (styleInputs.length !== specs.length) throw new CliError('BAD_OPTION', '--style takes one image each (no globs)');
+    if (styleInputs.length !== specs.length)
+      throw new CliError('BAD_OPTION', '--style takes one image each (no globs)');
     const { prepare, synthesize } = await import('../pipeline.js');
     const { loadImage } = await import('../session.js');
     const syn = await import('@cnnviz/synthesis');
     const p = await prepare(args, ctx, 'style');
     const styles: { image: import('@tensorflow/tfjs-core').Tensor3D; weight: number }[] = [];
     try {
-      for (let i = 0; i < styleInputs.length; i++) styles.push({ image: await loadImage(styleInputs[i], p.lm), weight: specs[i].weight });
+      for (let i = 0; i < styleInputs.length; i++)
+        styles.push({ image: await loadImage(styleInputs[i], p.lm), weight: specs[i].weight });
       const opts = Object.fromEntries(
         Object.entries({
           contentLayer: v['content-layer'] ?? p.lm.layersOfInterest.content,
@@ -66,11 +105,28 @@ export const style: Command = {
           signal: ctx.signal,
         }).filter(([, x]) => x !== undefined),
       );
-      const r = await synthesize(ctx, 'style', syn.transferStyle(p.lm.model, p.images[0], styles, opts), p.outputs[0], v.scale ?? 1);
+      const r = await synthesize(
+        ctx,
+        'style',
+        syn.transferStyle(p.lm.model, p.images[0], styles, opts),
+        p.outputs[0],
+        v.scale ?? 1,
+      );
       const styleText = specs.map((s) => `${s.name}:${s.weight}`).join(' + ');
       return {
-        lines: [`${p.outputs[0]}  (${p.inputs[0].name} in the style of ${styleText}; loss ${r.loss.toPrecision(3)}; ${r.ms} ms)`],
-        json: { command: 'style', model: p.lm.ref.name, backend: p.backend.name, content: p.inputs[0].name, styles: specs, output: p.outputs[0], loss: r.loss, ms: r.ms },
+        lines: [
+          `${p.outputs[0]}  (${p.inputs[0].name} in the style of ${styleText}; loss ${r.loss.toPrecision(3)}; ${r.ms} ms)`,
+        ],
+        json: {
+          command: 'style',
+          model: p.lm.ref.name,
+          backend: p.backend.name,
+          content: p.inputs[0].name,
+          styles: specs,
+          output: p.outputs[0],
+          loss: r.loss,
+          ms: r.ms,
+        },
       };
     } finally {
       styles.forEach((s) => s.image.dispose());

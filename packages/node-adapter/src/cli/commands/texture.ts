@@ -1,5 +1,14 @@
 import type { Command } from '../command.js';
-import { imagesPositional, lrOption, modelOption, outputOption, scaleOption, seedOption, sizeOption, stepsOption } from '../command.js';
+import {
+  imagesPositional,
+  lrOption,
+  modelOption,
+  outputOption,
+  scaleOption,
+  seedOption,
+  sizeOption,
+  stepsOption,
+} from '../command.js';
 
 /** `cnnviz texture`: a new texture with the same Gram statistics as the input. */
 export const texture: Command = {
@@ -12,11 +21,30 @@ export const texture: Command = {
     options: {
       model: modelOption('mobilenet-v2'),
       output: outputOption('the texture'),
-      layers: { type: 'list', placeholder: '<a,b,...>', description: "layers whose Gram matrices are matched (default: the zoo model's style layers)" },
-      weights: { type: 'list', placeholder: '<w1,w2,...>', description: 'one weight per layer (default equal)' },
-      'out-size': { type: 'integer', min: 16, max: 2048, placeholder: '<px>', description: "output side (default: the texture's size)" },
+      layers: {
+        type: 'list',
+        placeholder: '<a,b,...>',
+        description: "layers whose Gram matrices are matched (default: the zoo model's style layers)",
+      },
+      weights: {
+        type: 'list',
+        placeholder: '<w1,w2,...>',
+        description: 'one weight per layer (default equal)',
+      },
+      'out-size': {
+        type: 'integer',
+        min: 16,
+        max: 2048,
+        placeholder: '<px>',
+        description: "output side (default: the texture's size)",
+      },
       steps: stepsOption(),
-      optimizer: { type: 'string', choices: ['adam', 'lbfgs'], placeholder: '<o>', description: 'optimiser (default adam)' },
+      optimizer: {
+        type: 'string',
+        choices: ['adam', 'lbfgs'],
+        placeholder: '<o>',
+        description: 'optimiser (default adam)',
+      },
       lr: lrOption,
       seed: seedOption,
       size: sizeOption,
@@ -31,7 +59,8 @@ export const texture: Command = {
     const { CliError } = await import('../errors.js');
     const weights = (v.weights as string[] | undefined)?.map((w) => {
       const n = Number(w);
-      if (!Number.isFinite(n) || n < 0) throw new CliError('BAD_OPTION', `--weights must be non-negative numbers, got "${w}"`);
+      if (!Number.isFinite(n) || n < 0)
+        throw new CliError('BAD_OPTION', `--weights must be non-negative numbers, got "${w}"`);
       return n;
     });
     const p = await prepare(args, ctx, 'texture');
@@ -51,9 +80,21 @@ export const texture: Command = {
             signal: ctx.signal,
           }).filter(([, x]) => x !== undefined),
         );
-        const r = await synthesize(ctx, 'texture', syn.synthesizeTexture(p.lm.model, p.images[i], opts), p.outputs[i], v.scale);
+        const r = await synthesize(
+          ctx,
+          'texture',
+          syn.synthesizeTexture(p.lm.model, p.images[i], opts),
+          p.outputs[i],
+          v.scale,
+        );
         lines.push(`${p.outputs[i]}  (${p.inputs[i].name}; style loss ${r.loss.toPrecision(3)}; ${r.ms} ms)`);
-        results.push({ input: p.inputs[i].name, output: p.outputs[i], layers: (v.layers as string[] | undefined) ?? p.lm.layersOfInterest.style, loss: r.loss, ms: r.ms });
+        results.push({
+          input: p.inputs[i].name,
+          output: p.outputs[i],
+          layers: (v.layers as string[] | undefined) ?? p.lm.layersOfInterest.style,
+          loss: r.loss,
+          ms: r.ms,
+        });
       }
     } finally {
       p.dispose();

@@ -1,0 +1,2 @@
+import { registerKernelFixes } from '@cnnviz/core';
+console.log(typeof registerKernelFixes, import.meta.resolve('@cnnviz/core'));
