@@ -5,6 +5,7 @@ torch.cuda.synchronize: saliency (forward + input gradient of one logit, map rea
 batch, and style transfer at 256px for 100 Adam steps on the image (Gram losses at Conv1_relu and
 block_{1,3,6,13}_expand_relu, content at block_6_expand_relu, TV). Prints one JSON line.
 Usage: python3 torch_ref.py [--quick] [--size 224] [--samples 50] [--steps 100] [--style-size 256] [--reps 10]
+       [--device cpu]  (checks the script on a machine without CUDA; the bench itself never passes it)
 """
 import json
 import statistics
@@ -31,10 +32,11 @@ def main():
     except Exception as e:  # noqa: BLE001
         print(json.dumps({"torch": "unavailable", "why": str(e).splitlines()[0]}))
         return
-    if not torch.cuda.is_available():
+    dev = arg("--device", "cuda")  # "cpu" only to check this script where there is no GPU
+    if dev == "cuda" and not torch.cuda.is_available():
         print(json.dumps({"torch": "unavailable", "why": "torch.cuda.is_available() is False"}))
         return
-    dev = "cuda"
+    sync = torch.cuda.synchronize if dev == "cuda" else (lambda: None)
     torch.backends.cudnn.benchmark = True
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
@@ -46,12 +48,12 @@ def main():
     def timed(fn, n, warm=3):
         for _ in range(warm):
             fn()
-        torch.cuda.synchronize()
+        sync()
         ts = []
         for _ in range(n):
             t0 = time.perf_counter()
             fn()
-            torch.cuda.synchronize()
+            sync()
             ts.append((time.perf_counter() - t0) * 1000)
         return statistics.median(ts)
 
@@ -122,7 +124,7 @@ def main():
     result = {
         "torch": torch.__version__,
         "torchvision": torchvision.__version__,
-        "device": torch.cuda.get_device_name(0),
+        "device": torch.cuda.get_device_name(0) if dev == "cuda" else "cpu",
         "size": size,
         "samples": samples,
         "steps": steps,

@@ -71,8 +71,8 @@ const cfg = {
   toggles: (opt('--toggles') ?? '').split(',').filter(Boolean),
   child: has('--child'),
 };
-cfg.stockSamples = Math.min(cfg.samples, num('--stock-samples', cfg.samples));
-cfg.stockSteps = Math.min(cfg.steps, num('--stock-steps', cfg.steps));
+cfg.stockSamples = Math.min(cfg.samples, num('--stock-samples', quick ? 2 : cfg.samples));
+cfg.stockSteps = Math.min(cfg.steps, num('--stock-steps', quick ? 2 : cfg.steps));
 
 const TARGET = 3;
 const STYLE_LAYERS = [
@@ -83,6 +83,7 @@ const STYLE_LAYERS = [
   'block_13_expand_relu',
 ];
 const CONTENT_LAYER = 'block_6_expand_relu';
+const CONTENT_INDEX = STYLE_LAYERS.indexOf(CONTENT_LAYER);
 const LAST_STYLE_LAYER = 'block_13_expand_relu';
 const TARGETS_MS: Record<string, number> = { saliency: 30, smoothgrad: 150, style: 5000 };
 
@@ -333,7 +334,7 @@ function styleLosses(
   return tf.addN([c, tf.mul(s, 10), tv]) as tf.Scalar;
 }
 
-/** An Adam loop on the image with no readback until the end; `features` returns [styles..., content]. */
+/** An Adam loop on the image with no readback until the end; `features` returns the STYLE_LAYERS activations. */
 async function minimalStyle(
   features: (x: tf.Tensor4D) => tf.Tensor[],
   content: tf.Tensor4D,
@@ -377,7 +378,7 @@ async function benchStyle(spec: MobileNetV2Spec, lib: VisionModel, folded: Visio
   const content3 = tf.squeeze(content, [0]) as tf.Tensor3D;
   const style3 = tf.squeeze(style, [0]) as tf.Tensor3D;
   const before = tf.memory();
-  const outputs = [...STYLE_LAYERS, CONTENT_LAYER].map(
+  const outputs = STYLE_LAYERS.map(
     (n) => spec.model.getLayer(n).output as import('@tensorflow/tfjs-layers').SymbolicTensor,
   );
   const tfl = await import('@tensorflow/tfjs-layers');
@@ -409,7 +410,7 @@ async function benchStyle(spec: MobileNetV2Spec, lib: VisionModel, folded: Visio
   await timeIt('style', 'cnnviz transferStyle() on folded model', libStyle(folded), styleReps, 1);
   const foldedFeatures = (x: tf.Tensor4D) => {
     const acts = folded.forward(x, [...STYLE_LAYERS]).activations;
-    return [...STYLE_LAYERS.map((n) => acts[n]), acts[CONTENT_LAYER]];
+    return STYLE_LAYERS.map((n) => acts[n]);
   };
   await timeIt(
     'style',
@@ -538,7 +539,10 @@ function markdown(adapter: AdapterReport, torch: TorchResult): string {
     const rs = rows.filter((r) => r.task === task);
     const stock = rs.find((r) => r.impl.startsWith('stock TF.js'))?.ms;
     for (const r of rs) {
-      const ratio = stock !== undefined && Number.isFinite(r.ms) ? `${(stock / r.ms).toFixed(1)}x` : '';
+      const ratio =
+        stock !== undefined && Number.isFinite(stock) && Number.isFinite(r.ms)
+          ? `${(stock / r.ms).toFixed(1)}x`
+          : '';
       const t = torchMs[task];
       lines.push(
         `| ${label(task)} | ${r.impl}${r.note ? ` (${r.note})` : ''} | ${Number.isFinite(r.ms) ? r.ms.toFixed(1) : 'failed'} | ${ratio} | ${t !== undefined ? t.toFixed(1) : '—'} | ${TARGETS_MS[task]} |`,

@@ -50,12 +50,12 @@ function forward(x: tf.Tensor4D, convs: Conv[], conv: ConvFn): tf.Tensor4D {
 }
 
 /** Input gradient of one unit (channel 7, summed over the 7x7 positions) of the last pooled feature map. */
-function variant(label: string, fixes: boolean, conv: ConvFn, iterations: number): Variant {
+function variant(label: string, fixes: boolean, conv: ConvFn, warmup: number, iterations: number): Variant {
   return {
     label,
     backend: 'wasm',
     fixes,
-    warmup: 1,
+    warmup,
     iterations,
     setup: async () => {
       const convs = makeWeights();
@@ -81,6 +81,7 @@ export const vgg16: Benchmark = {
     'cnnviz (wasm + fixes)',
     true,
     (x, c) => inputOnlyConv2d(x, c.w, { strides: 1, pad: 'same', bias: c.b, activation: 'relu' }),
+    1,
     3,
   ),
   stock: [
@@ -88,7 +89,9 @@ export const vgg16: Benchmark = {
       'stock wasm',
       false,
       (x, c) => tf.relu(tf.add(tf.conv2d(x, c.w, 1, 'same'), c.b)) as tf.Tensor4D,
-      2,
+      // ~8 s a call even on a quiet machine, and nothing to warm up (no XNNPACK operators): one timed call.
+      0,
+      1,
     ),
   ],
   reference: { label: 'PyTorch 1.13, 2 threads', msLow: 322, msHigh: 341 },

@@ -84,13 +84,17 @@ describe('knn', () => {
   });
 
   it('stays exact when float32 scores cannot separate the candidates', async () => {
-    // Large offsets make float32 dot products lose the small differences: the float64 check must catch it.
+    // A +-1000 column keeps centred norms large, so float32 scores cannot resolve the 0.01-scale
+    // differences of 150 points per side: the float64 re-check must send these queries on to the
+    // second round and then to the brute force.
     const g = normals(5);
-    const F = Array.from({ length: 120 }, () => Float32Array.from({ length: 6 }, () => 1000 + 0.01 * g()));
-    const Q = F.slice(0, 10).map((r) => Float32Array.from(r, (v) => v + 0.001));
-    const ref = bruteForce(F, Q, 10, 'euclidean');
-    const res = await knn(F, Q, { k: 10 });
-    res.indices.forEach((row, q) => expect(Array.from(row)).toEqual(ref[q].map((e) => e.j)));
+    const F = Array.from({ length: 300 }, (_, i) => Float32Array.from({ length: 6 }, (_, t) => (t === 0 ? (i % 2 ? 1000 : -1000) : 0.01 * g())));
+    const Q = F.slice(0, 10).map((r) => Float32Array.from(r, (v, t) => (t === 0 ? v : v + 0.001)));
+    for (const metric of ['euclidean', 'cosine'] as const) {
+      const ref = bruteForce(F, Q, 10, metric);
+      const res = await knn(F, Q, { k: 10, metric });
+      res.indices.forEach((row, q) => expect(Array.from(row)).toEqual(ref[q].map((e) => e.j)));
+    }
   });
 
   it('rejects bad input', async () => {

@@ -43,8 +43,15 @@ export interface PcaResult {
  * `cpu` backend. Deterministic for a given seed and backend.
  */
 export async function pca(x: Matrix, options: PcaOptions): Promise<PcaResult> {
+  const useTf = preferTfMatMul();
+  if (useTf && x instanceof tf.Tensor && x.rank === 2 && !x.isDisposed) {
+    const [n, d] = x.shape as [number, number];
+    const o = resolvePcaOptions(options, n, d);
+    // A tensor bound for the randomized path never leaves the backend: no 50 MB read and re-upload.
+    if (o.method === 'randomized') return pcaTensor(x as tf.Tensor2D, o);
+  }
   const m = await readMatrix(x, 'x', 2);
-  return pcaFlat(m, options, preferTfMatMul());
+  return pcaFlat(m, options, useTf);
 }
 
 interface Basis {
@@ -56,10 +63,18 @@ interface Basis {
   variance: Float64Array;
 }
 
-/** PCA on a validated flat matrix; `useTf` routes the large products through tf.matMul. */
-export async function pcaFlat(m: FlatMatrix, options: PcaOptions, useTf = false): Promise<PcaResult> {
-  const { n, d } = m;
+interface ResolvedPca {
+  k: number;
+  method: 'exact' | 'randomized';
+  whiten: boolean;
+  seed: number;
+  l: number;
+  q: number;
+}
+
+function resolvePcaOptions(options: PcaOptions, n: number, d: number): ResolvedPca {
   check(typeof options === 'object' && options !== null, 'BAD_OPTION', 'pca options must be an object with `components`');
+  check(n >= 2, 'BAD_INPUT', `x must have at least 2 row(s), got ${n}`);
   const { components: k, whiten = false, seed = 0, oversamples = 10, powerIterations = 4 } = options;
   const method = options.method ?? 'auto';
   checkNumber(k, 'components', { integer: true, min: 1, max: Math.min(n, d) });
@@ -72,34 +87,69 @@ export async function pcaFlat(m: FlatMatrix, options: PcaOptions, useTf = false)
   checkNumber(oversamples, 'oversamples', { integer: true, min: 0 });
   checkNumber(powerIterations, 'powerIterations', { integer: true, min: 0, max: 100 });
   check(typeof whiten === 'boolean', 'BAD_OPTION', `whiten must be a boolean, got ${String(whiten)}`);
-
-  const { mean, centred, totalVariance } = centre(m);
-  check(
-    totalVariance > 0,
-    'BAD_INPUT',
-    'x has zero variance (every row is the same); PCA needs data that varies',
-  );
   const small = Math.min(n, d);
   const resolved: 'exact' | 'randomized' =
     method !== 'auto' ? method : small <= Math.max(100, 2 * (k + oversamples)) ? 'exact' : 'randomized';
+  return { k, method: resolved, whiten, seed, l: Math.min(k + oversamples, small), q: powerIterations };
+}
 
+/** PCA on a validated flat matrix; `useTf` routes the large products through tf.matMul. */
+export async function pcaFlat(m: FlatMatrix, options: PcaOptions, useTf = false): Promise<PcaResult> {
+  const { n, d } = m;
+  const o = resolvePcaOptions(options, n, d);
+  const { mean, centred, totalVariance } = centre(m);
+  check(totalVariance > 0, 'BAD_INPUT', 'x has zero variance (every row is the same); PCA needs data that varies');
   let basis: Basis;
-  if (resolved === 'exact') {
-    basis = await exactPca(centred, n, d, k, useTf);
+  if (o.method === 'exact') {
+    basis = await exactPca(centred, n, d, o.k, useTf);
+  } else if (useTf) {
+    const Xc = tf.tensor2d(centred, [n, d]);
+    try {
+      basis = await randomizedTf(Xc, n, d, o.k, o.l, o.q, createRng(o.seed));
+    } finally {
+      Xc.dispose();
+    }
   } else {
-    const l = Math.min(k + oversamples, small);
-    const rng = createRng(seed);
-    basis = useTf
-      ? await randomizedTf(centred, n, d, k, l, powerIterations, rng)
-      : randomizedJs(centred, n, d, k, l, powerIterations, rng);
+    basis = randomizedJs(centred, n, d, o.k, o.l, o.q, createRng(o.seed));
   }
-  fixSigns(basis, n, d, k);
+  return assemble(basis, mean, totalVariance, n, d, o);
+}
 
+/** Randomized PCA of a tensor entirely on the backend (centring and variance included). */
+async function pcaTensor(x: tf.Tensor2D, o: ResolvedPca): Promise<PcaResult> {
+  const [n, d] = x.shape;
+  const bad = tf.tidy(() => tf.sum(tf.cast(tf.logicalNot(tf.isFinite(x)), 'int32')));
+  const badCount = (await bad.data())[0];
+  bad.dispose();
+  check(badCount === 0, 'BAD_INPUT', `x contains ${badCount} NaN or infinite value(s); every value must be a finite number`);
+  const meanT = tf.mean(x, 0);
+  const Xc = tf.sub(x, meanT) as tf.Tensor2D;
+  try {
+    // Per-column sums of squares (each over N values) added in float64 for the total variance.
+    const colSs = tf.tidy(() => tf.sum(tf.square(Xc), 0));
+    const ss = await colSs.data();
+    colSs.dispose();
+    let total = 0;
+    for (let j = 0; j < d; j++) total += ss[j];
+    total /= n - 1;
+    check(total > 0, 'BAD_INPUT', 'x has zero variance (every row is the same); PCA needs data that varies');
+    const mean = Float64Array.from(await meanT.data());
+    const basis = await randomizedTf(Xc, n, d, o.k, o.l, o.q, createRng(o.seed));
+    return assemble(basis, mean, total, n, d, o);
+  } finally {
+    meanT.dispose();
+    Xc.dispose();
+  }
+}
+
+function assemble(basis: Basis, mean: Float64Array, totalVariance: number, n: number, d: number, o: ResolvedPca): PcaResult {
+  const { k } = o;
+  fixSigns(basis, n, d, k);
   const explainedVariance = Float32Array.from(basis.variance);
   const explainedVarianceRatio = Float32Array.from(basis.variance, (v) => v / totalVariance);
   const projected: Float32Array[] = new Array(n);
   const scale = new Float64Array(k).fill(1);
-  if (whiten) for (let c = 0; c < k; c++) scale[c] = basis.variance[c] > 0 ? 1 / Math.sqrt(basis.variance[c]) : 0;
+  if (o.whiten) for (let c = 0; c < k; c++) scale[c] = basis.variance[c] > 0 ? 1 / Math.sqrt(basis.variance[c]) : 0;
   for (let i = 0; i < n; i++) {
     const row = new Float32Array(k);
     for (let c = 0; c < k; c++) row[c] = basis.proj[i * k + c] * scale[c];
@@ -113,7 +163,7 @@ export async function pcaFlat(m: FlatMatrix, options: PcaOptions, useTf = false)
     explainedVariance,
     explainedVarianceRatio,
     mean: Float32Array.from(mean),
-    method: resolved,
+    method: o.method,
   };
 }
 
@@ -181,7 +231,8 @@ async function exactPca(X: Float32Array, n: number, d: number, k: number, useTf:
 
 async function tfGram(X: Float32Array, n: number, d: number, wide: boolean): Promise<Float64Array> {
   const t = tf.tensor2d(X, [n, d]);
-  const g = wide ? tf.matMul(t, t, false, true) : tf.matMul(t, t, true, false);
+  // Transposes are explicit: wasm's matMul with a transposed operand is ~10x slower.
+  const g = tf.tidy(() => (wide ? tf.matMul(t, tf.transpose(t)) : tf.matMul(tf.transpose(t), t)));
   try {
     return Float64Array.from(await g.data());
   } finally {
@@ -250,11 +301,20 @@ function randomizedJs(
   }
   ({ Q: Y, r } = orthJs(Y, n, r, tol));
   const T = gemmAtB(X, Y, n, d, r);
-  return finishRandomized(T, Y, n, d, k, r);
+  const { axes, variance, coef, kept } = finishRandomized(T, n, d, k, r);
+  const proj = new Float64Array(n * k);
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < kept; c++) {
+      let acc = 0;
+      for (let j = 0; j < r; j++) acc += Y[i * r + j] * coef[j * kept + c];
+      proj[i * k + c] = acc;
+    }
+  }
+  return { axes, proj, variance };
 }
 
 async function randomizedTf(
-  X: Float32Array,
+  Xc: tf.Tensor2D,
   n: number,
   d: number,
   k: number,
@@ -263,7 +323,8 @@ async function randomizedTf(
   rng: Rng,
 ): Promise<Basis> {
   const omega = tf.tensor2d(Float32Array.from(gaussian(d * l, rng)), [d, l]);
-  const Xc = tf.tensor2d(X, [n, d]);
+  // X^T is kept too: wasm's matMul with a transposed operand is ~10x slower than on a plain one.
+  const XcT = tf.transpose(Xc);
   // float32 Gram matrices resolve singular values down to ~1e-3 of the largest; directions
   // below that carry < 1e-6 of the variance and are dropped rather than amplified as noise.
   const tol = 1e-6;
@@ -272,28 +333,37 @@ async function randomizedTf(
   try {
     Y = await orthTf(Y);
     for (let it = 0; it < q; it++) {
-      const Z0 = tf.matMul(Xc, Y, true, false) as tf.Tensor2D;
-      const Z = await orthTf(Z0);
+      const Z = await orthTf(tf.matMul(XcT, Y) as tf.Tensor2D);
       Y.dispose();
       const Y1 = tf.matMul(Xc, Z) as tf.Tensor2D;
       Z.dispose();
       Y = await orthTf(Y1);
     }
     Y = await orthTf(Y);
-    const T = tf.matMul(Xc, Y, true, false);
+    const T = tf.matMul(XcT, Y);
     const Tv = Float64Array.from(await T.data());
-    const r = Y.shape[1];
     T.dispose();
-    const Qv = Float64Array.from(await Y.data());
-    return finishRandomized(Tv, Qv, n, d, k, r);
+    const r = Y.shape[1];
+    const { axes, variance, coef, kept } = finishRandomized(Tv, n, d, k, r);
+    // Projections X V = Q U S on the backend: an [n, r] x [r, k] product.
+    const proj = new Float64Array(n * k);
+    if (kept > 0) {
+      const c = tf.tensor2d(Float32Array.from(coef), [r, kept]);
+      const p = tf.matMul(Y, c);
+      c.dispose();
+      const pv = await p.data();
+      p.dispose();
+      for (let i = 0; i < n; i++) for (let j = 0; j < kept; j++) proj[i * k + j] = pv[i * kept + j];
+    }
+    return { axes, proj, variance };
   } finally {
     Y.dispose();
-    Xc.dispose();
+    XcT.dispose();
   }
 
   async function orthTf(A: tf.Tensor2D): Promise<tf.Tensor2D> {
     const cols = A.shape[1];
-    const g = tf.matMul(A, A, true, false);
+    const g = tf.tidy(() => tf.matMul(tf.transpose(A), A));
     const G = Float64Array.from(await g.data());
     g.dispose();
     const { M, r } = orthonormalizer(G, cols, tol);
@@ -320,36 +390,36 @@ function orthJs(Y: Float64Array, rows: number, l: number, tol: number): { Q: Flo
 /**
  * With Q orthonormal (n x r) and T = X^T Q (d x r): B = Q^T X = T^T, and the SVD of B comes from
  * the small eigenproblem B B^T = T^T T = U S^2 U^T; axes V = T U / S, projections X V = Q U S.
+ * Returns the axes, variances and `coef` = U S (r x kept) for the caller to form Q U S.
  */
-function finishRandomized(T: Float64Array, Q: Float64Array, n: number, d: number, k: number, r: number): Basis {
+function finishRandomized(
+  T: Float64Array,
+  n: number,
+  d: number,
+  k: number,
+  r: number,
+): { axes: Float64Array; variance: Float64Array; coef: Float64Array; kept: number } {
   const S = gramAtA(T, d, r);
   const { values, vectors } = symmetricEigen(S, r);
+  let kept = 0;
+  while (kept < Math.min(k, r) && values[kept] > values[0] * 1e-12) kept++;
   const axes = new Float64Array(k * d);
-  const proj = new Float64Array(n * k);
   const variance = new Float64Array(k);
-  const kept = Math.min(k, r);
-  let valid = 0;
+  const coef = new Float64Array(r * kept);
   for (let c = 0; c < kept; c++) {
-    const s2 = values[c];
-    if (!(s2 > values[0] * 1e-12)) break;
-    const s = Math.sqrt(s2);
-    variance[c] = s2 / (n - 1);
+    const s = Math.sqrt(values[c]);
+    variance[c] = values[c] / (n - 1);
     const u = vectors.subarray(c * r, (c + 1) * r);
     for (let t = 0; t < d; t++) {
       let acc = 0;
       for (let j = 0; j < r; j++) acc += T[t * r + j] * u[j];
       axes[c * d + t] = acc / s;
     }
-    for (let i = 0; i < n; i++) {
-      let acc = 0;
-      for (let j = 0; j < r; j++) acc += Q[i * r + j] * u[j];
-      proj[i * k + c] = acc * s;
-    }
-    valid++;
+    for (let j = 0; j < r; j++) coef[j * kept + c] = u[j] * s;
   }
   // Rank-deficient data: the remaining axes carry no variance; complete the basis.
-  if (valid < k) completeBasis(axes, k, d, valid);
-  return { axes, proj, variance };
+  if (kept < k) completeBasis(axes, k, d, kept);
+  return { axes, variance, coef, kept };
 }
 
 function fixSigns(basis: Basis, n: number, d: number, k: number): void {
