@@ -70,6 +70,7 @@ const cfg = {
   variants: !has('--no-variants'),
   toggles: (opt('--toggles') ?? '').split(',').filter(Boolean),
   child: has('--child'),
+  skipStock: has('--skip-stock'),
 };
 cfg.stockSamples = Math.min(cfg.samples, num('--stock-samples', quick ? 2 : cfg.samples));
 cfg.stockSteps = Math.min(cfg.steps, num('--stock-steps', quick ? 2 : cfg.steps));
@@ -165,19 +166,21 @@ async function benchSaliency(spec: MobileNetV2Spec, lib: VisionModel, folded: Vi
   const onehot = tf.oneHot(tf.tensor1d([TARGET], 'int32'), 1000);
   const before = tf.memory();
   fixes(false);
-  await timeIt(
-    'saliency',
-    'stock TF.js webgpu (tfjs-layers + tf.grad)',
-    () => readAndDispose(stockSaliencyMap(spec.model, img4, onehot)),
-    cfg.reps,
-  );
+  if (!cfg.skipStock)
+    await timeIt(
+      'saliency',
+      'stock TF.js webgpu (tfjs-layers + tf.grad)',
+      () => readAndDispose(stockSaliencyMap(spec.model, img4, onehot)),
+      cfg.reps,
+    );
   fixes(true);
-  await timeIt(
-    'saliency',
-    'stock model + cnnviz webgpu kernel fixes',
-    () => readAndDispose(stockSaliencyMap(spec.model, img4, onehot)),
-    cfg.reps,
-  );
+  if (!cfg.skipStock)
+    await timeIt(
+      'saliency',
+      'stock model + cnnviz webgpu kernel fixes',
+      () => readAndDispose(stockSaliencyMap(spec.model, img4, onehot)),
+      cfg.reps,
+    );
   const lib1 = async (m: VisionModel) => {
     const r = await saliency(m, img3, { target: TARGET });
     await r.map.data();
@@ -257,15 +260,16 @@ async function benchSmoothGrad(spec: MobileNetV2Spec, lib: VisionModel, folded: 
   };
   fixes(false);
   const k = cfg.stockSamples;
-  await timeIt(
-    'smoothgrad',
-    'stock TF.js webgpu (naive loop)',
-    () => stockLoop(k),
-    Math.max(1, Math.min(3, cfg.reps)),
-    1,
-    n / k,
-    k < n ? `${k} samples timed, scaled x${(n / k).toFixed(1)}` : undefined,
-  );
+  if (!cfg.skipStock)
+    await timeIt(
+      'smoothgrad',
+      'stock TF.js webgpu (naive loop)',
+      () => stockLoop(k),
+      Math.max(1, Math.min(3, cfg.reps)),
+      1,
+      n / k,
+      k < n ? `${k} samples timed, scaled x${(n / k).toFixed(1)}` : undefined,
+    );
   fixes(true);
   const libSg = async (m: VisionModel) => {
     const r = await smoothGrad(m, img3, { target: TARGET, samples: n, noise: sigma, seed: 1 });
@@ -341,25 +345,15 @@ async function minimalStyle(
   style: tf.Tensor4D,
   steps: number,
 ) {
-  const grams = tf.tidy(() =>
-    features(style)
-      .slice(0, STYLE_LAYERS.length)
-      .map((a) => gramMatrix(a as tf.Tensor4D)),
-  );
-  const contentTarget = tf.tidy(() => features(content)[STYLE_LAYERS.length]);
+  const grams = tf.tidy(() => features(style).map((a) => gramMatrix(a as tf.Tensor4D)));
+  const contentTarget = tf.tidy(() => features(content)[CONTENT_INDEX]);
   const img = tf.variable(tf.clone(content), true);
   const optimizer = tf.train.adam(0.02);
   for (let i = 0; i < steps; i++) {
     optimizer.minimize(
       () => {
         const acts = features(img as unknown as tf.Tensor4D);
-        return styleLosses(
-          acts.slice(0, STYLE_LAYERS.length),
-          acts[STYLE_LAYERS.length],
-          grams,
-          contentTarget,
-          img as unknown as tf.Tensor4D,
-        );
+        return styleLosses(acts, acts[CONTENT_INDEX], grams, contentTarget, img as unknown as tf.Tensor4D);
       },
       false,
       [img],
@@ -386,15 +380,16 @@ async function benchStyle(spec: MobileNetV2Spec, lib: VisionModel, folded: Visio
   const stockFeatures = (x: tf.Tensor4D) => featModel.apply(x) as tf.Tensor[];
   fixes(false);
   const k = cfg.stockSteps;
-  await timeIt(
-    'style',
-    'stock TF.js webgpu (tfjs-layers + tf.train.adam)',
-    () => minimalStyle(stockFeatures, content, style, k),
-    1,
-    1,
-    cfg.steps / k,
-    k < cfg.steps ? `${k} steps timed, scaled x${(cfg.steps / k).toFixed(1)}` : undefined,
-  );
+  if (!cfg.skipStock)
+    await timeIt(
+      'style',
+      'stock TF.js webgpu (tfjs-layers + tf.train.adam)',
+      () => minimalStyle(stockFeatures, content, style, k),
+      1,
+      1,
+      cfg.steps / k,
+      k < cfg.steps ? `${k} steps timed, scaled x${(cfg.steps / k).toFixed(1)}` : undefined,
+    );
   fixes(true);
   const styleReps = Math.max(1, Math.min(3, cfg.reps));
   const libStyle = (m: VisionModel) => async () => {
@@ -500,6 +495,7 @@ function toggleVariant(): Row[] {
     process.argv[1],
     ...argv.filter((a) => !a.startsWith('--json') && !a.startsWith('--only')),
     '--child',
+    '--skip-stock',
     `--toggles=${toggles}`,
     '--no-torch',
     '--no-profile',
@@ -509,7 +505,12 @@ function toggleVariant(): Row[] {
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 240_000 });
   const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith('CHILD_JSON '));
   if (line === undefined) {
-    console.log(`  toggles variant failed: ${(r.stderr ?? '').trim().split('\n').slice(-2).join(' | ')}`);
+    const err = (r.stderr ?? '')
+      .split('\n')
+      .filter((l) => l.trim() !== '' && !l.includes('artificially reduced'))
+      .slice(-3)
+      .join(' | ');
+    console.log(`  toggles variant failed (exit ${r.status}${r.signal ? `, ${r.signal}` : ''}): ${err}`);
     return [];
   }
   return (JSON.parse(line.slice('CHILD_JSON '.length)) as Row[])

@@ -1,4 +1,4 @@
-// npm run bench -- [--quick] [names...]: runs the named benchmarks (all without names), each variant in its own process
+// npm run bench -- [--quick | --readme] [names...]: runs the named benchmarks (all without names), each variant in its own process
 // (so peak RSS is that variant's own), and writes bench/results/<name>.json and bench/results/README.md.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -159,11 +159,19 @@ function writeReadme(): void {
     notes.push(
       `- **${r.name}** (${r.date.slice(0, 16)}Z, ${r.machine.cpus} × ${r.machine.model}, Node ${r.machine.node}): ${r.description} Stock: ${r.stockUsed?.note ?? 'did not run'}.`,
     );
+    for (const e of r.extras ?? []) {
+      notes.push(
+        `  - also ${e.label}: ` +
+          (e.ok
+            ? `median ${fmt(e.medianMs)} ms (${fmt(e.minMs)}–${fmt(e.maxMs)}), cpu ${fmt(e.medianCpuMs)} ms, peak RSS ${fmt(e.peakRssMiB)} MiB`
+            : `failed: ${e.error}`),
+      );
+    }
   }
   const text = `# Benchmark results
 
 Written by \`npm run bench -- [names...]\` (bench/src/run.ts); one JSON file per benchmark beside this file.
-Times in ms: median (min–max) wall time after warm-up; "cpu" is the process CPU time of the median iteration —
+Times in ms: median (min–max) wall time after warm-up; "cpu" is the median process CPU time per iteration —
 the WASM backend runs on one thread, so on a shared machine (see the load average) CPU time is the steadier
 figure. Speed-up = stock median / cnnviz median (wall / cpu). Peak RSS is each variant's own process
 (\`process.resourceUsage().maxRSS\`); tensors = \`tf.memory().numTensors\` before → after the timed iterations.
@@ -180,6 +188,11 @@ ${notes.join('\n')}
 function main(): void {
   const args = process.argv.slice(2).filter((a) => a !== '--');
   if (args.includes('--quick')) process.env.BENCH_QUICK = '1';
+  if (args.includes('--readme')) {
+    // Rebuild results/README.md from the JSON files without running anything.
+    writeReadme();
+    return;
+  }
   const names = args.filter((a) => !a.startsWith('--'));
   const unknown = names.filter((n) => !BENCHMARKS.some((b) => b.name === n));
   if (unknown.length > 0) {

@@ -1,4 +1,5 @@
 import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { pca, pcaFlat } from './pca.js';
@@ -166,6 +167,41 @@ describe('pca', () => {
     const again = await pca(x, { components: 3, whiten: true, method: 'randomized', seed: 5 });
     expect(again.projected).toEqual(res.projected);
     x.dispose();
+  });
+
+  it('keeps a tensor on a fast backend (wasm) and agrees with the exact path', async () => {
+    const g = normals(21);
+    const [n, d] = [400, 160];
+    const basis = Array.from({ length: 6 }, () => Float32Array.from({ length: d }, g));
+    const flat = new Float32Array(n * d);
+    for (let i = 0; i < n; i++) {
+      for (let k = 0; k < 6; k++) {
+        const z = g() * (6 - k);
+        for (let t = 0; t < d; t++) flat[i * d + t] += z * basis[k][t];
+      }
+      for (let t = 0; t < d; t++) flat[i * d + t] += 0.01 * g() + 3;
+    }
+    const rows = Array.from({ length: n }, (_, i) => flat.subarray(i * d, (i + 1) * d));
+    const exact = await pca(rows, { components: 4, method: 'exact' });
+    await tf.setBackend('wasm');
+    try {
+      const x = tf.tensor2d(flat, [n, d]);
+      const before = tf.memory().numTensors;
+      const res = await pca(x, { components: 4 });
+      expect(tf.memory().numTensors).toBe(before);
+      expect(res.method).toBe('randomized');
+      for (let c = 0; c < 4; c++) {
+        expect(Math.abs(res.explainedVarianceRatio[c] - exact.explainedVarianceRatio[c])).toBeLessThan(1e-4);
+        expect(res.projected[7][c]).toBeCloseTo(exact.projected[7][c], 1);
+      }
+      expect(res.mean[0]).toBeCloseTo(exact.mean[0], 4);
+      const bad = tf.tensor2d([[1, 2], [NaN, 3], [4, 5]]);
+      await expectCode(() => pca(bad, { components: 1, method: 'randomized' }), 'BAD_INPUT', /NaN/);
+      x.dispose();
+      bad.dispose();
+    } finally {
+      await tf.setBackend('cpu');
+    }
   });
 
   it('rejects bad input', async () => {

@@ -73,7 +73,11 @@ interface ResolvedPca {
 }
 
 function resolvePcaOptions(options: PcaOptions, n: number, d: number): ResolvedPca {
-  check(typeof options === 'object' && options !== null, 'BAD_OPTION', 'pca options must be an object with `components`');
+  check(
+    typeof options === 'object' && options !== null,
+    'BAD_OPTION',
+    'pca options must be an object with `components`',
+  );
   check(n >= 2, 'BAD_INPUT', `x must have at least 2 row(s), got ${n}`);
   const { components: k, whiten = false, seed = 0, oversamples = 10, powerIterations = 4 } = options;
   const method = options.method ?? 'auto';
@@ -98,7 +102,11 @@ export async function pcaFlat(m: FlatMatrix, options: PcaOptions, useTf = false)
   const { n, d } = m;
   const o = resolvePcaOptions(options, n, d);
   const { mean, centred, totalVariance } = centre(m);
-  check(totalVariance > 0, 'BAD_INPUT', 'x has zero variance (every row is the same); PCA needs data that varies');
+  check(
+    totalVariance > 0,
+    'BAD_INPUT',
+    'x has zero variance (every row is the same); PCA needs data that varies',
+  );
   let basis: Basis;
   if (o.method === 'exact') {
     basis = await exactPca(centred, n, d, o.k, useTf);
@@ -121,7 +129,11 @@ async function pcaTensor(x: tf.Tensor2D, o: ResolvedPca): Promise<PcaResult> {
   const bad = tf.tidy(() => tf.sum(tf.cast(tf.logicalNot(tf.isFinite(x)), 'int32')));
   const badCount = (await bad.data())[0];
   bad.dispose();
-  check(badCount === 0, 'BAD_INPUT', `x contains ${badCount} NaN or infinite value(s); every value must be a finite number`);
+  check(
+    badCount === 0,
+    'BAD_INPUT',
+    `x contains ${badCount} NaN or infinite value(s); every value must be a finite number`,
+  );
   const meanT = tf.mean(x, 0);
   const Xc = tf.sub(x, meanT) as tf.Tensor2D;
   try {
@@ -142,14 +154,22 @@ async function pcaTensor(x: tf.Tensor2D, o: ResolvedPca): Promise<PcaResult> {
   }
 }
 
-function assemble(basis: Basis, mean: Float64Array, totalVariance: number, n: number, d: number, o: ResolvedPca): PcaResult {
+function assemble(
+  basis: Basis,
+  mean: Float64Array,
+  totalVariance: number,
+  n: number,
+  d: number,
+  o: ResolvedPca,
+): PcaResult {
   const { k } = o;
   fixSigns(basis, n, d, k);
   const explainedVariance = Float32Array.from(basis.variance);
   const explainedVarianceRatio = Float32Array.from(basis.variance, (v) => v / totalVariance);
   const projected: Float32Array[] = new Array(n);
   const scale = new Float64Array(k).fill(1);
-  if (o.whiten) for (let c = 0; c < k; c++) scale[c] = basis.variance[c] > 0 ? 1 / Math.sqrt(basis.variance[c]) : 0;
+  if (o.whiten)
+    for (let c = 0; c < k; c++) scale[c] = basis.variance[c] > 0 ? 1 / Math.sqrt(basis.variance[c]) : 0;
   for (let i = 0; i < n; i++) {
     const row = new Float32Array(k);
     for (let c = 0; c < k; c++) row[c] = basis.proj[i * k + c] * scale[c];
@@ -241,7 +261,14 @@ async function tfGram(X: Float32Array, n: number, d: number, wide: boolean): Pro
   }
 }
 
-function projectInto(X: Float32Array, n: number, d: number, axes: Float64Array, k: number, out: Float64Array): void {
+function projectInto(
+  X: Float32Array,
+  n: number,
+  d: number,
+  axes: Float64Array,
+  k: number,
+  out: Float64Array,
+): void {
   for (let i = 0; i < n; i++) {
     for (let c = 0; c < k; c++) {
       let acc = 0;
@@ -425,7 +452,8 @@ function finishRandomized(
 function fixSigns(basis: Basis, n: number, d: number, k: number): void {
   for (let c = 0; c < k; c++) {
     let best = 0;
-    for (let t = 1; t < d; t++) if (Math.abs(basis.axes[c * d + t]) > Math.abs(basis.axes[c * d + best])) best = t;
+    for (let t = 1; t < d; t++)
+      if (Math.abs(basis.axes[c * d + t]) > Math.abs(basis.axes[c * d + best])) best = t;
     if (basis.axes[c * d + best] < 0) {
       for (let t = 0; t < d; t++) basis.axes[c * d + t] = -basis.axes[c * d + t];
       for (let i = 0; i < n; i++) basis.proj[i * k + c] = -basis.proj[i * k + c];

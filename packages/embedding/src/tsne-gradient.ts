@@ -35,24 +35,59 @@ export class BarnesHut {
   /** Sum over points of their exact duplicates (q = 1 each, no force); added to Z. */
   private duplicates = 0;
   private readonly neg: Float64Array;
+  /** Per sorted point: its sum of q over the tree, summed in order for a Z independent of threads. */
+  private readonly sumQ: Float64Array;
   private readonly pos: Float64Array;
   private side = 0;
+  private pool?: ForcePool;
 
-  constructor(n: number, dims: number) {
+  /**
+   * `shared`: keep the arrays a walk reads in SharedArrayBuffers, so worker threads (`setPool`)
+   * can share the walk. Sizes are fixed: a tree over n points has at most 2n - 1 nodes.
+   */
+  constructor(n: number, dims: number, shared = false) {
     this.n = n;
     this.dims = dims;
     this.bits = Math.min(16, Math.floor(32 / dims));
-    const cap = 3 * n + 16;
-    this.node = new Float64Array(cap * (dims + 2));
-    this.next = new Int32Array(cap);
+    const cap = 2 * n + 16;
+    const mem = shared ? sharedMemory : plainMemory;
+    this.node = mem.f64(cap * (dims + 2));
+    this.next = mem.i32(cap);
     this.keys = new Uint32Array(n);
     this.keys2 = new Uint32Array(n);
-    this.idx = new Int32Array(n);
-    this.idx2 = new Int32Array(n);
-    this.sy = new Float64Array(n * dims);
+    // The radix sort swaps idx/idx2; both are shared so whichever ends up sorted is readable.
+    this.idx = mem.i32(n);
+    this.idx2 = mem.i32(n);
+    this.sy = mem.f64(n * dims);
     this.lo = new Float64Array(dims);
-    this.neg = new Float64Array(n * dims);
+    this.neg = mem.f64(n * dims);
+    this.sumQ = mem.f64(n);
     this.pos = new Float64Array(n * dims);
+  }
+
+  /** The shared arrays, for the worker threads to map once. */
+  sharedArrays(): {
+    node: Float64Array;
+    next: Int32Array;
+    sy: Float64Array;
+    idxA: Int32Array;
+    idxB: Int32Array;
+    neg: Float64Array;
+    sumQ: Float64Array;
+  } {
+    return {
+      node: this.node,
+      next: this.next,
+      sy: this.sy,
+      idxA: this.idx,
+      idxB: this.idx2,
+      neg: this.neg,
+      sumQ: this.sumQ,
+    };
+  }
+
+  setPool(pool: ForcePool | undefined): void {
+    this.pool = pool;
   }
 
   /**
@@ -63,9 +98,27 @@ export class BarnesHut {
     this.build(y);
     // theta = 0 must still accept single points (width 0): a tiny positive theta^2 does that.
     const theta2 = Math.max(theta * theta, 1e-100);
-    const Z = (this.dims === 2 ? this.repulsion2d(theta2) : this.repulsionNd(theta2)) + this.duplicates;
-    attraction(y, P, this.dims, this.pos);
-    const { neg, pos } = this;
+    const { neg, pos, sumQ, n, dims } = this;
+    const tree: TreeArrays = {
+      node: this.node,
+      next: this.next,
+      size: this.size,
+      sy: this.sy,
+      idx: this.idx,
+      neg,
+      sumQ,
+    };
+    if (this.pool) {
+      // Workers start on the repulsion while this thread does the attraction, then joins them.
+      this.pool.start(tree, theta2);
+      attraction(y, P, dims, pos);
+      this.pool.finish(tree, theta2);
+    } else {
+      walkRange(tree.node, tree.next, tree.size, tree.sy, tree.idx, neg, sumQ, 0, n, theta2, dims);
+      attraction(y, P, dims, pos);
+    }
+    let Z = this.duplicates;
+    for (let s = 0; s < n; s++) Z += sumQ[s];
     const invZ = 1 / Z;
     for (let t = 0; t < this.n * this.dims; t++) grad[t] = 4 * (exaggeration * pos[t] - neg[t] * invZ);
     return Z;
@@ -138,15 +191,8 @@ export class BarnesHut {
   }
 
   private alloc(): number {
-    if (this.size >= this.next.length) {
-      const cap = this.next.length * 2;
-      const node = new Float64Array(cap * (this.dims + 2));
-      node.set(this.node);
-      this.node = node;
-      const next = new Int32Array(cap);
-      next.set(this.next);
-      this.next = next;
-    }
+    // Every inner node has >= 2 children and there are n point nodes, so 2n - 1 nodes suffice.
+    if (this.size >= this.next.length) throw new Error('Barnes-Hut tree exceeded its 2n - 1 node bound');
     return this.size++;
   }
 
@@ -156,7 +202,11 @@ export class BarnesHut {
     const ns = D + 2;
     const mask = (1 << D) - 1;
     // Collapse levels where every point falls in the same child: the smaller cell is still a bound.
-    while (level < bits && b - a > 1 && childCode(keys[a], level, bits, D, mask) === childCode(keys[b - 1], level, bits, D, mask)) {
+    while (
+      level < bits &&
+      b - a > 1 &&
+      childCode(keys[a], level, bits, D, mask) === childCode(keys[b - 1], level, bits, D, mask)
+    ) {
       level++;
     }
     const id = this.alloc();
@@ -216,28 +266,57 @@ export class BarnesHut {
     this.next[id] = this.size;
     return id;
   }
+}
 
-  /** Repulsion for 2-D embeddings: the hot loop, written out for two coordinates. */
-  private repulsion2d(theta2: number): number {
-    const { node, next, idx, sy, neg, n, size } = this;
-    let Z = 0;
-    for (let s = 0; s < n; s++) {
+/** The arrays a walk reads (and the two it writes: `neg` per point, `sumQ` per sorted point). */
+export interface TreeArrays {
+  node: Float64Array;
+  next: Int32Array;
+  size: number;
+  sy: Float64Array;
+  idx: Int32Array;
+  neg: Float64Array;
+  sumQ: Float64Array;
+}
+
+/**
+ * Repulsion for the sorted points [s0, s1): neg[i] = sum_j q_ij^2 (y_i - y_j) and sumQ[s] =
+ * sum_j q_ij, from cells accepted when width^2 < theta2 * distance^2 (single points have width 0
+ * and are accepted unless at distance 0, i.e. the point itself).
+ *
+ * Self-contained on purpose (no outer references): worker threads run its source text.
+ */
+export function walkRange(
+  node: Float64Array,
+  next: Int32Array,
+  size: number,
+  sy: Float64Array,
+  idx: Int32Array,
+  neg: Float64Array,
+  sumQ: Float64Array,
+  s0: number,
+  s1: number,
+  theta2: number,
+  D: number,
+): void {
+  if (D === 2) {
+    // The hot loop, written out for two coordinates.
+    for (let s = s0; s < s1; s++) {
       const xi = sy[2 * s];
       const yi = sy[2 * s + 1];
       let fx = 0;
       let fy = 0;
-      let sumQ = 0;
+      let sq = 0;
       let id = 0;
       while (id < size) {
         const o = id << 2;
         const dx = xi - node[o];
         const dy = yi - node[o + 1];
         const d2 = dx * dx + dy * dy;
-        // Single points have width 0: accepted unless at distance 0, i.e. the point itself.
         if (node[o + 3] < theta2 * d2) {
           const q = 1 / (1 + d2);
           const cq = node[o + 2] * q;
-          sumQ += cq;
+          sq += cq;
           const m = cq * q;
           fx += m * dx;
           fy += m * dy;
@@ -249,44 +328,55 @@ export class BarnesHut {
       const i = idx[s];
       neg[2 * i] = fx;
       neg[2 * i + 1] = fy;
-      Z += sumQ;
+      sumQ[s] = sq;
     }
-    return Z;
+    return;
   }
-
-  private repulsionNd(theta2: number): number {
-    const { node, next, idx, sy, neg, n, size, dims: D } = this;
-    const ns = D + 2;
-    const f = new Float64Array(D);
-    let Z = 0;
-    for (let s = 0; s < n; s++) {
-      f.fill(0);
-      let sumQ = 0;
-      let id = 0;
-      while (id < size) {
-        const o = id * ns;
-        let d2 = 0;
-        for (let c = 0; c < D; c++) {
-          const v = sy[s * D + c] - node[o + c];
-          d2 += v * v;
-        }
-        if (node[o + D + 1] < theta2 * d2) {
-          const q = 1 / (1 + d2);
-          const cq = node[o + D] * q;
-          sumQ += cq;
-          for (let c = 0; c < D; c++) f[c] += cq * q * (sy[s * D + c] - node[o + c]);
-          id = next[id];
-        } else {
-          id++;
-        }
+  const ns = D + 2;
+  const f = [0, 0, 0];
+  for (let s = s0; s < s1; s++) {
+    f[0] = f[1] = f[2] = 0;
+    let sq = 0;
+    let id = 0;
+    while (id < size) {
+      const o = id * ns;
+      let d2 = 0;
+      for (let c = 0; c < D; c++) {
+        const v = sy[s * D + c] - node[o + c];
+        d2 += v * v;
       }
-      const i = idx[s];
-      for (let c = 0; c < D; c++) neg[i * D + c] = f[c];
-      Z += sumQ;
+      if (node[o + D + 1] < theta2 * d2) {
+        const q = 1 / (1 + d2);
+        const cq = node[o + D] * q;
+        sq += cq;
+        for (let c = 0; c < D; c++) f[c] += cq * q * (sy[s * D + c] - node[o + c]);
+        id = next[id];
+      } else {
+        id++;
+      }
     }
-    return Z;
+    const i = idx[s];
+    for (let c = 0; c < D; c++) neg[i * D + c] = f[c];
+    sumQ[s] = sq;
   }
 }
+
+/** Worker threads sharing the repulsion walk (see tsne-threads.ts). */
+export interface ForcePool {
+  /** Publishes this iteration's tree and wakes the workers. */
+  start(tree: TreeArrays, theta2: number): void;
+  /** Walks chunks on this thread too until none are left, then waits for the workers. */
+  finish(tree: TreeArrays, theta2: number): void;
+}
+
+const plainMemory = {
+  f64: (len: number) => new Float64Array(len),
+  i32: (len: number) => new Int32Array(len),
+};
+const sharedMemory = {
+  f64: (len: number) => new Float64Array(new SharedArrayBuffer(8 * len)),
+  i32: (len: number) => new Int32Array(new SharedArrayBuffer(4 * len)),
+};
 
 function childCode(key: number, level: number, bits: number, D: number, mask: number): number {
   return (key >>> ((bits - 1 - level) * D)) & mask;

@@ -111,6 +111,13 @@ describe('tsne', () => {
     expect(seen).toBe(2);
   });
 
+  it('gives the same embedding with worker threads sharing the gradient', async () => {
+    const opts = { iterations: 120, seed: 6 };
+    const one = await tsne(rows, opts);
+    const two = await tsne(rows, { ...opts, threads: 2 });
+    expect(two).toEqual(one);
+  });
+
   it('runs in a worker thread with the same result', async () => {
     const opts = { iterations: 60, seed: 3 };
     const progress: number[] = [];
@@ -132,6 +139,7 @@ describe('tsne', () => {
     await expectCode(() => tsne(small, { perplexity: 5, init: 'spectral' as 'pca' }), 'BAD_OPTION', /init/);
     await expectCode(() => tsne(small, { perplexity: 5, neighbors: 'annoy' as 'knn' }), 'BAD_OPTION', /neighbors/);
     await expectCode(() => tsne(small, { perplexity: 5, iterations: 0 }), 'BAD_OPTION', /iterations/);
+    await expectCode(() => tsne(small, { perplexity: 5, threads: 0 }), 'BAD_OPTION', /threads/);
     const big = Array.from({ length: 2001 }, (_, i) => [i, i % 7]);
     await expectCode(() => tsne(big, { method: 'exact' }), 'BAD_OPTION', /2000/);
   });

@@ -4,6 +4,7 @@ import { knnFlat } from './knn.js';
 import { copyRows, preferTfMatMul, readMatrix, type FlatMatrix, type Matrix } from './matrix.js';
 import { pcaFlat } from './pca.js';
 import { BarnesHut, exactGradient, sparseKl } from './tsne-gradient.js';
+import { createForcePool, type ClosablePool } from './tsne-threads.js';
 import { vpTreeKnn } from './vptree.js';
 
 export interface TsneOptions {
@@ -78,7 +79,10 @@ export async function tsne(x: Matrix, options: TsneOptions = {}): Promise<Float3
 }
 
 /** t-SNE as an async iterator of progress steps; the last step holds the final embedding. */
-export async function* tsneSteps(x: Matrix, options: TsneOptions = {}): AsyncGenerator<TsneStep, void, undefined> {
+export async function* tsneSteps(
+  x: Matrix,
+  options: TsneOptions = {},
+): AsyncGenerator<TsneStep, void, undefined> {
   check(typeof options === 'object' && options !== null, 'BAD_OPTION', 't-SNE options must be an object');
   const m = await readMatrix(x, 'x', 2);
   yield* tsneFlat(m, options, preferTfMatMul());
@@ -97,6 +101,7 @@ interface Resolved {
   method: 'barnes-hut' | 'exact';
   neighbors: 'vptree' | 'knn';
   reportEvery: number;
+  threads: number;
 }
 
 export const EXACT_TSNE_MAX_N = 2000;
@@ -131,7 +136,11 @@ function resolveOptions(o: TsneOptions, n: number, d: number): Resolved {
   if (lr !== 'auto') checkNumber(lr, 'learningRate', { min: 0, exclusiveMin: true });
   const learningRate = lr === 'auto' ? Math.max(n / earlyExaggeration / 4, 50) : lr;
   const init = o.init ?? 'pca';
-  check(init === 'pca' || init === 'random', 'BAD_OPTION', `init must be 'pca' or 'random', got ${String(init)}`);
+  check(
+    init === 'pca' || init === 'random',
+    'BAD_OPTION',
+    `init must be 'pca' or 'random', got ${String(init)}`,
+  );
   check(
     init !== 'pca' || d >= dims,
     'BAD_OPTION',
@@ -148,9 +157,12 @@ function resolveOptions(o: TsneOptions, n: number, d: number): Resolved {
     'BAD_OPTION',
     `method 'exact' is O(N^2) and limited to N <= ${EXACT_TSNE_MAX_N}, got N = ${n}; use 'barnes-hut'`,
   );
+  const threads = o.threads ?? 1;
+  checkNumber(threads, 'threads', { integer: true, min: 1, max: 64 });
   const reportEvery = o.reportEvery ?? 50;
   checkNumber(reportEvery, 'reportEvery', { integer: true, min: 1 });
-  if (o.onProgress !== undefined) check(typeof o.onProgress === 'function', 'BAD_OPTION', 'onProgress must be a function');
+  if (o.onProgress !== undefined)
+    check(typeof o.onProgress === 'function', 'BAD_OPTION', 'onProgress must be a function');
   return {
     dims,
     perplexity,
@@ -164,6 +176,7 @@ function resolveOptions(o: TsneOptions, n: number, d: number): Resolved {
     method,
     neighbors,
     reportEvery,
+    threads,
   };
 }
 
@@ -219,43 +232,61 @@ export async function* tsneFlat(
   const update = new Float64Array(N);
   const gains = new Float64Array(N).fill(1);
   const grad = new Float64Array(N);
-  const bh = P ? new BarnesHut(n, dims) : undefined;
+  const threaded = P !== undefined && o.threads > 1;
+  const bh = P ? new BarnesHut(n, dims, threaded) : undefined;
   const qbuf = dense ? new Float64Array(n * n) : undefined;
+  let pool: ClosablePool | undefined;
+  if (threaded) {
+    pool = await createForcePool(o.threads - 1, n, dims, bh!);
+    bh!.setPool(pool);
+  }
+  try {
+    yield* iterate();
+  } finally {
+    await pool?.close();
+  }
 
-  for (let it = 0; it < o.iterations; it++) {
-    const exploring = it < o.exaggerationIterations;
-    const exaggeration = exploring ? o.earlyExaggeration : 1;
-    const momentum = exploring ? 0.5 : 0.8;
-    const report = (it + 1) % o.reportEvery === 0 || it + 1 === o.iterations;
-    let kl: number | undefined;
-    if (bh && P) {
-      const Z = bh.gradient(y, P, exaggeration, o.theta, grad);
-      if (report) kl = sparseKl(y, P, dims, Z);
-    } else {
-      const value = exactGradient(y, dense!, n, dims, exaggeration, grad, qbuf!, report);
-      if (report) kl = value;
+  async function* iterate(): AsyncGenerator<TsneStep, void, undefined> {
+    for (let it = 0; it < o.iterations; it++) {
+      const exploring = it < o.exaggerationIterations;
+      const exaggeration = exploring ? o.earlyExaggeration : 1;
+      const momentum = exploring ? 0.5 : 0.8;
+      const report = (it + 1) % o.reportEvery === 0 || it + 1 === o.iterations;
+      let kl: number | undefined;
+      if (bh && P) {
+        const Z = bh.gradient(y, P, exaggeration, o.theta, grad);
+        if (report) kl = sparseKl(y, P, dims, Z);
+      } else {
+        const value = exactGradient(y, dense!, n, dims, exaggeration, grad, qbuf!, report);
+        if (report) kl = value;
+      }
+      const lr = o.learningRate;
+      for (let t = 0; t < N; t++) {
+        const g = grad[t];
+        const u = update[t];
+        let gain = gains[t];
+        gain = u * g < 0 ? gain + 0.2 : gain * 0.8;
+        if (gain < 0.01) gain = 0.01;
+        gains[t] = gain;
+        const nu = momentum * u - lr * gain * g;
+        update[t] = nu;
+        y[t] += nu;
+      }
+      recentre(y, n, dims);
+      if (report) {
+        yield { iteration: it + 1, iterations: o.iterations, kl, embedding: copyRows(y, n, dims) };
+      }
+      await pause();
     }
-    const lr = o.learningRate;
-    for (let t = 0; t < N; t++) {
-      const g = grad[t];
-      const u = update[t];
-      let gain = gains[t];
-      gain = u * g < 0 ? gain + 0.2 : gain * 0.8;
-      if (gain < 0.01) gain = 0.01;
-      gains[t] = gain;
-      const nu = momentum * u - lr * gain * g;
-      update[t] = nu;
-      y[t] += nu;
-    }
-    recentre(y, n, dims);
-    if (report) {
-      yield { iteration: it + 1, iterations: o.iterations, kl, embedding: copyRows(y, n, dims) };
-    }
-    await pause();
   }
 }
 
-async function initialEmbedding(m: FlatMatrix, o: Resolved, rng: () => number, useTf: boolean): Promise<Float64Array> {
+async function initialEmbedding(
+  m: FlatMatrix,
+  o: Resolved,
+  rng: () => number,
+  useTf: boolean,
+): Promise<Float64Array> {
   const { n } = m;
   const { dims } = o;
   const y = new Float64Array(n * dims);
@@ -268,7 +299,8 @@ async function initialEmbedding(m: FlatMatrix, o: Resolved, rng: () => number, u
     for (let i = 0; i < n; i++) v += (p.projected[i][0] - mean) ** 2;
     const std = Math.sqrt(v / n);
     if (std > 0) {
-      for (let i = 0; i < n; i++) for (let c = 0; c < dims; c++) y[i * dims + c] = (p.projected[i][c] / std) * 1e-4;
+      for (let i = 0; i < n; i++)
+        for (let c = 0; c < dims; c++) y[i * dims + c] = (p.projected[i][c] / std) * 1e-4;
       return y;
     }
   }

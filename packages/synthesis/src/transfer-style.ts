@@ -1,7 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { check, checkFinite, checkNumber, createRng, optimizationLoop, randomNormal, resize, type Step, type VisionModel } from '@cnnviz/core';
+import { check, checkFinite, checkNumber, createRng, optimizationLoop, resize, type Step, type VisionModel } from '@cnnviz/core';
 import { checkImageFitsLayers, checkLayers, checkModelImage, forwardPixels, zooLayers } from './model-utils.js';
 import { checkWeights, contentLoss, styleLoss, tvLoss } from './losses/style.js';
+import { fourierParam } from './param/fourier.js';
+import { pixelParam, type PixelParam } from './param/pixel.js';
+import type { ImageParam, ParamKind } from './param/types.js';
 import { gramTargets } from './losses/targets.js';
 
 /** One style and its share of the blend. */
@@ -26,7 +29,12 @@ export interface TransferStyleOptions {
   tvWeight?: number;
   /** Adam steps. Default 200. */
   steps?: number;
-  /** Adam learning rate in pixel units. Default 0.02. */
+  /**
+   * Image parameterisation: 'fourier' (default; Lucid's decorrelated 1/f spectrum, which keeps
+   * MobileNetV2's stride-2 gradients from painting high-frequency colour noise) or 'pixel'.
+   */
+  param?: ParamKind;
+  /** Adam learning rate. Default 0.05 for 'fourier', 0.02 (pixel units) for 'pixel'. */
   lr?: number;
   /** Start from the content image (default) or from noise. */
   init?: 'content' | 'noise';
@@ -110,10 +118,12 @@ export async function* transferStyle(
   checkNumber(tvWeight, 'tvWeight', { min: 0 });
   const steps = options.steps ?? 200;
   checkNumber(steps, 'steps', { min: 1, integer: true });
-  const lr = options.lr ?? 0.02;
+  const param = options.param ?? 'fourier';
+  check(param === 'pixel' || param === 'fourier', 'BAD_OPTION', `param must be 'pixel' or 'fourier', got ${String(param)}`);
+  const lr = options.lr ?? (param === 'fourier' ? 0.05 : 0.02);
   checkNumber(lr, 'lr', { min: 0, exclusiveMin: true });
-  const init = options.init ?? 'content';
-  check(init === 'content' || init === 'noise', 'BAD_OPTION', `init must be 'content' or 'noise', got ${String(init)}`);
+  const init0 = options.init ?? 'content';
+  check(init0 === 'content' || init0 === 'noise', 'BAD_OPTION', `init must be 'content' or 'noise', got ${String(init0)}`);
   const [ch, cw] = content.shape;
   let size: [number, number];
   if (options.size === undefined) size = [ch, cw];
@@ -147,13 +157,10 @@ export async function* transferStyle(
     });
     return styleLayers.map((_, l) => tf.addN(perStyle.map((g, i) => tf.mul(g[l], styleWeights[i] / total))) as tf.Tensor2D);
   });
-  const start = tf.tidy(() =>
-    init === 'content'
-      ? tf.sub(contentPixels, 0.5)
-      : tf.reshape(randomNormal([1, size[0], size[1], content.shape[2]], createRng(options.seed ?? 0), 0, 0.1), [1, ...size, content.shape[2]]),
-  );
-  const variable = tf.variable(start, true);
-  start.dispose();
+  const shape: [number, number, number, number] = [1, size[0], size[1], content.shape[2]];
+  const rng = createRng(options.seed ?? 0);
+  const init = init0 === 'content' ? contentPixels : undefined;
+  const p: ImageParam = param === 'fourier' ? fourierParam(shape, rng, { init }) : pixelParam(shape, rng, { init, sd: 0.1 });
   const optimizer = tf.train.adam(lr);
   const colorMatch = options.preserveColor === true && content.shape[2] === 3;
   try {
@@ -162,20 +169,20 @@ export async function* transferStyle(
       () => {
         const loss = optimizer.minimize(
           () => {
-            const img = tf.add(variable, 0.5) as tf.Tensor4D;
+            const img = p.image();
             const out = forwardPixels(model, img, allLayers);
             const c = tf.mul(contentLoss(out.activations[contentLayer], contentTarget), contentWeight);
             const s = tf.mul(styleLoss(styleLayers.map((l) => out.activations[l]), styleTargets, layerWeights), styleWeight);
             return tf.sum(tf.addN([c, s, tf.mul(tvLoss(img), tvWeight)])) as tf.Scalar;
           },
           true,
-          [variable],
+          p.variables,
         ) as tf.Scalar;
-        variable.assign(tf.clipByValue(variable, -0.5, 0.5));
+        if (param === 'pixel') (p as PixelParam).clip();
         return {
           loss,
           image: () => {
-            const img = tf.clipByValue(tf.add(variable, 0.5), 0, 1) as tf.Tensor4D;
+            const img = tf.clipByValue(p.image(), 0, 1) as tf.Tensor4D;
             return tf.squeeze(colorMatch ? keepColors(img, contentPixels) : img, [0]) as tf.Tensor3D;
           },
         };
@@ -183,7 +190,7 @@ export async function* transferStyle(
     );
   } finally {
     tf.dispose([contentPixels, contentTarget, ...styleTargets]);
-    variable.dispose();
+    p.dispose();
     optimizer.dispose();
   }
 }

@@ -35,7 +35,8 @@ export function tileInto(
     const outBlock = block * reps[axis];
     for (let p = prefixes - 1; p >= 0; p--) {
       if (p * outBlock !== p * block) out.copyWithin(p * outBlock, p * block, p * block + block);
-      for (let k = 1; k < reps[axis]; k++) out.copyWithin(p * outBlock + k * block, p * outBlock, p * outBlock + block);
+      for (let k = 1; k < reps[axis]; k++)
+        out.copyWithin(p * outBlock + k * block, p * outBlock, p * outBlock + block);
     }
     inner *= shape[axis] * reps[axis];
   }

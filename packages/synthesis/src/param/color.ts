@@ -34,3 +34,31 @@ export function toValidRgb<T extends tf.Tensor>(t: T): T {
     return tf.sigmoid(tf.reshape(rgb, t.shape));
   }) as T;
 }
+
+function invert3(m: number[][]): number[][] {
+  const [[a, b, c], [d, e, f], [g, h, i]] = m;
+  const A = e * i - f * h;
+  const B = -(d * i - f * g);
+  const C = d * h - e * g;
+  const det = a * A + b * B + c * C;
+  return [
+    [A / det, -(b * i - c * h) / det, (b * f - c * e) / det],
+    [B / det, (a * i - c * g) / det, -(a * f - c * d) / det],
+    [C / det, -(a * h - b * g) / det, (a * e - b * d) / det],
+  ];
+}
+
+/**
+ * The inverse of `toValidRgb`: pixels in 0..1 (clamped to 0.001..0.999, where the sigmoid's
+ * inverse is finite) back to decorrelated components. Used to start an optimisation from an image.
+ */
+export function fromValidRgb<T extends tf.Tensor>(img: T): T {
+  return tf.tidy(() => {
+    const p = tf.clipByValue(img, 1e-3, 1 - 1e-3);
+    const logit = tf.log(tf.div(p, tf.sub(1, p)));
+    const c = img.shape[img.rank - 1];
+    if (c !== 3) return logit;
+    const flat = tf.reshape(logit, [-1, 3]) as tf.Tensor2D;
+    return tf.reshape(tf.matMul(flat, tf.tensor2d(invert3(decorrelationMatrix()))), img.shape);
+  }) as T;
+}

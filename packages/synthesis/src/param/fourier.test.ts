@@ -2,7 +2,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-layers';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createRng } from '@cnnviz/core';
+import { createRng, randomNormal } from '@cnnviz/core';
 import { fourierParam } from './fourier.js';
 import { toValidRgb } from './color.js';
 
@@ -77,6 +77,23 @@ describe('fourierParam', () => {
     p.dispose();
     expect(tf.memory().numTensors).toBe(before);
   });
+
+  for (const [h, w, c, decorrelate] of [
+    [12, 12, 3, true],
+    [9, 14, 3, false],
+    [11, 7, 1, true],
+  ] as const) {
+    it(`init: starts exactly at the given image (${h}x${w}x${c}, decorrelate ${decorrelate})`, () => {
+      const before = tf.memory().numTensors;
+      const img = tf.tidy(() => tf.clipByValue(tf.add(tf.mul(randomNormal([2, h, w, c], createRng(5)), 0.2), 0.5), 0.01, 0.99)) as tf.Tensor4D;
+      const p = fourierParam([2, h, w, c], createRng(1), { init: img, decorrelate });
+      const back = p.image();
+      expect(tf.tidy(() => tf.max(tf.abs(tf.sub(back, img))).dataSync()[0])).toBeLessThan(2e-3);
+      tf.dispose([img, back]);
+      p.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+    });
+  }
 
   it('colour decorrelation maps zero to mid-grey and is linear before the sigmoid', () => {
     const out = tf.tidy(() => toValidRgb(tf.zeros([1, 2, 2, 3])));

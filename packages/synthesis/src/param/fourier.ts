@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { randomNormal, type Rng } from '@cnnviz/core';
-import { toValidRgb } from './color.js';
+import { fromValidRgb, toValidRgb } from './color.js';
 import type { ImageParam } from './types.js';
 
 export interface FourierParamOptions {
@@ -10,6 +10,8 @@ export interface FourierParamOptions {
   decayPower?: number;
   /** Map channels through Lucid's colour decorrelation (3-channel images only). Default true. */
   decorrelate?: boolean;
+  /** Start from this pixel batch `[N,H,W,C]` (0..1) instead of noise: its spectrum becomes the variable. */
+  init?: tf.Tensor4D;
 }
 
 /** numpy's `fftfreq(n)[k]`. */
@@ -78,10 +80,12 @@ export function fourierParam(
     col: tf.tensor2d(col, [2 * fw, w]),
   };
   const sd = opts.sd ?? 0.01;
-  const init = tf.tidy(() => tf.reshape(randomNormal([2 * h * m], rng, 0, sd), [2 * h, m]));
+  const decorrelate = opts.decorrelate ?? true;
+  const init = opts.init
+    ? spectrumOf(opts.init, decorrelate, consts.scale)
+    : tf.tidy(() => tf.reshape(randomNormal([2 * h * m], rng, 0, sd), [2 * h, m]));
   const spectrum = tf.variable(init, true) as tf.Variable<tf.Rank.R2>;
   init.dispose();
-  const decorrelate = opts.decorrelate ?? true;
 
   return {
     variables: [spectrum],
@@ -102,4 +106,44 @@ export function fourierParam(
       for (const t of Object.values(consts)) t.dispose();
     },
   };
+}
+
+/**
+ * The spectrum variable `[2H, N*C*FW]` whose image is `pixels`: invert the sigmoid and colour
+ * mapping, undo Lucid's /4, take the real 2-D DFT (as matrix products; no FFT kernel needed) and
+ * divide by the 1/f scale.
+ */
+function spectrumOf(pixels: tf.Tensor4D, decorrelate: boolean, scale: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => {
+    const [n, h, w, c] = pixels.shape;
+    const fw = Math.floor(w / 2) + 1;
+    const t = tf.mul(decorrelate ? fromValidRgb(pixels) : fromValidRgb(tf.reshape(pixels, [n, h, w, c, 1])), 4);
+    // [N,H,W,C] -> [H*N*C, W]
+    const rows = tf.reshape(tf.transpose(tf.reshape(t, [n, h, w, c]), [1, 0, 3, 2]), [h * n * c, w]);
+    const cw = new Float32Array(w * fw);
+    const sw = new Float32Array(w * fw);
+    for (let x = 0; x < w; x++)
+      for (let k = 0; k < fw; k++) {
+        const a = (2 * Math.PI * k * x) / w;
+        cw[x * fw + k] = Math.cos(a);
+        sw[x * fw + k] = -Math.sin(a);
+      }
+    // Along the width: R1 + i I1 = sum_x t e^{-i 2 pi k x / W}.
+    const r1 = tf.reshape(tf.matMul(rows, tf.tensor2d(cw, [w, fw])), [h, n * c * fw]);
+    const i1 = tf.reshape(tf.matMul(rows, tf.tensor2d(sw, [w, fw])), [h, n * c * fw]);
+    const ch = new Float32Array(h * h);
+    const sh = new Float32Array(h * h);
+    for (let k = 0; k < h; k++)
+      for (let y = 0; y < h; y++) {
+        const a = (2 * Math.PI * k * y) / h;
+        ch[k * h + y] = Math.cos(a);
+        sh[k * h + y] = Math.sin(a);
+      }
+    const C = tf.tensor2d(ch, [h, h]);
+    const S = tf.tensor2d(sh, [h, h]);
+    // Along the height, e^{-i a} = cos a - i sin a: (r + i q)(cos - i sin) = r cos + q sin + i (q cos - r sin).
+    const re = tf.add(tf.matMul(C, r1), tf.matMul(S, i1));
+    const im = tf.sub(tf.matMul(C, i1), tf.matMul(S, r1));
+    return tf.concat([tf.div(re, scale), tf.div(im, scale)], 0) as tf.Tensor2D;
+  });
 }

@@ -1,2 +1,0 @@
-import { registerKernelFixes } from '@cnnviz/core';
-console.log(typeof registerKernelFixes, import.meta.resolve('@cnnviz/core'));
