@@ -347,7 +347,8 @@ async function minimalStyle(
 ) {
   const grams = tf.tidy(() => features(style).map((a) => gramMatrix(a as tf.Tensor4D)));
   const contentTarget = tf.tidy(() => features(content)[CONTENT_INDEX]);
-  const img = tf.variable(tf.clone(content), true);
+  // tf.variable shares the initial value's data; assign() swaps in new data, so `content` stays intact.
+  const img = tf.variable(content, true);
   const optimizer = tf.train.adam(0.02);
   for (let i = 0; i < steps; i++) {
     optimizer.minimize(

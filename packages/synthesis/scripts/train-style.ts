@@ -2,7 +2,12 @@
  * Trains the bundled Starry Night style network (packages/synthesis/assets/style-starry-night/).
  *
  *   npx tsx packages/synthesis/scripts/train-style.ts [--minutes 14] [--size 128] [--chunk 50] [--out DIR] [--resume]
- *     [--backend wasm|webgpu|cpu] [--asset-base DIR]
+ *     [--backend wasm|webgpu|cpu] [--asset-base DIR] [--batch 2] [--style-size 192] [--lr 0.002]
+ *     [--style-weight 100] [--tv-weight 10] [--layers a,b,c]
+ *
+ * The bundled network: `--backend webgpu --size 256 --batch 2 --style-size 384 --minutes 3.3` on
+ * an NVIDIA H200 through Dawn (see the package README); on 2 shared CPU cores a step takes
+ * seconds, so CPU training of a usable network needs hours.
  *
  * Loss network: MobileNetV2 features (ImageNet backbone from the zoo). Content: random crops of
  * the bundled photographs. Trains in chunks of 50 steps and saves after each, so a time budget
@@ -33,6 +38,7 @@ const model = await zoo.mobilenetV2Features({ inputSize: size });
 const style = await images.load('starry_night');
 const content = await Promise.all(['chelsea', 'astronaut', 'coffee', 'brick', 'grass'].map((n) => images.load(n as 'chelsea')));
 
+const layers = process.argv.includes('--layers') ? arg('layers', '').split(',') : ['block_1_expand_relu', 'block_3_expand_relu', 'block_6_expand_relu', 'block_13_expand_relu'];
 let net: StyleNetwork | undefined = resume && existsSync(`${out}/model.json`) ? await loadStyleNetwork(out) : undefined;
 const t0 = Date.now();
 let done = 0;
@@ -42,11 +48,15 @@ while ((Date.now() - t0) / 60000 < minutes) {
     network: net,
     steps: chunk,
     size,
-    batchSize: 2,
+    batchSize: Number(arg('batch', '2')),
+    styleSize: Number(arg('style-size', String(Math.round(1.5 * size)))),
     width: 16,
     residualBlocks: 3,
     seed,
-    lr: 2e-3,
+    lr: Number(arg('lr', '0.002')),
+    styleWeight: Number(arg('style-weight', '100')),
+    tvWeight: Number(arg('tv-weight', '10')),
+    styleLayers: layers,
     onProgress: (s) => {
       if (s.step % 10 === 0 || done + s.step <= 3) console.log(`step ${done + s.step} loss ${s.loss.toFixed(4)} ${((Date.now() - t0) / 1000).toFixed(0)} s`);
     },
