@@ -6,7 +6,8 @@
  *
  *   npx tsx bench/src/attribution-bench.ts            # everything (stock CPU gradients take minutes)
  *   npx tsx bench/src/attribution-bench.ts --quick    # cnnviz only
- *   --only saliency,occlusion   --naive-samples 2   --full-naive (no extrapolation)   --json out.json
+ *   --only saliency,occlusion   --naive-samples 2   --naive-windows 60   --full-naive (no extrapolation)
+ *   --reps N (timed runs of each cnnviz technique)   --json out.json
  *
  * Stock WASM cannot differentiate MobileNetV2 (missing gradient kernels), so the naive gradient
  * techniques run on stock CPU; naive loops too long to run whole are timed on their first
@@ -79,7 +80,14 @@ async function child(technique: Technique, variant: Variant): Promise<Result> {
   } else {
     // Stock TF.js: the backend package as it ships, no cnnviz kernels (tfjs-layers, imported by
     // @cnnviz/models as by any TF.js app that loads a LayersModel, registers the gradients).
-    await import(variant === 'stock-wasm' ? '@tensorflow/tfjs-backend-wasm' : '@tensorflow/tfjs-backend-cpu');
+    if (variant === 'stock-wasm') {
+      // The one set-up step any Node app needs once the backend is bundled: where the .wasm files are.
+      const wasm = await import('@tensorflow/tfjs-backend-wasm');
+      const { createRequire } = await import('node:module');
+      wasm.setWasmPaths(`${dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm'))}/`);
+    } else {
+      await import('@tensorflow/tfjs-backend-cpu');
+    }
     await tf.setBackend(variant === 'stock-wasm' ? 'wasm' : 'cpu');
     await tf.ready();
   }
@@ -119,7 +127,8 @@ async function child(technique: Technique, variant: Variant): Promise<Result> {
       const r = await attribution.saliency(model, image, { target });
       r.dispose();
     };
-    const iterations = technique === 'saliency' ? 5 : technique === 'occlusion' ? 1 : 2;
+    const reps = option('reps');
+    const iterations = reps ? Number(reps) : technique === 'saliency' ? 5 : technique === 'occlusion' ? 1 : 2;
     const { times, median } = await time(run, iterations, warm);
     let detail: string | undefined;
     if (technique === 'integratedGradients') {

@@ -117,7 +117,8 @@ export class BarnesHut {
       walkRange(tree.node, tree.next, tree.size, tree.sy, tree.idx, neg, sumQ, 0, n, theta2, dims);
       attraction(y, P, dims, pos);
     }
-    let Z = this.duplicates;
+    // The 2-D walk counts exact duplicates itself; the generic one skips them.
+    let Z = dims === 2 ? 0 : this.duplicates;
     for (let s = 0; s < n; s++) Z += sumQ[s];
     const invZ = 1 / Z;
     for (let t = 0; t < this.n * this.dims; t++) grad[t] = 4 * (exaggeration * pos[t] - neg[t] * invZ);
@@ -281,8 +282,16 @@ export interface TreeArrays {
 
 /**
  * Repulsion for the sorted points [s0, s1): neg[i] = sum_j q_ij^2 (y_i - y_j) and sumQ[s] =
- * sum_j q_ij, from cells accepted when width^2 < theta2 * distance^2 (single points have width 0
- * and are accepted unless at distance 0, i.e. the point itself).
+ * sum_{j != i} q_ij, from cells accepted when width^2 < theta2 * distance^2 (single points have
+ * width 0 and are always taken exactly).
+ *
+ * 2-D: groups of 4 consecutive sorted points share one walk; a cell is accepted for the group
+ * when width^2 < theta2 * (distance from its centre of mass to the group's bounding box)^2,
+ * which implies the per-point criterion for every member (never less accurate). The
+ * accept/open branch, badly predicted, is paid once per group, the members' sums stay in
+ * registers, and one division serves two kernels. A point meets its own leaf once (q = 1, no
+ * force); that 1 is taken off its q-sum. Exact duplicates count q = 1 each, as in exact t-SNE.
+ * Other dims: one walk per point, skipping distance 0 (duplicates are added to Z by the caller).
  *
  * Self-contained on purpose (no outer references): worker threads run its source text.
  */
@@ -300,35 +309,113 @@ export function walkRange(
   D: number,
 ): void {
   if (D === 2) {
-    // The hot loop, written out for two coordinates.
-    for (let s = s0; s < s1; s++) {
-      const xi = sy[2 * s];
-      const yi = sy[2 * s + 1];
-      let fx = 0;
-      let fy = 0;
-      let sq = 0;
+    for (let g0 = s0; g0 < s1; g0 += 4) {
+      const m = Math.min(4, s1 - g0);
+      // Short groups repeat their last point; the copies are computed and dropped.
+      const p0 = 2 * g0;
+      const p1 = 2 * (g0 + Math.min(1, m - 1));
+      const p2 = 2 * (g0 + Math.min(2, m - 1));
+      const p3 = 2 * (g0 + Math.min(3, m - 1));
+      const x0 = sy[p0];
+      const y0 = sy[p0 + 1];
+      const x1 = sy[p1];
+      const y1 = sy[p1 + 1];
+      const x2 = sy[p2];
+      const y2 = sy[p2 + 1];
+      const x3 = sy[p3];
+      const y3 = sy[p3 + 1];
+      const bx0 = Math.min(x0, x1, x2, x3);
+      const bx1 = Math.max(x0, x1, x2, x3);
+      const by0 = Math.min(y0, y1, y2, y3);
+      const by1 = Math.max(y0, y1, y2, y3);
+      let fx0 = 0;
+      let fy0 = 0;
+      let q0 = 0;
+      let fx1 = 0;
+      let fy1 = 0;
+      let q1 = 0;
+      let fx2 = 0;
+      let fy2 = 0;
+      let q2 = 0;
+      let fx3 = 0;
+      let fy3 = 0;
+      let q3 = 0;
       let id = 0;
       while (id < size) {
         const o = id << 2;
-        const dx = xi - node[o];
-        const dy = yi - node[o + 1];
-        const d2 = dx * dx + dy * dy;
-        if (node[o + 3] < theta2 * d2) {
-          const q = 1 / (1 + d2);
-          const cq = node[o + 2] * q;
-          sq += cq;
-          const m = cq * q;
-          fx += m * dx;
-          fy += m * dy;
+        const cx = node[o];
+        const cy = node[o + 1];
+        const w2 = node[o + 3];
+        const ex = cx < bx0 ? bx0 - cx : cx > bx1 ? cx - bx1 : 0;
+        const ey = cy < by0 ? by0 - cy : cy > by1 ? cy - by1 : 0;
+        if (w2 < theta2 * (ex * ex + ey * ey) || w2 === 0) {
+          const cnt = node[o + 2];
+          const dx0 = x0 - cx;
+          const dy0 = y0 - cy;
+          const dx1 = x1 - cx;
+          const dy1 = y1 - cy;
+          const dx2 = x2 - cx;
+          const dy2 = y2 - cy;
+          const dx3 = x3 - cx;
+          const dy3 = y3 - cy;
+          const a0 = 1 + dx0 * dx0 + dy0 * dy0;
+          const a1 = 1 + dx1 * dx1 + dy1 * dy1;
+          const a2 = 1 + dx2 * dx2 + dy2 * dy2;
+          const a3 = 1 + dx3 * dx3 + dy3 * dy3;
+          // One division serves two kernels: 1/a0 = a1 / (a0 a1). Division is the slow operation here.
+          const r01 = 1 / (a0 * a1);
+          const r23 = 1 / (a2 * a3);
+          const k0 = a1 * r01;
+          const k1 = a0 * r01;
+          const k2 = a3 * r23;
+          const k3 = a2 * r23;
+          const c0 = cnt * k0;
+          const c1 = cnt * k1;
+          const c2 = cnt * k2;
+          const c3 = cnt * k3;
+          q0 += c0;
+          q1 += c1;
+          q2 += c2;
+          q3 += c3;
+          const m0 = c0 * k0;
+          const m1 = c1 * k1;
+          const m2 = c2 * k2;
+          const m3 = c3 * k3;
+          fx0 += m0 * dx0;
+          fy0 += m0 * dy0;
+          fx1 += m1 * dx1;
+          fy1 += m1 * dy1;
+          fx2 += m2 * dx2;
+          fy2 += m2 * dy2;
+          fx3 += m3 * dx3;
+          fy3 += m3 * dy3;
           id = next[id];
         } else {
           id++;
         }
       }
-      const i = idx[s];
-      neg[2 * i] = fx;
-      neg[2 * i + 1] = fy;
-      sumQ[s] = sq;
+      let i = idx[g0];
+      neg[2 * i] = fx0;
+      neg[2 * i + 1] = fy0;
+      sumQ[g0] = q0 - 1;
+      if (m > 1) {
+        i = idx[g0 + 1];
+        neg[2 * i] = fx1;
+        neg[2 * i + 1] = fy1;
+        sumQ[g0 + 1] = q1 - 1;
+      }
+      if (m > 2) {
+        i = idx[g0 + 2];
+        neg[2 * i] = fx2;
+        neg[2 * i + 1] = fy2;
+        sumQ[g0 + 2] = q2 - 1;
+      }
+      if (m > 3) {
+        i = idx[g0 + 3];
+        neg[2 * i] = fx3;
+        neg[2 * i + 1] = fy3;
+        sumQ[g0 + 3] = q3 - 1;
+      }
     }
     return;
   }
@@ -359,89 +446,6 @@ export function walkRange(
     for (let c = 0; c < D; c++) neg[i * D + c] = f[c];
     sumQ[s] = sq;
   }
-}
-
-/**
- * `walkRange` for groups of 8 consecutive sorted points sharing one walk: a cell is accepted for
- * the whole group when width^2 < theta2 * (distance from its centre of mass to the group's
- * bounding box)^2, which implies the per-point criterion for every member, so it is never less
- * accurate; single points are always taken exactly (skipping distance 0, the point itself).
- * The accept/open decision, a badly predicted branch, is paid once per group instead of per
- * point, and the per-member arithmetic runs without branches.
- */
-export function walkRangeGrouped(
-  node: Float64Array,
-  next: Int32Array,
-  size: number,
-  sy: Float64Array,
-  idx: Int32Array,
-  neg: Float64Array,
-  sumQ: Float64Array,
-  s0: number,
-  s1: number,
-  theta2: number,
-  D: number,
-): void {
-  const G = 8;
-  const gx = new Float64Array(G);
-  const gy = new Float64Array(G);
-  const fx = new Float64Array(G);
-  const fy = new Float64Array(G);
-  const sq = new Float64Array(G);
-  for (let g0 = s0; g0 < s1; g0 += G) {
-    const m = Math.min(G, s1 - g0);
-    let bx0 = Infinity;
-    let bx1 = -Infinity;
-    let by0 = Infinity;
-    let by1 = -Infinity;
-    for (let t = 0; t < m; t++) {
-      const x = sy[2 * (g0 + t)];
-      const y = sy[2 * (g0 + t) + 1];
-      gx[t] = x;
-      gy[t] = y;
-      fx[t] = 0;
-      fy[t] = 0;
-      sq[t] = 0;
-      if (x < bx0) bx0 = x;
-      if (x > bx1) bx1 = x;
-      if (y < by0) by0 = y;
-      if (y > by1) by1 = y;
-    }
-    let id = 0;
-    while (id < size) {
-      const o = id << 2;
-      const cx = node[o];
-      const cy = node[o + 1];
-      const w2 = node[o + 3];
-      const ex = cx < bx0 ? bx0 - cx : cx > bx1 ? cx - bx1 : 0;
-      const ey = cy < by0 ? by0 - cy : cy > by1 ? cy - by1 : 0;
-      if (w2 < theta2 * (ex * ex + ey * ey) || w2 === 0) {
-        const cnt = node[o + 2];
-        for (let t = 0; t < m; t++) {
-          const dx = gx[t] - cx;
-          const dy = gy[t] - cy;
-          const d2 = dx * dx + dy * dy;
-          // d2 = 0 only for the point itself (or an exact duplicate, counted in Z separately).
-          const q = d2 > 0 ? 1 / (1 + d2) : 0;
-          const cq = cnt * q;
-          sq[t] += cq;
-          const f = cq * q;
-          fx[t] += f * dx;
-          fy[t] += f * dy;
-        }
-        id = next[id];
-      } else {
-        id++;
-      }
-    }
-    for (let t = 0; t < m; t++) {
-      const i = idx[g0 + t];
-      neg[2 * i] = fx[t];
-      neg[2 * i + 1] = fy[t];
-      sumQ[g0 + t] = sq[t];
-    }
-  }
-  void D;
 }
 
 /** Worker threads sharing the repulsion walk (see tsne-threads.ts). */

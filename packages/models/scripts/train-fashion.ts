@@ -27,15 +27,15 @@ const subsetDir = join(assets, 'fashion-mnist-test-1k');
 const imagesDir = join(assets, 'images');
 const logPath = join(outDir, 'train-fashion.log');
 
-const EPOCHS = Number(process.env.EPOCHS ?? 5);
+const EPOCHS = Number(process.env.EPOCHS ?? 6);
 const BATCH = Number(process.env.BATCH ?? 64);
 const LIMIT = Number(process.env.LIMIT ?? 0);
 const SEED = 20240601;
-const LR_SCHEDULE = '1e-3, last two epochs 3e-4 then 1e-4';
+const LR_SCHEDULE = '2e-3 for epochs 1-2, 1e-3, then 3e-4 and 1e-4 for the last two';
 function learningRate(epoch: number): number {
   if (epoch === EPOCHS && EPOCHS >= 3) return 1e-4;
   if (epoch === EPOCHS - 1 && EPOCHS >= 3) return 3e-4;
-  return 1e-3;
+  return epoch <= 2 ? 2e-3 : 1e-3;
 }
 const BACKEND = process.env.BACKEND ?? 'wasm';
 const LABELS = [
@@ -112,12 +112,12 @@ function selfCheck(): number {
 function forward(vars: tf.Variable[], x: tf.Tensor4D): tf.Tensor2D {
   const [w1, b1, w2, b2, w3, b3, wd, bd, wl, bl] = vars;
   let h: tf.Tensor4D = x;
-  for (const [w, b] of [
-    [w1, b1],
-    [w2, b2],
-    [w3, b3],
-  ]) {
-    h = tf.maxPool(tf.relu(tf.add(conv3x3(h, w), b)) as tf.Tensor4D, 2, 2, 'valid');
+  for (const [w, b, pad] of [
+    [w1, b1, 'valid'],
+    [w2, b2, 'valid'],
+    [w3, b3, 'same'],
+  ] as const) {
+    h = tf.maxPool(tf.relu(tf.add(conv3x3(h, w), b)) as tf.Tensor4D, 2, 2, pad);
   }
   const flat = tf.reshape(h, [h.shape[0], -1]) as tf.Tensor2D;
   const d1 = tf.relu(tf.add(tf.matMul(flat, wd as tf.Tensor2D), bd)) as tf.Tensor2D;
@@ -174,8 +174,9 @@ function buildNet(): tfl.Sequential {
       tfl.layers.maxPooling2d({ name: 'pool1', poolSize: 2 }),
       conv('conv2', 32, 2),
       tfl.layers.maxPooling2d({ name: 'pool2', poolSize: 2 }),
-      conv('conv3', 32, 3),
-      tfl.layers.maxPooling2d({ name: 'pool3', poolSize: 2 }),
+      conv('conv3', 64, 3),
+      // 'same' keeps the 7th row/column: 7x7 -> 4x4.
+      tfl.layers.maxPooling2d({ name: 'pool3', poolSize: 2, padding: 'same' }),
       tfl.layers.flatten({ name: 'flatten' }),
       tfl.layers.dense({ name: 'dense1', units: 64, activation: 'relu', kernelInitializer: seed(4) }),
       tfl.layers.dense({ name: 'logits', units: 10, kernelInitializer: seed(5) }),
@@ -295,7 +296,7 @@ async function main(): Promise<void> {
   const test = loadFashionMnist(dir, 't10k');
   const nTrain = LIMIT > 0 ? Math.min(LIMIT, train.count) : train.count;
   log(
-    `tfjs ${tf.version_core}, backend ${tf.getBackend()}, conv gradients through conv3x3 (conv + im2col matMul; max deviation from stock TF.js gradients ${gradErr.toExponential(1)})`,
+    `tfjs ${tf.version_core}, backend ${tf.getBackend()}, conv gradients through conv3x3 (forward convolutions only; max deviation from stock TF.js gradients ${gradErr.toExponential(1)})`,
   );
   log(
     `data ${dir}: train ${train.count} (using ${nTrain}), test ${test.count}; epochs ${EPOCHS}, batch ${BATCH}, Adam (lr ${LR_SCHEDULE}), seed ${SEED}`,

@@ -3,7 +3,7 @@
  *
  *   npx tsx packages/synthesis/scripts/train-style.ts [--minutes 14] [--size 128] [--chunk 50] [--out DIR] [--resume]
  *     [--backend wasm|webgpu|cpu] [--asset-base DIR] [--batch 2] [--style-size 192] [--lr 0.002]
- *     [--style-weight 100] [--tv-weight 10] [--layers a,b,c]
+ *     [--style-weight 100] [--tv-weight 10] [--layers a,b,c] [--init DIR]
  *
  * The bundled network: `--backend webgpu --size 256 --batch 2 --style-size 384 --minutes 3.3` on
  * an NVIDIA H200 through Dawn (see the package README); on 2 shared CPU cores a step takes
@@ -39,7 +39,10 @@ const style = await images.load('starry_night');
 const content = await Promise.all(['chelsea', 'astronaut', 'coffee', 'brick', 'grass'].map((n) => images.load(n as 'chelsea')));
 
 const layers = process.argv.includes('--layers') ? arg('layers', '').split(',') : ['block_1_expand_relu', 'block_3_expand_relu', 'block_6_expand_relu', 'block_13_expand_relu'];
-let net: StyleNetwork | undefined = resume && existsSync(`${out}/model.json`) ? await loadStyleNetwork(out) : undefined;
+// --init DIR continues from another network (e.g. a stage trained with other loss weights).
+const initDir = process.argv.includes('--init') ? arg('init', '') : resume && existsSync(`${out}/model.json`) ? out : undefined;
+let net: StyleNetwork | undefined = initDir ? await loadStyleNetwork(initDir) : undefined;
+if (initDir) console.log(`continuing from ${initDir}`);
 const t0 = Date.now();
 let done = 0;
 while ((Date.now() - t0) / 60000 < minutes) {

@@ -95,13 +95,11 @@ export function counterNormal(shape: number[], seed: number, options: CounterNor
   const o = Math.floor(offset) >>> 0;
   return tf.tidy(() => {
     const unit = tf.getKernel(COUNTER_NORMAL_KERNEL, tf.getBackend())
-      ? (tf
-          .engine()
-          .runKernel(COUNTER_NORMAL_KERNEL, {}, {
-            shape,
-            seed: s,
-            offset: o,
-          } as unknown as tf.NamedAttrMap) as tf.Tensor)
+      ? (tf.engine().runKernel(COUNTER_NORMAL_KERNEL, {}, {
+          shape,
+          seed: s,
+          offset: o,
+        } as unknown as tf.NamedAttrMap) as tf.Tensor)
       : tf.tensor(counterNormalValues(n, s, o), shape);
     if (mean === 0 && std === 1) return unit;
     return tf.add(tf.mul(unit, std), mean);
