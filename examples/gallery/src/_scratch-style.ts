@@ -11,9 +11,9 @@ const cat = await sq('chelsea');
 const starry = await sq('starry_night');
 const e = m.entry.layersOfInterest;
 const variants: Record<string, object> = {
-  sw100: { styleWeight: 100, steps: 60, lr: 0.03 },
-  sw1000: { styleWeight: 1000, steps: 60, lr: 0.03 },
-  sw100_shallow: { styleWeight: 100, steps: 60, lr: 0.03, styleLayers: ['Conv1_relu', 'block_1_expand_relu', 'block_3_expand_relu', 'block_6_expand_relu'] },
+  noise100: { styleWeight: 100, steps: 80, lr: 0.03, init: 'noise' },
+  noise10: { styleWeight: 10, steps: 80, lr: 0.03, init: 'noise' },
+  content_lr10: { styleWeight: 100, steps: 60, lr: 0.1 },
 };
 const tiles = [cat, starry];
 for (const [name, opts] of Object.entries(variants)) {

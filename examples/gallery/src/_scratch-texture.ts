@@ -9,9 +9,8 @@ const m = await zoo.mobilenetV2Features({ inputSize: size });
 const raw = await images.load('starry_night');
 const tex = tf.tidy(() => resize(tf.slice(raw, [0, 0, 0], [204, 204, 3]), [size, size]));
 const variants: Record<string, object> = {
-  shallow_adam: { layers: ['Conv1_relu', 'block_1_expand_relu', 'block_3_expand_relu', 'block_6_expand_relu'], steps: 100, lr: 0.05 },
-  shallow_lbfgs: { layers: ['Conv1_relu', 'block_1_expand_relu', 'block_3_expand_relu', 'block_6_expand_relu'], steps: 40, optimizer: 'lbfgs' },
-  all_lbfgs: { steps: 40, optimizer: 'lbfgs', layers: m.entry.layersOfInterest.style },
+  adam01: { steps: 100, lr: 0.1, layers: m.entry.layersOfInterest.style },
+  deep_lbfgs: { steps: 40, optimizer: 'lbfgs', layers: ['block_3_expand_relu', 'block_6_expand_relu', 'block_13_expand_relu'] },
 };
 const tiles = [tex];
 for (const [name, opts] of Object.entries(variants)) {

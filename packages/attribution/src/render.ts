@@ -42,6 +42,9 @@ function mapOf(result: Renderable): { map: tf.Tensor; signed: boolean } {
  * The map as a colour image: `[H,W,3]` (or `[N,H,W,3]` for batch results), values 0..1. Unsigned
  * maps are min-max scaled; signed maps are divided by max|v| and shown on a diverging colormap.
  */
+export function toHeatmap(result: { map: tf.Tensor2D; signed?: boolean } | tf.Tensor2D, options?: HeatmapOptions): tf.Tensor3D;
+export function toHeatmap(result: { map: tf.Tensor3D; signed?: boolean } | tf.Tensor3D, options?: HeatmapOptions): tf.Tensor4D;
+export function toHeatmap(result: Renderable, options?: HeatmapOptions): tf.Tensor3D | tf.Tensor4D;
 export function toHeatmap(result: Renderable, options: HeatmapOptions = {}): tf.Tensor3D | tf.Tensor4D {
   const { map, signed: ownSign } = mapOf(result);
   const signed = options.signed ?? ownSign;
@@ -64,6 +67,9 @@ export interface OverlayOptions extends HeatmapOptions {
  * resolution (Grad-CAM) are upsampled bilinearly first. Default colormap 'jet' (unsigned) or
  * 'rdbu' (signed).
  */
+export function overlay(image: tf.Tensor3D, result: Renderable, options?: OverlayOptions): tf.Tensor3D;
+export function overlay(image: tf.Tensor4D, result: Renderable, options?: OverlayOptions): tf.Tensor4D;
+export function overlay(image: tf.Tensor3D | tf.Tensor4D, result: Renderable, options?: OverlayOptions): tf.Tensor3D | tf.Tensor4D;
 export function overlay(
   image: tf.Tensor3D | tf.Tensor4D,
   result: Renderable,

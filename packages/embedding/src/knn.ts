@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { check, checkAborted, checkNumber, CnnvizError, createRng } from '@cnnviz/core';
-import { gemmAB, gemmABt, gramAtA, orthonormalizer } from './linalg.js';
+import { check, checkAborted, checkNumber, CnnvizError } from '@cnnviz/core';
+import { gemmABt } from './linalg.js';
 import { preferTfMatMul, readMatrix, type FlatMatrix, type Matrix } from './matrix.js';
 
 export type KnnMetric = 'euclidean' | 'cosine';
@@ -12,12 +12,6 @@ export interface KnnOptions {
   metric?: KnnMetric;
   /** Rows per tile of the blocked product; a tile holds blockSize^2 scores. Default 1024. */
   blockSize?: number;
-  /**
-   * `blocked`: scan all D dimensions. `projected`: scan a subspace first (lower bounds), then
-   * re-rank exactly; both are exact. `auto` (default): projected for D >= 256 and big inputs
-   * when 128 directions hold >= 75 % of the energy (CNN features), else blocked.
-   */
-  strategy?: 'auto' | 'blocked' | 'projected';
   /** Skip each query's own row; only when `queries` is the same object as `features`. */
   excludeSelf?: boolean;
   signal?: AbortSignal;
@@ -74,12 +68,6 @@ export function checkKnnOptions(options: unknown): asserts options is KnnOptions
     `metric must be 'euclidean' or 'cosine', got ${String(metric)}`,
   );
   if (o.blockSize !== undefined) checkNumber(o.blockSize, 'blockSize', { integer: true, min: 1 });
-  const strategy = o.strategy ?? 'auto';
-  check(
-    strategy === 'auto' || strategy === 'blocked' || strategy === 'projected',
-    'BAD_OPTION',
-    `strategy must be 'auto', 'blocked' or 'projected', got ${String(strategy)}`,
-  );
   if (o.excludeSelf !== undefined) {
     check(
       typeof o.excludeSelf === 'boolean',
@@ -362,14 +350,12 @@ export async function knnFlat(
 
   /**
    * Re-ranks candidates exactly; returns the queries left in doubt. `bound(q, root)` is a proven
-   * lower bound, in the units of the exact distance times `scale`, on the distance of every
-   * row that did not make the candidate list (all scored >= the heap root).
+   * lower bound on the exact distance of every row that did not make the candidate list.
    */
   const settle = (
     cands: Candidates,
     ids: Int32Array,
     bound: (q: number, root: number) => number,
-    scale: number,
   ): number[] => {
     const { kc, heapV, heapI, count } = cands;
     const candD = new Float64Array(kc);
@@ -387,7 +373,7 @@ export async function knnFlat(
       }
       order.sort((x, y) => candD[x] - candD[y] || candI[x] - candI[y]);
       const complete = c >= avail;
-      if (complete || bound(q, heapV[base]) > candD[order[k - 1]] * scale * (1 + 1e-12)) {
+      if (complete || bound(q, heapV[base]) > candD[order[k - 1]]) {
         for (let t = 0; t < k; t++) {
           indices[q * k + t] = candI[order[t]];
           dist[q * k + t] = candD[order[t]];
@@ -398,116 +384,34 @@ export async function knnFlat(
     }
     return doubtful;
   };
-  // Full-dimension scores: a non-candidate's true score is >= root - float32 error.
-  const fullBound = (q: number, root: number): number => root - scoreError(q);
+  // A non-candidate scored >= the heap root, so its true score is >= root - float32 error.
+  const bound = (q: number, root: number): number => root - scoreError(q);
 
-  /** Rounds of the full-dimension scan for `ids` (all queries when undefined); returns those still in doubt. */
-  const fullRounds = async (ids: Int32Array | undefined): Promise<number[]> => {
-    const all = ids ?? Int32Array.from({ length: nq }, (_, i) => i);
-    const kc1 = Math.min(avail, k + Math.max(8, Math.ceil(k / 2)));
-    let doubtful: number[];
-    if (ids === undefined) {
-      doubtful = settle(await scan(inp, Qs, nq, a, kc1, selfIds, self), all, fullBound, 1);
-    } else {
-      doubtful = Array.from(ids);
-    }
-    // A wider round for the queries whose neighbours were too close to call.
-    if (doubtful.length > 0 && kc1 < avail) {
-      const sub = Int32Array.from(doubtful);
-      const kc2 = Math.min(avail, 4 * kc1 + 32);
-      doubtful = settle(await subScan(inp, Qs, a, sub, kc2), sub, fullBound, 1);
-    }
-    return doubtful;
-  };
-
-  /** A non-symmetric scan of a subset of the queries. */
-  const subScan = async (
-    inp2: ScanInput,
-    rowsQ: Float32Array,
-    aQ: Float64Array,
-    ids: Int32Array,
-    kc: number,
-  ): Promise<Candidates> => {
-    const dd = inp2.d;
-    const sub = new Float32Array(ids.length * dd);
-    ids.forEach((q, r) => sub.set(rowsQ.subarray(q * dd, (q + 1) * dd), r * dd));
-    const subA = Float64Array.from(ids, (q) => aQ[q]);
-    return scan(
-      { ...inp2, onProgress: undefined },
+  // Round 1: a few candidates beyond k for every query.
+  const kc1 = Math.min(avail, k + Math.max(8, Math.ceil(k / 2)));
+  const all = Int32Array.from({ length: nq }, (_, i) => i);
+  let doubtful = settle(await scan(inp, Qs, nq, a, kc1, selfIds, self), all, bound);
+  // Round 2: many more candidates for the few queries whose neighbours were too close to call.
+  if (doubtful.length > 0 && kc1 < avail) {
+    const ids = Int32Array.from(doubtful);
+    const sub = new Float32Array(ids.length * d);
+    ids.forEach((q, r) => sub.set(Qs.subarray(q * d, (q + 1) * d), r * d));
+    const subA = Float64Array.from(ids, (q) => a[q]);
+    const kc2 = Math.min(avail, 4 * kc1 + 32);
+    const cands = await scan(
+      { ...inp, onProgress: undefined },
       sub,
       ids.length,
       subA,
-      kc,
+      kc2,
       excludeSelf ? ids : undefined,
       false,
     );
-  };
-
-  let doubtful: number[];
-  const strategy = options.strategy ?? 'auto';
-  const projected =
-    strategy === 'projected' || (strategy === 'auto' && d >= 256 && n >= 2048 && nq * n >= 4e6)
-      ? await projectedRounds()
-      : undefined;
-  if (projected === undefined) {
-    doubtful = await fullRounds(undefined);
-  } else {
-    doubtful = projected.length > 0 ? await fullRounds(Int32Array.from(projected)) : [];
+    doubtful = settle(cands, ids, bound);
   }
   // Whatever is still in doubt: a float64 brute force of those queries.
   for (const q of doubtful) bruteForce(q);
   return { k, indices, dist, metric };
-
-  /**
-   * Lower bounds from a subspace: with V orthonormal (d x m), |V^T (s_i - s_j)|^2 <= |s_i - s_j|^2,
-   * so candidates scored on the m-dimensional projections, re-ranked exactly, are proven
-   * complete once the projected score of every non-candidate exceeds the k-th exact distance.
-   * Scanning m = d/8..128 dimensions instead of d pays off when the subspace holds most of the
-   * energy (CNN features do); when it holds < 75 % (isotropic data) this returns undefined and
-   * the full scan runs. Returns the queries still in doubt.
-   */
-  async function projectedRounds(): Promise<number[] | undefined> {
-    const m = Math.min(Number(process.env.KM ?? 128), Math.max(8, Math.floor(d / 5)));
-    const V = await subspaceBasis(Fs, n, d, m, useTf);
-    const mm = V.length / d;
-    const ZF = await projectRows(Fs, n, d, V, mm, useTf);
-    const ZQ = self ? ZF : await projectRows(Qs, nq, d, V, mm, useTf);
-    let eZ = 0;
-    let eS = 0;
-    for (let t = 0; t < n * mm; t++) eZ += ZF[t] * ZF[t];
-    for (let t = 0; t < n * d; t++) eS += Fs[t] * Fs[t];
-    if (strategy === 'auto' && eZ < 0.75 * eS) return undefined;
-    const zNormQ = rowNorms(ZQ, nq, mm);
-    const zNormF = self ? zNormQ : rowNorms(ZF, n, mm);
-    const aZ = Float64Array.from(zNormQ, (v) => v * v);
-    const bZ = Float64Array.from(zNormF, (v) => v * v);
-    let maxZ = 0;
-    for (let j = 0; j < n; j++) maxZ = Math.max(maxZ, zNormF[j]);
-    // Projection error of a row (float32 product with a float32 copy of V): <= sqrt(m) (gamma_d + u) |s|.
-    const gammaD = (d * u) / (1 - d * u);
-    const projErr = (norm: number): number => Math.sqrt(mm) * (gammaD + u) * norm * 2;
-    const sNorm = (q: number): number => (cosine ? 1 : sNormQ![q]);
-    const eMax = projErr(cosine ? 1 : maxS);
-    const bound = (q: number, root: number): number => {
-      const scanErr = 4 * (mm + 4) * u * zNormQ[q] * maxZ * 2 + 1e-12 * (aZ[q] + maxZ * maxZ);
-      const r = Math.sqrt(Math.max(0, root - scanErr)) - projErr(sNorm(q)) - eMax;
-      return r > 0 ? r * r : 0;
-    };
-    const scale = cosine ? 2 : 1;
-    const inpZ: ScanInput = { ...inp, Fs: ZF, d: mm, b: bZ, alpha: -2 };
-    const all = Int32Array.from({ length: nq }, (_, i) => i);
-    const kc1 = Math.min(avail, k + Number(process.env.KC ?? 32));
-    let T0 = performance.now();
-    let left = settle(await scan(inpZ, ZQ, nq, aZ, kc1, selfIds, self), all, bound, scale);
-    console.log('P round1 left', left.length, 'energy', (eZ/eS).toFixed(3), 'ms', (performance.now()-T0).toFixed(0)); T0 = performance.now();
-    if (left.length > 0 && kc1 < avail) {
-      const sub = Int32Array.from(left);
-      const kc2 = Math.min(avail, 4 * kc1 + 64);
-      left = settle(await subScan(inpZ, ZQ, aZ, sub, kc2), sub, bound, scale);
-      console.log('P round2 left', left.length, 'ms', (performance.now()-T0).toFixed(0));
-    }
-    return left;
-  }
 
   function bruteForce(q: number): void {
     const all2 = new Float64Array(n);
@@ -520,80 +424,6 @@ export async function knnFlat(
       dist[q * k + t] = all2[ids[t]];
     }
   }
-}
-
-/**
- * An orthonormal basis (d x m', row-major, float64) of the dominant column space of the rows
- * `S` (n x d): the range of S^T S Omega for a seeded Gaussian Omega (one power iteration).
- * Orthonormalised twice in float64 so the projection bound |V^T x| <= |x| holds to 1e-15.
- */
-async function subspaceBasis(
-  S: Float32Array,
-  n: number,
-  d: number,
-  m: number,
-  useTf: boolean,
-): Promise<Float64Array> {
-  const rng = createRng(0x5eed);
-  const omega = new Float64Array(d * m);
-  for (let t = 0; t < omega.length; t++)
-    omega[t] = Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng());
-  let Z: Float64Array;
-  if (useTf) {
-    const St = tf.tensor2d(S, [n, d]);
-    try {
-      const Y = tf.tidy(() => tf.matMul(St, tf.tensor2d(Float32Array.from(omega), [d, m])));
-      const g = tf.tidy(() => tf.matMul(tf.transpose(Y), Y));
-      const { M, r } = orthonormalizer(Float64Array.from(await g.data()), m, 1e-6);
-      g.dispose();
-      // Z = S^T (Y M), with S^T made explicit: wasm's matMul with a transposed operand is slow.
-      const zt = tf.tidy(() =>
-        tf.matMul(tf.transpose(St), tf.matMul(Y, tf.tensor2d(Float32Array.from(M), [m, r]))),
-      );
-      Y.dispose();
-      Z = Float64Array.from(await zt.data());
-      zt.dispose();
-      m = r;
-    } finally {
-      St.dispose();
-    }
-  } else {
-    const Y = gemmAB(S, omega, n, d, m);
-    const { M, r } = orthonormalizer(gramAtA(Y, n, m), m, 1e-12);
-    const Yo = gemmAB(Y, M, n, m, r);
-    Z = new Float64Array(d * r);
-    for (let i = 0; i < n; i++) {
-      for (let t = 0; t < d; t++) {
-        const x = S[i * d + t];
-        if (x !== 0) for (let c = 0; c < r; c++) Z[t * r + c] += x * Yo[i * r + c];
-      }
-    }
-    m = r;
-  }
-  for (let pass = 0; pass < 2; pass++) {
-    const { M, r } = orthonormalizer(gramAtA(Z, d, m), m, 1e-12);
-    Z = gemmAB(Z, M, d, m, r);
-    m = r;
-  }
-  return Z;
-}
-
-/** Rows of S projected on V (d x m): an [rows, m] float32 product on the backend or in loops. */
-async function projectRows(
-  S: Float32Array,
-  rows: number,
-  d: number,
-  V: Float64Array,
-  m: number,
-  useTf: boolean,
-): Promise<Float32Array> {
-  if (useTf) {
-    const z = tf.tidy(() => tf.matMul(tf.tensor2d(S, [rows, d]), tf.tensor2d(Float32Array.from(V), [d, m])));
-    const out = (await z.data()) as Float32Array;
-    z.dispose();
-    return out;
-  }
-  return Float32Array.from(gemmAB(S, V, rows, d, m));
 }
 
 /** Squared euclidean distance or 1 - cos, in float64 from the float32 rows. */

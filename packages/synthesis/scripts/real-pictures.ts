@@ -77,8 +77,8 @@ if (want('texture')) {
 }
 
 if (want('style')) {
-  const model = await zoo.mobilenetV2Features({ inputSize: 256 });
-  const astronaut = fit(await images.load('astronaut'), 256);
+  const model = await zoo.mobilenetV2Features({ inputSize: 224 });
+  const astronaut = fit(await images.load('astronaut'), 224);
   const starry = await images.load('starry_night');
   const scream = await images.load('scream');
   const cases: [string, { image: tf.Tensor3D; weight: number }[]][] = [
@@ -92,12 +92,12 @@ if (want('style')) {
   const outs: tf.Tensor3D[] = [];
   for (const [name, styles] of cases) {
     const r = await run(
-      transferStyle(model, astronaut, styles, { steps: 200, onProgress: (s) => s.step % 50 === 0 && log(`style ${name} step ${s.step} loss ${s.loss.toFixed(4)}`) }),
+      transferStyle(model, astronaut, styles, { steps: 150, onProgress: (s) => s.step % 50 === 0 && log(`style ${name} step ${s.step} loss ${s.loss.toFixed(4)}`) }),
     );
     outs.push(r.image as tf.Tensor3D);
     await save(`style-astronaut-${name}`, r.image as tf.Tensor3D);
   }
-  const thumbs = [starry, scream].map((s) => resize(s, [256, 256]));
+  const thumbs = [starry, scream].map((s) => resize(s, [224, 224]));
   await save('style-astronaut-overview', tileGrid([astronaut, thumbs[0], thumbs[1], ...outs], { cols: 3, pad: 4 }));
   tf.dispose([astronaut, starry, scream, ...outs, ...thumbs]);
   model.dispose?.();

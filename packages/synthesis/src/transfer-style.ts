@@ -23,7 +23,7 @@ export interface TransferStyleOptions {
   styleLayerWeights?: number[];
   /** Weight of the content loss (relative feature distance). Default 1. */
   contentWeight?: number;
-  /** Weight of the style loss (relative Gram distance). Default 10. */
+  /** Weight of the style loss (relative Gram distance). Default 100. */
   styleWeight?: number;
   /** Weight of the total-variation prior. Default 1. */
   tvWeight?: number;
@@ -112,7 +112,7 @@ export async function* transferStyle(
   const layerWeights = checkWeights(styleLayers.length, options.styleLayerWeights, 'styleLayerWeights');
   const contentWeight = options.contentWeight ?? 1;
   checkNumber(contentWeight, 'contentWeight', { min: 0 });
-  const styleWeight = options.styleWeight ?? 10;
+  const styleWeight = options.styleWeight ?? 100;
   checkNumber(styleWeight, 'styleWeight', { min: 0 });
   const tvWeight = options.tvWeight ?? 1;
   checkNumber(tvWeight, 'tvWeight', { min: 0 });
