@@ -394,13 +394,15 @@ async function benchStyle(spec: MobileNetV2Spec, lib: VisionModel, folded: Visio
   fixes(true);
   const styleReps = Math.max(1, Math.min(3, cfg.reps));
   const libStyle = (m: VisionModel) => async () => {
-    await run(
+    const last = await run(
       transferStyle(m, content3, [{ image: style3, weight: 1 }], {
         steps: cfg.steps,
         contentLayer: CONTENT_LAYER,
         styleLayers: STYLE_LAYERS,
       }),
     );
+    // The last step carries the result image (pixels read back, as a user would).
+    if (last.image !== undefined) await readAndDispose(last.image);
   };
   await timeIt('style', 'cnnviz transferStyle() on fromLayersModel', libStyle(lib), styleReps, 1);
   await timeIt('style', 'cnnviz transferStyle() on folded model', libStyle(folded), styleReps, 1);

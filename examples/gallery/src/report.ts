@@ -5,6 +5,9 @@ import { GROUPS, formatMs, type TechniqueOutcome } from './gallery.js';
 const esc = (s: string) =>
   s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
+/** Techniques whose first figure is shown at the top of the page, in this order. */
+const HIGHLIGHTS = ['deep-dream', 'grad-cam', 'style-transfer', 'pca-tsne', 'class-visualization', 'feature-inversion'];
+
 export interface ReportMeta {
   backend: string;
   quality: string;
@@ -30,6 +33,9 @@ figure{margin:0;background:#fff;border:1px solid #e3e3e3;border-radius:6px;paddi
 figure img{display:block;max-width:540px;max-height:420px;image-rendering:pixelated}
 figcaption{font-size:12.5px;color:#333;margin-top:6px;max-width:540px}
 figcaption b{display:block;font-size:13.5px;color:#111}
+.highlights{display:flex;gap:10px;flex-wrap:wrap;margin:10px 0 0}
+.highlights a{display:block;text-decoration:none;color:#333;font-size:12px;text-align:center}
+.highlights img{display:block;height:150px;width:auto;border-radius:4px;border:1px solid #ddd;image-rendering:auto}
 .missing{background:#fff4f2;border:1px solid #f3c1b8;border-radius:6px;padding:8px 12px;color:#8a2a14;font-size:13px}
 `;
 
@@ -40,8 +46,21 @@ export function writeReport(outDir: string, outcomes: TechniqueOutcome[], meta: 
     `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">`,
     `<title>cnnviz gallery</title><style>${CSS}</style></head><body>`,
     `<header><h1>cnnviz gallery</h1><div class="meta">Every technique of CS231n's “Visualizing and Understanding”, plus SmoothGrad, integrated gradients and Grad-CAM, run by cnnviz on TensorFlow.js in Node.`,
-    ` Backend ${esc(meta.backend)} · ${meta.cpus} CPU cores · ${esc(meta.node)} · quality ${esc(meta.quality)} · total ${formatMs(meta.totalMs)} · ${esc(meta.date)}</div></header>`,
+    ` Backend ${esc(meta.backend)} · ${meta.cpus} CPU cores · ${esc(meta.node)} · quality ${esc(meta.quality)} · total ${formatMs(meta.totalMs)} · ${esc(meta.date)}</div>`,
   );
+  const picks = HIGHLIGHTS.map((id) => outcomes.find((o) => o.technique.id === id && o.figures.length > 0)).filter((o) => o !== undefined);
+  if (picks.length > 0) {
+    parts.push('<div class="highlights">');
+    for (const o of picks) {
+      // t-SNE: its last figure (the images) is the striking one.
+      const f = o.technique.id === 'pca-tsne' ? o.figures[o.figures.length - 1] : o.figures[0];
+      parts.push(
+        `<a href="#${esc(o.technique.id)}"><img src="data:image/png;base64,${readFileSync(join(outDir, f.file)).toString('base64')}" alt="${esc(o.technique.title)}">${esc(o.technique.title)}</a>`,
+      );
+    }
+    parts.push('</div>');
+  }
+  parts.push('</header>');
   for (const group of GROUPS) {
     const items = outcomes.filter((o) => o.technique.group === group.id);
     if (items.length === 0) continue;

@@ -13,8 +13,16 @@ const ig = await integratedGradients(model, boot, { target: 9, steps: 64 });
 console.log('completeness error', ig.completenessError); // |sum(raw) - (f(x) - f(0))| / |f(x) - f(0)|
 const cam = await gradCam(model, boot, { target: 9 }); // map at the last conv block's resolution
 
+const pictures = {
+  saliency: toHeatmap(s),
+  ig: toHeatmap(ig), // signed → diverging colormap, 0 is white
+  gradcam: overlay(boot, cam), // Grad-CAM upsampled onto the image
+};
 await mkdir('out', { recursive: true });
-await writePng('out/saliency.png', toHeatmap(s));
-await writePng('out/ig.png', toHeatmap(ig)); // signed → diverging colormap, 0 is white
-await writePng('out/gradcam.png', overlay(boot, cam)); // Grad-CAM upsampled onto the image
+for (const [name, picture] of Object.entries(pictures)) {
+  await writePng(`out/${name}.png`, picture);
+  picture.dispose();
+}
 for (const r of [s, ig, cam]) r.dispose();
+boot.dispose();
+model.dispose?.();

@@ -113,7 +113,7 @@ export function sparseJointP(
       value[u + 1] = v;
     }
     rowPtr[a] = w;
-    for (let t = s; t < e; ) {
+    for (let t = s; t < e;) {
       const b = other[t];
       let v = 0;
       while (t < e && other[t] === b) v += value[t++];

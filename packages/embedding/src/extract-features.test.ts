@@ -21,7 +21,8 @@ function tinyModel(): VisionModel {
       { name: 'conv', kind: 'Conv2D', outputShape: [4, 4, 3] },
       { name: 'logits', kind: 'Dense', outputShape: [3] },
     ],
-    preprocess: (img) => tf.tidy(() => tf.sub(tf.mul(img.rank === 3 ? tf.expandDims(img, 0) : img, 2), 1) as tf.Tensor4D),
+    preprocess: (img) =>
+      tf.tidy(() => tf.sub(tf.mul(img.rank === 3 ? tf.expandDims(img, 0) : img, 2), 1) as tf.Tensor4D),
     forward: (x, taps = []) => {
       const conv = tf.relu(tf.mul(x, w)) as tf.Tensor4D;
       const logits = tf.mean(conv, [1, 2]) as tf.Tensor2D;
@@ -37,22 +38,34 @@ function reference(images: Float32Array[], pooling: 'avg' | 'max' | 'none'): num
     const conv = Array.from(im).map((v) => [1, -1, 2].map((k) => Math.max(0, (2 * v - 1) * k)));
     if (pooling === 'none') return conv.flat();
     return [0, 1, 2].map((c) =>
-      pooling === 'avg' ? conv.reduce((s, p) => s + p[c], 0) / conv.length : Math.max(...conv.map((p) => p[c])),
+      pooling === 'avg'
+        ? conv.reduce((s, p) => s + p[c], 0) / conv.length
+        : Math.max(...conv.map((p) => p[c])),
     );
   });
 }
 
 describe('extractFeatures', () => {
   const g = normals(3);
-  const raw = Array.from({ length: 5 }, () => Float32Array.from({ length: 16 }, () => Math.min(1, Math.max(0, 0.5 + 0.3 * g()))));
+  const raw = Array.from({ length: 5 }, () =>
+    Float32Array.from({ length: 16 }, () => Math.min(1, Math.max(0, 0.5 + 0.3 * g()))),
+  );
 
   for (const pooling of ['avg', 'max', 'none'] as const) {
     it(`pools a conv layer (${pooling}) in batches like one pass, leaking nothing`, async () => {
       const model = tinyModel();
-      const batch = tf.tensor4d(raw.flatMap((r) => Array.from(r)), [5, 4, 4, 1]);
+      const batch = tf.tensor4d(
+        raw.flatMap((r) => Array.from(r)),
+        [5, 4, 4, 1],
+      );
       const before = tf.memory().numTensors;
       const progress: number[] = [];
-      const f = await extractFeatures(model, batch, { layer: 'conv', pooling, batchSize: 2, onProgress: (p) => progress.push(p.done) });
+      const f = await extractFeatures(model, batch, {
+        layer: 'conv',
+        pooling,
+        batchSize: 2,
+        onProgress: (p) => progress.push(p.done),
+      });
       expect(tf.memory().numTensors).toBe(before + 1);
       expect(progress).toEqual([2, 4, 5]);
       const ref = reference(raw, pooling);
@@ -87,10 +100,22 @@ describe('extractFeatures', () => {
     const model = tinyModel();
     const batch = tf.zeros([2, 4, 4, 1]) as tf.Tensor4D;
     await expectCode(() => extractFeatures(model, batch, { layer: 'con' }), 'UNKNOWN_LAYER', /conv/);
-    await expectCode(() => extractFeatures(model, batch, { pooling: 'sum' as 'avg' }), 'BAD_OPTION', /pooling/);
+    await expectCode(
+      () => extractFeatures(model, batch, { pooling: 'sum' as 'avg' }),
+      'BAD_OPTION',
+      /pooling/,
+    );
     await expectCode(() => extractFeatures(model, batch, { batchSize: 0 }), 'BAD_OPTION', /batchSize/);
-    await expectCode(() => extractFeatures(model, tf.zeros([2, 4, 4, 3]) as tf.Tensor4D), 'BAD_IMAGE', /channel/);
-    await expectCode(() => extractFeatures(model, [tf.zeros([4, 4, 1]) as tf.Tensor3D, tf.zeros([5, 4, 1]) as tf.Tensor3D]), 'BAD_IMAGE', /share a size/);
+    await expectCode(
+      () => extractFeatures(model, tf.zeros([2, 4, 4, 3]) as tf.Tensor4D),
+      'BAD_IMAGE',
+      /channel/,
+    );
+    await expectCode(
+      () => extractFeatures(model, [tf.zeros([4, 4, 1]) as tf.Tensor3D, tf.zeros([5, 4, 1]) as tf.Tensor3D]),
+      'BAD_IMAGE',
+      /share a size/,
+    );
     await expectCode(() => extractFeatures(model, []), 'BAD_IMAGE', /empty/);
     const ctrl = new AbortController();
     ctrl.abort();

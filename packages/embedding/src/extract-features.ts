@@ -32,7 +32,10 @@ export async function extractFeatures(
   options: ExtractFeaturesOptions = {},
 ): Promise<tf.Tensor2D> {
   check(
-    typeof model === 'object' && model !== null && typeof model.forward === 'function' && typeof model.preprocess === 'function',
+    typeof model === 'object' &&
+      model !== null &&
+      typeof model.forward === 'function' &&
+      typeof model.preprocess === 'function',
     'BAD_OPTION',
     'model must be a VisionModel (with preprocess and forward)',
   );
@@ -43,13 +46,18 @@ export async function extractFeatures(
     'BAD_OPTION',
     `pooling must be 'avg', 'max' or 'none', got ${String(pooling)}`,
   );
-  if (layer !== undefined) checkLayer(layer, model.layers.map((l) => l.name));
+  if (layer !== undefined)
+    checkLayer(
+      layer,
+      model.layers.map((l) => l.name),
+    );
   const channels = model.inputShape[2];
 
   const chunks: Float32Array[] = [];
   let width = -1;
   let done = 0;
-  const total = images instanceof tf.Tensor ? images.shape[0] : Array.isArray(images) ? images.length : undefined;
+  const total =
+    images instanceof tf.Tensor ? images.shape[0] : Array.isArray(images) ? images.length : undefined;
 
   const run = async (batch: tf.Tensor4D): Promise<void> => {
     checkAborted(signal, 'extractFeatures');
@@ -62,7 +70,11 @@ export async function extractFeatures(
     });
     try {
       const [b, f] = feats.shape;
-      check(width < 0 || f === width, 'BAD_IMAGE', `feature width changed from ${width} to ${f}; use images of one size`);
+      check(
+        width < 0 || f === width,
+        'BAD_IMAGE',
+        `feature width changed from ${width} to ${f}; use images of one size`,
+      );
       width = f;
       chunks.push((await feats.data()) as Float32Array);
       done += b;
@@ -74,7 +86,11 @@ export async function extractFeatures(
 
   if (images instanceof tf.Tensor) {
     checkImage(images, { channels, name: 'images' });
-    check(images.rank === 4, 'BAD_IMAGE', `images must be a batch [N,H,W,C], got shape [${images.shape.join(',')}]`);
+    check(
+      images.rank === 4,
+      'BAD_IMAGE',
+      `images must be a batch [N,H,W,C], got shape [${images.shape.join(',')}]`,
+    );
     check(images.shape[0] > 0, 'BAD_IMAGE', 'images is an empty batch');
     for (let s = 0; s < images.shape[0]; s += batchSize) {
       const size = Math.min(batchSize, images.shape[0] - s);
@@ -87,7 +103,9 @@ export async function extractFeatures(
     }
   } else {
     check(
-      images !== null && typeof images === 'object' && (Symbol.iterator in images || Symbol.asyncIterator in images),
+      images !== null &&
+        typeof images === 'object' &&
+        (Symbol.iterator in images || Symbol.asyncIterator in images),
       'BAD_IMAGE',
       'images must be a batch [N,H,W,C], an array of [H,W,C] images or an (async) iterable of them',
     );
@@ -101,7 +119,8 @@ export async function extractFeatures(
         check(
           im.shape[0] === h && im.shape[1] === w,
           'BAD_IMAGE',
-          () => `images in one batch must share a size: got ${h}x${w} and ${im.shape[0]}x${im.shape[1]} (image ${index - pending.length + i}); resize them first`,
+          () =>
+            `images in one batch must share a size: got ${h}x${w} and ${im.shape[0]}x${im.shape[1]} (image ${index - pending.length + i}); resize them first`,
         ),
       );
       const batch = tf.stack(pending) as tf.Tensor4D;

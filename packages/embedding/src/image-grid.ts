@@ -34,7 +34,11 @@ export async function imageGrid(
   checkNumber(width, 'width', { integer: true, min: 1, max: 16384 });
   checkNumber(height, 'height', { integer: true, min: 1, max: 16384 });
   checkNumber(thumbSize, 'thumbSize', { integer: true, min: 1, max: Math.min(width, height) });
-  check(layout === 'scatter' || layout === 'grid', 'BAD_OPTION', `layout must be 'scatter' or 'grid', got ${String(layout)}`);
+  check(
+    layout === 'scatter' || layout === 'grid',
+    'BAD_OPTION',
+    `layout must be 'scatter' or 'grid', got ${String(layout)}`,
+  );
   const { xs, ys } = readPoints(points);
   const n = xs.length;
   const count = Array.isArray(thumbnails) ? thumbnails.length : thumbnails?.shape?.[0];
@@ -49,11 +53,23 @@ export async function imageGrid(
   const { pixels, channels } = await readThumbnails(thumbnails, thumbSize, 'thumbnails');
   const canvas = new Canvas(width, height, background);
   const half = thumbSize / 2;
-  const { px, py } = fitPoints(xs, ys, { x: half, y: half, width: width - thumbSize, height: height - thumbSize });
+  const { px, py } = fitPoints(xs, ys, {
+    x: half,
+    y: half,
+    width: width - thumbSize,
+    height: height - thumbSize,
+  });
 
   if (layout === 'scatter') {
     for (let i = 0; i < n; i++) {
-      canvas.blit(pixels[i], thumbSize, thumbSize, channels, Math.round(px[i] - half), Math.round(py[i] - half));
+      canvas.blit(
+        pixels[i],
+        thumbSize,
+        thumbSize,
+        channels,
+        Math.round(px[i] - half),
+        Math.round(py[i] - half),
+      );
     }
   } else {
     const taken = new Uint8Array(cols * rows);

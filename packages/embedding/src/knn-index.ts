@@ -1,5 +1,12 @@
 import { check, checkNumber, CnnvizError } from '@cnnviz/core';
-import { checkKnnOptions, knnFlat, unflatten, type KnnMetric, type KnnOptions, type KnnResult } from './knn.js';
+import {
+  checkKnnOptions,
+  knnFlat,
+  unflatten,
+  type KnnMetric,
+  type KnnOptions,
+  type KnnResult,
+} from './knn.js';
 import { flattenRows, preferTfMatMul, readMatrix, type Matrix } from './matrix.js';
 
 const MAGIC = 'CNNVKNN1';
@@ -46,7 +53,11 @@ export class KnnIndex {
   /** Appends vectors; returns their row indices. */
   add(vectors: ArrayLike<number>[]): number[] {
     const m = flattenRows(vectors, 'vectors');
-    check(m.d === this.dims, 'BAD_INPUT', `vectors have ${m.d} values but the index holds ${this.dims}-dimensional vectors`);
+    check(
+      m.d === this.dims,
+      'BAD_INPUT',
+      `vectors have ${m.d} values but the index holds ${this.dims}-dimensional vectors`,
+    );
     const need = (this.rows + m.n) * this.dims;
     if (need > this.data.length) {
       const grown = new Float32Array(Math.max(need, this.data.length * 2));
@@ -63,7 +74,11 @@ export class KnnIndex {
   set(index: number, vector: ArrayLike<number>): void {
     checkNumber(index, 'index', { integer: true, min: 0, max: this.rows - 1 });
     const m = flattenRows([vector], 'vector');
-    check(m.d === this.dims, 'BAD_INPUT', `vector has ${m.d} values but the index holds ${this.dims}-dimensional vectors`);
+    check(
+      m.d === this.dims,
+      'BAD_INPUT',
+      `vector has ${m.d} values but the index holds ${this.dims}-dimensional vectors`,
+    );
     this.data.set(m.data, index * this.dims);
   }
 
@@ -88,7 +103,9 @@ export class KnnIndex {
 
   /** Serialises the index: an 8-byte magic, a JSON header, then the float32 vectors (little-endian). */
   save(): Uint8Array {
-    const header = new TextEncoder().encode(JSON.stringify({ metric: this.metric, dims: this.dims, size: this.rows }));
+    const header = new TextEncoder().encode(
+      JSON.stringify({ metric: this.metric, dims: this.dims, size: this.rows }),
+    );
     const headerLen = Math.ceil((header.length + 12) / 4) * 4 - 12;
     const out = new Uint8Array(12 + headerLen + this.rows * this.dims * 4);
     out.set(new TextEncoder().encode(MAGIC), 0);
@@ -106,7 +123,8 @@ export class KnnIndex {
     const bad = (why: string): never => {
       throw new CnnvizError('BAD_INPUT', `not a saved KnnIndex: ${why}`);
     };
-    if (!(bytes instanceof Uint8Array) || bytes.length < 12) bad('expected the Uint8Array written by KnnIndex.save()');
+    if (!(bytes instanceof Uint8Array) || bytes.length < 12)
+      bad('expected the Uint8Array written by KnnIndex.save()');
     if (new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC) bad(`missing the "${MAGIC}" header`);
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const headerLen = view.getUint32(8, true);

@@ -16,7 +16,13 @@ function randomRows(n: number, d: number, seed: number): Float32Array[] {
 }
 
 /** Float64 brute force: every distance, sorted by (distance, index). */
-function bruteForce(F: Float32Array[], Q: Float32Array[], k: number, metric: 'euclidean' | 'cosine', skipSelf = false) {
+function bruteForce(
+  F: Float32Array[],
+  Q: Float32Array[],
+  k: number,
+  metric: 'euclidean' | 'cosine',
+  skipSelf = false,
+) {
   return Q.map((q, qi) => {
     const all = F.map((f, j) => {
       let s = 0;
@@ -50,7 +56,12 @@ describe('knn', () => {
       const res = await knn(F, Q, { k, metric, blockSize: 37 });
       expect(tf.memory().numTensors).toBe(before);
       for (const useTf of [false, true]) {
-        const flat = await knnFlat(flattenRows(F, 'f'), flattenRows(Q, 'q'), { k, metric, blockSize: 50 }, useTf);
+        const flat = await knnFlat(
+          flattenRows(F, 'f'),
+          flattenRows(Q, 'q'),
+          { k, metric, blockSize: 50 },
+          useTf,
+        );
         expect(Array.from(flat.indices)).toEqual(ref.flatMap((r) => r.map((e) => e.j)));
       }
       expect(tf.memory().numTensors).toBe(before);
@@ -73,8 +84,17 @@ describe('knn', () => {
 
   it('breaks ties by the lower index and accepts tensors', async () => {
     // Rows 1, 3 and 4 are identical: equidistant from any query.
-    const F = tf.tensor2d([[0, 0], [1, 1], [5, 5], [1, 1], [1, 1]]);
-    const Q = tf.tensor2d([[1, 1], [0.9, 1.1]]);
+    const F = tf.tensor2d([
+      [0, 0],
+      [1, 1],
+      [5, 5],
+      [1, 1],
+      [1, 1],
+    ]);
+    const Q = tf.tensor2d([
+      [1, 1],
+      [0.9, 1.1],
+    ]);
     const res = await knn(F, Q, { k: 3 });
     expect(Array.from(res.indices[0])).toEqual([1, 3, 4]);
     expect(Array.from(res.indices[1])).toEqual([1, 3, 4]);
@@ -88,7 +108,9 @@ describe('knn', () => {
     // differences of 150 points per side: the float64 re-check must send these queries on to the
     // second round and then to the brute force.
     const g = normals(5);
-    const F = Array.from({ length: 300 }, (_, i) => Float32Array.from({ length: 6 }, (_, t) => (t === 0 ? (i % 2 ? 1000 : -1000) : 0.01 * g())));
+    const F = Array.from({ length: 300 }, (_, i) =>
+      Float32Array.from({ length: 6 }, (_, t) => (t === 0 ? (i % 2 ? 1000 : -1000) : 0.01 * g())),
+    );
     const Q = F.slice(0, 10).map((r) => Float32Array.from(r, (v, t) => (t === 0 ? v : v + 0.001)));
     for (const metric of ['euclidean', 'cosine'] as const) {
       const ref = bruteForce(F, Q, 10, metric);
@@ -107,7 +129,11 @@ describe('knn', () => {
     await expectCode(() => knn(F, [[0, 0, 0]], { k: 1, metric: 'cosine' }), 'BAD_INPUT', /zeros/);
     await expectCode(() => knn(F, F, { k: 1, metric: 'l1' as 'cosine' }), 'BAD_OPTION', /metric/);
     await expectCode(() => knn(F, F, { k: 0 }), 'BAD_OPTION', /k must/);
-    await expectCode(() => knn(F, randomRows(3, 3, 2), { k: 1, excludeSelf: true }), 'BAD_OPTION', /same object/);
+    await expectCode(
+      () => knn(F, randomRows(3, 3, 2), { k: 1, excludeSelf: true }),
+      'BAD_OPTION',
+      /same object/,
+    );
   });
 });
 
@@ -133,7 +159,12 @@ describe('KnnIndex', () => {
 
   it('rejects damaged or foreign bytes', async () => {
     await expectCode(() => KnnIndex.load(new Uint8Array([1, 2, 3])), 'BAD_INPUT', /KnnIndex/);
-    const bytes = (await KnnIndex.build([[1, 2], [3, 4]])).save();
+    const bytes = (
+      await KnnIndex.build([
+        [1, 2],
+        [3, 4],
+      ])
+    ).save();
     await expectCode(() => KnnIndex.load(bytes.slice(0, bytes.length - 4)), 'BAD_INPUT', /expected/);
     const wrong = bytes.slice();
     wrong[0] = 88;
@@ -144,16 +175,40 @@ describe('KnnIndex', () => {
 describe('InMemoryVectorStore', () => {
   it('upserts by id and answers nearest first', async () => {
     const store = new InMemoryVectorStore(2);
-    await store.upsert(['a', 'b', 'c'], [[0, 0], [10, 0], [0, 5]]);
+    await store.upsert(
+      ['a', 'b', 'c'],
+      [
+        [0, 0],
+        [10, 0],
+        [0, 5],
+      ],
+    );
     expect(await store.query([1, 0], 2)).toEqual([
       { id: 'a', distance: 1 },
       { id: 'c', distance: expect.closeTo(Math.hypot(1, 5), 5) },
     ]);
-    await store.upsert(['a', 'd'], [[100, 100], [1, 1]]); // replaces a, adds d
+    await store.upsert(
+      ['a', 'd'],
+      [
+        [100, 100],
+        [1, 1],
+      ],
+    ); // replaces a, adds d
     expect(store.size).toBe(4);
     const res = await store.query([1, 0], 2);
     expect(res.map((r) => r.id)).toEqual(['d', 'c']);
     await expectCode(() => store.upsert(['x'], [[1, 2, 3]]), 'BAD_INPUT', /2-dimensional/);
-    await expectCode(() => store.upsert(['x', 'x'], [[1, 2], [3, 4]]), 'BAD_INPUT', /unique/);
+    await expectCode(
+      () =>
+        store.upsert(
+          ['x', 'x'],
+          [
+            [1, 2],
+            [3, 4],
+          ],
+        ),
+      'BAD_INPUT',
+      /unique/,
+    );
   });
 });

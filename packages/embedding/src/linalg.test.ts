@@ -36,7 +36,9 @@ describe('symmetricEigen', () => {
     const Q = [Math.cos(t), -Math.sin(t), 0, Math.sin(t), Math.cos(t), 0, 0, 0, 1];
     const L = [4, 2, 1];
     const A = new Float64Array(9);
-    for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) for (let k = 0; k < 3; k++) A[i * 3 + j] += Q[i * 3 + k] * L[k] * Q[j * 3 + k];
+    for (let i = 0; i < 3; i++)
+      for (let j = 0; j < 3; j++)
+        for (let k = 0; k < 3; k++) A[i * 3 + j] += Q[i * 3 + k] * L[k] * Q[j * 3 + k];
     const { values, vectors } = symmetricEigen(A, 3);
     expect(Array.from(values)).toEqual([expect.closeTo(4, 12), expect.closeTo(2, 12), expect.closeTo(1, 12)]);
     // First eigenvector is Q's first column up to sign.
@@ -107,6 +109,7 @@ describe('products', () => {
     expect(r).toBe(5);
     const Q = gemmAB(Y, M, n, l, r);
     const G = gramAtA(Q, n, r);
-    for (let a = 0; a < r; a++) for (let b = 0; b < r; b++) expect(G[a * r + b]).toBeCloseTo(a === b ? 1 : 0, 10);
+    for (let a = 0; a < r; a++)
+      for (let b = 0; b < r; b++) expect(G[a * r + b]).toBeCloseTo(a === b ? 1 : 0, 10);
   });
 });

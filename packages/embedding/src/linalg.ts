@@ -8,7 +8,10 @@
  * implicit QL (EISPACK tred2/tql2 as in JAMA). Returns eigenvalues in descending order and the
  * eigenvectors as rows (`vectors[i * n + k]` is component k of eigenvector i).
  */
-export function symmetricEigen(a: ArrayLike<number>, n: number): { values: Float64Array; vectors: Float64Array } {
+export function symmetricEigen(
+  a: ArrayLike<number>,
+  n: number,
+): { values: Float64Array; vectors: Float64Array } {
   const V = Float64Array.from(a as ArrayLike<number>);
   const d = new Float64Array(n);
   const e = new Float64Array(n);
@@ -243,7 +246,13 @@ export function dot(A: ArrayLike<number>, a: number, B: ArrayLike<number>, b: nu
 }
 
 /** `Y (n x l) = X (n x d) * W (d x l)`, accumulated in float64. */
-export function gemmAB(X: ArrayLike<number>, W: ArrayLike<number>, n: number, d: number, l: number): Float64Array {
+export function gemmAB(
+  X: ArrayLike<number>,
+  W: ArrayLike<number>,
+  n: number,
+  d: number,
+  l: number,
+): Float64Array {
   const Y = new Float64Array(n * l);
   for (let i = 0; i < n; i++) {
     const yo = i * l;
@@ -259,7 +268,13 @@ export function gemmAB(X: ArrayLike<number>, W: ArrayLike<number>, n: number, d:
 }
 
 /** `Z (d x l) = X^T (d x n) * Q (n x l)`, accumulated in float64 by rank-one updates per row. */
-export function gemmAtB(X: ArrayLike<number>, Q: ArrayLike<number>, n: number, d: number, l: number): Float64Array {
+export function gemmAtB(
+  X: ArrayLike<number>,
+  Q: ArrayLike<number>,
+  n: number,
+  d: number,
+  l: number,
+): Float64Array {
   const Z = new Float64Array(d * l);
   for (let i = 0; i < n; i++) {
     const xo = i * d;

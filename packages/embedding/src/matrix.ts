@@ -50,7 +50,8 @@ export function flattenRows(x: unknown, name: string, minRows = 1): FlatMatrix {
     check(
       r.length === d,
       'BAD_INPUT',
-      () => `${name} has ragged rows: row ${i} has ${r.length} values, row 0 has ${d}; every row needs the same length`,
+      () =>
+        `${name} has ragged rows: row ${i} has ${r.length} values, row 0 has ${d}; every row needs the same length`,
     );
     const off = i * d;
     for (let j = 0; j < d; j++) {

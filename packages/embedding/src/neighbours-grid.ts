@@ -27,7 +27,11 @@ export async function neighboursGrid(
   checkNumber(thumbSize, 'thumbSize', { integer: true, min: 8, max: 4096 });
   checkNumber(pad, 'pad', { integer: true, min: 2, max: 256 });
   checkImage(query, { batch: false, name: 'query' });
-  const k = Array.isArray(neighbours) ? neighbours.length : neighbours instanceof tf.Tensor ? neighbours.shape[0] : -1;
+  const k = Array.isArray(neighbours)
+    ? neighbours.length
+    : neighbours instanceof tf.Tensor
+      ? neighbours.shape[0]
+      : -1;
   check(k > 0, 'BAD_IMAGE', 'neighbours must be a non-empty array of [H,W,C] images or a batch [N,H,W,C]');
   check(
     distances !== null && typeof distances === 'object' && distances.length === k,
@@ -37,7 +41,8 @@ export async function neighboursGrid(
   let maxD = 0;
   for (let i = 0; i < k; i++) {
     const d = distances[i];
-    if (!Number.isFinite(d) || d < 0) throw new CnnvizError('BAD_INPUT', `distances[${i}] must be a finite number >= 0, got ${String(d)}`);
+    if (!Number.isFinite(d) || d < 0)
+      throw new CnnvizError('BAD_INPUT', `distances[${i}] must be a finite number >= 0, got ${String(d)}`);
     maxD = Math.max(maxD, d);
   }
   const q = await readThumbnails([query], thumbSize, 'query');

@@ -17,7 +17,14 @@ function fixedMatrix(): Float32Array[] {
   for (let i = 0; i < 60; i++) {
     const z = [3 * g(), 2 * g(), 1.2 * g(), 0.7 * g(), 0.3 * g(), 0.1 * g()];
     rows.push(
-      Float32Array.of(z[0] + z[1], z[0] - z[2], z[1] + z[3] + 5, z[2] - z[4], z[3] + z[5] - 1, z[4] + z[0] * 0.5),
+      Float32Array.of(
+        z[0] + z[1],
+        z[0] - z[2],
+        z[1] + z[3] + 5,
+        z[2] - z[4],
+        z[3] + z[5] - 1,
+        z[4] + z[0] * 0.5,
+      ),
     );
   }
   return rows;
@@ -30,7 +37,9 @@ function powerIterationEigenvalues(rows: Float32Array[], count: number): number[
   const mean = new Array(d).fill(0);
   for (const r of rows) r.forEach((v, j) => (mean[j] += v / n));
   const C: number[][] = Array.from({ length: d }, () => new Array(d).fill(0));
-  for (const r of rows) for (let a = 0; a < d; a++) for (let b = 0; b < d; b++) C[a][b] += ((r[a] - mean[a]) * (r[b] - mean[b])) / (n - 1);
+  for (const r of rows)
+    for (let a = 0; a < d; a++)
+      for (let b = 0; b < d; b++) C[a][b] += ((r[a] - mean[a]) * (r[b] - mean[b])) / (n - 1);
   const values: number[] = [];
   for (let k = 0; k < count; k++) {
     let v = Array.from({ length: d }, (_, j) => 1 + j * 0.1);
@@ -92,7 +101,10 @@ describe('pca', () => {
     expect(res.components[0][0]).toBeCloseTo(v[0] / norm, 5);
     expect(res.components[0][1]).toBeCloseTo(v[1] / norm, 5);
     // Projections are the centred data times the axes.
-    expect(res.projected[0][0]).toBeCloseTo((-1 - 0) * res.components[0][0] + (-3 - 0) * res.components[0][1], 5);
+    expect(res.projected[0][0]).toBeCloseTo(
+      (-1 - 0) * res.components[0][0] + (-3 - 0) * res.components[0][1],
+      5,
+    );
   });
 
   it('randomized equals exact on low-rank data (both compute paths)', async () => {
@@ -156,7 +168,10 @@ describe('pca', () => {
 
   it('whitens, accepts a tensor, leaks nothing and is deterministic', async () => {
     const rows = fixedMatrix();
-    const x = tf.tensor2d(rows.flatMap((r) => Array.from(r)), [rows.length, 6]);
+    const x = tf.tensor2d(
+      rows.flatMap((r) => Array.from(r)),
+      [rows.length, 6],
+    );
     const before = tf.memory().numTensors;
     const res = await pca(x, { components: 3, whiten: true, method: 'randomized', seed: 5 });
     expect(tf.memory().numTensors).toBe(before);
@@ -195,7 +210,11 @@ describe('pca', () => {
         expect(res.projected[7][c]).toBeCloseTo(exact.projected[7][c], 1);
       }
       expect(res.mean[0]).toBeCloseTo(exact.mean[0], 4);
-      const bad = tf.tensor2d([[1, 2], [NaN, 3], [4, 5]]);
+      const bad = tf.tensor2d([
+        [1, 2],
+        [NaN, 3],
+        [4, 5],
+      ]);
       await expectCode(() => pca(bad, { components: 1, method: 'randomized' }), 'BAD_INPUT', /NaN/);
       x.dispose();
       bad.dispose();
@@ -205,11 +224,60 @@ describe('pca', () => {
   });
 
   it('rejects bad input', async () => {
-    await expectCode(() => pca([Float32Array.of(1, 2), Float32Array.of(1)], { components: 1 }), 'BAD_INPUT', /ragged/);
-    await expectCode(() => pca([[1, 2], [3, NaN]], { components: 1 }), 'BAD_INPUT', /NaN/);
-    await expectCode(() => pca([[1, 2], [1, 2], [1, 2]], { components: 1 }), 'BAD_INPUT', /zero variance/);
-    await expectCode(() => pca([[1, 2], [3, 4]], { components: 3 }), 'BAD_OPTION', /components/);
-    await expectCode(() => pca([[1, 2], [3, 4]], { components: 1, method: 'svd' as 'exact' }), 'BAD_OPTION', /method/);
+    await expectCode(
+      () => pca([Float32Array.of(1, 2), Float32Array.of(1)], { components: 1 }),
+      'BAD_INPUT',
+      /ragged/,
+    );
+    await expectCode(
+      () =>
+        pca(
+          [
+            [1, 2],
+            [3, NaN],
+          ],
+          { components: 1 },
+        ),
+      'BAD_INPUT',
+      /NaN/,
+    );
+    await expectCode(
+      () =>
+        pca(
+          [
+            [1, 2],
+            [1, 2],
+            [1, 2],
+          ],
+          { components: 1 },
+        ),
+      'BAD_INPUT',
+      /zero variance/,
+    );
+    await expectCode(
+      () =>
+        pca(
+          [
+            [1, 2],
+            [3, 4],
+          ],
+          { components: 3 },
+        ),
+      'BAD_OPTION',
+      /components/,
+    );
+    await expectCode(
+      () =>
+        pca(
+          [
+            [1, 2],
+            [3, 4],
+          ],
+          { components: 1, method: 'svd' as 'exact' },
+        ),
+      'BAD_OPTION',
+      /method/,
+    );
     await expectCode(() => pca([[1, 2]], { components: 1 }), 'BAD_INPUT', /at least 2/);
     await expectCode(() => pca('x' as unknown as number[][], { components: 1 }), 'BAD_INPUT');
   });

@@ -3,20 +3,44 @@ import * as tf from '@tensorflow/tfjs-core';
 /** An RGB colour with components in 0..1. */
 export type Rgb = [number, number, number];
 
-const TAB10 = ['1f77b4', 'ff7f0e', '2ca02c', 'd62728', '9467bd', '8c564b', 'e377c2', '7f7f7f', 'bcbd22', '17becf'];
+const TAB10 = [
+  '1f77b4',
+  'ff7f0e',
+  '2ca02c',
+  'd62728',
+  '9467bd',
+  '8c564b',
+  'e377c2',
+  '7f7f7f',
+  'bcbd22',
+  '17becf',
+];
 
 /** Colour of class `i`: Tableau 10, then hues spaced by the golden angle. */
 export function labelColor(i: number): Rgb {
   if (i >= 0 && i < TAB10.length) {
     const h = TAB10[i];
-    return [parseInt(h.slice(0, 2), 16) / 255, parseInt(h.slice(2, 4), 16) / 255, parseInt(h.slice(4, 6), 16) / 255];
+    return [
+      parseInt(h.slice(0, 2), 16) / 255,
+      parseInt(h.slice(2, 4), 16) / 255,
+      parseInt(h.slice(4, 6), 16) / 255,
+    ];
   }
   const hue = (i * 137.508) % 360;
   return hslToRgb(hue, 0.65, 0.5);
 }
 
 export function toHex(c: Rgb): string {
-  return '#' + c.map((v) => Math.round(Math.min(1, Math.max(0, v)) * 255).toString(16).padStart(2, '0')).join('');
+  return (
+    '#' +
+    c
+      .map((v) =>
+        Math.round(Math.min(1, Math.max(0, v)) * 255)
+          .toString(16)
+          .padStart(2, '0'),
+      )
+      .join('')
+  );
 }
 
 function hslToRgb(h: number, s: number, l: number): Rgb {

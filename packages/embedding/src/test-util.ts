@@ -16,7 +16,9 @@ export function clusteredData(
   separation = 10,
 ): { rows: Float32Array[]; labels: Int32Array } {
   const g = normals(seed);
-  const centres = Array.from({ length: clusters }, () => Float32Array.from({ length: d }, () => separation * g()));
+  const centres = Array.from({ length: clusters }, () =>
+    Float32Array.from({ length: d }, () => separation * g()),
+  );
   const rows: Float32Array[] = [];
   const labels = new Int32Array(n);
   for (let i = 0; i < n; i++) {

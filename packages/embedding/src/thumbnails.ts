@@ -34,7 +34,9 @@ export async function readThumbnails(
             return resize(im, [size, size]);
           })
         : [];
-      const b = Array.isArray(images) ? tf.stack(list) : resize(tf.slice(images, [s, 0, 0, 0], [e - s, -1, -1, -1]), [size, size]);
+      const b = Array.isArray(images)
+        ? tf.stack(list)
+        : resize(tf.slice(images, [s, 0, 0, 0], [e - s, -1, -1, -1]), [size, size]);
       return tf.clipByValue(b, 0, 1);
     });
     const data = (await batch.data()) as Float32Array;

@@ -30,7 +30,10 @@ export async function tsneInWorker(x: Matrix, options: TsneOptions): Promise<Flo
     try {
       tsxApi = createRequire(import.meta.url).resolve('tsx/esm/api');
     } catch {
-      throw new CnnvizError('BACKEND', 'worker: true needs the built package (dist/tsne-worker.js) or tsx to run from sources');
+      throw new CnnvizError(
+        'BACKEND',
+        'worker: true needs the built package (dist/tsne-worker.js) or tsx to run from sources',
+      );
     }
     const source = new URL('./tsne-worker.ts', import.meta.url).href;
     const api = new URL(tsxApi.replace(/\.cjs$/, '.mjs'), 'file://').href;
@@ -56,7 +59,8 @@ export async function tsneInWorker(x: Matrix, options: TsneOptions): Promise<Flo
       if (err) reject(err);
       else resolve(value!);
     };
-    const onAbort = (): void => finish(new CnnvizError('ABORTED', 't-SNE was aborted', { cause: signal?.reason }));
+    const onAbort = (): void =>
+      finish(new CnnvizError('ABORTED', 't-SNE was aborted', { cause: signal?.reason }));
     signal?.addEventListener('abort', onAbort, { once: true });
     w.on('message', (msg: WorkerMessage) => {
       if (msg.type === 'step') {
@@ -72,7 +76,9 @@ export async function tsneInWorker(x: Matrix, options: TsneOptions): Promise<Flo
         finish(new CnnvizError(msg.code, msg.message));
       }
     });
-    w.on('error', (e) => finish(new CnnvizError('BACKEND', `t-SNE worker failed: ${e.message}`, { cause: e })));
+    w.on('error', (e) =>
+      finish(new CnnvizError('BACKEND', `t-SNE worker failed: ${e.message}`, { cause: e })),
+    );
     w.on('exit', (code) => finish(new CnnvizError('BACKEND', `t-SNE worker exited early (code ${code})`)));
   });
 }

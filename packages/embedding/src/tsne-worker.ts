@@ -4,7 +4,12 @@ import { CnnvizError } from '@cnnviz/core';
 import { tsneFlat, type TsneOptions } from './tsne.js';
 import type { WorkerMessage } from './tsne-worker-host.js';
 
-const { data, n, d, options } = workerData as { data: Float32Array; n: number; d: number; options: TsneOptions };
+const { data, n, d, options } = workerData as {
+  data: Float32Array;
+  n: number;
+  d: number;
+  options: TsneOptions;
+};
 const post = (msg: WorkerMessage): void => parentPort!.postMessage(msg);
 
 try {

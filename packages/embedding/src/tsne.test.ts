@@ -121,7 +121,12 @@ describe('tsne', () => {
   it('runs in a worker thread with the same result', async () => {
     const opts = { iterations: 60, seed: 3 };
     const progress: number[] = [];
-    const inWorker = await tsne(rows.slice(0, 120), { ...opts, worker: true, reportEvery: 30, onProgress: (s) => progress.push(s.iteration) });
+    const inWorker = await tsne(rows.slice(0, 120), {
+      ...opts,
+      worker: true,
+      reportEvery: 30,
+      onProgress: (s) => progress.push(s.iteration),
+    });
     const here = await tsne(rows.slice(0, 120), opts);
     expect(inWorker).toEqual(here);
     expect(progress).toEqual([30, 60]);
@@ -130,14 +135,34 @@ describe('tsne', () => {
   it('rejects bad input', async () => {
     const small = rows.slice(0, 30);
     await expectCode(() => tsne(small, { perplexity: 10 }), 'BAD_OPTION', /perplexity must be below/);
-    await expectCode(() => tsne(Array.from({ length: 40 }, () => [1, 2, 3]), { perplexity: 5 }), 'BAD_INPUT', /zero variance/);
-    await expectCode(() => tsne([...small.slice(1), Float32Array.of(NaN, ...small[0].slice(1))], { perplexity: 5 }), 'BAD_INPUT', /NaN/);
-    await expectCode(() => tsne([...small.slice(1), small[0].slice(1)], { perplexity: 5 }), 'BAD_INPUT', /ragged/);
+    await expectCode(
+      () =>
+        tsne(
+          Array.from({ length: 40 }, () => [1, 2, 3]),
+          { perplexity: 5 },
+        ),
+      'BAD_INPUT',
+      /zero variance/,
+    );
+    await expectCode(
+      () => tsne([...small.slice(1), Float32Array.of(NaN, ...small[0].slice(1))], { perplexity: 5 }),
+      'BAD_INPUT',
+      /NaN/,
+    );
+    await expectCode(
+      () => tsne([...small.slice(1), small[0].slice(1)], { perplexity: 5 }),
+      'BAD_INPUT',
+      /ragged/,
+    );
     await expectCode(() => tsne(small, { perplexity: 5, dims: 4 }), 'BAD_OPTION', /dims/);
     await expectCode(() => tsne(small, { perplexity: 5, theta: -1 }), 'BAD_OPTION', /theta/);
     await expectCode(() => tsne(small, { perplexity: 5, learningRate: 0 }), 'BAD_OPTION', /learningRate/);
     await expectCode(() => tsne(small, { perplexity: 5, init: 'spectral' as 'pca' }), 'BAD_OPTION', /init/);
-    await expectCode(() => tsne(small, { perplexity: 5, neighbors: 'annoy' as 'knn' }), 'BAD_OPTION', /neighbors/);
+    await expectCode(
+      () => tsne(small, { perplexity: 5, neighbors: 'annoy' as 'knn' }),
+      'BAD_OPTION',
+      /neighbors/,
+    );
     await expectCode(() => tsne(small, { perplexity: 5, iterations: 0 }), 'BAD_OPTION', /iterations/);
     await expectCode(() => tsne(small, { perplexity: 5, threads: 0 }), 'BAD_OPTION', /threads/);
     const big = Array.from({ length: 2001 }, (_, i) => [i, i % 7]);

@@ -41,13 +41,15 @@ export interface TsneOptions {
   onProgress?: (step: TsneStep) => void;
   signal?: AbortSignal;
   /**
-   * Threads for the Barnes–Hut gradient (Node: worker_threads over shared memory; the result
-   * does not depend on the count). Default 1.
+   * Threads for the Barnes–Hut gradient (Node: this one plus threads - 1 worker_threads over
+   * shared memory, taking chunks of points from an atomic counter). The result does not depend
+   * on the count. Default 1.
    */
   threads?: number;
   /**
-   * Node only: run in a worker thread so the caller's event loop stays free. Needs the built
-   * package (dist) or a TypeScript loader (tsx) for the worker file; uses `vptree` neighbours.
+   * Node only: run the whole computation in a worker thread so the caller's event loop stays
+   * free. Needs the built package (dist/tsne-worker.js) or tsx when running from sources. The
+   * worker has no TF.js backend: neighbours and PCA run in plain loops there (same result).
    */
   worker?: boolean;
 }

@@ -18,11 +18,22 @@ function pixel(img: tf.Tensor3D, x: number, y: number): number[] {
 }
 
 describe('scatterPlot', () => {
-  const points = [Float32Array.of(0, 0), Float32Array.of(10, 10), Float32Array.of(10, 0), Float32Array.of(0, 10)];
+  const points = [
+    Float32Array.of(0, 0),
+    Float32Array.of(10, 10),
+    Float32Array.of(10, 0),
+    Float32Array.of(0, 10),
+  ];
   const labels = [0, 1, 1, 2];
 
   it('writes one circle per point, grouped by class colour, with an escaped legend', () => {
-    const svg = scatterPlot(points, { labels, labelNames: ['cat', 'dog & co', '<bird>'], width: 400, height: 300, title: 'map' });
+    const svg = scatterPlot(points, {
+      labels,
+      labelNames: ['cat', 'dog & co', '<bird>'],
+      width: 400,
+      height: 300,
+      title: 'map',
+    });
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg.match(/<circle /g)).toHaveLength(4);
     expect(svg).toContain('dog &amp; co');
@@ -40,13 +51,26 @@ describe('scatterPlot', () => {
 
   it('rasterises points in their class colour with swatches', () => {
     const before = tf.memory().numTensors;
-    const img = scatterPlot(points, { labels, format: 'png', width: 200, height: 200, pointRadius: 4, opacity: 1 });
+    const img = scatterPlot(points, {
+      labels,
+      format: 'png',
+      width: 200,
+      height: 200,
+      pointRadius: 4,
+      opacity: 1,
+    });
     expect(tf.memory().numTensors).toBe(before + 1);
     expect(img.shape).toEqual([200, 200, 3]);
     const data = img.dataSync();
     const count = (c: number[]) => {
       let k = 0;
-      for (let p = 0; p < 200 * 200; p++) if (Math.abs(data[3 * p] - c[0]) < 1e-3 && Math.abs(data[3 * p + 1] - c[1]) < 1e-3 && Math.abs(data[3 * p + 2] - c[2]) < 1e-3) k++;
+      for (let p = 0; p < 200 * 200; p++)
+        if (
+          Math.abs(data[3 * p] - c[0]) < 1e-3 &&
+          Math.abs(data[3 * p + 1] - c[1]) < 1e-3 &&
+          Math.abs(data[3 * p + 2] - c[2]) < 1e-3
+        )
+          k++;
       return k;
     };
     // Class 1 has two discs, classes 0 and 2 one each; every class has a 12x12 swatch.
@@ -72,7 +96,14 @@ describe('imageGrid', () => {
     const thumbs = [tf.fill([8, 8, 3], 0) as tf.Tensor3D, tf.fill([8, 8, 1], 0.5) as tf.Tensor3D];
     thumbs[1] = tf.fill([8, 8, 3], 0.5) as tf.Tensor3D;
     const before = tf.memory().numTensors;
-    const img = await imageGrid([[0, 0], [1, 1]], thumbs, { width: 64, height: 64, thumbSize: 16 });
+    const img = await imageGrid(
+      [
+        [0, 0],
+        [1, 1],
+      ],
+      thumbs,
+      { width: 64, height: 64, thumbSize: 16 },
+    );
     expect(tf.memory().numTensors).toBe(before + 1);
     // Point (0,0) maps to the bottom-left corner, (1,1) to the top-right.
     expect(pixel(img, 8, 64 - 8)).toEqual([0, 0, 0]);
@@ -80,8 +111,20 @@ describe('imageGrid', () => {
     expect(pixel(img, 32, 32)).toEqual([1, 1, 1]);
     img.dispose();
     // Three identical points: in grid layout they take three different cells.
-    const batch = tf.stack([tf.fill([4, 4, 1], 0), tf.fill([4, 4, 1], 0.25), tf.fill([4, 4, 1], 0.75)]) as tf.Tensor4D;
-    const grid = await imageGrid([[0, 0], [0, 0], [0, 0]], batch, { width: 32, height: 32, thumbSize: 8, layout: 'grid' });
+    const batch = tf.stack([
+      tf.fill([4, 4, 1], 0),
+      tf.fill([4, 4, 1], 0.25),
+      tf.fill([4, 4, 1], 0.75),
+    ]) as tf.Tensor4D;
+    const grid = await imageGrid(
+      [
+        [0, 0],
+        [0, 0],
+        [0, 0],
+      ],
+      batch,
+      { width: 32, height: 32, thumbSize: 8, layout: 'grid' },
+    );
     const values = new Set<number>();
     const d = grid.dataSync();
     for (let p = 0; p < 32 * 32; p++) values.add(Math.round(d[3 * p] * 100));
@@ -93,8 +136,32 @@ describe('imageGrid', () => {
 
   it('rejects bad input', async () => {
     const t = tf.zeros([4, 4, 3]) as tf.Tensor3D;
-    await expectCode(() => imageGrid([[0, 0], [1, 1]], [t]), 'BAD_INPUT', /one thumbnail per point/);
-    await expectCode(() => imageGrid([[0, 0], [1, 1], [2, 2]], [t, t, t], { width: 8, height: 8, thumbSize: 8, layout: 'grid' }), 'BAD_OPTION', /holds 1/);
+    await expectCode(
+      () =>
+        imageGrid(
+          [
+            [0, 0],
+            [1, 1],
+          ],
+          [t],
+        ),
+      'BAD_INPUT',
+      /one thumbnail per point/,
+    );
+    await expectCode(
+      () =>
+        imageGrid(
+          [
+            [0, 0],
+            [1, 1],
+            [2, 2],
+          ],
+          [t, t, t],
+          { width: 8, height: 8, thumbSize: 8, layout: 'grid' },
+        ),
+      'BAD_OPTION',
+      /holds 1/,
+    );
     await expectCode(() => imageGrid([[0, 0]], [t], { thumbSize: 0 }), 'BAD_OPTION', /thumbSize/);
     t.dispose();
   });

@@ -1,4 +1,4 @@
-import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { registerKernelFixes, resize, run } from '@cnnviz/core';
@@ -13,16 +13,17 @@ import { applyStyleNetwork } from './style-network/apply.js';
 import { loadBundledStyleNetwork } from './style-network/io.js';
 import { visualizeClass } from './visualize-class.js';
 
-// The properties on the real zoo models, kept small (CPU backend, tiny sizes, few steps).
+// The properties on the real zoo models, kept small (tiny sizes, few steps). WASM with
+// cnnviz's kernel fixes, the backend these techniques are meant to run on in Node.
 
 beforeAll(async () => {
-  await tf.setBackend('cpu');
-  registerKernelFixes('cpu');
+  await tf.setBackend('wasm');
+  registerKernelFixes('wasm');
 });
 
 const mse = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.mean(tf.square(tf.sub(a, b))).dataSync()[0]);
 
-describe('fashionCnn', () => {
+describe('fashionCnn', { timeout: 600_000 }, () => {
   it('targeted PGD (eps 0.1) reaches the target class for >= 90 of 100 test images', async () => {
     const model = await zoo.fashionCnn();
     const data = await datasets.fashionMnistTest1k();
@@ -58,7 +59,7 @@ describe('fashionCnn', () => {
   });
 });
 
-describe('MobileNetV2 features', () => {
+describe('MobileNetV2 features', { timeout: 600_000 }, () => {
   it('style loss is 0 for the style image itself; texture synthesis lowers it by >= 90 % from noise', async () => {
     const model = await zoo.mobilenetV2Features({ inputSize: 64 });
     const brick = await images.load('brick');
@@ -108,7 +109,7 @@ describe('MobileNetV2 features', () => {
   });
 });
 
-describe('bundled style network', () => {
+describe('bundled style network', { timeout: 600_000 }, () => {
   it('loads and stylises in one pass: same size, changed picture, no leak', async () => {
     const net = await loadBundledStyleNetwork('starry_night');
     const cat = await images.load('chelsea');

@@ -1,9 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { check, checkFinite, checkNumber, createRng, optimizationLoop, randomNormal, type Step, type VisionModel } from '@cnnviz/core';
+import { check, checkFinite, checkNumber, createRng, optimizationLoop, type Step, type VisionModel } from '@cnnviz/core';
 import { checkImageFitsLayers, checkLayers, checkModelImage, forwardPixels, resolveOutputSize, zooLayers } from './model-utils.js';
 import { checkWeights, styleLoss } from './losses/style.js';
 import { gramTargets } from './losses/targets.js';
 import { lbfgs } from './optim/lbfgs.js';
+import { fourierParam } from './param/fourier.js';
+import { pixelParam, type PixelParam } from './param/pixel.js';
+import type { ImageParam, ParamKind } from './param/types.js';
 
 export interface SynthesizeTextureOptions {
   /** Layers whose Gram matrices are matched. Default: the zoo model's style layers. */
@@ -14,9 +17,14 @@ export interface SynthesizeTextureOptions {
   size?: number | [number, number];
   /** Iterations (Adam steps or L-BFGS iterations). Default 200. */
   steps?: number;
-  /** 'adam' (default; pixels projected to 0..1 each step) or 'lbfgs' (Gatys et al.'s choice; unconstrained, clipped at the end). */
+  /** 'adam' (default) or 'lbfgs' (Gatys et al.'s choice; with 'pixel', unconstrained and clipped at the end). */
   optimizer?: 'adam' | 'lbfgs';
-  /** Adam learning rate in pixel units (default 0.02), or L-BFGS trial step (default 1). */
+  /**
+   * Image parameterisation: 'fourier' (default; Lucid's decorrelated 1/f spectrum, which keeps
+   * MobileNetV2's stride-2 gradients from painting high-frequency colour noise) or 'pixel'.
+   */
+  param?: ParamKind;
+  /** Adam learning rate (default 0.05 for 'fourier', 0.02 pixel units for 'pixel'), or L-BFGS trial step (default 1). */
   lr?: number;
   /** Seed of the starting noise. Default 0. */
   seed?: number;
@@ -46,7 +54,9 @@ export async function* synthesizeTexture(
   checkNumber(steps, 'steps', { min: 1, integer: true });
   const method = options.optimizer ?? 'adam';
   check(method === 'adam' || method === 'lbfgs', 'BAD_OPTION', `optimizer must be 'adam' or 'lbfgs', got ${String(method)}`);
-  const lr = options.lr ?? (method === 'adam' ? 0.02 : 1);
+  const param = options.param ?? 'fourier';
+  check(param === 'pixel' || param === 'fourier', 'BAD_OPTION', `param must be 'pixel' or 'fourier', got ${String(param)}`);
+  const lr = options.lr ?? (method === 'lbfgs' ? 1 : param === 'fourier' ? 0.05 : 0.02);
   checkNumber(lr, 'lr', { min: 0, exclusiveMin: true });
   const [h, w] = resolveOutputSize(options.size, [texture.shape[0], texture.shape[1]]);
   checkImageFitsLayers(model, texture.shape[0], texture.shape[1], layers, 'texture');
@@ -55,33 +65,35 @@ export async function* synthesizeTexture(
 
   const c = texture.shape[2];
   const targets = gramTargets(model, texture, layers);
-  const f = (x: tf.Tensor): tf.Scalar => {
-    const out = forwardPixels(model, tf.add(x, 0.5) as tf.Tensor4D, layers);
+  const rng = createRng(options.seed ?? 0);
+  const shape: [number, number, number, number] = [1, h, w, c];
+  const p: ImageParam = param === 'fourier' ? fourierParam(shape, rng) : pixelParam(shape, rng, { sd: 0.1 });
+  // The loss as a function of the parameter's value, for Adam (the variable) and L-BFGS (its own iterate).
+  const f = (value: tf.Tensor): tf.Scalar => {
+    const out = forwardPixels(model, p.render(value), layers);
     return tf.sum(styleLoss(layers.map((l) => out.activations[l]), targets, weights));
   };
-  const x0 = tf.tidy(() => randomNormal([1, h, w, c], createRng(options.seed ?? 0), 0, 0.1));
-  const variable = method === 'adam' ? tf.variable(x0, true) : undefined;
+  const variable = p.variables[0];
   const optimizer = method === 'adam' ? tf.train.adam(lr) : undefined;
-  const lb = method === 'lbfgs' ? lbfgs(f, x0, { lr }) : undefined;
-  x0.dispose();
+  const lb = method === 'lbfgs' ? lbfgs(f, variable, { lr }) : undefined;
   try {
     yield* optimizationLoop(
       { steps, signal: options.signal, onProgress: options.onProgress, imageEvery: options.imageEvery },
       () => {
         let loss: tf.Scalar;
-        if (variable && optimizer) {
-          loss = optimizer.minimize(() => f(variable), true, [variable]) as tf.Scalar;
-          variable.assign(tf.clipByValue(variable, -0.5, 0.5));
+        if (lb) {
+          loss = lb.step();
         } else {
-          loss = (lb as ReturnType<typeof lbfgs>).step();
+          loss = (optimizer as tf.Optimizer).minimize(() => f(variable), true, [variable]) as tf.Scalar;
+          if (param === 'pixel') (p as PixelParam).clip();
         }
-        const current = variable ?? (lb as ReturnType<typeof lbfgs>).x;
-        return { loss, image: () => tf.squeeze(tf.clipByValue(tf.add(current, 0.5), 0, 1), [0]) as tf.Tensor3D };
+        const current = lb ? lb.x : variable;
+        return { loss, image: () => tf.squeeze(tf.clipByValue(p.render(current), 0, 1), [0]) as tf.Tensor3D };
       },
     );
   } finally {
     tf.dispose(targets);
-    variable?.dispose();
+    p.dispose();
     optimizer?.dispose();
     lb?.dispose();
   }

@@ -13,16 +13,14 @@ export const featureInversionSection: Technique = {
   blurb:
     "Find an image whose features at one layer match the original's, with a total-variation prior (Mahendran & Vedaldi 2015). Shallow layers reconstruct almost exactly; deep layers keep the content and lose the detail.",
   async run(g, bar) {
-    const size = g.q(128, 224);
+    const size = g.q(112, 224);
     const model = await g.mobilenet(size);
     const image = await g.image('chelsea', size);
-    const layers = [
-      'block_1_expand_relu',
-      'block_3_expand_relu',
-      'block_6_expand_relu',
-      'block_13_expand_relu',
-    ];
-    const steps = g.q(100, 400);
+    const layers = g.q(
+      ['block_1_expand_relu', 'block_6_expand_relu', 'block_13_expand_relu'],
+      ['block_1_expand_relu', 'block_3_expand_relu', 'block_6_expand_relu', 'block_13_expand_relu'],
+    );
+    const steps = g.q(80, 400);
     const tiles: tf.Tensor3D[] = [image.clone()];
     const [, ms] = await timed(async () => {
       for (const [i, layer] of layers.entries()) {

@@ -14,7 +14,7 @@ export const filtersSection: Technique = {
     const mobilenet = await g.mobilenet(g.q(160, 224));
     const [rgbGrid, t1] = await timed(async () => {
       const tiles = visualizeFilters(mobilenet, 'Conv1');
-      const out = filterGrid(tiles, { scale: 12, pad: 2, cols: 8 });
+      const out = filterGrid(tiles, { scale: 16, pad: 2, cols: 8 });
       tiles.dispose();
       return out;
     });
@@ -23,7 +23,7 @@ export const filtersSection: Technique = {
       file: await g.save('01-filters-mobilenet-conv1', rgbGrid),
       model: 'mobilenet-v2 (ImageNet)',
       layer: 'Conv1',
-      settings: 'each filter scaled to 0..1, 12 px per weight',
+      settings: 'each filter scaled to 0..1, 16 px per weight',
       ms: t1,
     });
     rgbGrid.dispose();
@@ -33,7 +33,7 @@ export const filtersSection: Technique = {
     const first = fashion.layers.find((l) => /conv/i.test(l.kind))!.name;
     const [greyGrid, t2] = await timed(async () => {
       const tiles = visualizeFilters(fashion, first);
-      const out = filterGrid(tiles, { scale: 12, pad: 2, cols: 8 });
+      const out = filterGrid(tiles, { scale: 16, pad: 2, cols: 8 });
       tiles.dispose();
       return out;
     });
@@ -42,7 +42,7 @@ export const filtersSection: Technique = {
       file: await g.save('01b-filters-fashion-first', greyGrid),
       model: 'fashion-cnn',
       layer: first,
-      settings: 'one grey tile per filter, 12 px per weight',
+      settings: 'one grey tile per filter, 16 px per weight',
       ms: t2,
     });
     greyGrid.dispose();

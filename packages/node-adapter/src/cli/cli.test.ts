@@ -1,5 +1,5 @@
 import '@tensorflow/tfjs-backend-cpu';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -44,6 +44,24 @@ async function classifyPng(path: string): Promise<number> {
   const [c] = await k.data();
   tf.dispose([img, k]);
   return c;
+}
+
+/** A bundled photo as the CLI feeds it to a model that takes any size: centred square, resized, RGB 0..1. */
+async function loadSquare(name: string, size: number): Promise<Float32Array> {
+  const img = (await images.load(name)) as tf.Tensor3D;
+  const [h, w] = img.shape;
+  const s = Math.min(h, w);
+  const sq = tf.tidy(() =>
+    tf.image.resizeBilinear(
+      tf.slice(img, [Math.floor((h - s) / 2), Math.floor((w - s) / 2), 0], [s, s, 3]),
+      [size, size],
+      false,
+      true,
+    ),
+  );
+  const v = (await sq.data()) as Float32Array;
+  tf.dispose([img, sq]);
+  return v;
 }
 
 const label = (name: string) => fashion.labels!.findIndex((l) => l.toLowerCase() === name.toLowerCase());
@@ -268,6 +286,155 @@ describe('synthesis subcommands', () => {
     expect(r.code, r.stderr).toBe(0);
     const d = readPng(out('dream.png'));
     expect([d.width, d.height]).toEqual([96 * 3, 96 * 3]);
+  });
+});
+
+describe('model and embedding subcommands', () => {
+  it('info: says which backend runs and why', async () => {
+    const r = await cli(['info', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const json = JSON.parse(r.stdout);
+    expect(json.backend.name).toBe('wasm');
+    expect(json.backend.reason).toMatch(/CNNVIZ_BACKEND/);
+    expect(json.zoo).toEqual(['fashion-cnn', 'mobilenet-v2', 'inception-v3']);
+    expect(json.images).toContain('chelsea');
+  });
+
+  it('layers: lists the layers with their output shapes', async () => {
+    const r = await cli(['layers', '-m', 'fashion-cnn', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const { layers } = JSON.parse(r.stdout) as {
+      layers: { name: string; kind: string; outputShape: number[] }[];
+    };
+    expect(layers.map((l) => l.name)).toEqual(fashion.layers.map((l) => l.name));
+    const last = layers[layers.length - 1];
+    expect(last.outputShape).toEqual([10]);
+  });
+
+  it('embed: neighbours in feature space share the class, and every image gets a point', async () => {
+    const r = await cli([
+      'embed',
+      '--dataset',
+      'fashion-mnist-1k',
+      '--limit',
+      '200',
+      '-m',
+      'fashion-cnn',
+      '--method',
+      'pca',
+      '--knn',
+      '3',
+      '-o',
+      out('pca.png'),
+      '--json',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const json = JSON.parse(r.stdout);
+    expect(json.points).toHaveLength(200);
+    const classOf = (name: string) => name.split('] ')[1];
+    const pairs = (json.neighbours as { image: string; neighbours: { image: string }[] }[]).flatMap((n) =>
+      n.neighbours.map((m) => classOf(m.image) === classOf(n.image)),
+    );
+    // Chance is about 10 %; a trained network's logits put most neighbours in the same class.
+    expect(pairs.filter(Boolean).length / pairs.length).toBeGreaterThan(0.6);
+    const png = readPng(out('pca.png'));
+    expect([png.width, png.height]).toEqual([640, 640]);
+  });
+});
+
+describe('more synthesis subcommands (small MobileNetV2 runs)', () => {
+  it('invert: a shallow layer reconstructs the image better than a blank one would', async () => {
+    const r = await cli([
+      'invert',
+      'chelsea',
+      '-m',
+      'mobilenet-v2',
+      '--size',
+      '64',
+      '--layer',
+      'block_1_expand_relu',
+      '--steps',
+      '30',
+      '--scale',
+      '1',
+      '-o',
+      out('inv.png'),
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const rec = readPng(out('inv.png')).rgb;
+    const original = await loadSquare('chelsea', 64);
+    let errRec = 0;
+    let errGrey = 0;
+    original.forEach((o, i) => {
+      errRec += (rec[i] / 255 - o) ** 2;
+      errGrey += (0.5 - o) ** 2;
+    });
+    expect(errRec).toBeLessThan(0.5 * errGrey);
+  });
+
+  it('texture: the synthesised texture matches the Gram statistics far better than a blank image', async () => {
+    const r = await cli([
+      'texture',
+      'brick',
+      '-m',
+      'mobilenet-v2',
+      '--size',
+      '64',
+      '--steps',
+      '5',
+      '--optimizer',
+      'lbfgs',
+      '-o',
+      out('tex.png'),
+      '--json',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).results[0].loss).toBeLessThan(0.5);
+    expect(readPng(out('tex.png')).width).toBe(64 * 4);
+  });
+
+  it('style: changes the content image', async () => {
+    const r = await cli([
+      'style',
+      'chelsea',
+      '--style',
+      'starry_night',
+      '-m',
+      'mobilenet-v2',
+      '--size',
+      '64',
+      '--steps',
+      '5',
+      '--lr',
+      '0.1',
+      '-o',
+      out('style.png'),
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const styled = readPng(out('style.png'));
+    expect(styled.width).toBe(64);
+    const original = await loadSquare('chelsea', 64);
+    const diff = original.reduce((a, o, i) => a + Math.abs(styled.rgb[i] / 255 - o), 0) / original.length;
+    expect(diff).toBeGreaterThan(0.02);
+  });
+
+  it('gallery: one page linking every picture it wrote', async () => {
+    const target = out('gallery');
+    const r = await cli([
+      'gallery',
+      'fashion-bag',
+      '-m',
+      'fashion-cnn',
+      '--techniques',
+      'saliency,gradcam',
+      '-o',
+      target,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const html = readFileSync(join(target, 'index.html'), 'utf8');
+    const srcs = [...html.matchAll(/<img src="([^"]+)"/g)].map((m) => m[1]);
+    expect(srcs).toEqual(['saliency/fashion-bag.saliency.png', 'gradcam/fashion-bag.gradcam.png']);
+    for (const s of srcs) expect(readPng(join(target, s)).width).toBeGreaterThan(0);
   });
 });
 

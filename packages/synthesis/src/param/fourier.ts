@@ -87,20 +87,23 @@ export function fourierParam(
   const spectrum = tf.variable(init, true) as tf.Variable<tf.Rank.R2>;
   init.dispose();
 
+  const render = (value: tf.Tensor): tf.Tensor4D =>
+    tf.tidy(() => {
+      const [re, im] = tf.split(value, 2, 0);
+      const scaled = tf.concat([tf.mul(re, consts.scale), tf.mul(im, consts.scale)], 0);
+      const zr = tf.matMul(consts.rowRe, scaled); // [H, N*C*FW]
+      const zi = tf.matMul(consts.rowIm, scaled);
+      const z = tf.concat([tf.reshape(zr, [h * n * c, fw]), tf.reshape(zi, [h * n * c, fw])], 1);
+      const pixels = tf.matMul(z, consts.col); // [H*N*C, W]
+      // Lucid divides by 4 so the initial image sits in the sigmoid's linear range.
+      const img = tf.div(tf.transpose(tf.reshape(pixels, [h, n, c, w]), [1, 0, 3, 2]), 4);
+      return decorrelate ? toValidRgb(img) : tf.sigmoid(img);
+    }) as tf.Tensor4D;
+
   return {
     variables: [spectrum],
-    image: () =>
-      tf.tidy(() => {
-        const [re, im] = tf.split(spectrum, 2, 0);
-        const scaled = tf.concat([tf.mul(re, consts.scale), tf.mul(im, consts.scale)], 0);
-        const zr = tf.matMul(consts.rowRe, scaled); // [H, N*C*FW]
-        const zi = tf.matMul(consts.rowIm, scaled);
-        const z = tf.concat([tf.reshape(zr, [h * n * c, fw]), tf.reshape(zi, [h * n * c, fw])], 1);
-        const pixels = tf.matMul(z, consts.col); // [H*N*C, W]
-        // Lucid divides by 4 so the initial image sits in the sigmoid's linear range.
-        const img = tf.div(tf.transpose(tf.reshape(pixels, [h, n, c, w]), [1, 0, 3, 2]), 4);
-        return decorrelate ? toValidRgb(img) : tf.sigmoid(img);
-      }) as tf.Tensor4D,
+    image: () => render(spectrum),
+    render,
     dispose: () => {
       spectrum.dispose();
       for (const t of Object.values(consts)) t.dispose();

@@ -34,6 +34,7 @@ export function pixelParam(shape: [number, number, number, number], rng: Rng, op
     offset,
     variables: [offset],
     image: () => tf.tidy(() => tf.add(offset, 0.5)) as tf.Tensor4D,
+    render: (value) => tf.tidy(() => tf.add(value, 0.5)) as tf.Tensor4D,
     clip: () => {
       const clipped = tf.clipByValue(offset, -0.5, 0.5);
       offset.assign(clipped);

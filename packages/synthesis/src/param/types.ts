@@ -10,6 +10,11 @@ export interface ImageParam {
   readonly variables: tf.Variable[];
   /** The current pixel batch, 0..1, differentiable with respect to `variables`. Caller disposes. */
   image(): tf.Tensor4D;
+  /**
+   * The pixel batch for other values of the (single) variable: `image()` is `render(variables[0])`.
+   * Lets optimisers that keep their own iterate (L-BFGS) use the parameterisation.
+   */
+  render(value: tf.Tensor): tf.Tensor4D;
   /** Frees the variables and any constants. */
   dispose(): void;
 }
