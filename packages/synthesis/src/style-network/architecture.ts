@@ -33,7 +33,7 @@ class InstanceNormalization extends tfl.layers.Layer {
       // tf.moments over H,W transposes the whole map first (a fifth of the WASM inference time).
       const mean = tf.avgPool(x, [h, w], 1, 'valid');
       const centred = tf.sub(x, mean);
-      const variance = tf.avgPool(tf.square(centred), [h, w], 1, 'valid');
+      const variance = tf.avgPool(tf.square(centred) as tf.Tensor4D, [h, w], 1, 'valid');
       const norm = tf.mul(centred, tf.rsqrt(tf.add(variance, this.epsilon)));
       return tf.add(tf.mul(norm, (this.gamma as tfl.LayerVariable).read()), (this.beta as tfl.LayerVariable).read());
     });
