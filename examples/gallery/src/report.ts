@@ -6,7 +6,14 @@ const esc = (s: string) =>
   s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
 /** Techniques whose first figure is shown at the top of the page, in this order. */
-const HIGHLIGHTS = ['deep-dream', 'grad-cam', 'style-transfer', 'pca-tsne', 'class-visualization', 'feature-inversion'];
+const HIGHLIGHTS = [
+  'deep-dream',
+  'grad-cam',
+  'style-transfer',
+  'pca-tsne',
+  'class-visualization',
+  'feature-inversion',
+];
 
 export interface ReportMeta {
   backend: string;
@@ -48,7 +55,9 @@ export function writeReport(outDir: string, outcomes: TechniqueOutcome[], meta: 
     `<header><h1>cnnviz gallery</h1><div class="meta">Every technique of CS231n's “Visualizing and Understanding”, plus SmoothGrad, integrated gradients and Grad-CAM, run by cnnviz on TensorFlow.js in Node.`,
     ` Backend ${esc(meta.backend)} · ${meta.cpus} CPU cores · ${esc(meta.node)} · quality ${esc(meta.quality)} · total ${formatMs(meta.totalMs)} · ${esc(meta.date)}</div>`,
   );
-  const picks = HIGHLIGHTS.map((id) => outcomes.find((o) => o.technique.id === id && o.figures.length > 0)).filter((o) => o !== undefined);
+  const picks = HIGHLIGHTS.map((id) =>
+    outcomes.find((o) => o.technique.id === id && o.figures.length > 0),
+  ).filter((o) => o !== undefined);
   if (picks.length > 0) {
     parts.push('<div class="highlights">');
     for (const o of picks) {

@@ -12,7 +12,16 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { datasets, zoo } from '@cnnviz/models';
 import { backendInfo, initBackend, writePng } from '@cnnviz/node';
-import { extractFeatures, imageGrid, knn, neighboursGrid, pca, scatterPlot, trustworthiness, tsne } from '../src/index.js';
+import {
+  extractFeatures,
+  imageGrid,
+  knn,
+  neighboursGrid,
+  pca,
+  scatterPlot,
+  trustworthiness,
+  tsne,
+} from '../src/index.js';
 
 const out = process.argv[2] ?? 'out/embedding';
 await mkdir(out, { recursive: true });
@@ -31,12 +40,22 @@ const features = await extractFeatures(model, images, { layer, batchSize: 100 })
 console.log(`extractFeatures ${features.shape.join('x')}: ${(performance.now() - t0).toFixed(0)} ms`);
 
 t0 = performance.now();
-const reduced = features.shape[1] > 50 ? (await pca(features, { components: 50 })).projected : await features.array();
+const reduced =
+  features.shape[1] > 50 ? (await pca(features, { components: 50 })).projected : await features.array();
 const points = await tsne(reduced, { seed: 0 });
 console.log(`t-SNE: ${(performance.now() - t0).toFixed(0)} ms`);
 console.log(`trustworthiness(k=5) of the map: ${(await trustworthiness(features, points, 5)).toFixed(4)}`);
 
-await writeFile(join(out, 'tsne-scatter.svg'), scatterPlot(points, { labels, labelNames: classNames, width: 800, height: 640, title: 'Fashion-MNIST, fashionCnn features, t-SNE' }));
+await writeFile(
+  join(out, 'tsne-scatter.svg'),
+  scatterPlot(points, {
+    labels,
+    labelNames: classNames,
+    width: 800,
+    height: 640,
+    title: 'Fashion-MNIST, fashionCnn features, t-SNE',
+  }),
+);
 const scatter = scatterPlot(points, { labels, format: 'png', width: 800, height: 640, pointRadius: 3 });
 await writePng(join(out, 'tsne-scatter.png'), scatter);
 const map = await imageGrid(points, images, { width: 1120, height: 1120, thumbSize: 28, layout: 'grid' });
@@ -44,7 +63,8 @@ await writePng(join(out, 'tsne-images.png'), map);
 
 // Nearest neighbours: the first neighbour of a query is itself, so ask for 9 and drop it.
 const { indices, distances } = await knn(features, features, { k: 9 });
-const pick = (i: number): tf.Tensor3D => tf.tidy(() => tf.squeeze(tf.slice(images, [i, 0, 0, 0], [1, -1, -1, -1]), [0]));
+const pick = (i: number): tf.Tensor3D =>
+  tf.tidy(() => tf.squeeze(tf.slice(images, [i, 0, 0, 0], [1, -1, -1, -1]), [0]));
 const rows: tf.Tensor3D[] = [];
 for (const q of [0, 1, 2, 3, 5, 8]) {
   const query = pick(q);

@@ -12,13 +12,17 @@ const { data, n, d, options } = workerData as {
 };
 const post = (msg: WorkerMessage): void => parentPort!.postMessage(msg);
 
-try {
-  for await (const step of tsneFlat({ data, n, d }, options, false)) post({ type: 'step', step });
-  post({ type: 'done' });
-} catch (e) {
-  post({
-    type: 'error',
-    code: CnnvizError.isInstance(e) ? e.code : 'BACKEND',
-    message: e instanceof Error ? e.message : String(e),
-  });
+// No top-level await: the package also builds to CommonJS.
+async function run(): Promise<void> {
+  try {
+    for await (const step of tsneFlat({ data, n, d }, options, false)) post({ type: 'step', step });
+    post({ type: 'done' });
+  } catch (e) {
+    post({
+      type: 'error',
+      code: CnnvizError.isInstance(e) ? e.code : 'BACKEND',
+      message: e instanceof Error ? e.message : String(e),
+    });
+  }
 }
+void run();

@@ -63,14 +63,14 @@ if (want('texture')) {
   const model = await zoo.mobilenetV2Features({ inputSize: 192 });
   for (const name of ['brick', 'grass']) {
     const src = await images.load(name);
-    const tex = fit(src, 192);
-    const layers = ['Conv1_relu', 'block_1_expand_relu', 'block_3_expand_relu', 'block_6_expand_relu'];
+    const tex = resize(src, [192, 192]);
+    // Output wider than the source: Gram matrices average over positions, so any size works.
     const r = await run(
-      synthesizeTexture(model, tex, { layers, size: [192, 256], steps: 300, seed: 2, onProgress: (s) => s.step % 100 === 0 && log(`${name} step ${s.step} loss ${s.loss.toFixed(4)}`) }),
+      synthesizeTexture(model, tex, { size: [192, 320], steps: 60, optimizer: 'lbfgs', seed: 2, onProgress: (s) => s.step % 20 === 0 && log(`${name} step ${s.step} loss ${s.loss.toFixed(4)}`) }),
     );
     const out = r.image as tf.Tensor3D;
-    const srcPadded = resize(tex, [192, 192]);
-    await save(`texture-${name}`, tileGrid([tf.pad(srcPadded, [[0, 0], [0, 64], [0, 0]], 1) as tf.Tensor3D, out], { cols: 2, pad: 4 }));
+    const srcPadded = tf.pad(tex, [[0, 0], [0, 128], [0, 0]], 1) as tf.Tensor3D;
+    await save(`texture-${name}`, tileGrid([srcPadded, out], { cols: 1, pad: 4 }));
     tf.dispose([src, tex, out, srcPadded]);
   }
   model.dispose?.();

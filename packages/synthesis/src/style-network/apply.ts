@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { check, checkImage } from '@cnnviz/core';
+import { styleNetworkForward } from './fast-forward.js';
 
 /** A trained feed-forward style network (see `trainStyleNetwork`, `loadStyleNetwork`). */
 export interface StyleNetwork {
@@ -25,7 +26,7 @@ export function applyStyleNetwork<T extends tf.Tensor3D | tf.Tensor4D>(net: Styl
     const ph = (4 - (h % 4)) % 4;
     const pw = (4 - (w % 4)) % 4;
     const padded = ph || pw ? tf.mirrorPad(x, [[0, 0], [0, ph], [0, pw], [0, 0]], 'reflect') : x;
-    const y = model.apply(padded, { training: false }) as tf.Tensor4D;
+    const y = styleNetworkForward(model, padded as tf.Tensor4D);
     const out = ph || pw ? tf.slice(y, [0, 0, 0, 0], [-1, h, w, 3]) : y;
     return (image.rank === 3 ? tf.squeeze(out, [0]) : out) as T;
   });

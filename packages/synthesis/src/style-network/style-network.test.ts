@@ -8,6 +8,7 @@ import { CnnvizError, registerKernelFixes } from '@cnnviz/core';
 import { testImage, tinyModel } from '../test-util.js';
 import { applyStyleNetwork } from './apply.js';
 import { buildStyleNetwork } from './architecture.js';
+import { styleNetworkForward } from './fast-forward.js';
 import { asStyleNetwork, loadBundledStyleNetwork, loadStyleNetwork, saveStyleNetwork } from './io.js';
 import { trainStyleNetwork } from './train.js';
 
@@ -33,6 +34,25 @@ describe('style network', () => {
       expect(Math.min(...v)).toBeGreaterThanOrEqual(0);
       expect(Math.max(...v)).toBeLessThanOrEqual(1);
       tf.dispose([img, out]);
+    }
+    net.dispose();
+  });
+
+  it('the fast layer-by-layer inference equals the LayersModel forward pass', () => {
+    const net = buildStyleNetwork({ width: 4, residualBlocks: 2 });
+    // Random biases and norm parameters, so no term is trivially zero.
+    net.setWeights(net.getWeights().map((w, i) => tf.tidy(() => tf.add(w, tf.mul(tf.randomNormal(w.shape, 0, 1, 'float32', i), 0.1)))));
+    for (const [h, w] of [
+      [16, 16],
+      [12, 20],
+    ]) {
+      const x = tf.tidy(() => tf.expandDims(testImage(h, w), 0)) as tf.Tensor4D;
+      const before = tf.memory().numTensors;
+      const fast = tf.tidy(() => styleNetworkForward(net, x));
+      expect(tf.memory().numTensors).toBe(before + 1);
+      const ref = net.apply(x) as tf.Tensor4D;
+      expect(tf.tidy(() => tf.max(tf.abs(tf.sub(fast, ref))).dataSync()[0])).toBeLessThan(1e-5);
+      tf.dispose([x, fast, ref]);
     }
     net.dispose();
   });
