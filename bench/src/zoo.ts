@@ -5,10 +5,12 @@
  *
  * `benchZoo` is exported for the bench harness: it uses whatever backend is active (the CLI sets it
  * up and installs cnnviz's kernel fixes). Load time covers decoding the bundled weights and
- * building the model; forward time is one batch-1 `forward` at the nominal input size (median).
+ * building the model; forward time is one batch-1 `forward` at the nominal input size (median),
+ * beside stock tfjs-layers `predict` of the same backbone weights (`stock: false` skips it).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { zoo, zooEntries, type ZooModel } from '@cnnviz/models';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { loadNsfwjsBackbone, zoo, zooEntries, type ZooModel } from '@cnnviz/models';
 
 export type ZooName = keyof typeof zoo;
 
@@ -22,6 +24,8 @@ export interface ZooBenchResult {
   forwardMedianMs: number;
   forwardTimesMs: number[];
   layers: number;
+  /** Same weights run by stock tfjs-layers (`predict` of the cut LayersModel), for the backbones. */
+  stockForwardMedianMs?: number;
   /** Tensors held by the loaded model (its weights). */
   weightTensors: number;
   /** Tensors left after dispose() minus before load: 0 means no leak. */
@@ -36,7 +40,7 @@ function median(xs: number[]): number {
 
 /** Loads each zoo model, times `forward` on a random image, disposes it; on the active backend. */
 export async function benchZoo(
-  options: { models?: ZooName[]; iterations?: number; log?: (line: string) => void } = {},
+  options: { models?: ZooName[]; iterations?: number; stock?: boolean; log?: (line: string) => void } = {},
 ): Promise<ZooBenchResult[]> {
   const names = options.models ?? (Object.keys(zoo) as ZooName[]);
   const iterations = options.iterations ?? 5;
@@ -59,9 +63,25 @@ export async function benchZoo(
     const firstForwardMs = await run();
     const times: number[] = [];
     for (let i = 0; i < iterations; i++) times.push(await run());
-    img.dispose();
     const layers = model.layers.length;
     model.dispose?.();
+    let stockForwardMedianMs: number | undefined;
+    const cut = { mobilenetV2Features: ['mobilenet_v2', 'out_relu'], inceptionV3Features: ['inception_v3', 'mixed10'] } as const;
+    if (options.stock !== false && name in cut) {
+      const [bundle, layer] = cut[name as keyof typeof cut];
+      const stock: tfl.LayersModel = await loadNsfwjsBackbone(bundle, layer, h);
+      const st: number[] = [];
+      for (let i = 0; i <= iterations; i++) {
+        const s = performance.now();
+        const y = stock.predict(img) as tf.Tensor;
+        await y.data();
+        y.dispose();
+        if (i > 0) st.push(performance.now() - s); // first run is warm-up
+      }
+      stockForwardMedianMs = median(st);
+      stock.dispose();
+    }
+    img.dispose();
     const r: ZooBenchResult = {
       model: name,
       backend: tf.getBackend(),
@@ -70,13 +90,16 @@ export async function benchZoo(
       firstForwardMs,
       forwardMedianMs: median(times),
       forwardTimesMs: times,
+      stockForwardMedianMs,
       layers,
       weightTensors,
       leakedTensors: tf.memory().numTensors - start,
     };
     options.log?.(
       `${name.padEnd(20)} ${r.backend.padEnd(5)} ${`${h}x${w}x${c}`.padEnd(10)} load ${loadMs.toFixed(0).padStart(6)} ms  ` +
-        `forward ${r.forwardMedianMs.toFixed(1).padStart(8)} ms (first ${firstForwardMs.toFixed(0)} ms)  ${layers} layers, leaked ${r.leakedTensors}`,
+        `forward ${r.forwardMedianMs.toFixed(1).padStart(8)} ms (first ${firstForwardMs.toFixed(0)} ms` +
+        `${stockForwardMedianMs === undefined ? '' : `; stock tfjs-layers predict ${stockForwardMedianMs.toFixed(1)} ms`})` +
+        `  ${layers} layers, leaked ${r.leakedTensors}`,
     );
     results.push(r);
   }
