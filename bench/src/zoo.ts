@@ -66,7 +66,10 @@ export async function benchZoo(
     const layers = model.layers.length;
     model.dispose?.();
     let stockForwardMedianMs: number | undefined;
-    const cut = { mobilenetV2Features: ['mobilenet_v2', 'out_relu'], inceptionV3Features: ['inception_v3', 'mixed10'] } as const;
+    const cut = {
+      mobilenetV2Features: ['mobilenet_v2', 'out_relu'],
+      inceptionV3Features: ['inception_v3', 'mixed10'],
+    } as const;
     if (options.stock !== false && name in cut) {
       const [bundle, layer] = cut[name as keyof typeof cut];
       const stock: tfl.LayersModel = await loadNsfwjsBackbone(bundle, layer, h);
