@@ -54,10 +54,13 @@ const firstLine = (e: unknown) => String((e as Error)?.message ?? e).split('\n')
 /** "is not installed", or the load error of a package that is installed but broken. */
 function loadFailure(pkg: string, e: unknown): string {
   const code = (e as NodeJS.ErrnoException)?.code;
+  const line = firstLine(e);
   const missing =
-    (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') &&
-    // Vite (vitest) rewrites a missing optional peer to '__vite-optional-peer-dep:...'.
-    (firstLine(e).includes(pkg) || firstLine(e).includes('optional-peer-dep'));
+    ((code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && line.includes(pkg)) ||
+    // Vite (vitest) reports a missing optional peer as '__vite-optional-peer-dep:...' or
+    // 'Could not resolve "<pkg>"', without a Node error code.
+    line.includes('optional-peer-dep') ||
+    (line.includes(`"${pkg}"`) && /could not resolve|cannot find/i.test(line));
   return missing ? `${pkg} is not installed` : `${pkg} failed to load: ${firstLine(e)}`;
 }
 
