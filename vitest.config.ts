@@ -21,6 +21,8 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
-    server: { deps: { external: [/node_modules\/@tensorflow\//, /node_modules\/nsfwjs\//, /node_modules\/webgpu\//] } },
+    server: {
+      deps: { external: [/node_modules\/@tensorflow\//, /node_modules\/nsfwjs\//, /node_modules\/webgpu\//] },
+    },
   },
 });

@@ -72,7 +72,6 @@ const option = (name: string) => {
 // Child: one technique, one variant.
 
 async function child(technique: Technique, variant: Variant): Promise<Result> {
-
   if (variant === 'cnnviz-wasm') {
     const { initBackend } = await import('@cnnviz/node');
     const info = await initBackend({ backend: 'wasm', strict: true });
@@ -84,7 +83,9 @@ async function child(technique: Technique, variant: Variant): Promise<Result> {
       // The one set-up step any Node app needs once the backend is bundled: where the .wasm files are.
       const wasm = await import('@tensorflow/tfjs-backend-wasm');
       const { createRequire } = await import('node:module');
-      wasm.setWasmPaths(`${dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm'))}/`);
+      wasm.setWasmPaths(
+        `${dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm'))}/`,
+      );
     } else {
       await import('@tensorflow/tfjs-backend-cpu');
     }

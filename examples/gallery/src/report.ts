@@ -5,14 +5,15 @@ import { GROUPS, formatMs, type TechniqueOutcome } from './gallery.js';
 const esc = (s: string) =>
   s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
-/** Techniques whose first figure is shown at the top of the page, in this order. */
-const HIGHLIGHTS = [
-  'deep-dream',
-  'grad-cam',
-  'style-transfer',
-  'pca-tsne',
-  'class-visualization',
-  'feature-inversion',
+/** Figures shown at the top of the page, in this order: technique id and figure index. */
+const HIGHLIGHTS: [string, number][] = [
+  ['deep-dream', 0],
+  ['grad-cam', 0],
+  ['style-transfer', 0],
+  ['class-visualization', 1],
+  ['pca-tsne', 1],
+  ['feature-inversion', 0],
+  ['fast-style-transfer', 0],
 ];
 
 export interface ReportMeta {
@@ -55,16 +56,16 @@ export function writeReport(outDir: string, outcomes: TechniqueOutcome[], meta: 
     `<header><h1>cnnviz gallery</h1><div class="meta">Every technique of CS231n's “Visualizing and Understanding”, plus SmoothGrad, integrated gradients and Grad-CAM, run by cnnviz on TensorFlow.js in Node.`,
     ` Backend ${esc(meta.backend)} · ${meta.cpus} CPU cores · ${esc(meta.node)} · quality ${esc(meta.quality)} · total ${formatMs(meta.totalMs)} · ${esc(meta.date)}</div>`,
   );
-  const picks = HIGHLIGHTS.map((id) =>
-    outcomes.find((o) => o.technique.id === id && o.figures.length > 0),
-  ).filter((o) => o !== undefined);
+  const picks = HIGHLIGHTS.flatMap(([id, index]) => {
+    const o = outcomes.find((x) => x.technique.id === id);
+    const f = o?.figures[index] ?? o?.figures[0];
+    return o && f ? [{ o, f }] : [];
+  });
   if (picks.length > 0) {
     parts.push('<div class="highlights">');
-    for (const o of picks) {
-      // t-SNE: its last figure (the images) is the striking one.
-      const f = o.technique.id === 'pca-tsne' ? o.figures[o.figures.length - 1] : o.figures[0];
+    for (const { o, f } of picks) {
       parts.push(
-        `<a href="#${esc(o.technique.id)}"><img src="data:image/png;base64,${readFileSync(join(outDir, f.file)).toString('base64')}" alt="${esc(o.technique.title)}">${esc(o.technique.title)}</a>`,
+        `<a href="#${esc(o.technique.id)}"><img src="data:image/png;base64,${readFileSync(join(outDir, f.file)).toString('base64')}" alt="${esc(f.title)}">${esc(o.technique.title)}</a>`,
       );
     }
     parts.push('</div>');

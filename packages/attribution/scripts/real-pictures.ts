@@ -63,11 +63,19 @@ function gradientImage(raw: tf.Tensor3D): tf.Tensor3D {
 }
 
 /** image | heatmap | overlay (| extra), side by side. */
-async function panel(file: string, image: tf.Tensor3D, r: Attribution, factor: number, extra?: tf.Tensor3D, clipPercentile = 0): Promise<void> {
+async function panel(
+  file: string,
+  image: tf.Tensor3D,
+  r: Attribution,
+  factor: number,
+  extra?: tf.Tensor3D,
+  clipPercentile = 0,
+): Promise<void> {
   const tiles = tf.tidy(() => {
     const [h, w] = image.shape;
     const rgb = image.shape[2] === 1 ? tf.tile(image, [1, 1, 3]) : image;
-    const map = r.map.shape[0] === h ? r.map : tf.squeeze(resize(tf.expandDims(r.map, -1) as tf.Tensor3D, [h, w]), [2]);
+    const map =
+      r.map.shape[0] === h ? r.map : tf.squeeze(resize(tf.expandDims(r.map, -1) as tf.Tensor3D, [h, w]), [2]);
     const list = [
       rgb,
       toHeatmap({ map, signed: r.signed }, { clipPercentile }) as tf.Tensor3D,
@@ -89,16 +97,27 @@ async function timed<T>(label: string, f: () => Promise<T>): Promise<T> {
   return r;
 }
 
-async function techniques(prefix: string, model: VisionModel, image: tf.Tensor3D, target: number, factor: number, occ: { window: number; stride: number }) {
+async function techniques(
+  prefix: string,
+  model: VisionModel,
+  image: tf.Tensor3D,
+  target: number,
+  factor: number,
+  occ: { window: number; stride: number },
+) {
   const s = await timed('saliency', () => saliency(model, image, { target }));
   await panel(`${prefix}-saliency.png`, image, s, factor, undefined, 1);
   s.dispose();
 
-  const sg = await timed('smoothGrad', () => smoothGrad(model, image, { target, samples: fast ? 10 : 25, noise: 0.15 }));
+  const sg = await timed('smoothGrad', () =>
+    smoothGrad(model, image, { target, samples: fast ? 10 : 25, noise: 0.15 }),
+  );
   await panel(`${prefix}-smoothgrad.png`, image, sg, factor, undefined, 1);
   sg.dispose();
 
-  const ig = await timed('integratedGradients', () => integratedGradients(model, image, { target, steps: fast ? 16 : 64 }));
+  const ig = await timed('integratedGradients', () =>
+    integratedGradients(model, image, { target, steps: fast ? 16 : 64 }),
+  );
   console.log(`    completeness error ${(ig.completenessError * 100).toFixed(2)} %`);
   await panel(`${prefix}-integrated-gradients.png`, image, ig, factor, undefined, 1);
   ig.dispose();
@@ -125,7 +144,9 @@ async function techniques(prefix: string, model: VisionModel, image: tf.Tensor3D
   tf.dispose(ggcImage);
   ggc.dispose();
 
-  const oc = await timed(`occlusion ${occ.window}/${occ.stride}`, () => occlusion(model, image, { target, ...occ }));
+  const oc = await timed(`occlusion ${occ.window}/${occ.stride}`, () =>
+    occlusion(model, image, { target, ...occ }),
+  );
   await panel(`${prefix}-occlusion.png`, image, oc, factor);
   oc.dispose();
   return camValues;
@@ -149,7 +170,9 @@ async function mobilenetPictures(): Promise<void> {
   const names = ['chelsea', 'astronaut', 'coffee', 'brick', 'grass', 'scream', 'starry_night'];
   const photos = await Promise.all(names.map((n) => square(n, 224)));
   const cat = photos[0];
-  const pooled = tf.tidy(() => mobilenet.forward(mobilenet.preprocess(tf.stack(photos) as tf.Tensor4D)).logits);
+  const pooled = tf.tidy(
+    () => mobilenet.forward(mobilenet.preprocess(tf.stack(photos) as tf.Tensor4D)).logits,
+  );
   const top = scalarOf(
     tf.tidy(() => {
       const [mine, others] = tf.split(pooled, [1, names.length - 1]);
@@ -158,10 +181,21 @@ async function mobilenetPictures(): Promise<void> {
   );
   const strongest = scalarOf(tf.tidy(() => tf.argMax(tf.slice(pooled, [0, 0], [1, -1]), 1)));
   pooled.dispose();
-  console.log(`mobilenetV2Features on chelsea: target = pooled out_relu channel ${top} (most cat-specific; the strongest is ${strongest})`);
-  const cam = await techniques('mobilenet-chelsea', mobilenet, cat, top, 1, fast ? { window: 32, stride: 16 } : { window: 16, stride: 8 });
+  console.log(
+    `mobilenetV2Features on chelsea: target = pooled out_relu channel ${top} (most cat-specific; the strongest is ${strongest})`,
+  );
+  const cam = await techniques(
+    'mobilenet-chelsea',
+    mobilenet,
+    cat,
+    top,
+    1,
+    fast ? { window: 32, stride: 16 } : { window: 16, stride: 8 },
+  );
   const peak = Math.max(...cam);
-  const grid = Array.from({ length: 7 }, (_, y) => Array.from(cam.slice(y * 7, y * 7 + 7), (v) => (v / peak).toFixed(2).padStart(5)).join(' '));
+  const grid = Array.from({ length: 7 }, (_, y) =>
+    Array.from(cam.slice(y * 7, y * 7 + 7), (v) => (v / peak).toFixed(2).padStart(5)).join(' '),
+  );
   console.log(`  Grad-CAM 7x7 / max (rows top to bottom):\n${grid.join('\n')}`);
 
   // First-layer filters, and the patches that excite one channel most across the bundled photos.
@@ -171,7 +205,9 @@ async function mobilenetPictures(): Promise<void> {
   tf.dispose([tiles, filters]);
   const layer = 'block_6_expand_relu';
   const patches = await topPatches(mobilenet, photos, { layer, channel: 7, k: 8 });
-  console.log(`  topPatches ${layer}:7 → ${patches.map((p) => `img${p.imageIndex}@(${p.y},${p.x}) ${p.value.toFixed(2)} box ${JSON.stringify(p.box)}`).join('; ')}`);
+  console.log(
+    `  topPatches ${layer}:7 → ${patches.map((p) => `img${p.imageIndex}@(${p.y},${p.x}) ${p.value.toFixed(2)} box ${JSON.stringify(p.box)}`).join('; ')}`,
+  );
   const patchTiles = patches.map((p) => tf.tidy(() => resize(p.patch, [64, 64])));
   const patchGrid = tileGrid(patchTiles, { cols: 8, pad: 2 });
   await writePng(`${OUT}/mobilenet-top-patches-${layer}-7.png`, patchGrid);
@@ -194,12 +230,19 @@ async function fashionPictures(): Promise<void> {
     const logits = tf.tidy(() => fashion.forward(fashion.preprocess(img)).logits);
     const predicted = scalarOf(tf.argMax(logits, 1));
     logits.dispose();
-    console.log(`fashionCnn on ${item}: target ${k} (${fashion.labels?.[k]}), predicted ${predicted} (${fashion.labels?.[predicted]})`);
+    console.log(
+      `fashionCnn on ${item}: target ${k} (${fashion.labels?.[k]}), predicted ${predicted} (${fashion.labels?.[predicted]})`,
+    );
     await techniques(`fashion-${item.slice(8)}`, fashion, img, k, 8, { window: 4, stride: 2 });
     if (item === 'fashion-ankle-boot') {
       for (const technique of ['saliency', 'gradCam', 'guidedBackprop', 'integratedGradients'] as const) {
-        const steps = await randomizationCheck(fashion, img, technique, { target: k, techniqueOptions: { steps: 16 } });
-        console.log(`  randomizationCheck ${technique}: ${steps.map((s) => `${s.layer} ${s.spearman.toFixed(2)}`).join(', ')}`);
+        const steps = await randomizationCheck(fashion, img, technique, {
+          target: k,
+          techniqueOptions: { steps: 16 },
+        });
+        console.log(
+          `  randomizationCheck ${technique}: ${steps.map((s) => `${s.layer} ${s.spearman.toFixed(2)}`).join(', ')}`,
+        );
       }
     }
     img.dispose();

@@ -27,7 +27,12 @@ export const DEFAULT_MAX_BATCH_BYTES = 256 * 2 ** 20;
  * them all alive until it ends), about three times that with the saved tensors and gradients of a
  * backward pass. Sizes missing from the layer list are scaled from the input by the strides seen.
  */
-export function bytesPerSample(model: VisionModel, h: number, w: number, mode: 'forward' | 'gradient'): number {
+export function bytesPerSample(
+  model: VisionModel,
+  h: number,
+  w: number,
+  mode: 'forward' | 'gradient',
+): number {
   let floats = h * w * model.inputShape[2] * 2;
   let stride = 1;
   for (const layer of model.layers) {

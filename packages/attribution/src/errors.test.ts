@@ -59,7 +59,8 @@ describe('bad input → CnnvizError with the right code, nothing leaked', () => 
       };
       for (const img of Object.values(bad)) await expectCode(() => run(net, img, { target: 0 }), 'BAD_IMAGE');
       await expectCode(() => run(net, 'cat.png', { target: 0 }), 'BAD_IMAGE');
-      for (const target of [4, -1, 1.5, '2', undefined]) await expectCode(() => run(net, good, { target }), 'BAD_TARGET');
+      for (const target of [4, -1, 1.5, '2', undefined])
+        await expectCode(() => run(net, good, { target }), 'BAD_TARGET');
       const pair = tf.stack([good, good]);
       await expectCode(() => run(net, pair, { target: [0] }), 'BAD_TARGET');
       await expectCode(() => run(net, pair, { target: [0, 9] }), 'BAD_TARGET');
@@ -73,7 +74,9 @@ describe('bad input → CnnvizError with the right code, nothing leaked', () => 
       await expectCode(() => cam(net, good, { target: 0, layer: 'fc1' }), 'BAD_LAYER');
       await expectCode(() => cam(net, good, { target: 0, layer: 'flatten' }), 'BAD_LAYER');
     }
-    await gradCam(net, good, { target: 0, layer: 'conv9' }).catch((e: Error) => expect(e.message).toContain('conv1'));
+    await gradCam(net, good, { target: 0, layer: 'conv9' }).catch((e: Error) =>
+      expect(e.message).toContain('conv1'),
+    );
   });
 
   it('occlusion: window larger than the image, bad stride or baseline', async () => {
@@ -87,9 +90,15 @@ describe('bad input → CnnvizError with the right code, nothing leaked', () => 
 
   it('options: steps, samples, noise, baseline shape, batch budget', async () => {
     await expectCode(() => integratedGradients(net, good, { target: 0, steps: 0 }), 'BAD_OPTION');
-    await expectCode(() => integratedGradients(net, good, { target: 0, method: 'simpson' as never }), 'BAD_OPTION');
+    await expectCode(
+      () => integratedGradients(net, good, { target: 0, method: 'simpson' as never }),
+      'BAD_OPTION',
+    );
     const wrong = tf.zeros([4, 3, 1]);
-    await expectCode(() => integratedGradients(net, good, { target: 0, baseline: wrong as tf.Tensor3D }), 'BAD_OPTION');
+    await expectCode(
+      () => integratedGradients(net, good, { target: 0, baseline: wrong as tf.Tensor3D }),
+      'BAD_OPTION',
+    );
     wrong.dispose();
     await expectCode(() => smoothGrad(net, good, { target: 0, samples: 0 }), 'BAD_OPTION');
     await expectCode(() => smoothGrad(net, good, { target: 0, noise: -1 }), 'BAD_OPTION');
@@ -105,7 +114,13 @@ describe('bad input → CnnvizError with the right code, nothing leaked', () => 
   it('abort signal → ABORTED', async () => {
     const controller = new AbortController();
     controller.abort();
-    await expectCode(() => smoothGrad(net, good, { target: 0, samples: 4, internalBatchSize: 1, signal: controller.signal }), 'ABORTED');
-    await expectCode(() => occlusion(net, good, { target: 0, window: 2, internalBatchSize: 1, signal: controller.signal }), 'ABORTED');
+    await expectCode(
+      () => smoothGrad(net, good, { target: 0, samples: 4, internalBatchSize: 1, signal: controller.signal }),
+      'ABORTED',
+    );
+    await expectCode(
+      () => occlusion(net, good, { target: 0, window: 2, internalBatchSize: 1, signal: controller.signal }),
+      'ABORTED',
+    );
   });
 });

@@ -11,10 +11,14 @@ beforeAll(async () => {
 });
 
 // Captum's test_grad_cam.py test_simple_input_conv: arange(16) as a 4x4 image, target 0.
-const arange = () => tf.tensor3d(Array.from({ length: 16 }, (_, i) => i), [4, 4, 1]);
+const arange = () =>
+  tf.tensor3d(
+    Array.from({ length: 16 }, (_, i) => i),
+    [4, 4, 1],
+  );
 
 describe('gradCam', () => {
-  it('equals the hand-computed map on Captum\'s one-conv net (pre-ReLU conv layer)', async () => {
+  it("equals the hand-computed map on Captum's one-conv net (pre-ReLU conv layer)", async () => {
     // conv1 = window sums - bias: ch0 [-5,4,31,40], ch1 [-30,-21,6,15]; d out0 / d conv1 =
     // fc weights through both ReLUs: ch0 [0,1,1,1], ch1 [0,0,-1,-1] → alphas 0.75, -0.5.
     const net = captumConvNet();

@@ -20,14 +20,17 @@ const K2 = seeded(16, 32); // [2,2,2,2]
 const B2 = [0.05, -0.1];
 const W = seeded(24, 33); // [8,3]
 const net = () =>
-  tinyNet([4, 4, 1], [
-    { type: 'conv', name: 'conv1', shape: [2, 2, 1, 2], kernel: K1, bias: B1 },
-    { type: 'relu', name: 'relu1' },
-    { type: 'conv', name: 'conv2', shape: [2, 2, 2, 2], kernel: K2, bias: B2 },
-    { type: 'relu', name: 'relu2' },
-    { type: 'flatten', name: 'flatten' },
-    { type: 'dense', name: 'fc', shape: [8, 3], kernel: W, bias: [0, 0, 0] },
-  ]);
+  tinyNet(
+    [4, 4, 1],
+    [
+      { type: 'conv', name: 'conv1', shape: [2, 2, 1, 2], kernel: K1, bias: B1 },
+      { type: 'relu', name: 'relu1' },
+      { type: 'conv', name: 'conv2', shape: [2, 2, 2, 2], kernel: K2, bias: B2 },
+      { type: 'relu', name: 'relu2' },
+      { type: 'flatten', name: 'flatten' },
+      { type: 'dense', name: 'fc', shape: [8, 3], kernel: W, bias: [0, 0, 0] },
+    ],
+  );
 const k1 = (a: number, b: number, o: number) => K1[(a * 2 + b) * 2 + o];
 const k2 = (a: number, b: number, c: number, o: number) => K2[((a * 2 + b) * 2 + c) * 2 + o];
 
@@ -37,39 +40,57 @@ const k2 = (a: number, b: number, c: number, o: number) => K2[((a * 2 + b) * 2 +
  * (input > 0) * grad). `seed(o, i, j)` is d objective / d relu2 output.
  */
 function byHand(x: Float32Array, seed: (o: number, i: number, j: number) => number, guided: boolean) {
-  const z1 = [0, 1].map((o) => [0, 1, 2].map((i) => [0, 1, 2].map((j) => {
-    let s = B1[o];
-    for (let a = 0; a < 2; a++) for (let b = 0; b < 2; b++) s += x[(i + a) * 4 + j + b] * k1(a, b, o);
-    return s;
-  })));
+  const z1 = [0, 1].map((o) =>
+    [0, 1, 2].map((i) =>
+      [0, 1, 2].map((j) => {
+        let s = B1[o];
+        for (let a = 0; a < 2; a++) for (let b = 0; b < 2; b++) s += x[(i + a) * 4 + j + b] * k1(a, b, o);
+        return s;
+      }),
+    ),
+  );
   const h1 = z1.map((m) => m.map((r) => r.map((v) => Math.max(v, 0))));
-  const z2 = [0, 1].map((o) => [0, 1].map((i) => [0, 1].map((j) => {
-    let s = B2[o];
-    for (let a = 0; a < 2; a++) for (let b = 0; b < 2; b++) for (let c = 0; c < 2; c++) s += h1[c][i + a][j + b] * k2(a, b, c, o);
-    return s;
-  })));
+  const z2 = [0, 1].map((o) =>
+    [0, 1].map((i) =>
+      [0, 1].map((j) => {
+        let s = B2[o];
+        for (let a = 0; a < 2; a++)
+          for (let b = 0; b < 2; b++) for (let c = 0; c < 2; c++) s += h1[c][i + a][j + b] * k2(a, b, c, o);
+        return s;
+      }),
+    ),
+  );
   const relu = (g: number, z: number) => (guided ? (g > 0 && z > 0 ? g : 0) : z > 0 ? g : 0);
   const g2 = [0, 1].map((o) => [0, 1].map((i) => [0, 1].map((j) => relu(seed(o, i, j), z2[o][i][j]))));
-  const gh1 = [0, 1].map((c) => [0, 1, 2].map((p) => [0, 1, 2].map((q) => {
-    let s = 0;
-    for (let o = 0; o < 2; o++) for (let a = 0; a < 2; a++) for (let b = 0; b < 2; b++) {
-      const i = p - a;
-      const j = q - b;
-      if (i >= 0 && i < 2 && j >= 0 && j < 2) s += g2[o][i][j] * k2(a, b, c, o);
-    }
-    return s;
-  })));
+  const gh1 = [0, 1].map((c) =>
+    [0, 1, 2].map((p) =>
+      [0, 1, 2].map((q) => {
+        let s = 0;
+        for (let o = 0; o < 2; o++)
+          for (let a = 0; a < 2; a++)
+            for (let b = 0; b < 2; b++) {
+              const i = p - a;
+              const j = q - b;
+              if (i >= 0 && i < 2 && j >= 0 && j < 2) s += g2[o][i][j] * k2(a, b, c, o);
+            }
+        return s;
+      }),
+    ),
+  );
   const g1 = gh1.map((m, c) => m.map((r, p) => r.map((g, q) => relu(g, z1[c][p][q]))));
   const gx = new Float32Array(16);
-  for (let p = 0; p < 4; p++) for (let q = 0; q < 4; q++) {
-    let s = 0;
-    for (let o = 0; o < 2; o++) for (let a = 0; a < 2; a++) for (let b = 0; b < 2; b++) {
-      const i = p - a;
-      const j = q - b;
-      if (i >= 0 && i < 3 && j >= 0 && j < 3) s += g1[o][i][j] * k1(a, b, o);
+  for (let p = 0; p < 4; p++)
+    for (let q = 0; q < 4; q++) {
+      let s = 0;
+      for (let o = 0; o < 2; o++)
+        for (let a = 0; a < 2; a++)
+          for (let b = 0; b < 2; b++) {
+            const i = p - a;
+            const j = q - b;
+            if (i >= 0 && i < 3 && j >= 0 && j < 3) s += g1[o][i][j] * k1(a, b, o);
+          }
+      gx[p * 4 + q] = s;
     }
-    gx[p * 4 + q] = s;
-  }
   return { gx, z1: z1.flat(2), z2: z2.flat(2), gh1: gh1.flat(2) };
 }
 

@@ -23,8 +23,13 @@ export async function guidedBackprop<I extends tf.Tensor3D | tf.Tensor4D>(
   const input = await prepareImages(model, image);
   try {
     const target = resolveTarget(model, options, input.n, input.h, input.w);
-    const { grad, values } = await batchedGradient(model, input.x, target, options ?? {}, 'guidedBackprop', (fn) =>
-      withGradientOverrides(guidedOverrides, fn),
+    const { grad, values } = await batchedGradient(
+      model,
+      input.x,
+      target,
+      options ?? {},
+      'guidedBackprop',
+      (fn) => withGradientOverrides(guidedOverrides, fn),
     );
     values.dispose();
     return makeResult(input.batched, maxAbsOverChannels(grad), grad, false);

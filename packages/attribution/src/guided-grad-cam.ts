@@ -44,7 +44,9 @@ export async function guidedGradCam<I extends tf.Tensor3D | tf.Tensor4D>(
         return tf.mul(g, tf.expandDims(upsample(maps as tf.Tensor3D, [h, w]), -1)) as tf.Tensor4D;
       });
       const camMap = cam.map.clone();
-      return makeResult(batched, maxAbsOverChannels(raw), raw, false, { layer: cam.layer, cam: camMap }, [camMap]);
+      return makeResult(batched, maxAbsOverChannels(raw), raw, false, { layer: cam.layer, cam: camMap }, [
+        camMap,
+      ]);
     } finally {
       guided.dispose();
     }

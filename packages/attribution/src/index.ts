@@ -15,7 +15,12 @@ export { gradCamPlusPlus, type GradCamPlusPlusOptions } from './grad-cam-plus-pl
 export { guidedBackprop, type GuidedBackpropOptions } from './guided-backprop.js';
 export { guidedGradCam, type GuidedGradCamOptions, type GuidedGradCamExtra } from './guided-grad-cam.js';
 export { occlusion, type OcclusionOptions, type OcclusionExtra } from './occlusion.js';
-export { visualizeFilters, filterGrid, type VisualizeFiltersOptions, type FilterGridOptions } from './visualize-filters.js';
+export {
+  visualizeFilters,
+  filterGrid,
+  type VisualizeFiltersOptions,
+  type FilterGridOptions,
+} from './visualize-filters.js';
 export { topPatches, type TopPatchesOptions, type Patch } from './top-patches.js';
 export { receptiveField, receptiveFieldBox, type ReceptiveField, type Box } from './receptive-field.js';
 export { toHeatmap, overlay, type HeatmapOptions, type OverlayOptions, type Renderable } from './render.js';

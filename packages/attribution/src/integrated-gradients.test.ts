@@ -33,14 +33,21 @@ describe('quadrature', () => {
 describe('integratedGradients', () => {
   it('is (x - baseline) * w exactly for a linear model', async () => {
     const w = seeded(48, 3);
-    const net = tinyNet([4, 4, 3], [
-      { type: 'flatten', name: 'flatten' },
-      { type: 'dense', name: 'fc', shape: [48, 1], kernel: w, bias: [0.3] },
-    ]);
+    const net = tinyNet(
+      [4, 4, 3],
+      [
+        { type: 'flatten', name: 'flatten' },
+        { type: 'dense', name: 'fc', shape: [48, 1], kernel: w, bias: [0.3] },
+      ],
+    );
     const img = seededImage([4, 4, 3], 8);
     const r = await integratedGradients(net, img, { target: 0, steps: 4, baseline: 0.25 });
     const x = await img.data();
-    expectClose(await r.raw.data(), Array.from(x, (v, i) => (v - 0.25) * w[i]), 1e-5);
+    expectClose(
+      await r.raw.data(),
+      Array.from(x, (v, i) => (v - 0.25) * w[i]),
+      1e-5,
+    );
     expect(r.completenessError).toBeLessThan(1e-5);
     r.dispose();
     img.dispose();
@@ -85,8 +92,12 @@ describe('integratedGradients', () => {
     const baseline = seededImage([8, 8, 3], 16);
     const m = 400;
     const expected = tf.tidy(() => {
-      const f = (x: tf.Tensor) => tf.sum(tf.slice(net.forward(net.preprocess(x as tf.Tensor4D)).logits, [0, 2], [-1, 1])) as tf.Scalar;
-      const alphas = tf.tensor4d(Array.from({ length: m }, (_, i) => (i + 0.5) / m), [m, 1, 1, 1]);
+      const f = (x: tf.Tensor) =>
+        tf.sum(tf.slice(net.forward(net.preprocess(x as tf.Tensor4D)).logits, [0, 2], [-1, 1])) as tf.Scalar;
+      const alphas = tf.tensor4d(
+        Array.from({ length: m }, (_, i) => (i + 0.5) / m),
+        [m, 1, 1, 1],
+      );
       const diff = tf.sub(img, baseline);
       const points = tf.add(baseline, tf.mul(alphas, diff));
       return tf.mul(diff, tf.mean(tf.grad(f)(points), 0));
@@ -111,7 +122,9 @@ describe('integratedGradients', () => {
     tf.dispose(raws);
     second.dispose();
     r.dispose();
-    await expectNoLeak(async () => (await integratedGradients(net, batch, { target: [0, 3], steps: 8, internalBatchSize: 3 })).dispose());
+    await expectNoLeak(async () =>
+      (await integratedGradients(net, batch, { target: [0, 3], steps: 8, internalBatchSize: 3 })).dispose(),
+    );
     tf.dispose([...imgs, batch]);
     net.dispose();
   });

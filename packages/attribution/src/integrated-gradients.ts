@@ -63,8 +63,14 @@ export async function integratedGradients<I extends tf.Tensor3D | tf.Tensor4D>(
       const rows = rowIds.map((r) => Math.floor(r / steps));
       const g = tf.tidy(() => {
         const idx = tf.tensor1d(rows, 'int32');
-        const a = tf.tensor4d(Float32Array.from(rowIds, (r) => alphas[r % steps]), [rows.length, 1, 1, 1]);
-        const wts = tf.tensor4d(Float32Array.from(rowIds, (r) => weights[r % steps]), [rows.length, 1, 1, 1]);
+        const a = tf.tensor4d(
+          Float32Array.from(rowIds, (r) => alphas[r % steps]),
+          [rows.length, 1, 1, 1],
+        );
+        const wts = tf.tensor4d(
+          Float32Array.from(rowIds, (r) => weights[r % steps]),
+          [rows.length, 1, 1, 1],
+        );
         const points = tf.add(tf.gather(base!, idx), tf.mul(a, tf.gather(diff!, idx))) as tf.Tensor4D;
         const { grad, values } = objectiveGradient(model, points, target.forRows(rows));
         values.dispose();

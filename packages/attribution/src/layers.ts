@@ -3,7 +3,8 @@ import { check, checkLayer, closestNames, type LayerInfo, type VisionModel } fro
 const CONV = /conv/i;
 // Layers that keep a conv block's spatial map as it is, element by element: the last conv-like
 // layer is the one after them (a ReLU after a convolution is still "the conv layer's output").
-const ELEMENTWISE = /relu|activation|batchnorm|normalization|add|elu|leaky|prelu|dropout|identity|clip|swish|sigmoid|tanh/i;
+const ELEMENTWISE =
+  /relu|activation|batchnorm|normalization|add|elu|leaky|prelu|dropout|identity|clip|swish|sigmoid|tanh/i;
 
 function isSpatial(layer: LayerInfo): boolean {
   return layer.outputShape.length === 3;
@@ -28,7 +29,11 @@ export function defaultCamLayer(model: VisionModel): string | undefined {
     }
   }
   if (index < 0) return undefined;
-  while (index + 1 < layers.length && isSpatial(layers[index + 1]) && ELEMENTWISE.test(layers[index + 1].kind)) {
+  while (
+    index + 1 < layers.length &&
+    isSpatial(layers[index + 1]) &&
+    ELEMENTWISE.test(layers[index + 1].kind)
+  ) {
     index++;
   }
   return layers[index].name;

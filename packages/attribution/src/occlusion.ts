@@ -43,7 +43,10 @@ export async function occlusion<I extends tf.Tensor3D | tf.Tensor4D>(
   try {
     const { x, n, h, w, c } = input;
     const [wy, wx] = pair(opts.window ?? 16, 'window');
-    const [sy, sx] = pair(opts.stride ?? [Math.max(1, Math.floor(wy / 2)), Math.max(1, Math.floor(wx / 2))], 'stride');
+    const [sy, sx] = pair(
+      opts.stride ?? [Math.max(1, Math.floor(wy / 2)), Math.max(1, Math.floor(wx / 2))],
+      'stride',
+    );
     check(
       wy <= h && wx <= w,
       'BAD_OPTION',
@@ -128,7 +131,13 @@ async function baselineFor(baseline: unknown, shape: [number, number, number]): 
   return tf.cast(baseline as tf.Tensor, 'float32');
 }
 
-function windowMasks(batch: ReadonlyArray<readonly [number, number]>, h: number, w: number, wy: number, wx: number): Float32Array {
+function windowMasks(
+  batch: ReadonlyArray<readonly [number, number]>,
+  h: number,
+  w: number,
+  wy: number,
+  wx: number,
+): Float32Array {
   const mask = new Float32Array(batch.length * h * w);
   batch.forEach(([y0, x0], k) => {
     for (let y = y0; y < y0 + wy; y++) mask.fill(1, k * h * w + y * w + x0, k * h * w + y * w + x0 + wx);
@@ -148,7 +157,9 @@ function meanOverCovering(
 ): Float32Array {
   const map = new Float32Array(n * h * w);
   const count = new Float32Array(h * w);
-  for (const y0 of ys) for (const x0 of xs) for (let y = y0; y < y0 + wy; y++) for (let x = x0; x < x0 + wx; x++) count[y * w + x]++;
+  for (const y0 of ys)
+    for (const x0 of xs)
+      for (let y = y0; y < y0 + wy; y++) for (let x = x0; x < x0 + wx; x++) count[y * w + x]++;
   for (let i = 0; i < n; i++) {
     const out = map.subarray(i * h * w, (i + 1) * h * w);
     ys.forEach((y0, a) =>

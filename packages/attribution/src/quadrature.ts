@@ -2,11 +2,7 @@ import { check } from '@cnnviz/core';
 
 /** How integrated gradients approximates its path integral (Captum's `method` names). */
 export type IntegrationMethod =
-  | 'gausslegendre'
-  | 'riemann_trapezoid'
-  | 'riemann_left'
-  | 'riemann_right'
-  | 'riemann_middle';
+  'gausslegendre' | 'riemann_trapezoid' | 'riemann_left' | 'riemann_right' | 'riemann_middle';
 
 const METHODS: IntegrationMethod[] = [
   'gausslegendre',
@@ -22,7 +18,11 @@ const METHODS: IntegrationMethod[] = [
  * weights sum to 1 - 1/n).
  */
 export function quadrature(method: IntegrationMethod, n: number): { alphas: number[]; weights: number[] } {
-  check(METHODS.includes(method), 'BAD_OPTION', `method must be one of ${METHODS.join(', ')}, got ${String(method)}`);
+  check(
+    METHODS.includes(method),
+    'BAD_OPTION',
+    `method must be one of ${METHODS.join(', ')}, got ${String(method)}`,
+  );
   if (method === 'gausslegendre') return gaussLegendre(n);
   check(n > 1 || method !== 'riemann_trapezoid', 'BAD_OPTION', 'riemann_trapezoid needs steps >= 2');
   const alphas: number[] = [];

@@ -16,9 +16,24 @@ const model = () =>
   tinyNet(
     [12, 12, 3],
     [
-      { type: 'conv', name: 'conv1', shape: [3, 3, 3, 8], kernel: seeded(216, 61, 0.4), bias: seeded(8, 62, 0.1), padding: 'same' },
+      {
+        type: 'conv',
+        name: 'conv1',
+        shape: [3, 3, 3, 8],
+        kernel: seeded(216, 61, 0.4),
+        bias: seeded(8, 62, 0.1),
+        padding: 'same',
+      },
       { type: 'relu', name: 'relu1' },
-      { type: 'conv', name: 'conv2', shape: [3, 3, 8, 8], kernel: seeded(576, 63, 0.3), bias: seeded(8, 64, 0.1), padding: 'same', stride: 2 },
+      {
+        type: 'conv',
+        name: 'conv2',
+        shape: [3, 3, 8, 8],
+        kernel: seeded(576, 63, 0.3),
+        bias: seeded(8, 64, 0.1),
+        padding: 'same',
+        stride: 2,
+      },
       { type: 'relu', name: 'relu2' },
       { type: 'flatten', name: 'flat' },
       { type: 'dense', name: 'fc', shape: [288, 4], kernel: seeded(1152, 65, 0.2), bias: seeded(4, 66, 0.1) },
@@ -27,7 +42,11 @@ const model = () =>
   );
 
 async function snapshot(net: ReturnType<typeof model>): Promise<number[][]> {
-  return Promise.all(Object.values(net.vars).flat().map(async (v) => Array.from(await v.data())));
+  return Promise.all(
+    Object.values(net.vars)
+      .flat()
+      .map(async (v) => Array.from(await v.data())),
+  );
 }
 
 describe('spearman', () => {

@@ -1,5 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { check, checkAborted, checkLayer, checkNumber, CnnvizError, createRng, randomNormal, type Rng, type VisionModel } from '@cnnviz/core';
+import {
+  check,
+  checkAborted,
+  checkLayer,
+  checkNumber,
+  CnnvizError,
+  createRng,
+  randomNormal,
+  type Rng,
+  type VisionModel,
+} from '@cnnviz/core';
 import type { Progress } from './batching.js';
 import { gradCam } from './grad-cam.js';
 import { gradCamPlusPlus } from './grad-cam-plus-plus.js';
@@ -86,17 +96,29 @@ export async function randomizationCheck(
     `technique must be a function or one of ${Object.keys(TECHNIQUES).join(', ')}, got ${String(technique)}`,
   );
   if (typeof model.getWeights !== 'function' || typeof model.setWeights !== 'function') {
-    throw new CnnvizError('UNSUPPORTED_OP', 'randomizationCheck needs a model with getWeights and setWeights');
+    throw new CnnvizError(
+      'UNSUPPORTED_OP',
+      'randomizationCheck needs a model with getWeights and setWeights',
+    );
   }
   const { mode = 'cascading', absolute = true, seed = 0 } = opts;
-  check(mode === 'cascading' || mode === 'independent', 'BAD_OPTION', `mode must be 'cascading' or 'independent', got ${String(mode)}`);
+  check(
+    mode === 'cascading' || mode === 'independent',
+    'BAD_OPTION',
+    `mode must be 'cascading' or 'independent', got ${String(mode)}`,
+  );
   checkNumber(seed, 'seed');
   const names = model.layers.map((l) => l.name);
   const layers = opts.layers ?? [...names].reverse().filter((l) => hasWeights(model, l));
   layers.forEach((l) => checkLayer(l, names));
   check(layers.length > 0, 'BAD_OPTION', 'the model has no layers with weights to randomise');
 
-  const techniqueOptions = { ...opts.techniqueOptions, target: opts.target, objective: opts.objective, signal: opts.signal };
+  const techniqueOptions = {
+    ...opts.techniqueOptions,
+    target: opts.target,
+    objective: opts.objective,
+    signal: opts.signal,
+  };
   const mapOf = async (): Promise<Float32Array> => {
     const r = await run(model, image, techniqueOptions);
     try {
@@ -119,7 +141,11 @@ export async function randomizationCheck(
       if (mode === 'independent' && i > 0) restore(model, originals, layers[i - 1]);
       const { weights, release } = readWeights(model, layer);
       try {
-        if (!originals.has(layer)) originals.set(layer, weights.map((w) => w.clone()));
+        if (!originals.has(layer))
+          originals.set(
+            layer,
+            weights.map((w) => w.clone()),
+          );
         const random = weights.map((w) => randomized(w, rng));
         try {
           model.setWeights(layer, random);

@@ -42,7 +42,11 @@ const CROP = /^cropping/i;
  * zero-padding layers are read off their output shapes. Where branches merge (residual adds) the
  * field is the union of the branches' fields.
  */
-export function receptiveField(model: VisionModel, layer: string, inputSize?: [number, number]): ReceptiveField {
+export function receptiveField(
+  model: VisionModel,
+  layer: string,
+  inputSize?: [number, number],
+): ReceptiveField {
   const names = model.layers.map((l) => l.name);
   checkLayer(layer, names);
   const target = model.layers.find((l) => l.name === layer)!;
@@ -79,7 +83,12 @@ export function receptiveField(model: VisionModel, layer: string, inputSize?: [n
 }
 
 /** The input rectangle unit (y, x) of a layer sees, clipped to an image of `imageSize`. */
-export function receptiveFieldBox(rf: ReceptiveField, y: number, x: number, imageSize: [number, number]): Box {
+export function receptiveFieldBox(
+  rf: ReceptiveField,
+  y: number,
+  x: number,
+  imageSize: [number, number],
+): Box {
   const top = rf.offset[0] + y * rf.stride[0];
   const left = rf.offset[1] + x * rf.stride[1];
   const t = Math.max(0, top);

@@ -11,7 +11,8 @@ beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-const lut = (name: 'rdbu' | 'inferno' | 'jet', i: number) => Array.from(colormapLut(name).slice(3 * i, 3 * i + 3));
+const lut = (name: 'rdbu' | 'inferno' | 'jet', i: number) =>
+  Array.from(colormapLut(name).slice(3 * i, 3 * i + 3));
 
 describe('toHeatmap / overlay', () => {
   it('signed results use a diverging map centred on 0; unsigned ones are min-max scaled', async () => {
@@ -43,7 +44,13 @@ describe('toHeatmap / overlay', () => {
 
   it('overlay upsamples a layer-resolution Grad-CAM to the image and blends with alpha', async () => {
     const net = captumConvNet();
-    const img = tf.div(tf.tensor3d(Array.from({ length: 16 }, (_, i) => i), [4, 4, 1]), 15) as tf.Tensor3D;
+    const img = tf.div(
+      tf.tensor3d(
+        Array.from({ length: 16 }, (_, i) => i),
+        [4, 4, 1],
+      ),
+      15,
+    ) as tf.Tensor3D;
     const cam = await gradCam(net, img, { target: 0, layer: 'conv1' });
     await expectNoLeak(() => tf.dispose(overlay(img, cam)));
     const full = overlay(img, cam, { alpha: 1 });
@@ -66,7 +73,9 @@ describe('toHeatmap / overlay', () => {
     expect(o.shape).toEqual([2, 3, 3, 3]);
     const first = toHeatmap(tf.unstack(maps)[0] as tf.Tensor2D);
     expectClose((await h.data()).slice(0, 27), await first.data(), 1e-6);
-    expect(() => overlay(images, { map: tf.unstack(maps)[0] })).toThrow(expect.objectContaining({ code: 'BAD_INPUT' }));
+    expect(() => overlay(images, { map: tf.unstack(maps)[0] })).toThrow(
+      expect.objectContaining({ code: 'BAD_INPUT' }),
+    );
     tf.dispose([maps, images, h, o, first]);
   });
 });

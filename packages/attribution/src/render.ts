@@ -1,5 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { applyColormap, check, checkImage, checkNumber, overlayHeatmap, type ColormapName } from '@cnnviz/core';
+import {
+  applyColormap,
+  check,
+  checkImage,
+  checkNumber,
+  overlayHeatmap,
+  type ColormapName,
+} from '@cnnviz/core';
 
 /** A result of any technique, or a bare map `[H,W]` / maps `[N,H,W]`. */
 export type Renderable = { map: tf.Tensor; signed?: boolean } | tf.Tensor2D | tf.Tensor3D;
@@ -42,8 +49,14 @@ function mapOf(result: Renderable): { map: tf.Tensor; signed: boolean } {
  * The map as a colour image: `[H,W,3]` (or `[N,H,W,3]` for batch results), values 0..1. Unsigned
  * maps are min-max scaled; signed maps are divided by max|v| and shown on a diverging colormap.
  */
-export function toHeatmap(result: { map: tf.Tensor2D; signed?: boolean } | tf.Tensor2D, options?: HeatmapOptions): tf.Tensor3D;
-export function toHeatmap(result: { map: tf.Tensor3D; signed?: boolean } | tf.Tensor3D, options?: HeatmapOptions): tf.Tensor4D;
+export function toHeatmap(
+  result: { map: tf.Tensor2D; signed?: boolean } | tf.Tensor2D,
+  options?: HeatmapOptions,
+): tf.Tensor3D;
+export function toHeatmap(
+  result: { map: tf.Tensor3D; signed?: boolean } | tf.Tensor3D,
+  options?: HeatmapOptions,
+): tf.Tensor4D;
 export function toHeatmap(result: Renderable, options?: HeatmapOptions): tf.Tensor3D | tf.Tensor4D;
 export function toHeatmap(result: Renderable, options: HeatmapOptions = {}): tf.Tensor3D | tf.Tensor4D {
   const { map, signed: ownSign } = mapOf(result);
@@ -51,7 +64,8 @@ export function toHeatmap(result: Renderable, options: HeatmapOptions = {}): tf.
   const colormap = options.colormap ?? (signed ? 'rdbu' : 'inferno');
   const { clipPercentile = 0 } = options;
   checkNumber(clipPercentile, 'clipPercentile', { min: 0, max: 100 });
-  const rangeOf = (m: tf.Tensor2D) => options.range ?? (clipPercentile > 0 ? clippedRange(m, signed, clipPercentile) : undefined);
+  const rangeOf = (m: tf.Tensor2D) =>
+    options.range ?? (clipPercentile > 0 ? clippedRange(m, signed, clipPercentile) : undefined);
   const one = (m: tf.Tensor2D) => applyColormap(m, colormap, { signed, range: rangeOf(m) });
   if (map.rank === 2) return one(map as tf.Tensor2D);
   return tf.tidy(() => tf.stack(tf.unstack(map).map((m) => one(m as tf.Tensor2D))) as tf.Tensor4D);
@@ -69,7 +83,11 @@ export interface OverlayOptions extends HeatmapOptions {
  */
 export function overlay(image: tf.Tensor3D, result: Renderable, options?: OverlayOptions): tf.Tensor3D;
 export function overlay(image: tf.Tensor4D, result: Renderable, options?: OverlayOptions): tf.Tensor4D;
-export function overlay(image: tf.Tensor3D | tf.Tensor4D, result: Renderable, options?: OverlayOptions): tf.Tensor3D | tf.Tensor4D;
+export function overlay(
+  image: tf.Tensor3D | tf.Tensor4D,
+  result: Renderable,
+  options?: OverlayOptions,
+): tf.Tensor3D | tf.Tensor4D;
 export function overlay(
   image: tf.Tensor3D | tf.Tensor4D,
   result: Renderable,
@@ -92,10 +110,15 @@ export function overlay(
     'BAD_INPUT',
     `image [${image.shape.join(',')}] and map [${map.shape.join(',')}] do not match: pass one image with its map, or a batch with its batch result`,
   );
-  if (image.rank === 3) return overlayHeatmap(image as tf.Tensor3D, map as tf.Tensor2D, optsFor(map as tf.Tensor2D));
+  if (image.rank === 3)
+    return overlayHeatmap(image as tf.Tensor3D, map as tf.Tensor2D, optsFor(map as tf.Tensor2D));
   return tf.tidy(() => {
     const imgs = tf.unstack(image);
     const maps = tf.unstack(map);
-    return tf.stack(imgs.map((im, i) => overlayHeatmap(im as tf.Tensor3D, maps[i] as tf.Tensor2D, optsFor(maps[i] as tf.Tensor2D)))) as tf.Tensor4D;
+    return tf.stack(
+      imgs.map((im, i) =>
+        overlayHeatmap(im as tf.Tensor3D, maps[i] as tf.Tensor2D, optsFor(maps[i] as tf.Tensor2D)),
+      ),
+    ) as tf.Tensor4D;
   });
 }

@@ -24,7 +24,10 @@ function finiteDifferences(net: TinyNet, img: tf.Tensor3D, target: number, eps =
     const batch = tf.tensor4d(rows, [2 * size, ...img.shape]);
     const logits = net.forward(net.preprocess(batch)).logits.dataSync();
     const k = logits.length / (2 * size);
-    return Float32Array.from({ length: size }, (_, i) => (logits[2 * i * k + target] - logits[(2 * i + 1) * k + target]) / (2 * eps));
+    return Float32Array.from(
+      { length: size },
+      (_, i) => (logits[2 * i * k + target] - logits[(2 * i + 1) * k + target]) / (2 * eps),
+    );
   });
 }
 
@@ -38,7 +41,9 @@ describe('saliency', () => {
     expect(r.map.shape).toEqual([8, 8]);
     const raw = await r.raw.data();
     expectClose(raw, finiteDifferences(net, img, 3), 5e-4);
-    const expectedMap = Array.from({ length: 64 }, (_, p) => Math.max(...[0, 1, 2].map((c) => Math.abs(raw[p * 3 + c]))));
+    const expectedMap = Array.from({ length: 64 }, (_, p) =>
+      Math.max(...[0, 1, 2].map((c) => Math.abs(raw[p * 3 + c]))),
+    );
     expectClose(await r.map.data(), expectedMap, 1e-7);
     r.dispose();
     img.dispose();
@@ -71,9 +76,9 @@ describe('saliency', () => {
     const objective = neuron('relu2', 1, 2, 1);
     const r = await saliency(net, img, { target: objective });
     const expected = tf.tidy(() =>
-      tf.grad((x: tf.Tensor) => tf.sum(objective.evaluate(net.forward(net.preprocess(x as tf.Tensor4D), ['relu2']))))(
-        tf.expandDims(img, 0),
-      ),
+      tf.grad((x: tf.Tensor) =>
+        tf.sum(objective.evaluate(net.forward(net.preprocess(x as tf.Tensor4D), ['relu2']))),
+      )(tf.expandDims(img, 0)),
     );
     expectClose(await r.raw.data(), await expected.data(), 1e-6);
     expect(Math.max(...(await r.map.data()))).toBeGreaterThan(0);

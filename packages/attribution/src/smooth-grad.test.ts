@@ -11,12 +11,22 @@ beforeAll(async () => {
 });
 
 /** The definition, sample by sample: mean over s of grad f(x + noise_s), noise ~ N(0, (noise*(max-min))²). */
-function reference(net: TinyNet, img: tf.Tensor3D, target: number, samples: number, noise: number, seed: number, squared: boolean) {
+function reference(
+  net: TinyNet,
+  img: tf.Tensor3D,
+  target: number,
+  samples: number,
+  noise: number,
+  seed: number,
+  squared: boolean,
+) {
   return tf.tidy(() => {
     const sigma = (tf.max(img).dataSync()[0] - tf.min(img).dataSync()[0]) * noise;
     const rng = createRng(seed);
     const f = (x: tf.Tensor) =>
-      tf.sum(tf.slice(net.forward(net.preprocess(x as tf.Tensor4D)).logits, [0, target], [1, 1])) as tf.Scalar;
+      tf.sum(
+        tf.slice(net.forward(net.preprocess(x as tf.Tensor4D)).logits, [0, target], [1, 1]),
+      ) as tf.Scalar;
     let sum: tf.Tensor = tf.zerosLike(img);
     for (let s = 0; s < samples; s++) {
       const noisy = tf.expandDims(tf.add(img, tf.mul(randomNormal(img.shape, rng), sigma)), 0);
@@ -33,7 +43,13 @@ describe('smoothGrad', () => {
     const img = seededImage([8, 8, 3], 9);
     const expected = reference(net, img, 2, 6, 0.2, 42, false);
     for (const internalBatchSize of [1, 4, 6]) {
-      const r = await smoothGrad(net, img, { target: 2, samples: 6, noise: 0.2, seed: 42, internalBatchSize });
+      const r = await smoothGrad(net, img, {
+        target: 2,
+        samples: 6,
+        noise: 0.2,
+        seed: 42,
+        internalBatchSize,
+      });
       expectClose(await r.raw.data(), await expected.data(), 1e-5);
       r.dispose();
     }
@@ -80,7 +96,9 @@ describe('smoothGrad', () => {
     expectClose(await raws[0].data(), await first.data(), 1e-5);
     tf.dispose([...raws, first]);
     r.dispose();
-    await expectNoLeak(async () => (await smoothGrad(net, batch, { target: [3, 1], samples: 3, internalBatchSize: 2 })).dispose());
+    await expectNoLeak(async () =>
+      (await smoothGrad(net, batch, { target: [3, 1], samples: 3, internalBatchSize: 2 })).dispose(),
+    );
     tf.dispose([...imgs, batch]);
     net.dispose();
   });

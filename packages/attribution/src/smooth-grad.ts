@@ -54,7 +54,10 @@ export async function smoothGrad<I extends tf.Tensor3D | tf.Tensor4D>(
     for (let start = 0; start < total; start += size) {
       const rows = range(start, Math.min(start + size, total)).map((r) => Math.floor(r / samples));
       const g = tf.tidy(() => {
-        const scale = tf.tensor4d(Float32Array.from(rows, (i) => sigma[i]), [rows.length, 1, 1, 1]);
+        const scale = tf.tensor4d(
+          Float32Array.from(rows, (i) => sigma[i]),
+          [rows.length, 1, 1, 1],
+        );
         // One draw per row, so the noise of a sample does not depend on how rows are batched.
         const eps = tf.mul(tf.stack(rows.map(() => randomNormal([h, w, c], rng))), scale);
         const noisy = tf.add(tf.gather(x, tf.tensor1d(rows, 'int32')), eps) as tf.Tensor4D;

@@ -1,5 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { check, checkLayer, checkTarget, type ForwardResult, type Objective, type VisionModel } from '@cnnviz/core';
+import {
+  check,
+  checkLayer,
+  checkTarget,
+  type ForwardResult,
+  type Objective,
+  type VisionModel,
+} from '@cnnviz/core';
 
 /** A class index for every image, one class index per image, or any core Objective. */
 export type Target = number | number[] | Objective;

@@ -18,7 +18,13 @@ export type LayerSpec =
   | { type: 'relu' | 'tanh'; name: string }
   | { type: 'maxpool'; name: string; size: number; stride?: number }
   | { type: 'flatten'; name: string; order?: 'hwc' | 'chw' }
-  | { type: 'dense'; name: string; shape: [number, number]; kernel: ArrayLike<number>; bias: ArrayLike<number> };
+  | {
+      type: 'dense';
+      name: string;
+      shape: [number, number];
+      kernel: ArrayLike<number>;
+      bias: ArrayLike<number>;
+    };
 
 export interface TinyNet extends VisionModel {
   vars: Record<string, tf.Variable[]>;
@@ -39,13 +45,26 @@ export function tinyNet(
       const [kh, kw, , cout] = s.shape;
       const stride = s.stride ?? 1;
       const padding = s.padding ?? 'valid';
-      vars[s.name] = [tf.variable(tf.tensor4d(Array.from(s.kernel), s.shape)), tf.variable(tf.tensor1d(Array.from(s.bias)))];
-      const out = (n: number, k: number) => (padding === 'same' ? Math.ceil(n / stride) : Math.floor((n - k) / stride) + 1);
+      vars[s.name] = [
+        tf.variable(tf.tensor4d(Array.from(s.kernel), s.shape)),
+        tf.variable(tf.tensor1d(Array.from(s.bias))),
+      ];
+      const out = (n: number, k: number) =>
+        padding === 'same' ? Math.ceil(n / stride) : Math.floor((n - k) / stride) + 1;
       shape = [out(shape[0], kh), out(shape[1], kw), cout];
-      layers.push({ name: s.name, kind: 'Conv2D', outputShape: shape, kernel: { size: [kh, kw], strides: [stride, stride], padding } });
+      layers.push({
+        name: s.name,
+        kind: 'Conv2D',
+        outputShape: shape,
+        kernel: { size: [kh, kw], strides: [stride, stride], padding },
+      });
     } else if (s.type === 'maxpool') {
       const stride = s.stride ?? s.size;
-      shape = [Math.floor((shape[0] - s.size) / stride) + 1, Math.floor((shape[1] - s.size) / stride) + 1, shape[2]];
+      shape = [
+        Math.floor((shape[0] - s.size) / stride) + 1,
+        Math.floor((shape[1] - s.size) / stride) + 1,
+        shape[2],
+      ];
       layers.push({
         name: s.name,
         kind: 'MaxPooling2D',
@@ -56,7 +75,10 @@ export function tinyNet(
       shape = [shape.reduce((a, b) => a * b, 1)];
       layers.push({ name: s.name, kind: 'Flatten', outputShape: shape });
     } else if (s.type === 'dense') {
-      vars[s.name] = [tf.variable(tf.tensor2d(Array.from(s.kernel), s.shape)), tf.variable(tf.tensor1d(Array.from(s.bias)))];
+      vars[s.name] = [
+        tf.variable(tf.tensor2d(Array.from(s.kernel), s.shape)),
+        tf.variable(tf.tensor1d(Array.from(s.bias))),
+      ];
       shape = [s.shape[1]];
       layers.push({ name: s.name, kind: 'Dense', outputShape: shape });
     } else {
@@ -67,7 +89,8 @@ export function tinyNet(
     inputShape,
     layers,
     vars,
-    preprocess: (img) => tf.tidy(() => preprocess((img.rank === 3 ? tf.expandDims(img, 0) : img) as tf.Tensor4D)),
+    preprocess: (img) =>
+      tf.tidy(() => preprocess((img.rank === 3 ? tf.expandDims(img, 0) : img) as tf.Tensor4D)),
     forward(x, taps = []) {
       const activations: Record<string, tf.Tensor> = {};
       let h: tf.Tensor = x;
@@ -94,7 +117,9 @@ export function tinyNet(
       vars[layer].forEach((v, i) => v.assign(ws[i]));
     },
     dispose() {
-      Object.values(vars).flat().forEach((v) => v.dispose());
+      Object.values(vars)
+        .flat()
+        .forEach((v) => v.dispose());
     },
   };
 }
@@ -143,7 +168,14 @@ export function smallRgbNet(seed = 1, size = 8, activation: 'relu' | 'tanh' = 'r
   return tinyNet(
     [size, size, 3],
     [
-      { type: 'conv', name: 'conv1', shape: [3, 3, 3, 4], kernel: seeded(108, seed, 0.5), bias: seeded(4, seed + 1, 0.1), padding: 'same' },
+      {
+        type: 'conv',
+        name: 'conv1',
+        shape: [3, 3, 3, 4],
+        kernel: seeded(108, seed, 0.5),
+        bias: seeded(4, seed + 1, 0.1),
+        padding: 'same',
+      },
       { type: activation, name: 'relu1' },
       {
         type: 'conv',
@@ -156,7 +188,13 @@ export function smallRgbNet(seed = 1, size = 8, activation: 'relu' | 'tanh' = 'r
       },
       { type: activation, name: 'relu2' },
       { type: 'flatten', name: 'flatten' },
-      { type: 'dense', name: 'fc', shape: [h2 * h2 * 6, 5], kernel: seeded(h2 * h2 * 30, seed + 4, 0.3), bias: seeded(5, seed + 5, 0.1) },
+      {
+        type: 'dense',
+        name: 'fc',
+        shape: [h2 * h2 * 6, 5],
+        kernel: seeded(h2 * h2 * 30, seed + 4, 0.3),
+        bias: seeded(5, seed + 5, 0.1),
+      },
     ],
     (x) => tf.sub(tf.mul(x, 2), 1),
   );
@@ -164,7 +202,10 @@ export function smallRgbNet(seed = 1, size = 8, activation: 'relu' | 'tanh' = 'r
 
 /** Seeded image with values in 0..1. */
 export function seededImage(shape: [number, number, number], seed: number): tf.Tensor3D {
-  return tf.tensor3d(seeded(shape[0] * shape[1] * shape[2], seed, 0.5).map((v) => v + 0.5), shape);
+  return tf.tensor3d(
+    seeded(shape[0] * shape[1] * shape[2], seed, 0.5).map((v) => v + 0.5),
+    shape,
+  );
 }
 
 /** Asserts `fn` leaves the number of live tensors unchanged. */

@@ -12,10 +12,13 @@ beforeAll(async () => {
 describe('topPatches', () => {
   it('finds the bright pixels, best first, and crops the receptive field around them', async () => {
     // conv 3x3 of ones: a unit's value is the sum of its 3x3 window.
-    const net = tinyNet([6, 6, 1], [
-      { type: 'conv', name: 'sum3', shape: [3, 3, 1, 1], kernel: new Array(9).fill(1), bias: [0] },
-      { type: 'flatten', name: 'flat' },
-    ]);
+    const net = tinyNet(
+      [6, 6, 1],
+      [
+        { type: 'conv', name: 'sum3', shape: [3, 3, 1, 1], kernel: new Array(9).fill(1), bias: [0] },
+        { type: 'flatten', name: 'flat' },
+      ],
+    );
     const bright = [
       [0.5, 3, 4],
       [0.9, 1, 1],
@@ -28,7 +31,11 @@ describe('topPatches', () => {
     });
     const patches = await topPatches(net, images, { layer: 'sum3', channel: 0, k: 3, distinctImages: true });
     expect(patches.map((p) => p.imageIndex)).toEqual([1, 2, 0]);
-    expectClose(patches.map((p) => p.value), [0.9, 0.7, 0.5], 1e-6);
+    expectClose(
+      patches.map((p) => p.value),
+      [0.9, 0.7, 0.5],
+      1e-6,
+    );
     for (const p of patches) {
       const [, y, x] = bright[p.imageIndex];
       // Ties keep the first unit in scan order: the window whose top-left is 2 up and 2 left (clipped at 0).
@@ -47,10 +54,19 @@ describe('topPatches', () => {
   it('equals a brute-force ranking of all units, boxes from the receptive field, in any batch size', async () => {
     const net = smallRgbNet(41);
     const batch = tf.stack([1, 2, 3, 4, 5].map((s) => seededImage([8, 8, 3], s))) as tf.Tensor4D;
-    const act = tf.tidy(() => tf.slice(net.forward(net.preprocess(batch), ['relu2']).activations.relu2, [0, 0, 0, 2], [-1, -1, -1, 1]));
+    const act = tf.tidy(() =>
+      tf.slice(
+        net.forward(net.preprocess(batch), ['relu2']).activations.relu2,
+        [0, 0, 0, 2],
+        [-1, -1, -1, 1],
+      ),
+    );
     const values = Array.from(await act.data());
     act.dispose();
-    const order = values.map((v, i) => ({ v, i })).sort((a, b) => b.v - a.v || a.i - b.i).slice(0, 6);
+    const order = values
+      .map((v, i) => ({ v, i }))
+      .sort((a, b) => b.v - a.v || a.i - b.i)
+      .slice(0, 6);
     const rf = receptiveField(net, 'relu2');
     expect(rf).toMatchObject({ size: [5, 5], stride: [2, 2], offset: [-1, -1] });
     for (const internalBatchSize of [2, 5]) {
@@ -68,9 +84,15 @@ describe('topPatches', () => {
       const ps = await topPatches(net, batch, { layer: 'relu2', channel: 0, k: 2 });
       ps.forEach((p) => p.patch.dispose());
     });
-    await expect(topPatches(net, batch, { layer: 'fc', channel: 0 })).rejects.toMatchObject({ code: 'BAD_LAYER' });
-    await expect(topPatches(net, batch, { layer: 'relu2', channel: 6 })).rejects.toMatchObject({ code: 'BAD_TARGET' });
-    await expect(topPatches(net, batch, { layer: 'nope', channel: 0 })).rejects.toMatchObject({ code: 'UNKNOWN_LAYER' });
+    await expect(topPatches(net, batch, { layer: 'fc', channel: 0 })).rejects.toMatchObject({
+      code: 'BAD_LAYER',
+    });
+    await expect(topPatches(net, batch, { layer: 'relu2', channel: 6 })).rejects.toMatchObject({
+      code: 'BAD_TARGET',
+    });
+    await expect(topPatches(net, batch, { layer: 'nope', channel: 0 })).rejects.toMatchObject({
+      code: 'UNKNOWN_LAYER',
+    });
     batch.dispose();
     net.dispose();
   });

@@ -42,22 +42,37 @@ export async function topPatches(
   images: tf.Tensor4D | tf.Tensor3D[],
   options: TopPatchesOptions,
 ): Promise<Patch[]> {
-  check(options !== null && typeof options === 'object', 'BAD_OPTION', 'options { layer, channel, k } are required');
+  check(
+    options !== null && typeof options === 'object',
+    'BAD_OPTION',
+    'options { layer, channel, k } are required',
+  );
   const { channel, k = 9, distinctImages = false } = options;
   const list = Array.isArray(images) ? images : undefined;
   if (list) {
-    check(list.length > 0, 'BAD_IMAGE', 'images is empty; pass a batch [N,H,W,C] or a list of [H,W,C] images');
-    list.forEach((im, i) => checkImage(im, { batch: false, channels: model.inputShape[2], name: `images[${i}]` }));
+    check(
+      list.length > 0,
+      'BAD_IMAGE',
+      'images is empty; pass a batch [N,H,W,C] or a list of [H,W,C] images',
+    );
+    list.forEach((im, i) =>
+      checkImage(im, { batch: false, channels: model.inputShape[2], name: `images[${i}]` }),
+    );
     list.forEach((im, i) =>
       check(
         im.shape.every((d, j) => d === list[0].shape[j]),
         'BAD_IMAGE',
-        () => `images must share one size: images[0] is [${list[0].shape.join(',')}], images[${i}] is [${im.shape.join(',')}]`,
+        () =>
+          `images must share one size: images[0] is [${list[0].shape.join(',')}], images[${i}] is [${im.shape.join(',')}]`,
       ),
     );
   } else {
     checkImage(images, { channels: model.inputShape[2], name: 'images' });
-    check(images.rank === 4, 'BAD_IMAGE', `images must be a batch [N,H,W,C] or a list of [H,W,C], got shape [${(images as tf.Tensor).shape.join(',')}]`);
+    check(
+      images.rank === 4,
+      'BAD_IMAGE',
+      `images must be a batch [N,H,W,C] or a list of [H,W,C], got shape [${(images as tf.Tensor).shape.join(',')}]`,
+    );
   }
   const first = list ? list[0] : (images as tf.Tensor4D);
   const [h, w] = first.shape.slice(-3);
@@ -72,7 +87,10 @@ export async function topPatches(
   checkNumber(k, 'k', { min: 1, integer: true });
   const channels = model.layers.find((l) => l.name === layer)!.outputShape[2];
   check(
-    typeof channel === 'number' && Number.isInteger(channel) && channel >= 0 && (channels == null || channel < channels),
+    typeof channel === 'number' &&
+      Number.isInteger(channel) &&
+      channel >= 0 &&
+      (channels == null || channel < channels),
     'BAD_TARGET',
     `channel must be an integer in 0..${channels == null ? 'C-1' : channels - 1} for layer "${layer}", got ${String(channel)}`,
   );
@@ -82,14 +100,22 @@ export async function topPatches(
   const size = batchSize(options, bytesPerSample(model, h, w, 'forward'), n);
   for (let start = 0; start < n; start += size) {
     const count = Math.min(size, n - start);
-    const batch = list ? tf.stack(list.slice(start, start + count)) : tf.slice(images as tf.Tensor4D, [start, 0, 0, 0], [count, -1, -1, -1]);
+    const batch = list
+      ? tf.stack(list.slice(start, start + count))
+      : tf.slice(images as tf.Tensor4D, [start, 0, 0, 0], [count, -1, -1, -1]);
     try {
       await checkFinite(batch, 'images');
       const act = tf.tidy(() => {
-        const a = model.forward(model.preprocess(batch as tf.Tensor4D), [layer]).activations[layer] as tf.Tensor4D;
+        const a = model.forward(model.preprocess(batch as tf.Tensor4D), [layer]).activations[
+          layer
+        ] as tf.Tensor4D;
         check(a !== undefined && a.rank === 4, 'BAD_LAYER', `layer "${layer}" gave no spatial activation`);
         const depth = a.shape[3];
-        check(channel < depth, 'BAD_TARGET', `channel ${channel} is out of range for layer "${layer}" (${depth} channels)`);
+        check(
+          channel < depth,
+          'BAD_TARGET',
+          `channel ${channel} is out of range for layer "${layer}" (${depth} channels)`,
+        );
         return tf.squeeze(tf.slice(a, [0, 0, 0, channel], [-1, -1, -1, 1]), [3]);
       });
       const [, ah, aw] = act.shape;
@@ -101,7 +127,8 @@ export async function topPatches(
           for (let x = 0; x < aw; x++) {
             const value = values[b * ah * aw + y * aw + x];
             if (distinctImages) {
-              if (candidates.length === 0 || value > candidates[0].value) candidates = [{ imageIndex: start + b, y, x, value }];
+              if (candidates.length === 0 || value > candidates[0].value)
+                candidates = [{ imageIndex: start + b, y, x, value }];
             } else {
               candidates.push({ imageIndex: start + b, y, x, value });
             }
@@ -118,7 +145,9 @@ export async function topPatches(
   return best.map((u) => {
     const box = receptiveFieldBox(rf, u.y, u.x, [h, w]);
     const patch = tf.tidy(() => {
-      const img = list ? list[u.imageIndex] : tf.squeeze(tf.slice(images as tf.Tensor4D, [u.imageIndex, 0, 0, 0], [1, -1, -1, -1]), [0]);
+      const img = list
+        ? list[u.imageIndex]
+        : tf.squeeze(tf.slice(images as tf.Tensor4D, [u.imageIndex, 0, 0, 0], [1, -1, -1, -1]), [0]);
       return tf.slice(img, [box.top, box.left, 0], [box.height, box.width, -1]) as tf.Tensor3D;
     });
     return { ...u, box, patch };

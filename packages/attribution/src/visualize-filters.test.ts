@@ -11,13 +11,16 @@ beforeAll(async () => {
 const K1 = seeded(2 * 2 * 3 * 2, 51); // [2,2,3,2]
 const K2 = seeded(2 * 2 * 2 * 3, 52); // [2,2,2,3]
 const net = () =>
-  tinyNet([5, 5, 3], [
-    { type: 'conv', name: 'conv1', shape: [2, 2, 3, 2], kernel: K1, bias: [0, 0] },
-    { type: 'relu', name: 'relu1' },
-    { type: 'conv', name: 'conv2', shape: [2, 2, 2, 3], kernel: K2, bias: [0, 0, 0] },
-    { type: 'flatten', name: 'flat' },
-    { type: 'dense', name: 'fc', shape: [27, 2], kernel: seeded(54, 53), bias: [0, 0] },
-  ]);
+  tinyNet(
+    [5, 5, 3],
+    [
+      { type: 'conv', name: 'conv1', shape: [2, 2, 3, 2], kernel: K1, bias: [0, 0] },
+      { type: 'relu', name: 'relu1' },
+      { type: 'conv', name: 'conv2', shape: [2, 2, 2, 3], kernel: K2, bias: [0, 0, 0] },
+      { type: 'flatten', name: 'flat' },
+      { type: 'dense', name: 'fc', shape: [27, 2], kernel: seeded(54, 53), bias: [0, 0] },
+    ],
+  );
 
 describe('visualizeFilters', () => {
   it('first layer: one RGB tile per filter, each filter min-max scaled on its own', async () => {
@@ -29,7 +32,11 @@ describe('visualizeFilters', () => {
       const w = Array.from({ length: 12 }, (_, i) => K1[i * 2 + o]); // (y, x, c) order for filter o
       const lo = Math.min(...w);
       const hi = Math.max(...w);
-      expectClose(data.slice(o * 12, o * 12 + 12), w.map((v) => (v - lo) / (hi - lo)), 1e-6);
+      expectClose(
+        data.slice(o * 12, o * 12 + 12),
+        w.map((v) => (v - lo) / (hi - lo)),
+        1e-6,
+      );
     }
     tiles.dispose();
     model.dispose();
@@ -47,8 +54,16 @@ describe('visualizeFilters', () => {
         const hi = Math.max(...w);
         const tile = data.slice((o * 2 + c) * 12, (o * 2 + c + 1) * 12);
         // grey: the three channels of each pixel are equal
-        expectClose(Array.from({ length: 4 }, (_, p) => tile[p * 3 + 1]), w.map((v) => (v - lo) / (hi - lo)), 1e-6);
-        expectClose(Array.from({ length: 4 }, (_, p) => tile[p * 3]), Array.from({ length: 4 }, (_, p) => tile[p * 3 + 2]), 0);
+        expectClose(
+          Array.from({ length: 4 }, (_, p) => tile[p * 3 + 1]),
+          w.map((v) => (v - lo) / (hi - lo)),
+          1e-6,
+        );
+        expectClose(
+          Array.from({ length: 4 }, (_, p) => tile[p * 3]),
+          Array.from({ length: 4 }, (_, p) => tile[p * 3 + 2]),
+          0,
+        );
       }
     }
     const limited = visualizeFilters(model, 'conv2', { maxFilters: 2, maxChannels: 1 });
@@ -69,9 +84,13 @@ describe('visualizeFilters', () => {
     });
     expect(() => visualizeFilters(model, 'fc')).toThrow(expect.objectContaining({ code: 'BAD_LAYER' }));
     expect(() => visualizeFilters(model, 'relu1')).toThrow(expect.objectContaining({ code: 'BAD_LAYER' }));
-    expect(() => visualizeFilters(model, 'conv3')).toThrow(expect.objectContaining({ code: 'UNKNOWN_LAYER' }));
+    expect(() => visualizeFilters(model, 'conv3')).toThrow(
+      expect.objectContaining({ code: 'UNKNOWN_LAYER' }),
+    );
     const noWeights = { ...model, getWeights: undefined };
-    expect(() => visualizeFilters(noWeights, 'conv1')).toThrow(expect.objectContaining({ code: 'UNSUPPORTED_OP' }));
+    expect(() => visualizeFilters(noWeights, 'conv1')).toThrow(
+      expect.objectContaining({ code: 'UNSUPPORTED_OP' }),
+    );
     model.dispose();
   });
 });

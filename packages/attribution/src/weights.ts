@@ -7,7 +7,10 @@ import { check, CnnvizError, type VisionModel } from '@cnnviz/core';
  */
 export function readWeights(model: VisionModel, layer: string): { weights: tf.Tensor[]; release(): void } {
   if (typeof model.getWeights !== 'function') {
-    throw new CnnvizError('UNSUPPORTED_OP', 'this model does not expose its weights (VisionModel.getWeights is missing)');
+    throw new CnnvizError(
+      'UNSUPPORTED_OP',
+      'this model does not expose its weights (VisionModel.getWeights is missing)',
+    );
   }
   const before = tf.memory().numTensors;
   const weights = model.getWeights(layer) ?? [];

@@ -2,7 +2,14 @@
 import { run } from '@cnnviz/core';
 import { images, zoo } from '@cnnviz/models';
 import { initBackend, writePng } from '@cnnviz/node';
-import { adversarial, applyStyleNetwork, deepDream, loadBundledStyleNetwork, transferStyle, visualizeClass } from '@cnnviz/synthesis';
+import {
+  adversarial,
+  applyStyleNetwork,
+  deepDream,
+  loadBundledStyleNetwork,
+  transferStyle,
+  visualizeClass,
+} from '@cnnviz/synthesis';
 
 await initBackend(); // fastest backend that passes its self-test (WASM + kernel fixes on a plain machine)
 
@@ -22,7 +29,12 @@ const styled = await run(
       { image: await images.load('starry_night'), weight: 0.5 },
       { image: await images.load('scream'), weight: 0.5 },
     ],
-    { size: 128, steps: 30, signal: controller.signal, onProgress: (s) => console.log(`style step ${s.step}/${s.steps} loss ${s.loss.toFixed(3)}`) },
+    {
+      size: 128,
+      steps: 30,
+      signal: controller.signal,
+      onProgress: (s) => console.log(`style step ${s.step}/${s.steps} loss ${s.loss.toFixed(3)}`),
+    },
   ),
 );
 await writePng('out/readme-style.png', styled.image!);
@@ -37,8 +49,16 @@ const fashion = await zoo.fashionCnn();
 const bag = await run(visualizeClass(fashion, { target: 8, steps: 100 }));
 await writePng('out/readme-class-bag.png', bag.image!);
 const shoe = await images.load('fashion-ankle-boot', { channels: 1 });
-const adv = await adversarial(fashion, shoe, { method: 'pgd', epsilon: 0.1, target: 8, steps: 40, stepSize: 0.01 });
-console.log(`before: ${adv.before.name} ${(100 * adv.before.prob).toFixed(1)} %, after: ${adv.after.name} ${(100 * adv.after.prob).toFixed(1)} %`);
+const adv = await adversarial(fashion, shoe, {
+  method: 'pgd',
+  epsilon: 0.1,
+  target: 8,
+  steps: 40,
+  stepSize: 0.01,
+});
+console.log(
+  `before: ${adv.before.name} ${(100 * adv.before.prob).toFixed(1)} %, after: ${adv.after.name} ${(100 * adv.after.prob).toFixed(1)} %`,
+);
 await writePng('out/readme-adversarial.png', adv.image);
 
 // Results hold tensors: dispose them.

@@ -50,7 +50,9 @@ if (want('dream')) {
   const cat = await images.load('chelsea');
   const img = fit(cat, 320);
   for (const layer of ['block_6_expand_relu', 'block_13_expand_relu']) {
-    const r = await run(deepDream(model, img, { layer, octaves: 3, octaveScale: 1.4, steps: 10, stepSize: 0.015, seed: 1 }));
+    const r = await run(
+      deepDream(model, img, { layer, octaves: 3, octaveScale: 1.4, steps: 10, stepSize: 0.015, seed: 1 }),
+    );
     const dream = r.image as tf.Tensor3D;
     await save(`dream-chelsea-${layer}`, tileGrid([img, dream], { cols: 2, pad: 4 }));
     dream.dispose();
@@ -66,10 +68,23 @@ if (want('texture')) {
     const tex = resize(src, [192, 192]);
     // Output wider than the source: Gram matrices average over positions, so any size works.
     const r = await run(
-      synthesizeTexture(model, tex, { size: [192, 320], steps: 60, optimizer: 'lbfgs', seed: 2, onProgress: (s) => s.step % 20 === 0 && log(`${name} step ${s.step} loss ${s.loss.toFixed(4)}`) }),
+      synthesizeTexture(model, tex, {
+        size: [192, 320],
+        steps: 200,
+        seed: 2,
+        onProgress: (s) => s.step % 50 === 0 && log(`${name} step ${s.step} loss ${s.loss.toFixed(4)}`),
+      }),
     );
     const out = r.image as tf.Tensor3D;
-    const srcPadded = tf.pad(tex, [[0, 0], [0, 128], [0, 0]], 1) as tf.Tensor3D;
+    const srcPadded = tf.pad(
+      tex,
+      [
+        [0, 0],
+        [0, 128],
+        [0, 0],
+      ],
+      1,
+    ) as tf.Tensor3D;
     await save(`texture-${name}`, tileGrid([srcPadded, out], { cols: 1, pad: 4 }));
     tf.dispose([src, tex, out, srcPadded]);
   }
@@ -84,21 +99,30 @@ if (want('style')) {
   const cases: [string, { image: tf.Tensor3D; weight: number }[]][] = [
     ['starry', [{ image: starry, weight: 1 }]],
     ['scream', [{ image: scream, weight: 1 }]],
-    ['blend', [
-      { image: starry, weight: 0.5 },
-      { image: scream, weight: 0.5 },
-    ]],
+    [
+      'blend',
+      [
+        { image: starry, weight: 0.5 },
+        { image: scream, weight: 0.5 },
+      ],
+    ],
   ];
   const outs: tf.Tensor3D[] = [];
   for (const [name, styles] of cases) {
     const r = await run(
-      transferStyle(model, astronaut, styles, { steps: 150, onProgress: (s) => s.step % 50 === 0 && log(`style ${name} step ${s.step} loss ${s.loss.toFixed(4)}`) }),
+      transferStyle(model, astronaut, styles, {
+        steps: 150,
+        onProgress: (s) => s.step % 50 === 0 && log(`style ${name} step ${s.step} loss ${s.loss.toFixed(4)}`),
+      }),
     );
     outs.push(r.image as tf.Tensor3D);
     await save(`style-astronaut-${name}`, r.image as tf.Tensor3D);
   }
   const thumbs = [starry, scream].map((s) => resize(s, [224, 224]));
-  await save('style-astronaut-overview', tileGrid([astronaut, thumbs[0], thumbs[1], ...outs], { cols: 3, pad: 4 }));
+  await save(
+    'style-astronaut-overview',
+    tileGrid([astronaut, thumbs[0], thumbs[1], ...outs], { cols: 3, pad: 4 }),
+  );
   tf.dispose([astronaut, starry, scream, ...outs, ...thumbs]);
   model.dispose?.();
 }
@@ -157,7 +181,14 @@ if (want('unit')) {
   }
   await save('unit-mobilenet-fourier', tileGrid(pics, { cols: 3, pad: 4 }));
   const div = await run(
-    visualizeUnit(model, channel('block_13_expand_relu', 42), { size: 112, steps: 256, batch: 3, diversity: 100, diversityLayer: 'block_6_expand_relu', seed: 4 }),
+    visualizeUnit(model, channel('block_13_expand_relu', 42), {
+      size: 112,
+      steps: 256,
+      batch: 3,
+      diversity: 100,
+      diversityLayer: 'block_6_expand_relu',
+      seed: 4,
+    }),
   );
   await save('unit-mobilenet-diversity', div.image as tf.Tensor3D);
   tf.dispose([...pics, div.image as tf.Tensor3D]);
@@ -191,7 +222,8 @@ if (want('adversarial')) {
       `adversarial #${i}: true ${data.classNames[data.labels[i]]}; before ${r.before.name} ${(100 * r.before.prob).toFixed(1)} %; ` +
         `target ${data.classNames[target]}; after ${r.after.name} ${(100 * r.after.prob).toFixed(1)} %`,
     );
-    for (const t of [x, r.image, r.perturbation]) rows.push(resize(tf.tile(t, [1, 1, 3]) as tf.Tensor3D, [112, 112]));
+    for (const t of [x, r.image, r.perturbation])
+      rows.push(resize(tf.tile(t, [1, 1, 3]) as tf.Tensor3D, [112, 112]));
     r.dispose();
     x.dispose();
   }

@@ -36,11 +36,19 @@ const info = await initBackend({ backend: arg('backend', 'wasm') });
 console.log(`backend ${info.name}; fixes: ${info.fixes.join(', ') || 'none'}`);
 const model = await zoo.mobilenetV2Features({ inputSize: size });
 const style = await images.load('starry_night');
-const content = await Promise.all(['chelsea', 'astronaut', 'coffee', 'brick', 'grass'].map((n) => images.load(n as 'chelsea')));
+const content = await Promise.all(
+  ['chelsea', 'astronaut', 'coffee', 'brick', 'grass'].map((n) => images.load(n as 'chelsea')),
+);
 
-const layers = process.argv.includes('--layers') ? arg('layers', '').split(',') : ['block_1_expand_relu', 'block_3_expand_relu', 'block_6_expand_relu', 'block_13_expand_relu'];
+const layers = process.argv.includes('--layers')
+  ? arg('layers', '').split(',')
+  : ['block_1_expand_relu', 'block_3_expand_relu', 'block_6_expand_relu', 'block_13_expand_relu'];
 // --init DIR continues from another network (e.g. a stage trained with other loss weights).
-const initDir = process.argv.includes('--init') ? arg('init', '') : resume && existsSync(`${out}/model.json`) ? out : undefined;
+const initDir = process.argv.includes('--init')
+  ? arg('init', '')
+  : resume && existsSync(`${out}/model.json`)
+    ? out
+    : undefined;
 let net: StyleNetwork | undefined = initDir ? await loadStyleNetwork(initDir) : undefined;
 if (initDir) console.log(`continuing from ${initDir}`);
 const t0 = Date.now();
@@ -61,11 +69,16 @@ while ((Date.now() - t0) / 60000 < minutes) {
     tvWeight: Number(arg('tv-weight', '10')),
     styleLayers: layers,
     onProgress: (s) => {
-      if (s.step % 10 === 0 || done + s.step <= 3) console.log(`step ${done + s.step} loss ${s.loss.toFixed(4)} ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+      if (s.step % 10 === 0 || done + s.step <= 3)
+        console.log(
+          `step ${done + s.step} loss ${s.loss.toFixed(4)} ${((Date.now() - t0) / 1000).toFixed(0)} s`,
+        );
     },
   });
   done += chunk;
   await saveStyleNetwork(net, out);
-  console.log(`saved after ${done} steps (${((Date.now() - t0) / 60000).toFixed(1)} min), tensors ${tf.memory().numTensors}`);
+  console.log(
+    `saved after ${done} steps (${((Date.now() - t0) / 60000).toFixed(1)} min), tensors ${tf.memory().numTensors}`,
+  );
 }
 net?.dispose();

@@ -63,7 +63,10 @@ describe('adversarial', () => {
     const d = tf.tidy(() => {
       const delta = tf.abs(tf.sub(r.image, img));
       const clippedAway = tf.logicalOr(tf.equal(r.image, 0), tf.equal(r.image, 1));
-      const ok = tf.logicalOr(tf.lessEqual(tf.abs(tf.sub(delta, eps)), 1e-6), tf.logicalOr(clippedAway, tf.equal(delta, 0)));
+      const ok = tf.logicalOr(
+        tf.lessEqual(tf.abs(tf.sub(delta, eps)), 1e-6),
+        tf.logicalOr(clippedAway, tf.equal(delta, 0)),
+      );
       return tf.all(ok);
     });
     expect(d.dataSync()[0]).toBe(1);
@@ -86,7 +89,12 @@ describe('adversarial', () => {
     expect(range[0]).toBeGreaterThanOrEqual(0);
     expect(range[1]).toBeLessThanOrEqual(1);
     // Probability of the original label falls.
-    const p = tf.tidy(() => tf.softmax(forwardPixels(model, tf.expandDims(r.image, 0) as tf.Tensor4D).logits).dataSync()[r.before.label]);
+    const p = tf.tidy(
+      () =>
+        tf.softmax(forwardPixels(model, tf.expandDims(r.image, 0) as tf.Tensor4D).logits).dataSync()[
+          r.before.label
+        ],
+    );
     expect(p).toBeLessThan(r.before.prob);
     r.dispose();
     img.dispose();

@@ -14,7 +14,13 @@ import {
   type Step,
   type VisionModel,
 } from '@cnnviz/core';
-import { checkImageFitsLayers, checkLayers, checkModelImage, forwardPixels, zooLayers } from './model-utils.js';
+import {
+  checkImageFitsLayers,
+  checkLayers,
+  checkModelImage,
+  forwardPixels,
+  zooLayers,
+} from './model-utils.js';
 
 export interface DeepDreamOptions {
   /** Layer whose activations' mean square is maximised (DeepDream's objective). Default: the zoo model's dream layer. */
@@ -65,7 +71,11 @@ export async function* deepDream(
     objective = typeof options.objective === 'string' ? parseObjective(options.objective) : options.objective;
   } else {
     const layer = options.layer ?? zooLayers(model).dream;
-    check(layer !== undefined, 'BAD_OPTION', 'deepDream needs a layer (or an objective); this model has no default dream layer');
+    check(
+      layer !== undefined,
+      'BAD_OPTION',
+      'deepDream needs a layer (or an objective); this model has no default dream layer',
+    );
     checkLayers(model, [layer]);
     objective = layerL2(layer);
   }
@@ -87,7 +97,13 @@ export async function* deepDream(
     sizes.push([Math.max(1, Math.round(H / f)), Math.max(1, Math.round(W / f))]);
   }
   const deepest = objective.taps.length > 0 ? objective.taps : model.layers.slice(-1).map((l) => l.name);
-  checkImageFitsLayers(model, sizes[0][0], sizes[0][1], deepest, `the smallest octave (of ${octaves} at scale ${octaveScale})`);
+  checkImageFitsLayers(
+    model,
+    sizes[0][0],
+    sizes[0][1],
+    deepest,
+    `the smallest octave (of ${octaves} at scale ${octaveScale})`,
+  );
   await checkFinite(image);
 
   const rng = createRng(options.seed ?? 0);
@@ -107,22 +123,32 @@ export async function* deepDream(
 
   try {
     yield* optimizationLoop(
-      { steps: octaves * steps, signal: options.signal, onProgress: options.onProgress, imageEvery: options.imageEvery },
+      {
+        steps: octaves * steps,
+        signal: options.signal,
+        onProgress: options.onProgress,
+        imageEvery: options.imageEvery,
+      },
       (i) => {
         if (i % steps === 0) {
           // New octave: resize the original, and add the detail dreamt so far, upscaled.
           const size = sizes[i / steps];
           const nextBase = resize(original, size);
           const nextCurrent =
-            current === undefined || base === undefined ? nextBase.clone() : tf.add(nextBase, resize(tf.sub(current, base), size));
+            current === undefined || base === undefined
+              ? nextBase.clone()
+              : tf.add(nextBase, resize(tf.sub(current, base), size));
           swap(nextBase, 'base');
           swap(nextCurrent as tf.Tensor4D, 'current');
         }
         const x = current as tf.Tensor4D;
         const [dy, dx] = randomShift(jitter, rng);
         const shifted = roll(x, dy, dx);
-        const { value, grad } = tf.valueAndGrad((xi: tf.Tensor) =>
-          tf.neg(tf.sum(objective.evaluate(forwardPixels(model, xi as tf.Tensor4D, objective.taps)))) as tf.Scalar,
+        const { value, grad } = tf.valueAndGrad(
+          (xi: tf.Tensor) =>
+            tf.neg(
+              tf.sum(objective.evaluate(forwardPixels(model, xi as tf.Tensor4D, objective.taps))),
+            ) as tf.Scalar,
         )(shifted);
         // Descending -objective; normalising by the mean |gradient| makes stepSize a pixel amount.
         const g = tf.div(roll(grad as tf.Tensor4D, -dy, -dx), tf.add(tf.mean(tf.abs(grad)), 1e-8));
@@ -131,7 +157,10 @@ export async function* deepDream(
           loss: value,
           image: () => {
             const last = i === octaves * steps - 1;
-            const out = last && (current as tf.Tensor4D).shape[1] !== H ? resize(current as tf.Tensor4D, [H, W]) : (current as tf.Tensor4D);
+            const out =
+              last && (current as tf.Tensor4D).shape[1] !== H
+                ? resize(current as tf.Tensor4D, [H, W])
+                : (current as tf.Tensor4D);
             return tf.squeeze(out, [0]) as tf.Tensor3D;
           },
         };

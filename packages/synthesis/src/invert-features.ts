@@ -1,5 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { check, checkFinite, checkNumber, createRng, optimizationLoop, type Step, type VisionModel } from '@cnnviz/core';
+import {
+  check,
+  checkFinite,
+  checkNumber,
+  createRng,
+  optimizationLoop,
+  type Step,
+  type VisionModel,
+} from '@cnnviz/core';
 import { checkImageFitsLayers, checkLayers, checkModelImage, forwardPixels } from './model-utils.js';
 import { contentLoss, tvLoss } from './losses/style.js';
 import { pixelParam } from './param/pixel.js';
@@ -33,7 +41,11 @@ export async function* invertFeatures(
   options: InvertFeaturesOptions,
 ): AsyncGenerator<Step, void, undefined> {
   checkModelImage(model, image);
-  check(options !== null && typeof options === 'object', 'BAD_OPTION', 'options must be an object { layer, ... }');
+  check(
+    options !== null && typeof options === 'object',
+    'BAD_OPTION',
+    'options must be an object { layer, ... }',
+  );
   const { layer } = options;
   checkLayers(model, [layer]);
   const steps = options.steps ?? 200;

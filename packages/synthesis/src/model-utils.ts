@@ -1,5 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { check, checkImage, checkLayer, resize, type ForwardResult, type LayerInfo, type VisionModel } from '@cnnviz/core';
+import {
+  check,
+  checkImage,
+  checkLayer,
+  resize,
+  type ForwardResult,
+  type LayerInfo,
+  type VisionModel,
+} from '@cnnviz/core';
 
 /** Names of a model's layers, for UNKNOWN_LAYER checks. */
 export function layerNames(model: VisionModel): string[] {
@@ -7,7 +15,11 @@ export function layerNames(model: VisionModel): string[] {
 }
 
 /** Throws UNKNOWN_LAYER (with close names) unless every name is a layer of the model. */
-export function checkLayers(model: VisionModel, layers: unknown[], what = 'layer'): asserts layers is string[] {
+export function checkLayers(
+  model: VisionModel,
+  layers: unknown[],
+  what = 'layer',
+): asserts layers is string[] {
   const names = layerNames(model);
   check(layers.length > 0, 'BAD_OPTION', `${what} must name at least one layer of the model`);
   for (const l of layers) checkLayer(l, names);
@@ -54,7 +66,8 @@ export function minInputSize(model: VisionModel, layer: string): number {
     const k = l?.kernel;
     if (k && size > 0) {
       const kEff = (k.size[0] - 1) * (k.dilation?.[0] ?? 1) + 1;
-      size = k.padding === 'valid' ? Math.floor((size - kEff) / k.strides[0]) + 1 : Math.ceil(size / k.strides[0]);
+      size =
+        k.padding === 'valid' ? Math.floor((size - kEff) / k.strides[0]) + 1 : Math.ceil(size / k.strides[0]);
       stride *= k.strides[0];
     }
     const r = { size, stride };
@@ -75,7 +88,13 @@ export function minInputSize(model: VisionModel, layer: string): number {
  * Throws BAD_IMAGE when an image of `h` x `w` is too small for the deepest of `layers` (see
  * `minInputSize`); with a fixed-size model images are resized, so nothing is checked.
  */
-export function checkImageFitsLayers(model: VisionModel, h: number, w: number, layers: string[], name = 'image'): void {
+export function checkImageFitsLayers(
+  model: VisionModel,
+  h: number,
+  w: number,
+  layers: string[],
+  name = 'image',
+): void {
   if (fixedInputSize(model)) return;
   for (const l of layers) {
     const min = minInputSize(model, l);
@@ -94,7 +113,8 @@ export function checkImageFitsLayers(model: VisionModel, h: number, w: number, l
  */
 export function forwardPixels(model: VisionModel, pixels: tf.Tensor4D, taps: string[] = []): ForwardResult {
   const fixed = fixedInputSize(model);
-  const x = fixed && (pixels.shape[1] !== fixed[0] || pixels.shape[2] !== fixed[1]) ? resize(pixels, fixed) : pixels;
+  const x =
+    fixed && (pixels.shape[1] !== fixed[0] || pixels.shape[2] !== fixed[1]) ? resize(pixels, fixed) : pixels;
   return model.forward(model.preprocess(x), taps);
 }
 
@@ -102,25 +122,42 @@ export function forwardPixels(model: VisionModel, pixels: tf.Tensor4D, taps: str
 export function numClasses(model: VisionModel): number {
   if (model.labels && model.labels.length > 0) return model.labels.length;
   const [h, w, c] = model.inputShape;
-  return tf.tidy(() => forwardPixels(model, tf.fill([1, h ?? 64, w ?? 64, c], 0.5) as tf.Tensor4D).logits.shape[1]);
+  return tf.tidy(
+    () => forwardPixels(model, tf.fill([1, h ?? 64, w ?? 64, c], 0.5) as tf.Tensor4D).logits.shape[1],
+  );
 }
 
 /** Checks a pixel image `[H,W,C]` for the model's channel count. */
-export function checkModelImage(model: VisionModel, image: unknown, name = 'image'): asserts image is tf.Tensor3D {
+export function checkModelImage(
+  model: VisionModel,
+  image: unknown,
+  name = 'image',
+): asserts image is tf.Tensor3D {
   checkImage(image, { batch: false, channels: inputChannels(model), name });
 }
 
 /** Layers of interest a zoo model publishes (models' zoo metadata), if any. */
-export function zooLayers(model: VisionModel): { dream?: string; style?: string[]; content?: string; gradcam?: string } {
+export function zooLayers(model: VisionModel): {
+  dream?: string;
+  style?: string[];
+  content?: string;
+  gradcam?: string;
+} {
   const m = model as unknown as Record<string, unknown>;
-  const entry = (m.entry ?? m.zoo ?? m.metadata) as { layersOfInterest?: Record<string, unknown> } | undefined;
+  const entry = (m.entry ?? m.zoo ?? m.metadata) as
+    { layersOfInterest?: Record<string, unknown> } | undefined;
   const l = entry?.layersOfInterest ?? {};
-  const str = (v: unknown) => (typeof v === 'string' ? v : Array.isArray(v) && typeof v[0] === 'string' ? v[0] : undefined);
+  const str = (v: unknown) =>
+    typeof v === 'string' ? v : Array.isArray(v) && typeof v[0] === 'string' ? v[0] : undefined;
   return {
     dream: str(l.dream),
     content: str(l.content),
     gradcam: str(l.gradcam),
-    style: Array.isArray(l.style) ? (l.style as string[]) : typeof l.style === 'string' ? [l.style] : undefined,
+    style: Array.isArray(l.style)
+      ? (l.style as string[])
+      : typeof l.style === 'string'
+        ? [l.style]
+        : undefined,
   };
 }
 

@@ -21,7 +21,12 @@ import { batchGram } from './losses/style.js';
 import { fourierParam } from './param/fourier.js';
 import { pixelParam, type PixelParam } from './param/pixel.js';
 import type { ImageParam, ParamKind } from './param/types.js';
-import { compose, jitter as jitterTransform, standardTransforms, type Transform } from './transforms/random.js';
+import {
+  compose,
+  jitter as jitterTransform,
+  standardTransforms,
+  type Transform,
+} from './transforms/random.js';
 
 /** Options shared by `visualizeClass` and `visualizeUnit` (Lucid's `render_vis` knobs plus the lecture's regularisers). */
 export interface RenderOptions {
@@ -104,7 +109,11 @@ export async function* render(
 ): AsyncGenerator<Step, void, undefined> {
   check(opts !== null && typeof opts === 'object', 'BAD_OPTION', 'options must be an object');
   const param = opts.param ?? defaultParam;
-  check(param === 'pixel' || param === 'fourier', 'BAD_OPTION', `param must be 'pixel' or 'fourier', got ${String(param)}`);
+  check(
+    param === 'pixel' || param === 'fourier',
+    'BAD_OPTION',
+    `param must be 'pixel' or 'fourier', got ${String(param)}`,
+  );
   const steps = opts.steps ?? 200;
   checkNumber(steps, 'steps', { min: 1, integer: true });
   const isPixel = param === 'pixel';
@@ -139,14 +148,23 @@ export async function* render(
   const diversityLayer = opts.diversityLayer ?? objective.taps[0];
   if (diversity > 0) {
     check(batch > 1, 'BAD_OPTION', 'diversity needs batch > 1 (it compares the images of one batch)');
-    check(diversityLayer !== undefined, 'BAD_OPTION', 'diversity needs diversityLayer when the objective taps no layer');
+    check(
+      diversityLayer !== undefined,
+      'BAD_OPTION',
+      'diversity needs diversityLayer when the objective taps no layer',
+    );
     checkLayers(model, [diversityLayer], 'diversityLayer');
   }
   // A class objective reads the logits: the whole network must fit.
   const deepest = objective.taps.length > 0 ? objective.taps : model.layers.slice(-1).map((l) => l.name);
   checkImageFitsLayers(model, h, w, deepest, 'size');
   let transforms: Transform[];
-  if (opts.transforms === undefined) transforms = isPixel ? (jitterPx > 0 ? [jitterTransform(jitterPx)] : []) : standardTransforms(Math.min(h, w));
+  if (opts.transforms === undefined)
+    transforms = isPixel
+      ? jitterPx > 0
+        ? [jitterTransform(jitterPx)]
+        : []
+      : standardTransforms(Math.min(h, w));
   else if (opts.transforms === 'standard') transforms = standardTransforms(Math.min(h, w));
   else if (opts.transforms === 'none') transforms = [];
   else {
@@ -163,7 +181,10 @@ export async function* render(
   const shape: [number, number, number, number] = [batch, h, w, inputChannels(model)];
   const p: ImageParam = isPixel ? pixelParam(shape, rng) : fourierParam(shape, rng);
   const optimizer = isPixel ? undefined : tf.train.adam(lr);
-  const taps = diversity > 0 && !objective.taps.includes(diversityLayer) ? [...objective.taps, diversityLayer] : objective.taps;
+  const taps =
+    diversity > 0 && !objective.taps.includes(diversityLayer)
+      ? [...objective.taps, diversityLayer]
+      : objective.taps;
 
   const loss = (): tf.Scalar => {
     const img = p.image();
@@ -194,7 +215,7 @@ export async function* render(
       (i) => {
         const value = isPixel
           ? pixelStep(i, p as PixelParam)
-          : (optimizer as tf.Optimizer).minimize(loss, true, p.variables) as tf.Scalar;
+          : ((optimizer as tf.Optimizer).minimize(loss, true, p.variables) as tf.Scalar);
         return {
           loss: value,
           image: () => {

@@ -31,10 +31,17 @@ describe('deepDream (tiny net)', () => {
     const losses: number[] = [];
     const sizes: number[][] = [];
     const last = await run(
-      deepDream(model, img, { layer: 'relu2', octaves: 3, steps: 4, jitter: 2, imageEvery: 4, onProgress: (s) => {
-        losses.push(s.loss);
-        if (s.image) sizes.push(s.image.shape.slice(0, 2));
-      } }),
+      deepDream(model, img, {
+        layer: 'relu2',
+        octaves: 3,
+        steps: 4,
+        jitter: 2,
+        imageEvery: 4,
+        onProgress: (s) => {
+          losses.push(s.loss);
+          if (s.image) sizes.push(s.image.shape.slice(0, 2));
+        },
+      }),
     );
     expect(last.steps).toBe(12);
     const out = last.image as tf.Tensor3D;
@@ -50,7 +57,16 @@ describe('deepDream (tiny net)', () => {
     // The dream is no longer the input, and the layer responds more strongly to it.
     expect(mse(out, img)).toBeGreaterThan(1e-4);
     const l2 = (x: tf.Tensor3D) =>
-      tf.tidy(() => tf.mean(tf.square(forwardPixels(model, tf.expandDims(x, 0) as tf.Tensor4D, ['relu2']).activations.relu2)).dataSync()[0]);
+      tf.tidy(
+        () =>
+          tf
+            .mean(
+              tf.square(
+                forwardPixels(model, tf.expandDims(x, 0) as tf.Tensor4D, ['relu2']).activations.relu2,
+              ),
+            )
+            .dataSync()[0],
+      );
     expect(l2(out)).toBeGreaterThan(l2(img));
     out.dispose();
     expect(tf.memory().numTensors).toBe(before);
@@ -101,7 +117,13 @@ describe('synthesizeTexture (tiny net)', () => {
       const before = tf.memory().numTensors;
       const losses: number[] = [];
       const r = await run(
-        synthesizeTexture(model, tex, { layers, size: [20, 28], steps: optimizer === 'adam' ? 80 : 25, optimizer, onProgress: (s) => losses.push(s.loss) }),
+        synthesizeTexture(model, tex, {
+          layers,
+          size: [20, 28],
+          steps: optimizer === 'adam' ? 80 : 25,
+          optimizer,
+          onProgress: (s) => losses.push(s.loss),
+        }),
       );
       const out = r.image as tf.Tensor3D;
       expect(out.shape).toEqual([20, 28, 3]);
@@ -136,19 +158,29 @@ describe('transferStyle (tiny net)', () => {
     );
     const out = r.image as tf.Tensor3D;
     expect(steps[29].loss).toBeLessThan(steps[0].loss);
-    expect(await measureStyleLoss(model, out, s1, layers)).toBeLessThan(await measureStyleLoss(model, content, s1, layers));
+    expect(await measureStyleLoss(model, out, s1, layers)).toBeLessThan(
+      await measureStyleLoss(model, content, s1, layers),
+    );
     out.dispose();
     expect(tf.memory().numTensors).toBe(before);
     // A 0/1 blend is the pure style; the 50/50 blend sits between the two pure styles.
     const dist = async (w1: number, w2: number) => {
       const res = await run(
-        transferStyle(model, content, [
-          { image: s1, weight: w1 },
-          { image: s2, weight: w2 },
-        ], { contentLayer: 'relu2', styleLayers: layers, steps: 30, lr: 0.03, contentWeight: 0, tvWeight: 0 }),
+        transferStyle(
+          model,
+          content,
+          [
+            { image: s1, weight: w1 },
+            { image: s2, weight: w2 },
+          ],
+          { contentLayer: 'relu2', styleLayers: layers, steps: 30, lr: 0.03, contentWeight: 0, tvWeight: 0 },
+        ),
       );
       const im = res.image as tf.Tensor3D;
-      const d = [await measureStyleLoss(model, im, s1, layers), await measureStyleLoss(model, im, s2, layers)];
+      const d = [
+        await measureStyleLoss(model, im, s1, layers),
+        await measureStyleLoss(model, im, s2, layers),
+      ];
       im.dispose();
       return d;
     };
@@ -168,10 +200,29 @@ describe('transferStyle (tiny net)', () => {
     const content = testImage(24, 24);
     const opts = { contentLayer: 'relu3', styleLayers: ['relu1'], steps: 2 };
     await rejects(run(transferStyle(model, content, [{ image: content, weight: 0 }], opts)), 'BAD_OPTION');
-    await rejects(run(transferStyle(model, content, [{ image: content, weight: -1 }, { image: content, weight: 0.5 }], opts)), 'BAD_OPTION');
+    await rejects(
+      run(
+        transferStyle(
+          model,
+          content,
+          [
+            { image: content, weight: -1 },
+            { image: content, weight: 0.5 },
+          ],
+          opts,
+        ),
+      ),
+      'BAD_OPTION',
+    );
     await rejects(run(transferStyle(model, content, [], opts)), 'BAD_OPTION');
-    await rejects(run(transferStyle(model, content, [{ image: content, weight: 1 }], { ...opts, styleLayers: ['nope'] })), 'UNKNOWN_LAYER');
-    await rejects(run(transferStyle(model, content, [{ image: content, weight: 1 }], { ...opts, steps: 0 })), 'BAD_OPTION');
+    await rejects(
+      run(transferStyle(model, content, [{ image: content, weight: 1 }], { ...opts, styleLayers: ['nope'] })),
+      'UNKNOWN_LAYER',
+    );
+    await rejects(
+      run(transferStyle(model, content, [{ image: content, weight: 1 }], { ...opts, steps: 0 })),
+      'BAD_OPTION',
+    );
     const tiny = testImage(2, 2);
     await rejects(run(transferStyle(model, tiny, [{ image: content, weight: 1 }], opts)), 'BAD_IMAGE');
     await rejects(run(synthesizeTexture(model, tiny, { layers: ['relu3'] })), 'BAD_IMAGE');

@@ -30,7 +30,15 @@ describe('fashionCnn', { timeout: 600_000 }, () => {
     const x = tf.slice(data.images, [0, 0, 0, 0], [100, -1, -1, -1]) as tf.Tensor4D;
     const targets = Array.from(data.labels.slice(0, 100), (l) => (l + 1) % 10);
     const before = tf.memory().numTensors;
-    const r = await adversarial(model, x, { method: 'pgd', epsilon: 0.1, target: targets, steps: 40, stepSize: 0.01, seed: 1 });
+    const r = await adversarial(model, x, {
+      method: 'pgd',
+      epsilon: 0.1,
+      target: targets,
+      steps: 40,
+      stepSize: 0.01,
+      restarts: 3,
+      seed: 1,
+    });
     expect(tf.memory().numTensors).toBe(before + 2);
     const hits = r.after.filter((p, i) => p.label === targets[i]).length;
     expect(hits).toBeGreaterThanOrEqual(90);
@@ -46,11 +54,17 @@ describe('fashionCnn', { timeout: 600_000 }, () => {
     const model = await zoo.fashionCnn();
     for (const target of [1, 7]) {
       const losses: number[] = [];
-      const r = await run(visualizeClass(model, { target, steps: 40, seed: target, onProgress: (s) => losses.push(s.loss) }));
-      const windows = [0, 1, 2, 3].map((k) => -losses.slice(10 * k, 10 * k + 10).reduce((a, b) => a + b) / 10);
+      const r = await run(
+        visualizeClass(model, { target, steps: 40, seed: target, onProgress: (s) => losses.push(s.loss) }),
+      );
+      const windows = [0, 1, 2, 3].map(
+        (k) => -losses.slice(10 * k, 10 * k + 10).reduce((a, b) => a + b) / 10,
+      );
       for (let k = 1; k < 4; k++) expect(windows[k]).toBeGreaterThan(windows[k - 1]);
       const img = r.image as tf.Tensor3D;
-      const logits = tf.tidy(() => Array.from(forwardPixels(model, tf.expandDims(img, 0) as tf.Tensor4D).logits.dataSync()));
+      const logits = tf.tidy(() =>
+        Array.from(forwardPixels(model, tf.expandDims(img, 0) as tf.Tensor4D).logits.dataSync()),
+      );
       // The picture is classified as the class it was made for.
       expect(logits.indexOf(Math.max(...logits))).toBe(target);
       img.dispose();
@@ -68,7 +82,15 @@ describe('MobileNetV2 features', { timeout: 600_000 }, () => {
     expect(await measureStyleLoss(model, tex, tex, layers)).toBeLessThan(1e-8);
     const before = tf.memory().numTensors;
     const losses: number[] = [];
-    const r = await run(synthesizeTexture(model, tex, { layers, size: [40, 56], steps: 15, optimizer: 'lbfgs', onProgress: (s) => losses.push(s.loss) }));
+    const r = await run(
+      synthesizeTexture(model, tex, {
+        layers,
+        size: [40, 56],
+        steps: 15,
+        optimizer: 'lbfgs',
+        onProgress: (s) => losses.push(s.loss),
+      }),
+    );
     const out = r.image as tf.Tensor3D;
     expect(out.shape).toEqual([40, 56, 3]);
     expect(tf.memory().numTensors).toBe(before + 1);
@@ -97,12 +119,24 @@ describe('MobileNetV2 features', { timeout: 600_000 }, () => {
     const cat = await images.load('chelsea');
     const img = resize(cat, [48, 64]);
     const before = tf.memory().numTensors;
-    const r = await run(deepDream(model, img, { layer: 'block_3_expand_relu', octaves: 2, steps: 3, jitter: 4 }));
+    const r = await run(
+      deepDream(model, img, { layer: 'block_3_expand_relu', octaves: 2, steps: 3, jitter: 4 }),
+    );
     const out = r.image as tf.Tensor3D;
     expect(out.shape).toEqual([48, 64, 3]);
     expect(tf.memory().numTensors).toBe(before + 1);
     const l2 = (x: tf.Tensor3D) =>
-      tf.tidy(() => tf.mean(tf.square(forwardPixels(model, tf.expandDims(x, 0) as tf.Tensor4D, ['block_3_expand_relu']).activations.block_3_expand_relu)).dataSync()[0]);
+      tf.tidy(
+        () =>
+          tf
+            .mean(
+              tf.square(
+                forwardPixels(model, tf.expandDims(x, 0) as tf.Tensor4D, ['block_3_expand_relu']).activations
+                  .block_3_expand_relu,
+              ),
+            )
+            .dataSync()[0],
+      );
     expect(l2(out)).toBeGreaterThan(l2(img));
     tf.dispose([cat, img, out]);
     model.dispose?.();

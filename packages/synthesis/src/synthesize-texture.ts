@@ -1,6 +1,23 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { check, checkFinite, checkNumber, createRng, optimizationLoop, type Step, type VisionModel } from '@cnnviz/core';
-import { checkImageFitsLayers, checkLayers, checkModelImage, forwardPixels, resolveOutputSize, zooLayers } from './model-utils.js';
+import {
+  check,
+  checkFinite,
+  checkNumber,
+  createRng,
+  optimizationLoop,
+  randomShift,
+  roll,
+  type Step,
+  type VisionModel,
+} from '@cnnviz/core';
+import {
+  checkImageFitsLayers,
+  checkLayers,
+  checkModelImage,
+  forwardPixels,
+  resolveOutputSize,
+  zooLayers,
+} from './model-utils.js';
 import { checkWeights, styleLoss } from './losses/style.js';
 import { gramTargets } from './losses/targets.js';
 import { lbfgs } from './optim/lbfgs.js';
@@ -26,7 +43,13 @@ export interface SynthesizeTextureOptions {
   param?: ParamKind;
   /** Adam learning rate (default 0.05 for 'fourier', 0.02 pixel units for 'pixel'), or L-BFGS trial step (default 1). */
   lr?: number;
-  /** Seed of the starting noise. Default 0. */
+  /**
+   * Roll the image by a random shift of up to this many pixels each step (drawn once per step),
+   * so no part of the texture always sits at the network's zero-padded border: removes the dark
+   * frame and makes the 'fourier' texture tile seamlessly. Default a quarter of the smaller side.
+   */
+  jitter?: number;
+  /** Seed of the starting noise and the jitter. Default 0. */
   seed?: number;
   imageEvery?: number;
   signal?: AbortSignal;
@@ -47,15 +70,27 @@ export async function* synthesizeTexture(
   checkModelImage(model, texture, 'texture');
   check(options !== null && typeof options === 'object', 'BAD_OPTION', 'options must be an object');
   const layers = options.layers ?? zooLayers(model).style;
-  check(Array.isArray(layers), 'BAD_OPTION', 'layers must be a list of layer names (this model has no default style layers)');
+  check(
+    Array.isArray(layers),
+    'BAD_OPTION',
+    'layers must be a list of layer names (this model has no default style layers)',
+  );
   checkLayers(model, layers, 'layers');
   const weights = checkWeights(layers.length, options.weights, 'weights');
   const steps = options.steps ?? 200;
   checkNumber(steps, 'steps', { min: 1, integer: true });
   const method = options.optimizer ?? 'adam';
-  check(method === 'adam' || method === 'lbfgs', 'BAD_OPTION', `optimizer must be 'adam' or 'lbfgs', got ${String(method)}`);
+  check(
+    method === 'adam' || method === 'lbfgs',
+    'BAD_OPTION',
+    `optimizer must be 'adam' or 'lbfgs', got ${String(method)}`,
+  );
   const param = options.param ?? 'fourier';
-  check(param === 'pixel' || param === 'fourier', 'BAD_OPTION', `param must be 'pixel' or 'fourier', got ${String(param)}`);
+  check(
+    param === 'pixel' || param === 'fourier',
+    'BAD_OPTION',
+    `param must be 'pixel' or 'fourier', got ${String(param)}`,
+  );
   const lr = options.lr ?? (method === 'lbfgs' ? 1 : param === 'fourier' ? 0.05 : 0.02);
   checkNumber(lr, 'lr', { min: 0, exclusiveMin: true });
   const [h, w] = resolveOutputSize(options.size, [texture.shape[0], texture.shape[1]]);
@@ -63,15 +98,24 @@ export async function* synthesizeTexture(
   checkImageFitsLayers(model, h, w, layers, 'size');
   await checkFinite(texture, 'texture');
 
+  const jitter = options.jitter ?? Math.floor(Math.min(h, w) / 4);
+  checkNumber(jitter, 'jitter', { min: 0, integer: true });
   const c = texture.shape[2];
   const targets = gramTargets(model, texture, layers);
   const rng = createRng(options.seed ?? 0);
   const shape: [number, number, number, number] = [1, h, w, c];
   const p: ImageParam = param === 'fourier' ? fourierParam(shape, rng) : pixelParam(shape, rng, { sd: 0.1 });
   // The loss as a function of the parameter's value, for Adam (the variable) and L-BFGS (its own iterate).
+  let shift: [number, number] = [0, 0];
   const f = (value: tf.Tensor): tf.Scalar => {
-    const out = forwardPixels(model, p.render(value), layers);
-    return tf.sum(styleLoss(layers.map((l) => out.activations[l]), targets, weights));
+    const out = forwardPixels(model, roll(p.render(value), shift[0], shift[1]), layers);
+    return tf.sum(
+      styleLoss(
+        layers.map((l) => out.activations[l]),
+        targets,
+        weights,
+      ),
+    );
   };
   const variable = p.variables[0];
   const optimizer = method === 'adam' ? tf.train.adam(lr) : undefined;
@@ -80,6 +124,10 @@ export async function* synthesizeTexture(
     yield* optimizationLoop(
       { steps, signal: options.signal, onProgress: options.onProgress, imageEvery: options.imageEvery },
       () => {
+        if (jitter > 0) {
+          shift = randomShift(jitter, rng);
+          lb?.invalidate();
+        }
         let loss: tf.Scalar;
         if (lb) {
           loss = lb.step();

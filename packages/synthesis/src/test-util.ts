@@ -6,7 +6,9 @@ import { createRng, randomNormal, type LayerInfo, type VisionModel } from '@cnnv
  * relu -> pool1 (2x2) -> conv2 (3x3, 16) -> relu -> pool2 -> conv3 (3x3, 16) -> relu -> global
  * mean -> dense logits. `size` null makes it accept any input size.
  */
-export function tinyModel(opts: { size?: number | null; channels?: number; classes?: number; seed?: number } = {}): VisionModel & {
+export function tinyModel(
+  opts: { size?: number | null; channels?: number; classes?: number; seed?: number } = {},
+): VisionModel & {
   dispose(): void;
 } {
   const c = opts.channels ?? 3;
@@ -80,8 +82,25 @@ export function testImage(h: number, w: number, c = 3, seed = 7): tf.Tensor3D {
   const rng = createRng(seed);
   return tf.tidy(() => {
     const noise = randomNormal([1, h, w, c], rng, 0, 1) as tf.Tensor4D;
-    const smooth = tf.avgPool(tf.pad(noise, [[0, 0], [2, 2], [2, 2], [0, 0]], 0), 5, 1, 'valid');
+    const smooth = tf.avgPool(
+      tf.pad(
+        noise,
+        [
+          [0, 0],
+          [2, 2],
+          [2, 2],
+          [0, 0],
+        ],
+        0,
+      ),
+      5,
+      1,
+      'valid',
+    );
     const ramp = tf.reshape(tf.linspace(0, 1, w), [1, 1, w, 1]);
-    return tf.squeeze(tf.clipByValue(tf.add(tf.mul(smooth, 0.5), tf.add(tf.mul(ramp, 0.5), 0.25)), 0, 1), [0]);
+    return tf.squeeze(
+      tf.clipByValue(tf.add(tf.mul(smooth, 0.5), tf.add(tf.mul(ramp, 0.5), 0.25)), 0, 1),
+      [0],
+    );
   }) as tf.Tensor3D;
 }

@@ -1,6 +1,21 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { check, checkFinite, checkNumber, createRng, optimizationLoop, resize, type Step, type VisionModel } from '@cnnviz/core';
-import { checkImageFitsLayers, checkLayers, checkModelImage, forwardPixels, zooLayers } from './model-utils.js';
+import {
+  check,
+  checkFinite,
+  checkNumber,
+  createRng,
+  optimizationLoop,
+  resize,
+  type Step,
+  type VisionModel,
+} from '@cnnviz/core';
+import {
+  checkImageFitsLayers,
+  checkLayers,
+  checkModelImage,
+  forwardPixels,
+  zooLayers,
+} from './model-utils.js';
 import { checkWeights, contentLoss, styleLoss, tvLoss } from './losses/style.js';
 import { fourierParam } from './param/fourier.js';
 import { pixelParam, type PixelParam } from './param/pixel.js';
@@ -64,7 +79,9 @@ const YIQ_TO_RGB = [
 
 /** `img` [N,H,W,3] through a 3x3 colour matrix (`pixel @ m`). */
 function colorMatrix(img: tf.Tensor4D, m: number[][]): tf.Tensor4D {
-  return tf.tidy(() => tf.reshape(tf.matMul(tf.reshape(img, [-1, 3]), tf.tensor2d(m)), img.shape)) as tf.Tensor4D;
+  return tf.tidy(() =>
+    tf.reshape(tf.matMul(tf.reshape(img, [-1, 3]), tf.tensor2d(m)), img.shape),
+  ) as tf.Tensor4D;
 }
 
 /** The luminance of `result` with the chrominance of `content` (both [N,H,W,3]). */
@@ -95,18 +112,34 @@ export async function* transferStyle(
   options: TransferStyleOptions = {},
 ): AsyncGenerator<Step, void, undefined> {
   checkModelImage(model, content, 'content');
-  check(Array.isArray(styles) && styles.length > 0, 'BAD_OPTION', 'styles must be a non-empty array of { image, weight }');
+  check(
+    Array.isArray(styles) && styles.length > 0,
+    'BAD_OPTION',
+    'styles must be a non-empty array of { image, weight }',
+  );
   styles.forEach((s, i) => {
     check(s !== null && typeof s === 'object', 'BAD_OPTION', `styles[${i}] must be { image, weight }`);
     checkModelImage(model, s.image, `styles[${i}].image`);
   });
-  const styleWeights = checkWeights(styles.length, styles.map((s) => s.weight), 'style weights');
+  const styleWeights = checkWeights(
+    styles.length,
+    styles.map((s) => s.weight),
+    'style weights',
+  );
   check(options !== null && typeof options === 'object', 'BAD_OPTION', 'options must be an object');
   const zoo = zooLayers(model);
   const contentLayer = options.contentLayer ?? zoo.content;
-  check(contentLayer !== undefined, 'BAD_OPTION', 'contentLayer is required (this model has no default content layer)');
+  check(
+    contentLayer !== undefined,
+    'BAD_OPTION',
+    'contentLayer is required (this model has no default content layer)',
+  );
   const styleLayers = options.styleLayers ?? zoo.style;
-  check(Array.isArray(styleLayers), 'BAD_OPTION', 'styleLayers is required (this model has no default style layers)');
+  check(
+    Array.isArray(styleLayers),
+    'BAD_OPTION',
+    'styleLayers is required (this model has no default style layers)',
+  );
   checkLayers(model, [contentLayer], 'contentLayer');
   checkLayers(model, styleLayers, 'styleLayers');
   const layerWeights = checkWeights(styleLayers.length, options.styleLayerWeights, 'styleLayerWeights');
@@ -119,11 +152,19 @@ export async function* transferStyle(
   const steps = options.steps ?? 200;
   checkNumber(steps, 'steps', { min: 1, integer: true });
   const param = options.param ?? 'fourier';
-  check(param === 'pixel' || param === 'fourier', 'BAD_OPTION', `param must be 'pixel' or 'fourier', got ${String(param)}`);
+  check(
+    param === 'pixel' || param === 'fourier',
+    'BAD_OPTION',
+    `param must be 'pixel' or 'fourier', got ${String(param)}`,
+  );
   const lr = options.lr ?? (param === 'fourier' ? 0.05 : 0.02);
   checkNumber(lr, 'lr', { min: 0, exclusiveMin: true });
   const init0 = options.init ?? 'content';
-  check(init0 === 'content' || init0 === 'noise', 'BAD_OPTION', `init must be 'content' or 'noise', got ${String(init0)}`);
+  check(
+    init0 === 'content' || init0 === 'noise',
+    'BAD_OPTION',
+    `init must be 'content' or 'noise', got ${String(init0)}`,
+  );
   const [ch, cw] = content.shape;
   let size: [number, number];
   if (options.size === undefined) size = [ch, cw];
@@ -132,7 +173,9 @@ export async function* transferStyle(
     size = longestSide(ch, cw, options.size);
   } else {
     check(
-      Array.isArray(options.size) && options.size.length === 2 && options.size.every((d) => Number.isInteger(d) && d >= 1),
+      Array.isArray(options.size) &&
+        options.size.length === 2 &&
+        options.size.every((d) => Number.isInteger(d) && d >= 1),
       'BAD_OPTION',
       () => `size must be a positive integer or [height, width], got ${JSON.stringify(options.size)}`,
     );
@@ -143,24 +186,33 @@ export async function* transferStyle(
   const allLayers = [contentLayer, ...styleLayers];
   checkImageFitsLayers(model, size[0], size[1], allLayers, 'content');
   const styleSizes = styles.map((s) => longestSide(s.image.shape[0], s.image.shape[1], styleSize));
-  styleSizes.forEach(([h, w], i) => checkImageFitsLayers(model, h, w, styleLayers, `styles[${i}].image (resized to ${h}x${w})`));
+  styleSizes.forEach(([h, w], i) =>
+    checkImageFitsLayers(model, h, w, styleLayers, `styles[${i}].image (resized to ${h}x${w})`),
+  );
   await checkFinite(content, 'content');
   for (const [i, s] of styles.entries()) await checkFinite(s.image, `styles[${i}].image`);
 
   const total = styleWeights.reduce((a, b) => a + b, 0);
-  const contentPixels = tf.tidy(() => resize(tf.expandDims(tf.cast(content, 'float32'), 0) as tf.Tensor4D, size));
-  const contentTarget = tf.tidy(() => forwardPixels(model, contentPixels, [contentLayer]).activations[contentLayer]);
+  const contentPixels = tf.tidy(() =>
+    resize(tf.expandDims(tf.cast(content, 'float32'), 0) as tf.Tensor4D, size),
+  );
+  const contentTarget = tf.tidy(
+    () => forwardPixels(model, contentPixels, [contentLayer]).activations[contentLayer],
+  );
   const styleTargets = tf.tidy(() => {
     const perStyle = styles.map((s, i) => {
       const img = resize(tf.cast(s.image, 'float32') as tf.Tensor3D, styleSizes[i]);
       return gramTargets(model, img, styleLayers);
     });
-    return styleLayers.map((_, l) => tf.addN(perStyle.map((g, i) => tf.mul(g[l], styleWeights[i] / total))) as tf.Tensor2D);
+    return styleLayers.map(
+      (_, l) => tf.addN(perStyle.map((g, i) => tf.mul(g[l], styleWeights[i] / total))) as tf.Tensor2D,
+    );
   });
   const shape: [number, number, number, number] = [1, size[0], size[1], content.shape[2]];
   const rng = createRng(options.seed ?? 0);
   const init = init0 === 'content' ? contentPixels : undefined;
-  const p: ImageParam = param === 'fourier' ? fourierParam(shape, rng, { init }) : pixelParam(shape, rng, { init, sd: 0.1 });
+  const p: ImageParam =
+    param === 'fourier' ? fourierParam(shape, rng, { init }) : pixelParam(shape, rng, { init, sd: 0.1 });
   const optimizer = tf.train.adam(lr);
   const colorMatch = options.preserveColor === true && content.shape[2] === 3;
   try {
@@ -172,7 +224,14 @@ export async function* transferStyle(
             const img = p.image();
             const out = forwardPixels(model, img, allLayers);
             const c = tf.mul(contentLoss(out.activations[contentLayer], contentTarget), contentWeight);
-            const s = tf.mul(styleLoss(styleLayers.map((l) => out.activations[l]), styleTargets, layerWeights), styleWeight);
+            const s = tf.mul(
+              styleLoss(
+                styleLayers.map((l) => out.activations[l]),
+                styleTargets,
+                layerWeights,
+              ),
+              styleWeight,
+            );
             return tf.sum(tf.addN([c, s, tf.mul(tvLoss(img), tvWeight)])) as tf.Scalar;
           },
           true,

@@ -20,14 +20,22 @@ describe('visualizeClass', () => {
       const before = tf.memory().numTensors;
       const losses: number[] = [];
       const last = await run(
-        visualizeClass(model, { target: 1, steps: 40, param, seed: 2, onProgress: (s) => losses.push(s.loss) }),
+        visualizeClass(model, {
+          target: 1,
+          steps: 40,
+          param,
+          seed: 2,
+          onProgress: (s) => losses.push(s.loss),
+        }),
       );
       expect(last.step).toBe(40);
       const img = last.image as tf.Tensor3D;
       expect(img.shape).toEqual([24, 24, 3]);
       expect(tf.memory().numTensors).toBe(before + 1);
       // Mean logit (= -loss) over windows of 10 steps rises window by window.
-      const windows = [0, 1, 2, 3].map((k) => -losses.slice(k * 10, k * 10 + 10).reduce((a, b) => a + b, 0) / 10);
+      const windows = [0, 1, 2, 3].map(
+        (k) => -losses.slice(k * 10, k * 10 + 10).reduce((a, b) => a + b, 0) / 10,
+      );
       for (let k = 1; k < windows.length; k++) expect(windows[k]).toBeGreaterThan(windows[k - 1]);
       // The final picture scores higher than mid-grey.
       const grey = tf.fill([24, 24, 3], 0.5) as tf.Tensor3D;
@@ -50,9 +58,18 @@ describe('visualizeClass', () => {
     img.dispose();
     // Blurring every step leaves a smoother picture than never blurring.
     const tv = async (blurEvery: number) => {
-      const r = await run(visualizeClass(model, { target: 0, steps: 10, blurEvery, blurSigma: 1.5, seed: 1 }));
+      const r = await run(
+        visualizeClass(model, { target: 0, steps: 10, blurEvery, blurSigma: 1.5, seed: 1 }),
+      );
       const im = r.image as tf.Tensor3D;
-      const v = tf.tidy(() => tf.mean(tf.square(tf.sub(tf.slice(im, [0, 1, 0], [24, 23, 3]), tf.slice(im, [0, 0, 0], [24, 23, 3])))).dataSync()[0]);
+      const v = tf.tidy(
+        () =>
+          tf
+            .mean(
+              tf.square(tf.sub(tf.slice(im, [0, 1, 0], [24, 23, 3]), tf.slice(im, [0, 0, 0], [24, 23, 3]))),
+            )
+            .dataSync()[0],
+      );
       im.dispose();
       return v;
     };

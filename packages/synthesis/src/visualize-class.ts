@@ -14,7 +14,10 @@ export interface VisualizeClassOptions extends RenderOptions {
  * `param: 'fourier'` and `transforms: 'standard'`, Lucid's stronger priors. An async iterator of
  * steps (`loss` is minus the logit); the last step's `image` is the picture, `run()` drives it.
  */
-export async function* visualizeClass(model: VisionModel, options: VisualizeClassOptions): AsyncGenerator<Step, void, undefined> {
+export async function* visualizeClass(
+  model: VisionModel,
+  options: VisualizeClassOptions,
+): AsyncGenerator<Step, void, undefined> {
   checkTarget(options?.target, numClasses(model));
   yield* render(model, classLogit(options.target), options, 'pixel');
 }

@@ -14,20 +14,22 @@ export const fastStyleTransferSection: Technique = {
     const figures: Figure[] = [];
     const net = await loadBundledStyleNetwork('starry_night');
     try {
-      const size = g.q(256, 512);
+      const size = g.q(224, 512);
       const names = ['chelsea', 'astronaut', 'coffee'];
+      const photos = [];
       const tiles = [];
       let ms = 0;
       for (const [i, name] of names.entries()) {
         const image = await g.image(name, size);
         const [out, t] = await timed(async () => applyStyleNetwork(net, image));
         ms += t;
-        tiles.push(tile(image, size), out);
+        photos.push(tile(image, size));
+        tiles.push(out);
         bar.update(i + 1, names.length);
       }
       figures.push({
-        title: 'Photo | stylised in one forward pass',
-        file: await g.save('14-fast-style-transfer', grid(tiles, 2)),
+        title: 'Photos, and below them stylised in one forward pass each',
+        file: await g.save('14-fast-style-transfer', grid([...photos, ...tiles], names.length)),
         model: 'bundled style network (Starry Night)',
         settings: `${size} px, ${names.length} images, ${Math.round(ms / names.length)} ms per image`,
         ms,

@@ -13,14 +13,14 @@ export const featureInversionSection: Technique = {
   blurb:
     "Find an image whose features at one layer match the original's, with a total-variation prior (Mahendran & Vedaldi 2015). Shallow layers reconstruct almost exactly; deep layers keep the content and lose the detail.",
   async run(g, bar) {
-    const size = g.q(112, 224);
+    const size = g.q(128, 224);
     const model = await g.mobilenet(size);
     const image = await g.image('chelsea', size);
     const layers = g.q(
       ['block_1_expand_relu', 'block_6_expand_relu', 'block_13_expand_relu'],
       ['block_1_expand_relu', 'block_3_expand_relu', 'block_6_expand_relu', 'block_13_expand_relu'],
     );
-    const steps = g.q(80, 400);
+    const steps = g.q(120, 400);
     // Deeper layers constrain fine detail less: a stronger smoothness prior keeps them from noise (measured).
     const tvFor = (layer: string) => (/block_(1|2|3)_/.test(layer) ? 0.05 : 2);
     const tiles: tf.Tensor3D[] = [image.clone()];

@@ -19,7 +19,7 @@ export const styleTransferSection: Technique = {
     const content = await g.image('chelsea', size);
     const starry = await g.image('starry_night', size);
     const scream = await g.image('scream', size);
-    const steps = g.q(60, 300);
+    const steps = g.q(100, 300);
     // A large step and style weight: with smaller ones MobileNetV2's Gram matrices barely move colour (measured).
     const weights = { contentWeight: 1, styleWeight: 100, tvWeight: 1, lr: 0.1 };
     const runs: {

@@ -15,12 +15,3 @@ export function gradientPicture(raw: tf.Tensor3D): tf.Tensor3D {
     ) as tf.Tensor3D;
   });
 }
-
-/** Equally sized copies of `images` (bilinear), so they can share a grid. */
-export function sameSize(images: tf.Tensor3D[], size: [number, number]): tf.Tensor3D[] {
-  return images.map((im) =>
-    im.shape[0] === size[0] && im.shape[1] === size[1]
-      ? im.clone()
-      : tf.tidy(() => tf.image.resizeBilinear(im, size, false, true)),
-  );
-}

@@ -45,17 +45,20 @@ export function toChannels(img: tf.Tensor3D, c: number): tf.Tensor3D {
   });
 }
 
-/** The largest centred square of `img`. */
-function centreSquare(img: tf.Tensor3D): tf.Tensor3D {
+/** The largest centred crop of `img` with the aspect ratio `th : tw` (no distortion when resized). */
+function centreCrop(img: tf.Tensor3D, th: number, tw: number): tf.Tensor3D {
   const [h, w] = img.shape;
-  const s = Math.min(h, w);
-  if (h === w) return img;
-  return tf.slice(img, [Math.floor((h - s) / 2), Math.floor((w - s) / 2), 0], [s, s, -1]);
+  const scale = Math.min(h / th, w / tw);
+  const ch = Math.min(h, Math.round(th * scale));
+  const cw = Math.min(w, Math.round(tw * scale));
+  if (ch === h && cw === w) return img;
+  return tf.slice(img, [Math.floor((h - ch) / 2), Math.floor((w - cw) / 2), 0], [ch, cw, -1]);
 }
 
 /**
- * Reads an input image as the model wants it: its channel count, and its input size (a model
- * that takes any size gets the centred square resized to `size`).
+ * Reads an input image as the model wants it: its channel count and its input size (`--size`
+ * for models that take any size). The largest centred crop with the model's aspect ratio is
+ * resized, so pictures are never squashed.
  */
 export async function loadImage(input: ImageInput, lm: LoadedModel): Promise<tf.Tensor3D> {
   const c = lm.model.inputShape[2];
@@ -66,15 +69,9 @@ export async function loadImage(input: ImageInput, lm: LoadedModel): Promise<tf.
     img = (await models.images.load(input.bundled!)) as tf.Tensor3D;
   }
   const [h, w] = lm.model.inputShape;
+  const target: [number, number] = h !== null && w !== null ? [h, w] : [lm.size ?? 224, lm.size ?? 224];
   return tf.tidy(() => {
-    const chans = toChannels(img, c);
-    let target: [number, number];
-    let src = chans;
-    if (h !== null && w !== null) target = [h, w];
-    else {
-      src = centreSquare(chans);
-      target = [lm.size ?? 224, lm.size ?? 224];
-    }
+    const src = centreCrop(toChannels(img, c), target[0], target[1]);
     const out = src.shape[0] === target[0] && src.shape[1] === target[1] ? src.clone() : resize(src, target);
     img.dispose();
     return out;

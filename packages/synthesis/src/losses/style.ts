@@ -7,7 +7,9 @@ export function batchGram(act: tf.Tensor): tf.Tensor3D {
     const a4 = (act.rank === 4 ? act : tf.reshape(act, [act.shape[0], 1, 1, -1])) as tf.Tensor4D;
     // Slices, not tf.split: the SplitV gradient of a one-way split fails in TF.js 4.22.
     const n = a4.shape[0];
-    const grams = Array.from({ length: n }, (_, i) => gramMatrix(tf.slice(a4, [i, 0, 0, 0], [1, -1, -1, -1])));
+    const grams = Array.from({ length: n }, (_, i) =>
+      gramMatrix(tf.slice(a4, [i, 0, 0, 0], [1, -1, -1, -1])),
+    );
     return (n === 1 ? tf.expandDims(grams[0], 0) : tf.stack(grams)) as tf.Tensor3D;
   });
 }
@@ -51,8 +53,14 @@ export function contentLoss(act: tf.Tensor, target: tf.Tensor): tf.Tensor1D {
 export function tvLoss(img: tf.Tensor4D): tf.Tensor1D {
   return tf.tidy(() => {
     const [n, h, w, c] = img.shape;
-    const dy = tf.sub(tf.slice(img, [0, 1, 0, 0], [n, h - 1, w, c]), tf.slice(img, [0, 0, 0, 0], [n, h - 1, w, c]));
-    const dx = tf.sub(tf.slice(img, [0, 0, 1, 0], [n, h, w - 1, c]), tf.slice(img, [0, 0, 0, 0], [n, h, w - 1, c]));
+    const dy = tf.sub(
+      tf.slice(img, [0, 1, 0, 0], [n, h - 1, w, c]),
+      tf.slice(img, [0, 0, 0, 0], [n, h - 1, w, c]),
+    );
+    const dx = tf.sub(
+      tf.slice(img, [0, 0, 1, 0], [n, h, w - 1, c]),
+      tf.slice(img, [0, 0, 0, 0], [n, h, w - 1, c]),
+    );
     const my = h > 1 ? tf.mean(tf.reshape(tf.square(dy), [n, -1]), 1) : tf.zeros([n]);
     const mx = w > 1 ? tf.mean(tf.reshape(tf.square(dx), [n, -1]), 1) : tf.zeros([n]);
     return tf.add(my, mx) as tf.Tensor1D;
@@ -76,6 +84,10 @@ export function checkWeights(count: number, weights: unknown, name: string): num
     () => `${name} must be finite non-negative numbers, got ${JSON.stringify(weights)}`,
   );
   const sum = (weights as number[]).reduce((a, b) => a + b, 0);
-  check(sum > 0, 'BAD_OPTION', () => `${name} must sum to a positive number, got ${JSON.stringify(weights)} (sum ${sum})`);
+  check(
+    sum > 0,
+    'BAD_OPTION',
+    () => `${name} must sum to a positive number, got ${JSON.stringify(weights)} (sum ${sum})`,
+  );
   return weights as number[];
 }

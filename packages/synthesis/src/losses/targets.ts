@@ -25,7 +25,11 @@ export async function measureStyleLoss(
   const targets = gramTargets(model, style, layers);
   const loss = tf.tidy(() => {
     const out = forwardPixels(model, tf.expandDims(tf.cast(image, 'float32'), 0) as tf.Tensor4D, layers);
-    return styleLoss(layers.map((l) => out.activations[l]), targets, weights);
+    return styleLoss(
+      layers.map((l) => out.activations[l]),
+      targets,
+      weights,
+    );
   });
   tf.dispose(targets);
   const v = (await loss.data())[0];

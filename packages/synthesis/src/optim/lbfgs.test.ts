@@ -14,7 +14,9 @@ describe('lbfgs', () => {
     const f = (x: tf.Tensor) =>
       tf.tidy(() => {
         const [a, b] = tf.split(x, 2);
-        return tf.sum(tf.add(tf.mul(100, tf.square(tf.sub(b, tf.square(a)))), tf.square(tf.sub(1, a)))) as tf.Scalar;
+        return tf.sum(
+          tf.add(tf.mul(100, tf.square(tf.sub(b, tf.square(a)))), tf.square(tf.sub(1, a))),
+        ) as tf.Scalar;
       });
     const x0 = tf.tensor1d([-1.2, 1]);
     const opt = lbfgs(f, x0);
@@ -37,7 +39,8 @@ describe('lbfgs', () => {
     // f(x) = 0.5 sum d_i (x_i - t_i)^2 with condition number 1000: exact minimiser t.
     const d = tf.tensor1d(Array.from({ length: 20 }, (_, i) => 10 ** ((3 * i) / 19)));
     const t = tf.tensor1d(Array.from({ length: 20 }, (_, i) => Math.sin(i)));
-    const f = (x: tf.Tensor) => tf.tidy(() => tf.mul(0.5, tf.sum(tf.mul(d, tf.square(tf.sub(x, t))))) as tf.Scalar);
+    const f = (x: tf.Tensor) =>
+      tf.tidy(() => tf.mul(0.5, tf.sum(tf.mul(d, tf.square(tf.sub(x, t))))) as tf.Scalar);
     const x0 = tf.zeros([20]);
     const opt = lbfgs(f, x0, { history: 20 });
     for (let i = 0; i < 80; i++) opt.step().dispose();

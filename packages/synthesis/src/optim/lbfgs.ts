@@ -22,6 +22,11 @@ export interface Lbfgs {
   /** The current point (owned by the minimiser; read, don't dispose). */
   readonly x: tf.Tensor;
   step(): tf.Scalar;
+  /**
+   * Tells the minimiser that `f` changed (e.g. a new random shift): the next step re-evaluates
+   * the value and gradient at the current point instead of trusting the cached ones.
+   */
+  invalidate(): void;
   dispose(): void;
 }
 
@@ -136,6 +141,10 @@ export function lbfgs(f: (x: tf.Tensor) => tf.Scalar, x0: tf.Tensor, opts: Lbfgs
       g = tf.keep(accepted.grad);
       fx = accepted.v;
       return tf.scalar(fx);
+    },
+    invalidate() {
+      g?.dispose();
+      g = undefined;
     },
     dispose() {
       clearHistory();

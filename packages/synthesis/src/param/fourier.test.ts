@@ -21,7 +21,9 @@ function reference(spectrum: tf.Tensor2D, h: number, w: number, c: number, decay
       scale.push([]);
       for (let b = 0; b < c; b++)
         for (let kx = 0; kx < fw; kx++)
-          scale[ky].push((1 / Math.max(Math.hypot(fy, kx / w), 1 / Math.max(h, w)) ** decay) * Math.sqrt(w * h));
+          scale[ky].push(
+            (1 / Math.max(Math.hypot(fy, kx / w), 1 / Math.max(h, w)) ** decay) * Math.sqrt(w * h),
+          );
     }
     const s = tf.tensor2d(scale);
     const spec = tf.complex(tf.mul(re, s), tf.mul(im, s)); // [H, C*FW]
@@ -33,7 +35,8 @@ function reference(spectrum: tf.Tensor2D, h: number, w: number, c: number, decay
     // Inverse real FFT along columns as a complex ifft of the Hermitian extension, real part
     // (numpy's irfft; tf.irfft only handles even lengths).
     const m = w - fw; // bins 1..m mirrored into the top of the spectrum
-    const mirror = (t: tf.Tensor, sign: number) => tf.mul(tf.reverse(tf.slice(t, [0, 0, 1], [h, c, m]), 2), sign);
+    const mirror = (t: tf.Tensor, sign: number) =>
+      tf.mul(tf.reverse(tf.slice(t, [0, 0, 1], [h, c, m]), 2), sign);
     const fullRe = tf.concat([r3, mirror(r3, 1)], 2);
     const fullIm = tf.concat([i3, mirror(i3, -1)], 2);
     const img = tf.real(tf.ifft(tf.complex(fullRe, fullIm))); // [H, C, W]
@@ -85,7 +88,9 @@ describe('fourierParam', () => {
   ] as const) {
     it(`init: starts exactly at the given image (${h}x${w}x${c}, decorrelate ${decorrelate})`, () => {
       const before = tf.memory().numTensors;
-      const img = tf.tidy(() => tf.clipByValue(tf.add(tf.mul(randomNormal([2, h, w, c], createRng(5)), 0.2), 0.5), 0.01, 0.99)) as tf.Tensor4D;
+      const img = tf.tidy(() =>
+        tf.clipByValue(tf.add(tf.mul(randomNormal([2, h, w, c], createRng(5)), 0.2), 0.5), 0.01, 0.99),
+      ) as tf.Tensor4D;
       const p = fourierParam([2, h, w, c], createRng(1), { init: img, decorrelate });
       const back = p.image();
       expect(tf.tidy(() => tf.max(tf.abs(tf.sub(back, img))).dataSync()[0])).toBeLessThan(2e-3);

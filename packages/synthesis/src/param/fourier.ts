@@ -120,7 +120,10 @@ function spectrumOf(pixels: tf.Tensor4D, decorrelate: boolean, scale: tf.Tensor2
   return tf.tidy(() => {
     const [n, h, w, c] = pixels.shape;
     const fw = Math.floor(w / 2) + 1;
-    const t = tf.mul(decorrelate ? fromValidRgb(pixels) : fromValidRgb(tf.reshape(pixels, [n, h, w, c, 1])), 4);
+    const t = tf.mul(
+      decorrelate ? fromValidRgb(pixels) : fromValidRgb(tf.reshape(pixels, [n, h, w, c, 1])),
+      4,
+    );
     // [N,H,W,C] -> [H*N*C, W]
     const rows = tf.reshape(tf.transpose(tf.reshape(t, [n, h, w, c]), [1, 0, 3, 2]), [h * n * c, w]);
     const cw = new Float32Array(w * fw);

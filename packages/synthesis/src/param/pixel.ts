@@ -22,7 +22,11 @@ export interface PixelParam extends ImageParam {
 }
 
 /** A pixel-space image parameter of `shape` `[N,H,W,C]`. */
-export function pixelParam(shape: [number, number, number, number], rng: Rng, opts: PixelParamOptions = {}): PixelParam {
+export function pixelParam(
+  shape: [number, number, number, number],
+  rng: Rng,
+  opts: PixelParamOptions = {},
+): PixelParam {
   const start = tf.tidy(() =>
     opts.init
       ? tf.sub(tf.cast(opts.init, 'float32'), 0.5)

@@ -15,9 +15,19 @@ export interface StyleNetwork {
  * network (Johnson et al. 2016). Any size from 8 px: the image is reflection-padded to a multiple of 4
  * (the network downsamples twice) and cropped back. Returns a new tensor of the input's shape.
  */
-export function applyStyleNetwork<T extends tf.Tensor3D | tf.Tensor4D>(net: StyleNetwork | tfl.LayersModel, image: T): T {
-  const model = net !== null && typeof net === 'object' && 'layers' in net ? (net as tfl.LayersModel) : (net as StyleNetwork)?.model;
-  check(model !== undefined && typeof model.apply === 'function', 'BAD_OPTION', 'net must be a StyleNetwork or a tf.LayersModel');
+export function applyStyleNetwork<T extends tf.Tensor3D | tf.Tensor4D>(
+  net: StyleNetwork | tfl.LayersModel,
+  image: T,
+): T {
+  const model =
+    net !== null && typeof net === 'object' && 'layers' in net
+      ? (net as tfl.LayersModel)
+      : (net as StyleNetwork)?.model;
+  check(
+    model !== undefined && typeof model.apply === 'function',
+    'BAD_OPTION',
+    'net must be a StyleNetwork or a tf.LayersModel',
+  );
   // Below 8 px the reflection padding of the downsampled trunk has nothing to reflect.
   checkImage(image, { channels: 3, minSize: 8 });
   return tf.tidy(() => {
@@ -25,7 +35,19 @@ export function applyStyleNetwork<T extends tf.Tensor3D | tf.Tensor4D>(net: Styl
     const [, h, w] = x.shape;
     const ph = (4 - (h % 4)) % 4;
     const pw = (4 - (w % 4)) % 4;
-    const padded = ph || pw ? tf.mirrorPad(x, [[0, 0], [0, ph], [0, pw], [0, 0]], 'reflect') : x;
+    const padded =
+      ph || pw
+        ? tf.mirrorPad(
+            x,
+            [
+              [0, 0],
+              [0, ph],
+              [0, pw],
+              [0, 0],
+            ],
+            'reflect',
+          )
+        : x;
     const y = styleNetworkForward(model, padded as tf.Tensor4D);
     const out = ph || pw ? tf.slice(y, [0, 0, 0, 0], [-1, h, w, 3]) : y;
     return (image.rank === 3 ? tf.squeeze(out, [0]) : out) as T;

@@ -35,7 +35,10 @@ class InstanceNormalization extends tfl.layers.Layer {
       const centred = tf.sub(x, mean);
       const variance = tf.avgPool(tf.square(centred) as tf.Tensor4D, [h, w], 1, 'valid');
       const norm = tf.mul(centred, tf.rsqrt(tf.add(variance, this.epsilon)));
-      return tf.add(tf.mul(norm, (this.gamma as tfl.LayerVariable).read()), (this.beta as tfl.LayerVariable).read());
+      return tf.add(
+        tf.mul(norm, (this.gamma as tfl.LayerVariable).read()),
+        (this.beta as tfl.LayerVariable).read(),
+      );
     });
   }
 
@@ -109,8 +112,12 @@ export function buildStyleNetwork(arch: StyleNetworkArchitecture = {}): tfl.Laye
   let n = 0;
   const name = (kind: string) => `${kind}_${n++}`;
   const convBlock = (x: tfl.SymbolicTensor, filters: number, kernel: number, stride: number, relu = true) => {
-    let y = new ReflectionPadding2D({ padding: Math.floor(kernel / 2), name: name('pad') }).apply(x) as tfl.SymbolicTensor;
-    y = tfl.layers.conv2d({ filters, kernelSize: kernel, strides: stride, padding: 'valid', name: name('conv') }).apply(y) as tfl.SymbolicTensor;
+    let y = new ReflectionPadding2D({ padding: Math.floor(kernel / 2), name: name('pad') }).apply(
+      x,
+    ) as tfl.SymbolicTensor;
+    y = tfl.layers
+      .conv2d({ filters, kernelSize: kernel, strides: stride, padding: 'valid', name: name('conv') })
+      .apply(y) as tfl.SymbolicTensor;
     y = new InstanceNormalization({ name: name('norm') }).apply(y) as tfl.SymbolicTensor;
     return relu ? (tfl.layers.reLU({ name: name('relu') }).apply(y) as tfl.SymbolicTensor) : y;
   };
@@ -127,7 +134,9 @@ export function buildStyleNetwork(arch: StyleNetworkArchitecture = {}): tfl.Laye
     x = convBlock(x, f, 3, 1);
   }
   x = new ReflectionPadding2D({ padding: 4, name: name('pad') }).apply(x) as tfl.SymbolicTensor;
-  x = tfl.layers.conv2d({ filters: 3, kernelSize: 9, padding: 'valid', name: name('conv') }).apply(x) as tfl.SymbolicTensor;
+  x = tfl.layers
+    .conv2d({ filters: 3, kernelSize: 9, padding: 'valid', name: name('conv') })
+    .apply(x) as tfl.SymbolicTensor;
   x = tfl.layers.activation({ activation: 'sigmoid', name: 'rgb' }).apply(x) as tfl.SymbolicTensor;
   return tfl.model({ inputs: input, outputs: x, name: 'cnnviz_style_network' });
 }

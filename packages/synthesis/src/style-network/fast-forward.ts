@@ -32,7 +32,16 @@ function upsampleConv(x: tf.Tensor4D, conv: Layer): tf.Tensor4D {
   const kernels = phaseKernels(conv.getWeights()[0] as tf.Tensor4D);
   const bias = conv.getWeights()[1];
   const [, h, w] = x.shape;
-  const e = tf.mirrorPad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], 'symmetric');
+  const e = tf.mirrorPad(
+    x,
+    [
+      [0, 0],
+      [1, 1],
+      [1, 1],
+      [0, 0],
+    ],
+    'symmetric',
+  );
   const phases = kernels.map((k, p) => {
     const a = p >> 1;
     const b = p & 1;
@@ -41,21 +50,36 @@ function upsampleConv(x: tf.Tensor4D, conv: Layer): tf.Tensor4D {
   // Interleave with stack + reshape (cheaper than depthToSpace on WASM): columns, then rows.
   const c = phases[0].shape[3];
   const row = (p0: tf.Tensor, p1: tf.Tensor) => tf.reshape(tf.stack([p0, p1], 3), [-1, h, 2 * w, c]);
-  const y = tf.reshape(tf.stack([row(phases[0], phases[1]), row(phases[2], phases[3])], 2), [-1, 2 * h, 2 * w, c]);
+  const y = tf.reshape(tf.stack([row(phases[0], phases[1]), row(phases[2], phases[3])], 2), [
+    -1,
+    2 * h,
+    2 * w,
+    c,
+  ]);
   return tf.add(y, bias) as tf.Tensor4D;
 }
 
 /** [n,H,W,C] -> [n,H/2,W/2,4C], channel index (p*2+q)*C + c for source pixel (2i+p, 2j+q). */
 function spaceToDepth2(x: tf.Tensor4D): tf.Tensor4D {
   const [n, h, w, c] = x.shape;
-  return tf.reshape(tf.transpose(tf.reshape(x, [n, h / 2, 2, w / 2, 2, c]), [0, 1, 3, 2, 4, 5]), [n, h / 2, w / 2, 4 * c]);
+  return tf.reshape(tf.transpose(tf.reshape(x, [n, h / 2, 2, w / 2, 2, c]), [0, 1, 3, 2, 4, 5]), [
+    n,
+    h / 2,
+    w / 2,
+    4 * c,
+  ]);
 }
 
 /** The inverse of `spaceToDepth2`. */
 function depthToSpace2(y: tf.Tensor4D): tf.Tensor4D {
   const [n, h, w, c4] = y.shape;
   const c = c4 / 4;
-  return tf.reshape(tf.transpose(tf.reshape(y, [n, h, w, 2, 2, c]), [0, 1, 3, 2, 4, 5]), [n, 2 * h, 2 * w, c]);
+  return tf.reshape(tf.transpose(tf.reshape(y, [n, h, w, 2, 2, c]), [0, 1, 3, 2, 4, 5]), [
+    n,
+    2 * h,
+    2 * w,
+    c,
+  ]);
 }
 
 /**
@@ -68,7 +92,12 @@ function spaceToDepthConv(x: tf.Tensor4D, conv: Layer): tf.Tensor4D {
   const [w, bias] = conv.getWeights() as [tf.Tensor4D, tf.Tensor];
   const [k, , ci, co] = w.shape;
   const kk = (k + 1) / 2;
-  const wp = tf.pad(w, [[1, 1], [1, 1], [0, 0], [0, 0]]);
+  const wp = tf.pad(w, [
+    [1, 1],
+    [1, 1],
+    [0, 0],
+    [0, 0],
+  ]);
   const phases: tf.Tensor[] = [];
   for (let a = 0; a < 2; a++)
     for (let b = 0; b < 2; b++) {
@@ -78,7 +107,14 @@ function spaceToDepthConv(x: tf.Tensor4D, conv: Layer): tf.Tensor4D {
           // Output (2i+a, 2j+b) reads source (2(i+ky)+p, 2(j+kx)+q): kernel tap (2ky+p-a, 2kx+q-b).
           const r0 = p - a + 1;
           const c0 = q - b + 1;
-          parts.push(tf.stridedSlice(wp, [r0, c0, 0, 0], [r0 + 2 * (kk - 1) + 1, c0 + 2 * (kk - 1) + 1, ci, co], [2, 2, 1, 1]));
+          parts.push(
+            tf.stridedSlice(
+              wp,
+              [r0, c0, 0, 0],
+              [r0 + 2 * (kk - 1) + 1, c0 + 2 * (kk - 1) + 1, ci, co],
+              [2, 2, 1, 1],
+            ),
+          );
         }
       phases.push(tf.concat(parts, 2));
     }
@@ -88,7 +124,13 @@ function spaceToDepthConv(x: tf.Tensor4D, conv: Layer): tf.Tensor4D {
 }
 
 function canSpaceToDepth(conv: Layer, x: tf.Tensor4D): boolean {
-  const cfg = conv.getConfig() as { kernelSize: number[]; strides: number[]; padding: string; activation: string; dilationRate: number[] | number };
+  const cfg = conv.getConfig() as {
+    kernelSize: number[];
+    strides: number[];
+    padding: string;
+    activation: string;
+    dilationRate: number[] | number;
+  };
   const k = cfg.kernelSize;
   return (
     k[0] === k[1] &&
@@ -112,7 +154,8 @@ function canSpaceToDepth(conv: Layer, x: tf.Tensor4D): boolean {
 export function styleNetworkForward(model: tfl.LayersModel, x: tf.Tensor4D): tf.Tensor4D {
   const layers = model.layers as Layer[];
   const consumers = new Map<string, number>();
-  for (const l of layers) for (const i of inputsOf(l)) consumers.set(i.name, (consumers.get(i.name) ?? 0) + 1);
+  for (const l of layers)
+    for (const i of inputsOf(l)) consumers.set(i.name, (consumers.get(i.name) ?? 0) + 1);
   const out = new Map<string, tf.Tensor>();
   for (let i = 0; i < layers.length; i++) {
     const l = layers[i];
@@ -134,7 +177,10 @@ export function styleNetworkForward(model: tfl.LayersModel, x: tf.Tensor4D): tf.
       inputsOf(conv)[0] === pad &&
       consumers.get(l.name) === 1 &&
       consumers.get(pad.name) === 1 &&
-      JSON.stringify((conv.getConfig() as { kernel_size?: unknown; kernelSize?: unknown }).kernelSize ?? (conv.getConfig() as { kernel_size?: unknown }).kernel_size) === '[3,3]' &&
+      JSON.stringify(
+        (conv.getConfig() as { kernel_size?: unknown; kernelSize?: unknown }).kernelSize ??
+          (conv.getConfig() as { kernel_size?: unknown }).kernel_size,
+      ) === '[3,3]' &&
       JSON.stringify((conv.getConfig() as { strides: unknown }).strides) === '[1,1]' &&
       (conv.getConfig() as { activation: string }).activation === 'linear'
     ) {
@@ -146,7 +192,12 @@ export function styleNetworkForward(model: tfl.LayersModel, x: tf.Tensor4D): tf.
       out.set(l.name, spaceToDepthConv(ins[0] as tf.Tensor4D, l));
       continue;
     }
-    out.set(l.name, l.apply(ins.length === 1 ? (ins[0] as tf.Tensor) : (ins as tf.Tensor[]), { training: false }) as tf.Tensor);
+    out.set(
+      l.name,
+      l.apply(ins.length === 1 ? (ins[0] as tf.Tensor) : (ins as tf.Tensor[]), {
+        training: false,
+      }) as tf.Tensor,
+    );
   }
   return out.get(layers[layers.length - 1].name) as tf.Tensor4D;
 }

@@ -5,7 +5,8 @@ import { registerStyleLayers } from './architecture.js';
 import type { StyleNetwork } from './apply.js';
 
 const isNode = (): boolean =>
-  typeof process !== 'undefined' && typeof (process as { versions?: { node?: string } }).versions?.node === 'string';
+  typeof process !== 'undefined' &&
+  typeof (process as { versions?: { node?: string } }).versions?.node === 'string';
 
 // Hidden from bundlers: browser builds never pull in node:fs.
 const nodeImport = (name: string): Promise<any> => import(/* @vite-ignore */ name);
@@ -19,14 +20,21 @@ export function nodeFileHandler(dir: string): tf.io.IOHandler {
   const paths = async () => {
     const path = await nodeImport('node:path');
     const base = dir.endsWith('.json') ? path.dirname(dir) : dir;
-    return { base, json: dir.endsWith('.json') ? dir : path.join(base, 'model.json'), join: path.join as (...p: string[]) => string };
+    return {
+      base,
+      json: dir.endsWith('.json') ? dir : path.join(base, 'model.json'),
+      join: path.join as (...p: string[]) => string,
+    };
   };
   return {
     async save(artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> {
       const fs = await nodeImport('node:fs/promises');
       const { base, json, join } = await paths();
       await fs.mkdir(base, { recursive: true });
-      const weightData = artifacts.weightData === undefined ? new ArrayBuffer(0) : tf.io.CompositeArrayBuffer.join(artifacts.weightData);
+      const weightData =
+        artifacts.weightData === undefined
+          ? new ArrayBuffer(0)
+          : tf.io.CompositeArrayBuffer.join(artifacts.weightData);
       const modelJson = {
         modelTopology: artifacts.modelTopology,
         format: artifacts.format ?? 'layers-model',
@@ -78,8 +86,14 @@ export function asStyleNetwork(model: tfl.LayersModel): StyleNetwork {
 }
 
 /** Saves a style network: to a directory path in Node, or through any tf.io handler / URL scheme (e.g. 'indexeddb://x'). */
-export async function saveStyleNetwork(net: StyleNetwork, destination: string | tf.io.IOHandler): Promise<tf.io.SaveResult> {
-  const handler = typeof destination === 'string' && isNode() && !destination.includes('://') ? nodeFileHandler(destination) : destination;
+export async function saveStyleNetwork(
+  net: StyleNetwork,
+  destination: string | tf.io.IOHandler,
+): Promise<tf.io.SaveResult> {
+  const handler =
+    typeof destination === 'string' && isNode() && !destination.includes('://')
+      ? nodeFileHandler(destination)
+      : destination;
   try {
     return await net.model.save(handler);
   } catch (e) {
@@ -89,15 +103,24 @@ export async function saveStyleNetwork(net: StyleNetwork, destination: string | 
 
 /** Loads a style network saved by `saveStyleNetwork`: a directory or model.json path in Node, a URL, or a tf.io handler. */
 export async function loadStyleNetwork(source: string | tf.io.IOHandler): Promise<StyleNetwork> {
-  check(typeof source === 'string' || (typeof source === 'object' && source !== null), 'BAD_OPTION', 'source must be a path, URL or tf.io handler');
+  check(
+    typeof source === 'string' || (typeof source === 'object' && source !== null),
+    'BAD_OPTION',
+    'source must be a path, URL or tf.io handler',
+  );
   registerStyleLayers();
-  const handler = typeof source === 'string' && isNode() && !/^https?:\/\//.test(source) ? nodeFileHandler(source) : source;
+  const handler =
+    typeof source === 'string' && isNode() && !/^https?:\/\//.test(source) ? nodeFileHandler(source) : source;
   try {
     return asStyleNetwork(await tfl.loadLayersModel(handler));
   } catch (e) {
-    throw new CnnvizError('MODEL_LOAD', `could not load a style network from ${typeof source === 'string' ? source : 'the handler'}: ${(e as Error).message}`, {
-      cause: e,
-    });
+    throw new CnnvizError(
+      'MODEL_LOAD',
+      `could not load a style network from ${typeof source === 'string' ? source : 'the handler'}: ${(e as Error).message}`,
+      {
+        cause: e,
+      },
+    );
   }
 }
 
@@ -111,14 +134,19 @@ export type BundledStyle = keyof typeof BUNDLED_STYLES;
  * relative to the module (bundlers that copy `new URL(..., import.meta.url)` assets).
  */
 export async function loadBundledStyleNetwork(name: BundledStyle): Promise<StyleNetwork> {
-  check(name in BUNDLED_STYLES, 'BAD_OPTION', () => `unknown bundled style "${String(name)}"; available: ${Object.keys(BUNDLED_STYLES).join(', ')}`);
+  check(
+    name in BUNDLED_STYLES,
+    'BAD_OPTION',
+    () => `unknown bundled style "${String(name)}"; available: ${Object.keys(BUNDLED_STYLES).join(', ')}`,
+  );
   const url = new URL(`../assets/${BUNDLED_STYLES[name]}/model.json`, import.meta.url);
   if (isNode()) {
     const { fileURLToPath } = await nodeImport('node:url');
     const { existsSync } = await nodeImport('node:fs');
     let path: string = fileURLToPath(url);
     // From src/style-network/ the assets are two levels up, from dist/ one.
-    if (!existsSync(path)) path = fileURLToPath(new URL(`../../assets/${BUNDLED_STYLES[name]}/model.json`, import.meta.url));
+    if (!existsSync(path))
+      path = fileURLToPath(new URL(`../../assets/${BUNDLED_STYLES[name]}/model.json`, import.meta.url));
     return loadStyleNetwork(path);
   }
   return loadStyleNetwork(tf.io.http(url.href));

@@ -41,7 +41,11 @@ describe('style network', () => {
   it('the fast layer-by-layer inference equals the LayersModel forward pass', () => {
     const net = buildStyleNetwork({ width: 4, residualBlocks: 2 });
     // Random biases and norm parameters, so no term is trivially zero.
-    net.setWeights(net.getWeights().map((w, i) => tf.tidy(() => tf.add(w, tf.mul(tf.randomNormal(w.shape, 0, 1, 'float32', i), 0.1)))));
+    net.setWeights(
+      net
+        .getWeights()
+        .map((w, i) => tf.tidy(() => tf.add(w, tf.mul(tf.randomNormal(w.shape, 0, 1, 'float32', i), 0.1)))),
+    );
     for (const [h, w] of [
       [16, 16],
       [12, 20],
@@ -118,11 +122,19 @@ describe('style network', () => {
   it('rejects bad input', async () => {
     const model = tinyModel();
     const img = testImage(24, 24);
-    await expect(trainStyleNetwork(model, img, [], { contentLayer: 'relu2', styleLayers: ['relu1'] })).rejects.toBeInstanceOf(CnnvizError);
-    await expect(trainStyleNetwork(model, img, [img], { contentLayer: 'nope', styleLayers: ['relu1'] })).rejects.toMatchObject({ code: 'UNKNOWN_LAYER' });
-    await expect(trainStyleNetwork(model, img, [img], { contentLayer: 'relu2', styleLayers: ['relu1'], steps: 0 })).rejects.toMatchObject({ code: 'BAD_OPTION' });
+    await expect(
+      trainStyleNetwork(model, img, [], { contentLayer: 'relu2', styleLayers: ['relu1'] }),
+    ).rejects.toBeInstanceOf(CnnvizError);
+    await expect(
+      trainStyleNetwork(model, img, [img], { contentLayer: 'nope', styleLayers: ['relu1'] }),
+    ).rejects.toMatchObject({ code: 'UNKNOWN_LAYER' });
+    await expect(
+      trainStyleNetwork(model, img, [img], { contentLayer: 'relu2', styleLayers: ['relu1'], steps: 0 }),
+    ).rejects.toMatchObject({ code: 'BAD_OPTION' });
     await expect(loadStyleNetwork('/nonexistent/dir')).rejects.toMatchObject({ code: 'MODEL_LOAD' });
-    await expect(loadBundledStyleNetwork('monet' as 'starry_night')).rejects.toMatchObject({ code: 'BAD_OPTION' });
+    await expect(loadBundledStyleNetwork('monet' as 'starry_night')).rejects.toMatchObject({
+      code: 'BAD_OPTION',
+    });
     const gray = tf.zeros([8, 8, 1]) as tf.Tensor3D;
     const net = asStyleNetwork(buildStyleNetwork({ width: 4, residualBlocks: 1 }));
     expect(() => applyStyleNetwork(net, gray)).toThrow(CnnvizError);

@@ -9,7 +9,13 @@ import {
   type Step,
   type VisionModel,
 } from '@cnnviz/core';
-import { checkImageFitsLayers, checkLayers, checkModelImage, forwardPixels, zooLayers } from '../model-utils.js';
+import {
+  checkImageFitsLayers,
+  checkLayers,
+  checkModelImage,
+  forwardPixels,
+  zooLayers,
+} from '../model-utils.js';
 import { checkWeights, contentLoss, styleLoss, tvLoss } from '../losses/style.js';
 import { gramTargets } from '../losses/targets.js';
 import { applyStyleNetwork, type StyleNetwork } from './apply.js';
@@ -74,12 +80,20 @@ export async function trainStyleNetwork(
 ): Promise<StyleNetwork> {
   checkModelImage(model, style, 'style');
   check(model.inputShape[2] === 3, 'BAD_OPTION', 'style networks work on RGB models (3 input channels)');
-  check(Array.isArray(images) && images.length > 0, 'BAD_OPTION', 'images must be a non-empty array of training images [H,W,3]');
+  check(
+    Array.isArray(images) && images.length > 0,
+    'BAD_OPTION',
+    'images must be a non-empty array of training images [H,W,3]',
+  );
   images.forEach((im, i) => checkModelImage(model, im, `images[${i}]`));
   const zoo = zooLayers(model);
   const contentLayer = options.contentLayer ?? zoo.content;
   const styleLayers = options.styleLayers ?? zoo.style;
-  check(contentLayer !== undefined && Array.isArray(styleLayers), 'BAD_OPTION', 'contentLayer and styleLayers are required (this model has no defaults)');
+  check(
+    contentLayer !== undefined && Array.isArray(styleLayers),
+    'BAD_OPTION',
+    'contentLayer and styleLayers are required (this model has no defaults)',
+  );
   checkLayers(model, [contentLayer], 'contentLayer');
   checkLayers(model, styleLayers, 'styleLayers');
   const layerWeights = checkWeights(styleLayers.length, options.styleLayerWeights, 'styleLayerWeights');
@@ -89,7 +103,11 @@ export async function trainStyleNetwork(
   checkNumber(batchSize, 'batchSize', { min: 1, integer: true });
   const size = options.size ?? 128;
   checkNumber(size, 'size', { min: 4, integer: true });
-  check(size % 4 === 0, 'BAD_OPTION', `size must be a multiple of 4 (the network downsamples twice), got ${size}`);
+  check(
+    size % 4 === 0,
+    'BAD_OPTION',
+    `size must be a multiple of 4 (the network downsamples twice), got ${size}`,
+  );
   const styleSize = options.styleSize ?? Math.round(1.5 * size);
   checkNumber(styleSize, 'styleSize', { min: 1, integer: true });
   const contentWeight = options.contentWeight ?? 1;
@@ -107,7 +125,14 @@ export async function trainStyleNetwork(
   const [sh, sw] = style.shape;
   const k = styleSize / Math.max(sh, sw);
   const styleTargets = tf.tidy(() =>
-    gramTargets(model, resize(tf.cast(style, 'float32') as tf.Tensor3D, [Math.max(1, Math.round(sh * k)), Math.max(1, Math.round(sw * k))]), styleLayers),
+    gramTargets(
+      model,
+      resize(tf.cast(style, 'float32') as tf.Tensor3D, [
+        Math.max(1, Math.round(sh * k)),
+        Math.max(1, Math.round(sw * k)),
+      ]),
+      styleLayers,
+    ),
   );
   const net = options.network?.model ?? buildStyleNetwork(options);
   const vars = net.trainableWeights.map((w) => w.read() as tf.Variable);
@@ -117,16 +142,32 @@ export async function trainStyleNetwork(
   let ok = false;
   try {
     const loop = optimizationLoop(
-      { steps, signal: options.signal, onProgress: options.onProgress, imageEvery: preview ? options.imageEvery : undefined },
+      {
+        steps,
+        signal: options.signal,
+        onProgress: options.onProgress,
+        imageEvery: preview ? options.imageEvery : undefined,
+      },
       () => {
-        const batch = tf.stack(Array.from({ length: batchSize }, () => randomCrop(images[Math.floor(rng() * images.length)], size, rng))) as tf.Tensor4D;
+        const batch = tf.stack(
+          Array.from({ length: batchSize }, () =>
+            randomCrop(images[Math.floor(rng() * images.length)], size, rng),
+          ),
+        ) as tf.Tensor4D;
         const contentTarget = forwardPixels(model, batch, [contentLayer]).activations[contentLayer];
         const loss = optimizer.minimize(
           () => {
             const y = net.apply(batch, { training: true }) as tf.Tensor4D;
             const out = forwardPixels(model, y, taps);
             const c = tf.mul(contentLoss(out.activations[contentLayer], contentTarget), contentWeight);
-            const s = tf.mul(styleLoss(styleLayers.map((l) => out.activations[l]), styleTargets, layerWeights), styleWeight);
+            const s = tf.mul(
+              styleLoss(
+                styleLayers.map((l) => out.activations[l]),
+                styleTargets,
+                layerWeights,
+              ),
+              styleWeight,
+            );
             return tf.mean(tf.addN([c, s, tf.mul(tvLoss(y), tvWeight)])) as tf.Scalar;
           },
           true,

@@ -15,7 +15,14 @@ const smooth = (seed: number, s: number) =>
 
 describe('affineWarp', () => {
   it('rotating by 90 degrees moves the top-left corner to the expected corner', () => {
-    const x = tf.tidy(() => tf.pad(tf.ones([1, 2, 2, 1]), [[0, 0], [0, 4], [0, 4], [0, 0]])) as tf.Tensor4D;
+    const x = tf.tidy(() =>
+      tf.pad(tf.ones([1, 2, 2, 1]), [
+        [0, 0],
+        [0, 4],
+        [0, 4],
+        [0, 0],
+      ]),
+    ) as tf.Tensor4D;
     const y = affineWarp(x, 90, 1);
     const v = Array.from(y.dataSync());
     // Mass preserved by an exact 90-degree turn of a square grid.
@@ -33,7 +40,9 @@ describe('affineWarp', () => {
       const x = smooth(1, 48);
       const y = smooth(2, 48);
       const lhs = tf.tidy(() => tf.sum(tf.mul(affineWarp(x, deg, scale), y)).dataSync()[0]);
-      const grad = tf.grad((xi: tf.Tensor) => tf.sum(tf.mul(affineWarp(xi as tf.Tensor4D, deg, scale), y)))(x);
+      const grad = tf.grad((xi: tf.Tensor) => tf.sum(tf.mul(affineWarp(xi as tf.Tensor4D, deg, scale), y)))(
+        x,
+      );
       const rhs = tf.tidy(() => tf.sum(tf.mul(x, grad)).dataSync()[0]);
       const norm = tf.tidy(() => tf.norm(x).dataSync()[0] * tf.norm(y).dataSync()[0]);
       // Exact up to interpolation and the border; a wrong sign, angle or scale factor is far off.

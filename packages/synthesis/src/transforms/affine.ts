@@ -46,7 +46,12 @@ export function affineWarp(x: tf.Tensor4D, degrees: number, scale: number, fill 
     return {
       value,
       gradFunc: (dy: tf.Tensor) =>
-        tf.tidy(() => tf.mul(tf.image.transform(dy as tf.Tensor4D, tf.tensor2d([inv]), 'bilinear', 'constant', 0), scale * scale)),
+        tf.tidy(() =>
+          tf.mul(
+            tf.image.transform(dy as tf.Tensor4D, tf.tensor2d([inv]), 'bilinear', 'constant', 0),
+            scale * scale,
+          ),
+        ),
     };
   });
   return warp(x) as tf.Tensor4D;
