@@ -2,7 +2,18 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['.gpu/**', '.gpu-synth/**', '.gl/**', '**/dist/**', '**/node_modules/**', '**/out/**', '**/.turbo/**', 'packages/models/assets/**'] },
+  {
+    ignores: [
+      '.gpu/**',
+      '.gpu-synth/**',
+      '.gl/**',
+      '**/dist/**',
+      '**/node_modules/**',
+      '**/out/**',
+      '**/.turbo/**',
+      'packages/models/assets/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
