@@ -18,6 +18,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { PNG } from 'pngjs';
+import { FASHION_LABELS as LABELS } from '../src/datasets.js';
 import { findFashionMnistDir, loadFashionMnist, type IdxSet } from './fashion-data.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -38,18 +39,6 @@ function learningRate(epoch: number): number {
   return epoch <= 2 ? 2e-3 : 1e-3;
 }
 const BACKEND = process.env.BACKEND ?? 'wasm';
-const LABELS = [
-  'T-shirt/top',
-  'Trouser',
-  'Pullover',
-  'Dress',
-  'Coat',
-  'Sandal',
-  'Shirt',
-  'Sneaker',
-  'Bag',
-  'Ankle boot',
-];
 
 mkdirSync(outDir, { recursive: true });
 writeFileSync(logPath, '');
