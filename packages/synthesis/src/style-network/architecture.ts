@@ -97,6 +97,8 @@ export interface StyleNetworkArchitecture {
   width?: number;
   /** Residual blocks in the trunk. Default 3. */
   residualBlocks?: number;
+  /** Seed of the initial weights, so training runs repeat exactly. Default 0. */
+  seed?: number;
 }
 
 /**
@@ -109,6 +111,7 @@ export function buildStyleNetwork(arch: StyleNetworkArchitecture = {}): tfl.Laye
   registerStyleLayers();
   const w = arch.width ?? 16;
   const blocks = arch.residualBlocks ?? 3;
+  const seed = arch.seed ?? 0;
   let n = 0;
   const name = (kind: string) => `${kind}_${n++}`;
   const convBlock = (x: tfl.SymbolicTensor, filters: number, kernel: number, stride: number, relu = true) => {
@@ -116,7 +119,14 @@ export function buildStyleNetwork(arch: StyleNetworkArchitecture = {}): tfl.Laye
       x,
     ) as tfl.SymbolicTensor;
     y = tfl.layers
-      .conv2d({ filters, kernelSize: kernel, strides: stride, padding: 'valid', name: name('conv') })
+      .conv2d({
+        filters,
+        kernelSize: kernel,
+        strides: stride,
+        padding: 'valid',
+        kernelInitializer: tfl.initializers.glorotUniform({ seed: seed + n }),
+        name: name('conv'),
+      })
       .apply(y) as tfl.SymbolicTensor;
     y = new InstanceNormalization({ name: name('norm') }).apply(y) as tfl.SymbolicTensor;
     return relu ? (tfl.layers.reLU({ name: name('relu') }).apply(y) as tfl.SymbolicTensor) : y;
@@ -135,7 +145,13 @@ export function buildStyleNetwork(arch: StyleNetworkArchitecture = {}): tfl.Laye
   }
   x = new ReflectionPadding2D({ padding: 4, name: name('pad') }).apply(x) as tfl.SymbolicTensor;
   x = tfl.layers
-    .conv2d({ filters: 3, kernelSize: 9, padding: 'valid', name: name('conv') })
+    .conv2d({
+      filters: 3,
+      kernelSize: 9,
+      padding: 'valid',
+      kernelInitializer: tfl.initializers.glorotUniform({ seed: seed + n }),
+      name: name('conv'),
+    })
     .apply(x) as tfl.SymbolicTensor;
   x = tfl.layers.activation({ activation: 'sigmoid', name: 'rgb' }).apply(x) as tfl.SymbolicTensor;
   return tfl.model({ inputs: input, outputs: x, name: 'cnnviz_style_network' });
