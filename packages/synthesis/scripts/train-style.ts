@@ -5,13 +5,13 @@
  *     [--backend wasm|webgpu|cpu] [--asset-base DIR] [--batch 2] [--style-size 192] [--lr 0.002]
  *     [--style-weight 100] [--tv-weight 10] [--layers a,b,c] [--init DIR]
  *
- * The bundled network: `--backend webgpu --size 256 --batch 2 --style-size 384 --minutes 3.3` on
- * an NVIDIA H200 through Dawn (see the package README); on 2 shared CPU cores a step takes
- * seconds, so CPU training of a usable network needs hours.
- *
- * Loss network: MobileNetV2 features (ImageNet backbone from the zoo). Content: random crops of
- * the bundled photographs. Trains in chunks of 50 steps and saves after each, so a time budget
- * (or a kill) leaves the last checkpoint. WASM backend with cnnviz's kernel fixes.
+ * The bundled network was trained on one NVIDIA H200 through WebGPU/Dawn (this script bundled
+ * with esbuild, `--backend webgpu --asset-base packages/models/assets`), in two stages:
+ *   --size 256 --batch 2 --style-size 384 --chunk 50 --minutes 3.2 --out A          (style weight 100: 450 steps)
+ *   --size 256 --batch 2 --style-size 384 --chunk 50 --minutes 4.1 --style-weight 10 --init A --out C   (600 steps)
+ * about 0.43 s a step there; on 2 shared CPU cores a step takes seconds, so CPU training of a
+ * usable network takes hours. tfjs-layers initialises weights from Math.random: a rerun gives
+ * a similar, not an identical, network.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '@cnnviz/node';
