@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
   check,
-  checkImage,
   checkNumber,
   createRng,
   gaussianBlur,
@@ -58,12 +57,6 @@ export interface RenderOptions {
    * 'none', or a list. Default: just `jitter` for 'pixel', 'standard' for 'fourier'.
    */
   transforms?: Transform[] | 'standard' | 'none';
-  /**
-   * 'pixel' only: the image the ascent starts from (plus a little noise) and that L2 decay, blur
-   * and clipping pull towards — a grey level or an image `[H,W,C]` of the output size, e.g. the
-   * data set's mean image. Default 0.5 (mid-grey).
-   */
-  init?: number | tf.Tensor3D;
   /** Seed for the initial image and the transforms. Default 0. */
   seed?: number;
   /** Output size, a number (square) or `[h, w]`. Default the model's input size, else 128. */
@@ -140,11 +133,6 @@ export async function* render(
   checkNumber(batch, 'batch', { min: 1, integer: true });
   const diversity = opts.diversity ?? 0;
   checkNumber(diversity, 'diversity', { min: 0 });
-  if (opts.init !== undefined && typeof opts.init !== 'number') {
-    checkImage(opts.init, { batch: false, channels: inputChannels(model), name: 'init' });
-  } else if (opts.init !== undefined) {
-    checkNumber(opts.init, 'init', { min: 0, max: 1 });
-  }
   const seed = opts.seed ?? 0;
   checkNumber(seed, 'seed');
   const fixed = fixedInputSize(model);
@@ -191,7 +179,7 @@ export async function* render(
 
   const rng = createRng(seed);
   const shape: [number, number, number, number] = [batch, h, w, inputChannels(model)];
-  const p: ImageParam = isPixel ? pixelParam(shape, rng, { centre: opts.init }) : fourierParam(shape, rng);
+  const p: ImageParam = isPixel ? pixelParam(shape, rng) : fourierParam(shape, rng);
   const optimizer = isPixel ? undefined : tf.train.adam(lr);
   const taps =
     diversity > 0 && !objective.taps.includes(diversityLayer)
