@@ -119,15 +119,20 @@ async function child(caseName: CaseName, variant: VariantName): Promise<Result> 
     const net = await loadNsfwjsBackbone('mobilenet_v2', 'out_relu', 256);
     const taps = layers.model({
       inputs: net.inputs,
-      outputs: [contentLayer, ...styleLayers].map((l) => net.getLayer(l).output as tfl.SymbolicTensor),
+      outputs: styleLayers.map((l) => net.getLayer(l).output as tfl.SymbolicTensor),
     });
+    // The content layer is one of the style layers: outputs must be unique in a LayersModel.
+    const contentIndex = styleLayers.indexOf(contentLayer);
     const gram = (a: any) =>
       tf.tidy(() => {
         const [, h, w, c] = a.shape;
         const f = tf.reshape(a, [h * w, c]);
         return tf.div(tf.matMul(f, f, true, false), h * w);
       });
-    const feats = (x: any) => taps.apply(x) as any[];
+    const feats = (x: any) => {
+      const o = taps.apply(x) as any[];
+      return [o[contentIndex], ...o];
+    };
     const x0 = tf.expandDims(content, 0);
     const targetsT = tf.tidy(() => {
       const o = feats(x0);
@@ -361,14 +366,18 @@ async function main() {
       );
     }
   }
-  const fmt = (ms: number) =>
-    Number.isNaN(ms) ? '—' : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`;
+  const fmt = (ms: number | null) =>
+    ms === null || Number.isNaN(ms)
+      ? '—'
+      : ms >= 1000
+        ? `${(ms / 1000).toFixed(2)} s`
+        : `${ms.toFixed(0)} ms`;
   console.log('\n| case | variant | backend | wall | cpu | target | peak RSS | note |');
   console.log('|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     const t = targets[r.case];
     console.log(
-      `| ${t.label} | ${r.variant} | ${r.backend} | ${fmt(r.wallMs)} | ${fmt(r.cpuMs)} | ${r.variant.startsWith('cnnviz') ? `≤ ${fmt(t.targetMs)}` : ''} | ${Number.isNaN(r.peakRssMiB) ? '—' : `${r.peakRssMiB.toFixed(0)} MiB`} | ${r.error ? `failed: ${r.error}` : (r.note ?? '')} |`,
+      `| ${t.label} | ${r.variant} | ${r.backend} | ${fmt(r.wallMs)} | ${fmt(r.cpuMs)} | ${r.variant.startsWith('cnnviz') ? `≤ ${fmt(t.targetMs)}` : ''} | ${r.peakRssMiB === null || Number.isNaN(r.peakRssMiB) ? '—' : `${r.peakRssMiB.toFixed(0)} MiB`} | ${r.error ? `failed: ${r.error}` : (r.note ?? '')} |`,
     );
   }
   for (const cs of cases)

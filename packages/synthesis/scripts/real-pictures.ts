@@ -21,6 +21,7 @@ import {
   transferStyle,
   visualizeClass,
   visualizeUnit,
+  type VisualizeClassOptions,
 } from '@cnnviz/synthesis';
 
 const OUT = 'out/synthesis';
@@ -147,24 +148,32 @@ if (want('fast')) {
 
 if (want('class')) {
   const model = await zoo.fashionCnn();
+  const data = await datasets.fashionMnistTest1k();
+  // Starting from (and decaying towards) the data set's mean garment gives class-specific
+  // deformations of it; from mid-grey the ascent paints the strokes the filters like.
+  const mean = tf.tidy(() => tf.mean(data.images, 0)) as tf.Tensor3D;
+  const settings: [string, Partial<VisualizeClassOptions>][] = [
+    ['pixel, grey start (lecture defaults)', {}],
+    [
+      'pixel, mean-image start, l2 0.01, blur 0.7 every 4',
+      { init: mean, l2: 0.01, blurEvery: 4, blurSigma: 0.7, jitter: 1 },
+    ],
+    ['fourier + standard transforms', { param: 'fourier' }],
+  ];
   const pics: tf.Tensor3D[] = [];
-  for (let k = 0; k < 10; k++) {
-    const r = await run(visualizeClass(model, { target: k, steps: 200, seed: k }));
-    const img = r.image as tf.Tensor3D;
-    pics.push(resize(img, [112, 112]));
-    img.dispose();
+  for (const [name, opts] of settings) {
+    for (let k = 0; k < 10; k++) {
+      const r = await run(visualizeClass(model, { target: k, steps: 200, seed: k, ...opts }));
+      const img = r.image as tf.Tensor3D;
+      pics.push(resize(img, [84, 84]));
+      img.dispose();
+    }
+    log(`class row: ${name}`);
   }
-  await save('class-fashion-pixel', tileGrid(pics, { cols: 5, pad: 4 }));
-  tf.dispose(pics.splice(0));
-  for (let k = 0; k < 10; k++) {
-    const r = await run(visualizeClass(model, { target: k, steps: 200, seed: k, param: 'fourier' }));
-    const img = r.image as tf.Tensor3D;
-    pics.push(resize(img, [112, 112]));
-    img.dispose();
-  }
-  await save('class-fashion-fourier', tileGrid(pics, { cols: 5, pad: 4 }));
-  tf.dispose(pics);
-  log(`labels: ${model.labels?.join(', ')}`);
+  await save('class-fashion', tileGrid(pics, { cols: 10, pad: 4 }));
+  tf.dispose([...pics, mean]);
+  data.dispose();
+  log(`columns: ${model.labels?.join(', ')}`);
 }
 
 if (want('unit')) {

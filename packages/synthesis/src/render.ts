@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
   check,
+  checkImage,
   checkNumber,
   createRng,
   gaussianBlur,
@@ -57,6 +58,12 @@ export interface RenderOptions {
    * 'none', or a list. Default: just `jitter` for 'pixel', 'standard' for 'fourier'.
    */
   transforms?: Transform[] | 'standard' | 'none';
+  /**
+   * 'pixel' only: the image the ascent starts from (plus a little noise) and that L2 decay, blur
+   * and clipping pull towards — a grey level or an image `[H,W,C]` of the output size, e.g. the
+   * data set's mean image. Default 0.5 (mid-grey).
+   */
+  init?: number | tf.Tensor3D;
   /** Seed for the initial image and the transforms. Default 0. */
   seed?: number;
   /** Output size, a number (square) or `[h, w]`. Default the model's input size, else 128. */
@@ -137,6 +144,17 @@ export async function* render(
   checkNumber(seed, 'seed');
   const fixed = fixedInputSize(model);
   const [h, w] = resolveOutputSize(opts.size, fixed ?? [128, 128]);
+  if (opts.init !== undefined && typeof opts.init !== 'number') {
+    const init = opts.init;
+    checkImage(init, { batch: false, channels: inputChannels(model), name: 'init' });
+    check(
+      init.shape[0] === h && init.shape[1] === w,
+      'BAD_IMAGE',
+      () => `init must have the output size ${h}x${w}, got ${init.shape[0]}x${init.shape[1]}`,
+    );
+  } else if (opts.init !== undefined) {
+    checkNumber(opts.init, 'init', { min: 0, max: 1 });
+  }
   const jitterPx = opts.jitter ?? Math.max(1, Math.round(Math.min(h, w) / 16));
   checkNumber(jitterPx, 'jitter', { min: 0, integer: true });
   check(
@@ -179,7 +197,7 @@ export async function* render(
 
   const rng = createRng(seed);
   const shape: [number, number, number, number] = [batch, h, w, inputChannels(model)];
-  const p: ImageParam = isPixel ? pixelParam(shape, rng) : fourierParam(shape, rng);
+  const p: ImageParam = isPixel ? pixelParam(shape, rng, { centre: opts.init }) : fourierParam(shape, rng);
   const optimizer = isPixel ? undefined : tf.train.adam(lr);
   const taps =
     diversity > 0 && !objective.taps.includes(diversityLayer)

@@ -77,6 +77,24 @@ describe('visualizeClass', () => {
     model.dispose();
   });
 
+  it('init: starts from (and decays towards) a given image; frees it', async () => {
+    const model = tinyModel({ size: 16, classes: 3 });
+    const start = tf.tidy(() =>
+      tf.mul(tf.ones([16, 16, 3]), tf.reshape(tf.linspace(0, 1, 16), [1, 16, 1])),
+    ) as tf.Tensor3D;
+    const before = tf.memory().numTensors;
+    // One tiny step: the picture is still the init image, not mid-grey.
+    const r = await run(
+      visualizeClass(model, { target: 0, steps: 1, lr: 1e-4, init: start, jitter: 0, blurEvery: 0 }),
+    );
+    expect(tf.memory().numTensors).toBe(before + 1);
+    expect(tf.tidy(() => tf.max(tf.abs(tf.sub(r.image as tf.Tensor3D, start))).dataSync()[0])).toBeLessThan(
+      0.05,
+    );
+    tf.dispose([r.image as tf.Tensor3D, start]);
+    model.dispose();
+  });
+
   it('stops within one step of an abort and frees everything', async () => {
     const model = tinyModel({ size: 24, classes: 3 });
     const ctrl = new AbortController();
@@ -108,6 +126,10 @@ describe('visualizeClass', () => {
     await bad({ target: 7 }, 'BAD_TARGET');
     await bad({ target: 0, size: 2 }, 'BAD_IMAGE');
     await bad({ target: 0, param: 'x' as 'pixel' }, 'BAD_OPTION');
+    const wrong = tf.zeros([8, 8, 3]) as tf.Tensor3D;
+    await bad({ target: 0, size: 16, init: wrong }, 'BAD_IMAGE');
+    await bad({ target: 0, init: 2 }, 'BAD_OPTION');
+    wrong.dispose();
     model.dispose();
   });
 });

@@ -3,6 +3,7 @@ import { clearKernelFixCaches } from './derived-weights.js';
 import { fastConv2dBackpropInputFix } from './fast-conv2d-backprop-input.js';
 import { installFix, type KernelFix, uninstallFix } from './registry.js';
 import { wasmConv2dBackpropFilterFix } from './wasm-conv2d-backprop-filter.js';
+import { wasmBatchMatMulFix } from './wasm-fast-batch-matmul.js';
 import { wasmComparisonFixes } from './wasm-fast-elementwise.js';
 import { wasmDepthToSpaceFix } from './wasm-fast-depth-to-space.js';
 import { wasmSliceFix } from './wasm-fast-slice.js';
@@ -35,6 +36,7 @@ const FIXES: Record<string, KernelFix[]> = {
     wasmSliceFix,
     wasmDepthToSpaceFix,
     wasmTileFix,
+    wasmBatchMatMulFix,
     ...wasmComparisonFixes,
     wasmIdentityFix,
     wasmCastFix,
