@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { inputOnlyConv2d, inputOnlyDepthwiseConv2d, type LayerInfo } from '@cnnviz/core';
+import { weightsByName } from './fold.js';
 
 type Config = Record<string, unknown>;
 type ConvActivation = 'linear' | 'relu' | 'relu6' | 'elu' | 'sigmoid' | 'tanh' | 'leakyrelu';
@@ -73,16 +74,6 @@ export function applyActivation(x: tf.Tensor, name: string): tf.Tensor {
     default:
       throw new Error(`unsupported activation '${name}'`);
   }
-}
-
-/** A layer's weights by their short name (`kernel`, `bias`, `gamma`, `moving_mean`, ...). */
-function weightsByName(layer: tfl.layers.Layer): Record<string, tf.Tensor> {
-  const out: Record<string, tf.Tensor> = {};
-  for (const w of layer.weights) {
-    const short = (w.originalName ?? w.name).split('/').pop()!.replace(/_\d+$/, '').replace(/:\d+$/, '');
-    out[short] = w.read();
-  }
-  return out;
 }
 
 function padding(cfg: Config): 'same' | 'valid' {

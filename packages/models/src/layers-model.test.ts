@@ -167,7 +167,6 @@ describe('fromLayersModel', () => {
         expect(info.kernelNames).toContain('Conv2DBackpropInput');
         expect(info.kernelNames).not.toContain('Conv2DBackpropFilter');
         expect(info.kernelNames).not.toContain('DepthwiseConv2dNativeBackpropFilter');
-        expect(info.kernelNames).not.toContain('FusedConv2D');
         x.dispose();
         vm.dispose!();
       });

@@ -9,6 +9,7 @@ import {
   type LayerInfo,
   type VisionModel,
 } from '@cnnviz/core';
+import { convOnly, FoldedWeights, fusedConvs, runFusedConv, type FoldStep } from './fold.js';
 import { hasSoftmaxActivation, isSoftmaxLayer, kernelInfo, runLayer } from './layer-ops.js';
 import { checkInputRange, makePreprocess } from './preprocess.js';
 
@@ -28,13 +29,7 @@ export interface LayersModelOptions extends ModelOptions {
   logits?: 'flatten' | 'avg';
 }
 
-interface Step {
-  name: string;
-  layer: tfl.layers.Layer;
-  cls: string;
-  cfg: Record<string, unknown>;
-  inputs: string[];
-}
+type Step = FoldStep;
 
 function nodeKey(layer: tfl.layers.Layer, i: number): string {
   return `${layer.name}_ib-${i}`;
@@ -155,6 +150,9 @@ export function fromLayersModel(model: tfl.LayersModel, options: LayersModelOpti
   });
   const names = layers.map((l) => l.name);
   const inputName = model.inputs[0].sourceLayer.name;
+  // conv → BatchNorm → ReLU chains run as one fused kernel with folded weights (made here, freed by dispose).
+  const chains = fusedConvs(exec, new Set([outName]));
+  const folded = new FoldedWeights(chains.values());
 
   function forward(x: tf.Tensor4D, taps: string[] = []): ForwardResult {
     check(
@@ -183,10 +181,17 @@ export function fromLayersModel(model: tfl.LayersModel, options: LayersModelOpti
     for (const s of plan) for (const i of s.inputs) uses.set(i, (uses.get(i) ?? 0) + 1);
     const values = new Map<string, tf.Tensor>();
     try {
+      const inChain = new Set<string>();
       for (const s of plan) {
+        if (inChain.has(s.name)) continue;
         const ins = s.name === inputName || s.inputs.length === 0 ? [x] : s.inputs.map((i) => values.get(i)!);
+        let chain = ins[0]?.rank === 4 ? chains.get(s.name) : undefined;
+        if (chain && chain.names.slice(0, -1).some((n) => want.has(n))) chain = convOnly(chain);
+        if (chain) chain.names.slice(1).forEach((n) => inChain.add(n));
+        const name = chain ? chain.names[chain.names.length - 1] : s.name;
         let y = tf.tidy(() => {
           try {
+            if (chain) return runFusedConv(chain, folded, ins[0] as tf.Tensor4D);
             return runLayer(s.layer, s.cls, s.cfg, ins, stripActivation && s.name === outName);
           } catch (e) {
             if (CnnvizError.isInstance(e)) throw e;
@@ -199,7 +204,7 @@ export function fromLayersModel(model: tfl.LayersModel, options: LayersModelOpti
         });
         // Never hand out the caller's tensor or another layer's (identity layers return their input).
         if (y === x || ins.includes(y)) y = tf.clone(y);
-        values.set(s.name, y);
+        values.set(name, y);
         for (const i of s.inputs) {
           const left = (uses.get(i) ?? 1) - 1;
           uses.set(i, left);
@@ -256,6 +261,7 @@ export function fromLayersModel(model: tfl.LayersModel, options: LayersModelOpti
       layer.setWeights(weights);
     },
     dispose(): void {
+      folded.dispose();
       model.dispose();
     },
   };

@@ -103,7 +103,7 @@ describe('zoo.fashionCnn', () => {
 });
 
 describe('zoo.mobilenetV2Features', () => {
-  it('matches the unmodified tfjs-layers nsfwjs model to 1e-4 on intermediate layers', async () => {
+  it("matches the unmodified tfjs-layers nsfwjs model to 1e-5 of each layer's scale", async () => {
     const model = await zoo.mobilenetV2Features();
     const reference = await tfl.loadLayersModel(tf.io.fromMemory(await nsfwjsArtifacts('mobilenet_v2')));
     const taps = ['Conv1_relu', 'block_2_add', 'block_6_expand_relu', 'block_13_expand_relu', 'out_relu'];
@@ -119,7 +119,9 @@ describe('zoo.mobilenetV2Features', () => {
     const expected = ref.predict(x) as tf.Tensor[];
     taps.forEach((t, i) => {
       expect(out.activations[t].shape).toEqual(expected[i].shape);
-      expect(maxAbsDiff(out.activations[t], expected[i])).toBeLessThan(1e-4);
+      // Relative to the layer's scale: BatchNorm folded into the convs rounds differently than BatchNorm applied.
+      const scale = tf.tidy(() => tf.max(tf.abs(expected[i])).dataSync()[0]);
+      expect(maxAbsDiff(out.activations[t], expected[i])).toBeLessThan(1e-5 * Math.max(1, scale));
     });
     // Logits are the global average of out_relu, no NSFW head.
     expect(out.logits.shape).toEqual([1, 1280]);

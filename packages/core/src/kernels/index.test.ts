@@ -31,7 +31,7 @@ describe('registerKernelFixes', () => {
     expect(registerKernelFixes('wasm')).toEqual(names);
     expect(isFixInstalled('MaxPoolGrad', 'wasm')).toBe(true);
     expect(registerKernelFixes('webgl')).toEqual([]);
-    expect(registerKernelFixes('cpu')).toEqual(['cpu:Conv2DBackpropFilter']);
+    expect(registerKernelFixes('cpu')).toEqual(['cpu:Conv2DBackpropFilter', 'cpu:CnnvizOutputMask']);
     unregisterKernelFixes('cpu');
   });
 });

@@ -1,6 +1,7 @@
 import { cpuConv2dBackpropFilterFix } from './cpu-conv2d-backprop-filter.js';
 import { clearKernelFixCaches } from './derived-weights.js';
 import { fastConv2dBackpropInputFix } from './fast-conv2d-backprop-input.js';
+import { outputMaskFix } from './output-mask.js';
 import { installFix, type KernelFix, uninstallFix } from './registry.js';
 import { wasmConv2dBackpropFilterFix } from './wasm-conv2d-backprop-filter.js';
 import { wasmBatchMatMulFix } from './wasm-fast-batch-matmul.js';
@@ -25,7 +26,7 @@ export { clearKernelFixCaches } from './derived-weights.js';
 
 // wasm: the missing / wrong gradient kernels first, then the stock kernels that were slow on gradient paths.
 const FIXES: Record<string, KernelFix[]> = {
-  cpu: [cpuConv2dBackpropFilterFix],
+  cpu: [cpuConv2dBackpropFilterFix, outputMaskFix('cpu')],
   wasm: [
     wasmMaxPoolGradFix,
     wasmConv2dBackpropFilterFix,
@@ -37,6 +38,7 @@ const FIXES: Record<string, KernelFix[]> = {
     wasmDepthToSpaceFix,
     wasmTileFix,
     wasmBatchMatMulFix,
+    outputMaskFix('wasm'),
     ...wasmComparisonFixes,
     wasmIdentityFix,
     wasmCastFix,
