@@ -1,3 +1,4 @@
+import * as tf from '@tensorflow/tfjs-core';
 import { checkAborted, checkNumber, type VisionModel } from '@cnnviz/core';
 
 /** Progress of a long technique, in units of model evaluations (images, samples, windows, steps). */
@@ -9,8 +10,10 @@ export interface Progress {
 /** Internal batching and cancellation, shared by every technique (Captum's `internal_batch_size`). */
 export interface BatchOptions {
   /**
-   * Memory one internal batch may use, in bytes (default 256 MiB). The batch size is this budget
-   * divided by an estimate of one input's activations (and, for gradients, their backward pass).
+   * Memory one internal batch may use, in bytes (default 256 MiB; 4 GiB on webgpu, where large batches
+   * are what fills a GPU). The batch size is this budget divided by an estimate of one input's
+   * activations (and, for gradients, their backward pass); on webgpu it is also capped so that the
+   * largest activation of a batch fits in one storage binding of the device.
    */
   maxBatchBytes?: number;
   /** Inputs per internal batch; overrides `maxBatchBytes`. */
@@ -21,6 +24,13 @@ export interface BatchOptions {
 }
 
 export const DEFAULT_MAX_BATCH_BYTES = 256 * 2 ** 20;
+const WEBGPU_MAX_BATCH_BYTES = 4 * 2 ** 30;
+
+/** What one input costs while it runs: all its activations, and the largest single one (bytes). */
+export interface SampleCost {
+  bytes: number;
+  largest: number;
+}
 
 /**
  * Bytes one input of `h x w` occupies while it runs: the sum of the layers' outputs (a tidy keeps
@@ -32,33 +42,50 @@ export function bytesPerSample(
   h: number,
   w: number,
   mode: 'forward' | 'gradient',
-): number {
-  let floats = h * w * model.inputShape[2] * 2;
+): SampleCost {
+  const input = h * w * model.inputShape[2];
+  let floats = input * 2;
+  let largest = input;
   let stride = 1;
   for (const layer of model.layers) {
     if (layer.kernel) stride *= Math.max(layer.kernel.strides[0], layer.kernel.strides[1]);
-    const known = layer.outputShape.every((d) => typeof d === 'number');
-    if (known) {
-      floats += layer.outputShape.reduce<number>((a, d) => a * (d as number), 1);
+    let size: number;
+    if (layer.outputShape.every((d) => typeof d === 'number')) {
+      size = layer.outputShape.reduce<number>((a, d) => a * (d as number), 1);
     } else if (layer.outputShape.length === 3) {
       const c = layer.outputShape[2] ?? model.inputShape[2];
-      floats += Math.ceil(h / stride) * Math.ceil(w / stride) * c;
+      size = Math.ceil(h / stride) * Math.ceil(w / stride) * c;
     } else {
-      floats += layer.outputShape.reduce<number>((a, d) => a * (d ?? 1), 1);
+      size = layer.outputShape.reduce<number>((a, d) => a * (d ?? 1), 1);
     }
+    floats += size;
+    largest = Math.max(largest, size);
   }
-  return floats * 4 * (mode === 'gradient' ? 3 : 1.2);
+  return { bytes: floats * 4 * (mode === 'gradient' ? 3 : 1.2), largest: largest * 4 };
 }
 
-/** Inputs per internal batch for a job of `total` inputs of `perSample` bytes each. */
-export function batchSize(options: BatchOptions, perSample: number, total: number): number {
-  const { internalBatchSize, maxBatchBytes = DEFAULT_MAX_BATCH_BYTES } = options;
+/** The active webgpu device's largest storage binding in bytes; undefined on other backends. */
+function storageBindingLimit(): number | undefined {
+  if (tf.getBackend() !== 'webgpu') return undefined;
+  const backend = tf.backend() as unknown as {
+    device?: { limits?: { maxStorageBufferBindingSize?: number } };
+  };
+  return backend.device?.limits?.maxStorageBufferBindingSize;
+}
+
+/** Inputs per internal batch for a job of `total` inputs of `cost` each. */
+export function batchSize(options: BatchOptions, cost: SampleCost, total: number): number {
+  const binding = storageBindingLimit();
+  const { internalBatchSize, maxBatchBytes = binding ? WEBGPU_MAX_BATCH_BYTES : DEFAULT_MAX_BATCH_BYTES } =
+    options;
   if (internalBatchSize !== undefined) {
     checkNumber(internalBatchSize, 'internalBatchSize', { min: 1, integer: true });
     return Math.min(internalBatchSize, total);
   }
   checkNumber(maxBatchBytes, 'maxBatchBytes', { min: 1 });
-  return Math.max(1, Math.min(total, Math.floor(maxBatchBytes / perSample)));
+  let size = Math.floor(maxBatchBytes / cost.bytes);
+  if (binding !== undefined) size = Math.min(size, Math.floor(binding / cost.largest));
+  return Math.max(1, Math.min(total, size));
 }
 
 /** Reports progress, lets the event loop run (UI, abort handlers) and honours the signal. */

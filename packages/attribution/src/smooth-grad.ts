@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkNumber, createRng, objectiveGradient, randomNormal, type VisionModel } from '@cnnviz/core';
+import { checkNumber, counterNormal, objectiveGradient, type VisionModel } from '@cnnviz/core';
 import { batchSize, bytesPerSample, step, type BatchOptions } from './batching.js';
 import { accumulateRows, maxAbsOverChannels, range } from './gradient.js';
 import { prepareImages } from './input.js';
@@ -46,11 +46,11 @@ export async function smoothGrad<I extends tf.Tensor3D | tf.Tensor4D>(
     });
     const sigma = await sigmas.data();
     sigmas.dispose();
-    const rng = createRng(seed);
     const total = n * samples;
     const size = batchSize(options ?? {}, bytesPerSample(model, h, w, 'gradient'), total);
     for (let i = 0; i < n; i++) sums.push(tf.zeros([h, w, c]));
-    // Rows are ordered image-major, so the noise depends on the seed only, not on the batch size.
+    // Rows are ordered image-major and row r's noise is elements r·HWC.. of the seed's counter-based stream, so
+    // the noise depends on the seed only, not on the batch size — and a GPU draws it in place (webgpu kernel).
     for (let start = 0; start < total; start += size) {
       const rows = range(start, Math.min(start + size, total)).map((r) => Math.floor(r / samples));
       const g = tf.tidy(() => {
@@ -58,8 +58,8 @@ export async function smoothGrad<I extends tf.Tensor3D | tf.Tensor4D>(
           Float32Array.from(rows, (i) => sigma[i]),
           [rows.length, 1, 1, 1],
         );
-        // One draw per row, so the noise of a sample does not depend on how rows are batched.
-        const eps = tf.mul(tf.stack(rows.map(() => randomNormal([h, w, c], rng))), scale);
+        const unit = counterNormal([rows.length, h, w, c], seed, { offset: start * h * w * c });
+        const eps = tf.mul(unit, scale);
         const noisy = tf.add(tf.gather(x, tf.tensor1d(rows, 'int32')), eps) as tf.Tensor4D;
         const { grad, values } = objectiveGradient(model, noisy, target.forRows(rows));
         values.dispose();
