@@ -4,6 +4,8 @@ import { registerKernelFixes } from './index.js';
 import { setupBackends } from './test-backends.js';
 import { fusedInputOnlyConv2d } from './webgpu-fused-input-conv.js';
 import { OUTPUT_MASK_KERNEL } from './webgpu-kernel-fixes.js';
+import { outputMaskValues } from './output-mask.js';
+import { simdMask } from './wasm-simd-mask.js';
 
 describe('CnnvizOutputMask on wasm and cpu', () => {
   beforeAll(async () => {
@@ -32,6 +34,29 @@ describe('CnnvizOutputMask on wasm and cpu', () => {
       tf.dispose([y, dy]);
     },
   );
+
+  it('wasm: the SIMD module runs on the backend heap and equals the JS loop on a large odd-sized tensor', async () => {
+    await tf.setBackend('wasm');
+    const memory = (tf.backend() as unknown as { wasm: { asm: { memory: WebAssembly.Memory } } }).wasm.asm
+      .memory;
+    expect(simdMask(memory)).toBeDefined();
+    const n = 100_003;
+    const y = tf.randomUniform([n], -2, 8, 'float32', 5);
+    const dy = tf.randomNormal([n], 0, 1, 'float32', 6);
+    for (const mask of ['relu6', 'relu'] as const) {
+      const got = tf
+        .engine()
+        .runKernel(OUTPUT_MASK_KERNEL, { dy, y }, { mask } as unknown as tf.NamedAttrMap) as tf.Tensor;
+      const want = new Float32Array(n);
+      outputMaskValues(await dy.data(), await y.data(), mask, want);
+      const g = await got.data();
+      let diff = 0;
+      for (let i = 0; i < n; i++) if (g[i] !== want[i]) diff++;
+      expect(diff).toBe(0);
+      got.dispose();
+    }
+    tf.dispose([y, dy]);
+  });
 
   it.each(['wasm', 'cpu'])(
     '%s: the fused conv + ReLU6 input gradient uses it and equals the unfused one',
