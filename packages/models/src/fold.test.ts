@@ -10,7 +10,10 @@ beforeAll(async () => {
 
 const init = (seed: number, mean = 0, stddev = 0.5) => tfl.initializers.randomNormal({ mean, stddev, seed });
 
-/** MobileNetV2's pattern with non-trivial BatchNorm statistics: conv → BN → ReLU6, depthwise → BN → ReLU, conv → BN. */
+/**
+ * MobileNetV2's pattern with non-trivial BatchNorm statistics: conv → BN → ReLU6, zero padding → strided
+ * depthwise → BN → ReLU, conv → BN.
+ */
 function bnModel(): tfl.LayersModel {
   const bn = (name: string, k: number) =>
     tfl.layers.batchNormalization({
@@ -35,10 +38,20 @@ function bnModel(): tfl.LayersModel {
   h = bn('c1_bn', 10).apply(h) as tfl.SymbolicTensor;
   h = tfl.layers.reLU({ name: 'c1_relu', maxValue: 6 }).apply(h) as tfl.SymbolicTensor;
   h = tfl.layers
+    .zeroPadding2d({
+      name: 'pad',
+      padding: [
+        [0, 1],
+        [1, 1],
+      ],
+    })
+    .apply(h) as tfl.SymbolicTensor;
+  h = tfl.layers
     .depthwiseConv2d({
       name: 'dw',
       kernelSize: 3,
-      padding: 'same',
+      strides: 2,
+      padding: 'valid',
       depthwiseInitializer: init(2),
       useBias: true,
     })
@@ -73,6 +86,7 @@ describe('BatchNorm folding and fused conv chains', () => {
     expect(maxAbsDiff(logits, ref)).toBeLessThan(1e-5);
     const info = await tf.profile(() => tf.dispose(vm.forward(input).logits));
     expect(info.kernelNames).not.toContain('FusedBatchNorm');
+    expect(info.kernelNames).not.toContain('PadV2');
     expect(info.kernels.filter((k) => k.name.startsWith('Fused'))).toHaveLength(3);
     tf.dispose([ref, logits]);
     vm.dispose!();
@@ -80,11 +94,11 @@ describe('BatchNorm folding and fused conv chains', () => {
     input.dispose();
   });
 
-  it('a tap inside a chain gets its own value (pre-activation BatchNorm output, conv output)', () => {
+  it('a tap inside a chain gets its own value (pre-activation BatchNorm output, conv output, padding)', () => {
     const model = bnModel();
     const vm = fromLayersModel(model);
     const input = x();
-    const taps = ['c1', 'c1_bn', 'dw_bn', 'dw_relu'];
+    const taps = ['c1', 'c1_bn', 'pad', 'dw_bn', 'dw_relu'];
     const ref = tfl.model({
       inputs: model.inputs,
       outputs: taps.map((t) => model.getLayer(t).output as tfl.SymbolicTensor),

@@ -1,6 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { fusedInputOnlyConv2d, type FusedInputConvActivation } from '@cnnviz/core';
+import {
+  fusedInputOnlyConv2d,
+  type FusedInputConvActivation,
+  type FusedInputConvOptions,
+} from '@cnnviz/core';
 
 type Config = Record<string, unknown>;
 
@@ -19,6 +23,8 @@ export interface FoldStep {
  * value of the last one.
  */
 export interface FusedConv {
+  /** A ZeroPadding2D before a 'valid' conv, applied as the conv's explicit padding. */
+  pad?: FoldStep;
   conv: FoldStep;
   bn?: FoldStep;
   names: string[];
@@ -44,15 +50,32 @@ function activationOf(cls: string, cfg: Config): FusedInputConvActivation | unde
   return undefined;
 }
 
+/** ZeroPadding2D's `padding` config as [[top, bottom], [left, right]]. */
+export function zeroPadding(cfg: Config): [[number, number], [number, number]] {
+  const p = cfg.padding as number | [number, number] | [[number, number], [number, number]];
+  if (typeof p === 'number') {
+    return [
+      [p, p],
+      [p, p],
+    ];
+  }
+  if (Array.isArray(p[0])) return p as [[number, number], [number, number]];
+  const [h, w] = p as [number, number];
+  return [
+    [h, h],
+    [w, w],
+  ];
+}
+
 function ones(v: unknown): boolean {
   return v == null || (Array.isArray(v) ? v.every((d) => Number(d) === 1) : Number(v) === 1);
 }
 
 /**
- * Chains conv → BatchNorm → ReLU in `plan` that can run as one fused kernel: the conv is channels-last
- * with no dilation, and each later layer is the only consumer of the one before. The chain stops
- * before any layer in `keep` (a tapped or output layer must keep its own value, e.g. the
- * pre-activation BatchNorm output). Keyed by the conv's name.
+ * Chains [ZeroPadding2D →] conv → BatchNorm → ReLU in `plan` that can run as one fused kernel: the conv
+ * is channels-last with no dilation, and each later layer is the only consumer of the one before. The
+ * chain stops before any layer in `keep` (a tapped or output layer must keep its own value, e.g. the
+ * pre-activation BatchNorm output). Keyed by the chain's first layer.
  */
 export function fusedConvs(plan: FoldStep[], keep: Set<string>): Map<string, FusedConv> {
   const consumers = new Map<string, FoldStep[]>();
@@ -70,6 +93,18 @@ export function fusedConvs(plan: FoldStep[], keep: Set<string>): Map<string, Fus
     const own = activationOf('Activation', { activation: cfg.activation ?? 'linear' });
     if (own === undefined) continue;
     const fused: FusedConv = { conv, names: [conv.name], activation: own, own };
+    const before = plan.find((p) => p.name === conv.inputs[0]);
+    const padFormat = before?.cfg.dataFormat;
+    if (
+      before?.cls === 'ZeroPadding2D' &&
+      (padFormat === undefined || padFormat === 'channelsLast') &&
+      cfg.padding !== 'same' &&
+      before.inputs.length === 1 &&
+      only(before.name) === conv
+    ) {
+      fused.pad = before;
+      fused.names.unshift(before.name);
+    }
     let last = conv.name;
     if (own === 'linear') {
       const bn = only(last);
@@ -86,7 +121,7 @@ export function fusedConvs(plan: FoldStep[], keep: Set<string>): Map<string, Fus
         fused.names.push(act.name);
       }
     }
-    out.set(conv.name, fused);
+    out.set(fused.names[0], fused);
   }
   return out;
 }
@@ -156,8 +191,14 @@ export class FoldedWeights {
   }
 }
 
-/** Just the conv of a chain, for a forward pass that taps a layer inside the chain. */
-export function convOnly(f: FusedConv): FusedConv {
+/**
+ * The chain as far as a forward pass that taps some of its layers may run it: the whole chain, just the
+ * conv when a layer after the conv is tapped, or nothing when the padding or the conv itself must be seen.
+ */
+export function cutChain(f: FusedConv, want: Set<string>): FusedConv | undefined {
+  const inner = f.names.slice(0, -1);
+  if (!inner.some((n) => want.has(n))) return f;
+  if (f.pad !== undefined) return undefined;
   return { conv: f.conv, names: [f.conv.name], activation: f.own, own: f.own };
 }
 
@@ -166,10 +207,26 @@ export function runFusedConv(f: FusedConv, weights: FoldedWeights, x: tf.Tensor4
   const { filter, bias } = weights.get(f);
   const cfg = f.conv.cfg;
   const strides = cfg.strides;
+  const [[t, b], [l, r]] = f.pad
+    ? zeroPadding(f.pad.cfg)
+    : [
+        [0, 0],
+        [0, 0],
+      ];
+  const pad: FusedInputConvOptions['pad'] = f.pad
+    ? [
+        [0, 0],
+        [t, b],
+        [l, r],
+        [0, 0],
+      ]
+    : cfg.padding === 'same'
+      ? 'same'
+      : 'valid';
   return fusedInputOnlyConv2d(x, filter, {
     bias,
     strides: typeof strides === 'number' ? strides : ((strides as [number, number] | undefined) ?? 1),
-    pad: cfg.padding === 'same' ? 'same' : 'valid',
+    pad,
     activation: f.activation,
     depthwise: f.conv.cls === 'DepthwiseConv2D',
   });

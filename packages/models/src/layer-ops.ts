@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { inputOnlyConv2d, inputOnlyDepthwiseConv2d, type LayerInfo } from '@cnnviz/core';
-import { weightsByName } from './fold.js';
+import { weightsByName, zeroPadding } from './fold.js';
 
 type Config = Record<string, unknown>;
 type ConvActivation = 'linear' | 'relu' | 'relu6' | 'elu' | 'sigmoid' | 'tanh' | 'leakyrelu';
@@ -232,19 +232,7 @@ export function runLayer(
       return tf.concat(inputs, axis < 0 ? x.rank + axis : axis);
     }
     case 'ZeroPadding2D': {
-      const p = cfg.padding as number | [number, number] | [[number, number], [number, number]];
-      const [[t, b], [l, r]] =
-        typeof p === 'number'
-          ? [
-              [p, p],
-              [p, p],
-            ]
-          : Array.isArray(p[0])
-            ? (p as [[number, number], [number, number]])
-            : [
-                [p[0] as number, p[0] as number],
-                [p[1] as number, p[1] as number],
-              ];
+      const [[t, b], [l, r]] = zeroPadding(cfg);
       return tf.pad(x, [
         [0, 0],
         [t, b],

@@ -9,7 +9,7 @@ import {
   type LayerInfo,
   type VisionModel,
 } from '@cnnviz/core';
-import { convOnly, FoldedWeights, fusedConvs, runFusedConv, type FoldStep } from './fold.js';
+import { cutChain, FoldedWeights, fusedConvs, runFusedConv, type FoldStep } from './fold.js';
 import { hasSoftmaxActivation, isSoftmaxLayer, kernelInfo, runLayer } from './layer-ops.js';
 import { checkInputRange, makePreprocess } from './preprocess.js';
 
@@ -185,8 +185,8 @@ export function fromLayersModel(model: tfl.LayersModel, options: LayersModelOpti
       for (const s of plan) {
         if (inChain.has(s.name)) continue;
         const ins = s.name === inputName || s.inputs.length === 0 ? [x] : s.inputs.map((i) => values.get(i)!);
-        let chain = ins[0]?.rank === 4 ? chains.get(s.name) : undefined;
-        if (chain && chain.names.slice(0, -1).some((n) => want.has(n))) chain = convOnly(chain);
+        const whole = ins[0]?.rank === 4 ? chains.get(s.name) : undefined;
+        const chain = whole && cutChain(whole, want);
         if (chain) chain.names.slice(1).forEach((n) => inChain.add(n));
         const name = chain ? chain.names[chain.names.length - 1] : s.name;
         let y = tf.tidy(() => {
