@@ -45,8 +45,12 @@ export async function readAsset(rel: string): Promise<Uint8Array> {
   return new Uint8Array(await res.arrayBuffer());
 }
 
-/** gunzip in Node (zlib) or the browser (DecompressionStream). */
+/**
+ * gunzip in Node (zlib) or the browser (DecompressionStream). Data without the gzip magic bytes passes
+ * through: a static server that sends `.gz` files with `Content-Encoding: gzip` has the browser unpack them.
+ */
 export async function gunzip(data: Uint8Array): Promise<Uint8Array> {
+  if (data[0] !== 0x1f || data[1] !== 0x8b) return data;
   if (isNode()) {
     const { gunzipSync } = await import('node:zlib');
     return new Uint8Array(gunzipSync(data));

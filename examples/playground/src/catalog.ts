@@ -1,0 +1,82 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { cropOrPad, resize, type VisionModel } from '@cnnviz/core';
+import { images, zoo, type ZooModel } from '@cnnviz/models';
+import { imageFromElement } from '@cnnviz/web';
+
+/** A zoo model the page offers. */
+export interface ModelChoice {
+  id: string;
+  label: string;
+  load(): Promise<ZooModel>;
+}
+
+export const MODELS: ModelChoice[] = [
+  {
+    id: 'fashionCnn',
+    label: 'fashionCnn — Fashion-MNIST, 28×28 grey (fast)',
+    load: () => zoo.fashionCnn(),
+  },
+  {
+    id: 'mobilenetV2-128',
+    label: 'mobilenetV2Features — ImageNet backbone, 128 px',
+    load: () => zoo.mobilenetV2Features({ inputSize: 128 }),
+  },
+  {
+    id: 'mobilenetV2-224',
+    label: 'mobilenetV2Features — ImageNet backbone, 224 px (slow)',
+    load: () => zoo.mobilenetV2Features({ inputSize: 224 }),
+  },
+];
+
+/** Bundled images suited to a model first (Fashion-MNIST items for fashionCnn, photos otherwise). */
+export function imagesFor(model: ZooModel): string[] {
+  const all = images.list();
+  const fashion = all.filter((n) => n.startsWith('fashion-'));
+  const photos = all.filter((n) => !n.startsWith('fashion-'));
+  return model.inputShape[2] === 1 ? [...fashion, ...photos] : [...photos, ...fashion];
+}
+
+/** Bundled paintings and textures for style transfer. */
+export const STYLE_IMAGES = ['starry_night', 'scream', 'brick', 'grass'];
+
+/** The model's input size `[h, w]` (fixed for the zoo models the page offers). */
+export function modelSize(model: VisionModel): [number, number] {
+  const [h, w] = model.inputShape;
+  const nominal = (model as Partial<ZooModel>).entry?.inputSize ?? [224, 224];
+  return [h ?? nominal[0], w ?? nominal[1]];
+}
+
+/** Scales the shorter side to the target and centre-crops: no distortion. */
+function fitSquare(img: tf.Tensor3D, [h, w]: [number, number]): tf.Tensor3D {
+  return tf.tidy(() => {
+    const [ih, iw] = img.shape;
+    const k = Math.max(h / ih, w / iw);
+    const scaled = resize(img, [Math.max(h, Math.round(ih * k)), Math.max(w, Math.round(iw * k))]);
+    return cropOrPad(scaled, [h, w]);
+  });
+}
+
+/** A bundled image at the model's input size and channel count, values 0..1. */
+export async function loadPicture(name: string, model: VisionModel): Promise<tf.Tensor3D> {
+  const raw = await images.load(name, { channels: model.inputShape[2] as 1 | 3 });
+  try {
+    return fitSquare(raw, modelSize(model));
+  } finally {
+    raw.dispose();
+  }
+}
+
+/** A dropped or chosen file (any format the browser decodes) at the model's input size. */
+export async function pictureFromFile(file: Blob, model: VisionModel): Promise<tf.Tensor3D> {
+  const bitmap = await createImageBitmap(file);
+  try {
+    const raw = imageFromElement(bitmap, { channels: model.inputShape[2] as 1 | 3 });
+    try {
+      return fitSquare(raw, modelSize(model));
+    } finally {
+      raw.dispose();
+    }
+  } finally {
+    bitmap.close();
+  }
+}

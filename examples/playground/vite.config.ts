@@ -1,0 +1,36 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vite';
+import { cnnvizAssets } from './vite-assets.js';
+
+const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+const src = (pkg: string) => here(`../../packages/${pkg}/src/index.ts`);
+
+export default defineConfig({
+  // Relative base: the built page works from any folder or static host.
+  base: './',
+  plugins: [cnnvizAssets()],
+  resolve: {
+    alias: {
+      // The monorepo's sources, so the page always runs the current code (no package build needed).
+      '@cnnviz/core': src('core'),
+      '@cnnviz/models': src('models'),
+      '@cnnviz/attribution': src('attribution'),
+      '@cnnviz/synthesis': src('synthesis'),
+      '@cnnviz/embedding': src('embedding'),
+      '@cnnviz/web': src('web-adapter'),
+      // InceptionV3's weights are 33 MB of base64 modules; the playground offers the smaller models only.
+      'nsfwjs/models/inception_v3': here('./src/inception-stub.ts'),
+      // Node-only image decoders (browsers use createImageBitmap).
+      pngjs: here('./src/node-only-stub.ts'),
+      'jpeg-js': here('./src/node-only-stub.ts'),
+    },
+  },
+  build: {
+    target: 'es2022',
+    chunkSizeWarningLimit: 8000,
+    rolldownOptions: {
+      input: { main: here('./index.html'), lab: here('./lab.html') },
+    },
+  },
+  worker: { format: 'es' },
+});
