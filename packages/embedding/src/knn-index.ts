@@ -7,7 +7,7 @@ import {
   type KnnOptions,
   type KnnResult,
 } from './knn.js';
-import { flattenRows, preferTfMatMul, readMatrix, type Matrix } from './matrix.js';
+import { chooseEngine, flattenRows, readMatrix, type Matrix } from './matrix.js';
 
 const MAGIC = 'CNNVKNN1';
 
@@ -96,8 +96,8 @@ export class KnnIndex {
     const Q = await readMatrix(queries, 'queries');
     const F = { data: this.data.subarray(0, this.rows * this.dims), n: this.rows, d: this.dims };
     // One query against a small index is cheaper in plain loops than a round trip to the backend.
-    const useTf = preferTfMatMul() && Q.n * F.n * F.d > 1e7;
-    const out = await knnFlat(F, Q, opts, useTf);
+    const engine = chooseEngine();
+    const out = await knnFlat(F, Q, opts, engine === 'tf' && Q.n * F.n * F.d <= 1e7 ? 'js' : engine);
     return unflatten(out, this.metric);
   }
 

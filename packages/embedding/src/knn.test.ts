@@ -47,7 +47,7 @@ function bruteForce(
 
 describe('knn', () => {
   for (const metric of ['euclidean', 'cosine'] as const) {
-    it(`equals brute force exactly (${metric}), on both compute paths, any tiling`, async () => {
+    it(`equals brute force exactly (${metric}), on every compute engine, any tiling`, async () => {
       const F = randomRows(230, 24, 1);
       const Q = randomRows(41, 24, 2);
       const k = 7;
@@ -55,12 +55,12 @@ describe('knn', () => {
       const before = tf.memory().numTensors;
       const res = await knn(F, Q, { k, metric, blockSize: 37 });
       expect(tf.memory().numTensors).toBe(before);
-      for (const useTf of [false, true]) {
+      for (const engine of ['js', 'tf', 'simd'] as const) {
         const flat = await knnFlat(
           flattenRows(F, 'f'),
           flattenRows(Q, 'q'),
           { k, metric, blockSize: 50 },
-          useTf,
+          engine,
         );
         expect(Array.from(flat.indices)).toEqual(ref.flatMap((r) => r.map((e) => e.j)));
       }
@@ -119,6 +119,42 @@ describe('knn', () => {
     }
   });
 
+  it('splits the SIMD tiles over worker threads: same neighbours, progress and abort', async () => {
+    const F = randomRows(700, 40, 11);
+    const Q = randomRows(90, 40, 12);
+    const flat = flattenRows(F, 'f');
+    for (const [queries, excludeSelf] of [
+      ['self', true],
+      [flattenRows(Q, 'q'), false],
+    ] as const) {
+      const opts = { k: 12, blockSize: 64, excludeSelf, metric: 'euclidean' as const };
+      const one = await knnFlat(flat, queries, { ...opts, threads: 1 }, 'simd');
+      const seen: number[] = [];
+      const two = await knnFlat(
+        flat,
+        queries,
+        { ...opts, threads: 2, onProgress: (p) => seen.push(p.done / p.total) },
+        'simd',
+      );
+      expect(Array.from(two.indices)).toEqual(Array.from(one.indices));
+      expect(Array.from(two.dist)).toEqual(Array.from(one.dist));
+      expect(seen.at(-1)).toBe(1);
+      const ref = bruteForce(F, queries === 'self' ? F : Q, 12, 'euclidean', excludeSelf);
+      expect(Array.from(two.indices)).toEqual(ref.flatMap((r) => r.map((e) => e.j)));
+    }
+    const ctrl = new AbortController();
+    await expectCode(
+      () =>
+        knnFlat(
+          flat,
+          'self',
+          { k: 5, blockSize: 32, threads: 2, signal: ctrl.signal, onProgress: () => ctrl.abort() },
+          'simd',
+        ),
+      'ABORTED',
+    );
+  });
+
   it('rejects bad input', async () => {
     const F = randomRows(10, 3, 1);
     await expectCode(() => knn(F, F, { k: 11 }), 'BAD_OPTION', /at most/);
@@ -129,6 +165,7 @@ describe('knn', () => {
     await expectCode(() => knn(F, [[0, 0, 0]], { k: 1, metric: 'cosine' }), 'BAD_INPUT', /zeros/);
     await expectCode(() => knn(F, F, { k: 1, metric: 'l1' as 'cosine' }), 'BAD_OPTION', /metric/);
     await expectCode(() => knn(F, F, { k: 0 }), 'BAD_OPTION', /k must/);
+    await expectCode(() => knn(F, F, { k: 1, threads: 0 }), 'BAD_OPTION', /threads/);
     await expectCode(
       () => knn(F, randomRows(3, 3, 2), { k: 1, excludeSelf: true }),
       'BAD_OPTION',

@@ -1,7 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { check, checkAborted, checkNumber, CnnvizError } from '@cnnviz/core';
+import { scanTiles, tileList, toShared, type TileJob } from './knn-tiles.js';
 import { gemmABt } from './linalg.js';
-import { preferTfMatMul, readMatrix, type FlatMatrix, type Matrix } from './matrix.js';
+import {
+  autoThreads,
+  chooseEngine,
+  readMatrix,
+  type Engine,
+  type FlatMatrix,
+  type Matrix,
+} from './matrix.js';
 
 export type KnnMetric = 'euclidean' | 'cosine';
 
@@ -12,6 +20,12 @@ export interface KnnOptions {
   metric?: KnnMetric;
   /** Rows per tile of the blocked product; a tile holds blockSize^2 scores. Default 1024. */
   blockSize?: number;
+  /**
+   * Worker threads for the products on the CPU backends (Node `worker_threads`; ignored
+   * elsewhere). Default: every core (at most 8) when the products are large, else 1. The
+   * result does not depend on it.
+   */
+  threads?: number;
   /** Skip each query's own row; only when `queries` is the same object as `features`. */
   excludeSelf?: boolean;
   signal?: AbortSignal;
@@ -29,8 +43,8 @@ export interface KnnResult {
 /**
  * Exact k-nearest neighbours of each query row among the feature rows.
  *
- * Tiles of `queries x features^T` run on the active TF.js backend (tf.matMul; on the pure-JS
- * `cpu` backend a typed-array kernel, which is faster there) and feed a running top-k per query,
+ * Tiles of `queries x features^T` run on the active TF.js backend when it is a GPU one, else on
+ * this package's WebAssembly SIMD kernel on worker threads (see `chooseEngine`), and feed a running top-k per query,
  * so memory stays O(blockSize^2 + N k), never N x N. Float32 tile scores only choose candidates:
  * a few more than k per query are re-ranked in float64, and a query whose float32 margin cannot
  * rule out a missed neighbour is recomputed exactly. Ties go to the lower index, so the result
@@ -42,7 +56,7 @@ export async function knn(features: Matrix, queries: Matrix, options: KnnOptions
   const F = await readMatrix(features, 'features');
   const self = queries === features;
   const Q = self ? F : await readMatrix(queries, 'queries');
-  const out = await knnFlat(F, self ? 'self' : Q, options, preferTfMatMul());
+  const out = await knnFlat(F, self ? 'self' : Q, options, chooseEngine());
   return unflatten(out, out.metric);
 }
 
@@ -68,6 +82,7 @@ export function checkKnnOptions(options: unknown): asserts options is KnnOptions
     `metric must be 'euclidean' or 'cosine', got ${String(metric)}`,
   );
   if (o.blockSize !== undefined) checkNumber(o.blockSize, 'blockSize', { integer: true, min: 1 });
+  if (o.threads !== undefined) checkNumber(o.threads, 'threads', { integer: true, min: 1, max: 64 });
   if (o.excludeSelf !== undefined) {
     check(
       typeof o.excludeSelf === 'boolean',
@@ -112,7 +127,8 @@ interface ScanInput {
   b: Float64Array;
   alpha: number;
   block: number;
-  useTf: boolean;
+  engine: Engine;
+  threads?: number;
   signal?: AbortSignal;
   onProgress?: (p: { done: number; total: number }) => void;
 }
@@ -132,7 +148,9 @@ async function scan(
   selfIds: Int32Array | undefined,
   symmetric: boolean,
 ): Promise<Candidates> {
-  const { Fs, n, d, b, alpha, block, useTf } = inp;
+  if (inp.engine === 'simd') return scanSimd(inp, Qs, nq, a, kc, selfIds, symmetric);
+  const { Fs, n, d, b, alpha, block } = inp;
+  const useTf = inp.engine === 'tf';
   const heapV = new Float64Array(nq * kc);
   const heapI = new Int32Array(nq * kc);
   const count = new Int32Array(nq);
@@ -267,6 +285,42 @@ async function scan(
   return { kc, heapV, heapI, count };
 }
 
+/** `scan` on the WebAssembly SIMD kernel, on worker threads when the products are large. */
+async function scanSimd(
+  inp: ScanInput,
+  Qs: Float32Array,
+  nq: number,
+  a: Float64Array,
+  kc: number,
+  selfIds: Int32Array | undefined,
+  symmetric: boolean,
+): Promise<Candidates> {
+  const { n, d, block } = inp;
+  const work = (symmetric ? 0.5 : 1) * n * nq * d;
+  // Below ~0.1 s of single-core work one thread is as fast.
+  const threads = await autoThreads(inp.threads, work > 1e9);
+  const share = threads > 1 ? toShared : <T>(x: T): T => x;
+  const Fs = share(inp.Fs);
+  const job: TileJob = {
+    Fs,
+    Qs: Qs === inp.Fs ? Fs : share(Qs),
+    n,
+    nq,
+    d,
+    block,
+    a: share(a),
+    b: share(inp.b),
+    alpha: inp.alpha,
+    selfIds: selfIds ? share(selfIds) : null,
+    symmetric,
+    kc,
+    tiles: tileList(Math.ceil(nq / block), Math.ceil(n / block), symmetric),
+    ctrl: threads > 1 ? new Int32Array(new SharedArrayBuffer(12)) : new Int32Array(3),
+  };
+  const h = await scanTiles(job, { threads, signal: inp.signal, onProgress: inp.onProgress });
+  return { kc, heapV: h.bufV, heapI: h.bufI, count: h.count };
+}
+
 /**
  * k-NN on validated flat matrices. Distances come back squared for euclidean (t-SNE needs those)
  * and as 1 - cos for cosine; `knn` converts.
@@ -275,7 +329,7 @@ export async function knnFlat(
   F: FlatMatrix,
   Qin: FlatMatrix | 'self',
   options: KnnOptions,
-  useTf: boolean,
+  engine: Engine,
 ): Promise<FlatKnn & { metric: KnnMetric }> {
   const metric: KnnMetric = options.metric ?? 'euclidean';
   const self = Qin === 'self';
@@ -333,7 +387,8 @@ export async function knnFlat(
     b,
     alpha: cosine ? -1 : -2,
     block: options.blockSize ?? 1024,
-    useTf,
+    engine,
+    threads: options.threads,
     signal: options.signal,
     onProgress: options.onProgress,
   };
@@ -368,9 +423,13 @@ export async function knnFlat(
       const order: number[] = [];
       for (let t = 0; t < c; t++) {
         candI[t] = heapI[base + t];
-        candD[t] = exact(q, candI[t]);
         order.push(t);
       }
+      // Exact distances only where float32 scores leave the top k in doubt: a candidate scored
+      // above (k-th score + 2 err) is certainly farther than the exact k-th and is left out.
+      order.sort((x, y) => heapV[base + x] - heapV[base + y] || candI[x] - candI[y]);
+      const cut = heapV[base + order[Math.min(k, c) - 1]] + 2 * scoreError(q);
+      for (let t = 0; t < c; t++) candD[t] = heapV[base + t] <= cut ? exact(q, candI[t]) : Infinity;
       order.sort((x, y) => candD[x] - candD[y] || candI[x] - candI[y]);
       const complete = c >= avail;
       if (complete || bound(q, heapV[base]) > candD[order[k - 1]]) {
@@ -388,7 +447,7 @@ export async function knnFlat(
   const bound = (q: number, root: number): number => root - scoreError(q);
 
   // Round 1: a few candidates beyond k for every query.
-  const kc1 = Math.min(avail, k + Math.max(8, Math.ceil(k / 2)));
+  const kc1 = Math.min(avail, k + Math.max(8, Math.ceil(k / 8)));
   const all = Int32Array.from({ length: nq }, (_, i) => i);
   let doubtful = settle(await scan(inp, Qs, nq, a, kc1, selfIds, self), all, bound);
   // Round 2: many more candidates for the few queries whose neighbours were too close to call.
@@ -437,19 +496,52 @@ export function exactDistance(
   normA: number,
   normB: number,
 ): number {
-  const ao = i * d;
-  const bo = j * d;
   if (cosine) {
-    let s = 0;
-    for (let t = 0; t < d; t++) s += A[ao + t] * B[bo + t];
-    return Math.max(0, 1 - s / (normA * normB));
+    const ao = i * d;
+    const bo = j * d;
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
+    let t = 0;
+    for (; t + 4 <= d; t += 4) {
+      s0 += A[ao + t] * B[bo + t];
+      s1 += A[ao + t + 1] * B[bo + t + 1];
+      s2 += A[ao + t + 2] * B[bo + t + 2];
+      s3 += A[ao + t + 3] * B[bo + t + 3];
+    }
+    for (; t < d; t++) s0 += A[ao + t] * B[bo + t];
+    return Math.max(0, 1 - (s0 + s1 + (s2 + s3)) / (normA * normB));
   }
-  let s = 0;
-  for (let t = 0; t < d; t++) {
-    const diff = A[ao + t] - B[bo + t];
-    s += diff * diff;
+  return squaredDistance(A, i * d, B, j * d, d);
+}
+
+/**
+ * |a - b|^2 in float64 over `d` entries from offsets `ao`, `bo`, in four running sums (one sum
+ * waits on the add latency: ~3x slower). The vantage-point tree uses this very function, so both
+ * neighbour searches give bit-identical distances (and t-SNE the same embedding).
+ */
+export function squaredDistance(A: Float32Array, ao: number, B: Float32Array, bo: number, d: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let t = 0;
+  for (; t + 4 <= d; t += 4) {
+    const e0 = A[ao + t] - B[bo + t];
+    const e1 = A[ao + t + 1] - B[bo + t + 1];
+    const e2 = A[ao + t + 2] - B[bo + t + 2];
+    const e3 = A[ao + t + 3] - B[bo + t + 3];
+    s0 += e0 * e0;
+    s1 += e1 * e1;
+    s2 += e2 * e2;
+    s3 += e3 * e3;
   }
-  return s;
+  for (; t < d; t++) {
+    const e = A[ao + t] - B[bo + t];
+    s0 += e * e;
+  }
+  return s0 + s1 + (s2 + s3);
 }
 
 function rowNorms(data: Float32Array, n: number, d: number): Float64Array {

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { check, CnnvizError } from '@cnnviz/core';
+import { hasWasmSimd } from './wasm-asm.js';
 
 /** A data matrix: a `[N, D]` tensor or N rows of D numbers (typed arrays or plain arrays). */
 export type Matrix = tf.Tensor2D | ArrayLike<number>[];
@@ -124,11 +125,33 @@ export function activeBackend(): string | undefined {
 }
 
 /**
- * Whether big matrix products should go to TF.js: on the pure-JS `cpu` backend tf.matMul is
- * slower than the typed-array loops here (0.2-0.4 vs ~1 GFLOP/s measured), on wasm/webgl/webgpu
- * it is much faster.
+ * How big matrix products run: `tf` (tf.matMul on the active backend), `simd` (this package's
+ * WebAssembly SIMD kernel, multi-threaded in Node) or `js` (typed-array loops).
  */
-export function preferTfMatMul(): boolean {
+export type Engine = 'js' | 'tf' | 'simd';
+
+/**
+ * The fastest engine here: TF.js on GPU backends (webgl, webgpu, tensorflow); on the CPU
+ * backends (`cpu`, `wasm`) the SIMD kernel, which on the 2-core test machine ran ~1.5x faster
+ * per core than TF.js WASM's matMul and can use every core; typed-array loops where WebAssembly
+ * SIMD is missing (tf.matMul on the pure-JS `cpu` backend is slower than they are).
+ */
+export function chooseEngine(): Engine {
   const b = activeBackend();
-  return b !== undefined && b !== 'cpu';
+  if (b !== undefined && b !== 'cpu' && b !== 'wasm') return 'tf';
+  if (hasWasmSimd()) return 'simd';
+  return b === 'wasm' ? 'tf' : 'js';
+}
+
+/**
+ * Threads for a job: `requested` when given (Node only; 1 elsewhere), else every core (at most
+ * 8) when `worthIt`, i.e. when the job is long enough to repay starting workers (~30 ms each).
+ */
+export async function autoThreads(requested: number | undefined, worthIt: boolean): Promise<number> {
+  if (typeof process === 'undefined' || typeof process.versions?.node !== 'string') return 1;
+  if (requested !== undefined) return requested;
+  if (!worthIt) return 1;
+  const os = await import('node:os');
+  const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  return Math.max(1, Math.min(8, cores));
 }

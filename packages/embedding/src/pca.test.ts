@@ -107,7 +107,7 @@ describe('pca', () => {
     );
   });
 
-  it('randomized equals exact on low-rank data (both compute paths)', async () => {
+  it('randomized equals exact on low-rank data (every compute engine)', async () => {
     const g = normals(7);
     const [n, d, rank] = [300, 80, 5];
     const basis = Array.from({ length: rank }, () => Float32Array.from({ length: d }, g));
@@ -123,8 +123,8 @@ describe('pca', () => {
     }
     const exact = await pca(rows, { components: rank, method: 'exact' });
     const m = flattenRows(rows, 'x');
-    for (const useTf of [false, true]) {
-      const rand = await pcaFlat(m, { components: rank, method: 'randomized', seed: 3 }, useTf);
+    for (const engine of ['js', 'tf', 'simd'] as const) {
+      const rand = await pcaFlat(m, { components: rank, method: 'randomized', seed: 3 }, engine);
       expect(rand.method).toBe('randomized');
       for (let c = 0; c < rank; c++) {
         expect(Math.abs(rand.explainedVarianceRatio[c] - exact.explainedVarianceRatio[c])).toBeLessThan(1e-4);
@@ -134,6 +134,31 @@ describe('pca', () => {
         expect(rand.projected[10][c]).toBeCloseTo(exact.projected[10][c], 1);
       }
     }
+  });
+
+  it('gives the same result on worker threads (SIMD products split by rows)', async () => {
+    const g = normals(13);
+    const [n, d, rank] = [1500, 300, 8];
+    const basis = Array.from({ length: rank }, () => Float32Array.from({ length: d }, g));
+    const data = new Float32Array(n * d);
+    for (let i = 0; i < n; i++) {
+      for (let k = 0; k < rank; k++) {
+        const z = g() * (rank - k);
+        for (let t = 0; t < d; t++) data[i * d + t] += z * basis[k][t];
+      }
+      for (let t = 0; t < d; t++) data[i * d + t] += 0.01 * g();
+    }
+    const m = { data, n, d };
+    const opts = { components: 6, method: 'randomized' as const, seed: 1 };
+    const one = await pcaFlat(m, { ...opts, threads: 1 }, 'simd');
+    const two = await pcaFlat(m, { ...opts, threads: 2 }, 'simd');
+    expect(two.explainedVarianceRatio).toEqual(one.explainedVarianceRatio);
+    expect(two.projected).toEqual(one.projected);
+    const exact = await pcaFlat(m, { components: 6, method: 'exact' }, 'js');
+    for (let c = 0; c < 6; c++) {
+      expect(Math.abs(two.explainedVarianceRatio[c] - exact.explainedVarianceRatio[c])).toBeLessThan(1e-4);
+    }
+    await expectCode(() => pcaFlat(m, { ...opts, threads: 0 }, 'simd'), 'BAD_OPTION', /threads/);
   });
 
   it('completes the basis with zero-variance axes when components exceed the rank', async () => {

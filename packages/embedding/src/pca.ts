@@ -1,7 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { check, checkNumber, createRng, type Rng } from '@cnnviz/core';
 import { gemmAB, gemmAtB, gramAtA, orthonormalizer, symmetricEigen } from './linalg.js';
-import { preferTfMatMul, readMatrix, type FlatMatrix, type Matrix } from './matrix.js';
+import {
+  autoThreads,
+  chooseEngine,
+  readMatrix,
+  type Engine,
+  type FlatMatrix,
+  type Matrix,
+} from './matrix.js';
+import { SimdGemm, simdGemm } from './simd-gemm.js';
 
 export interface PcaOptions {
   /** Number of principal components to keep, 1..min(N, D). */
@@ -20,6 +28,11 @@ export interface PcaOptions {
   oversamples?: number;
   /** Subspace iterations (randomized); more sharpen a slowly decaying spectrum. Default 4. */
   powerIterations?: number;
+  /**
+   * Threads for the products on the CPU backends (Node worker_threads; ignored elsewhere).
+   * Default: every core (at most 8) for large inputs, else 1. The result does not depend on it.
+   */
+  threads?: number;
 }
 
 export interface PcaResult {
@@ -39,19 +52,20 @@ export interface PcaResult {
 
 /**
  * Principal component analysis of the rows of `x`. Exact for small dimensions, randomized SVD
- * for large ones; big products run on the active TF.js backend unless it is the slow pure-JS
- * `cpu` backend. Deterministic for a given seed and backend.
+ * for large ones; big products run on the active TF.js backend when it is a GPU one, else on
+ * this package's WebAssembly SIMD kernel (see `chooseEngine`). Deterministic for a given seed
+ * and engine.
  */
 export async function pca(x: Matrix, options: PcaOptions): Promise<PcaResult> {
-  const useTf = preferTfMatMul();
-  if (useTf && x instanceof tf.Tensor && x.rank === 2 && !x.isDisposed) {
+  const engine = chooseEngine();
+  if (engine === 'tf' && x instanceof tf.Tensor && x.rank === 2 && !x.isDisposed) {
     const [n, d] = x.shape as [number, number];
     const o = resolvePcaOptions(options, n, d);
     // A tensor bound for the randomized path never leaves the backend: no 50 MB read and re-upload.
     if (o.method === 'randomized') return pcaTensor(x as tf.Tensor2D, o);
   }
   const m = await readMatrix(x, 'x', 2);
-  return pcaFlat(m, options, useTf);
+  return pcaFlat(m, options, engine);
 }
 
 interface Basis {
@@ -90,6 +104,8 @@ function resolvePcaOptions(options: PcaOptions, n: number, d: number): ResolvedP
   checkNumber(seed, 'seed');
   checkNumber(oversamples, 'oversamples', { integer: true, min: 0 });
   checkNumber(powerIterations, 'powerIterations', { integer: true, min: 0, max: 100 });
+  if (options.threads !== undefined)
+    checkNumber(options.threads, 'threads', { integer: true, min: 1, max: 64 });
   check(typeof whiten === 'boolean', 'BAD_OPTION', `whiten must be a boolean, got ${String(whiten)}`);
   const small = Math.min(n, d);
   const resolved: 'exact' | 'randomized' =
@@ -97,30 +113,49 @@ function resolvePcaOptions(options: PcaOptions, n: number, d: number): ResolvedP
   return { k, method: resolved, whiten, seed, l: Math.min(k + oversamples, small), q: powerIterations };
 }
 
-/** PCA on a validated flat matrix; `useTf` routes the large products through tf.matMul. */
-export async function pcaFlat(m: FlatMatrix, options: PcaOptions, useTf = false): Promise<PcaResult> {
+/** PCA on a validated flat matrix; `engine` runs the large products (see `chooseEngine`). */
+export async function pcaFlat(m: FlatMatrix, options: PcaOptions, engine: Engine = 'js'): Promise<PcaResult> {
+  const useTf = engine === 'tf';
   const { n, d } = m;
   const o = resolvePcaOptions(options, n, d);
-  const { mean, centred, totalVariance } = centre(m);
+  // The SIMD path centres while packing: no centred copy.
+  const simdPath = engine === 'simd' && o.method === 'randomized';
+  const { mean, centred, totalVariance } = centre(m, !simdPath);
   check(
     totalVariance > 0,
     'BAD_INPUT',
     'x has zero variance (every row is the same); PCA needs data that varies',
   );
   let basis: Basis;
+  let g: SimdGemm | null = null;
   if (o.method === 'exact') {
-    basis = await exactPca(centred, n, d, o.k, useTf);
+    basis = await exactPca(centred!, n, d, o.k, engine);
+  } else if (simdPath && (g = await SimdGemm.create(await pcaThreads(options, n, d, o))) !== null) {
+    try {
+      basis = randomizedSimd(g, m.data, mean, n, d, o.k, o.l, o.q, createRng(o.seed));
+    } catch (e) {
+      // The packed copies live in one wasm memory (4 GiB at most): beyond, typed-array loops.
+      if (!(e instanceof RangeError)) throw e;
+      basis = randomizedJs(centre(m, true).centred!, n, d, o.k, o.l, o.q, createRng(o.seed));
+    } finally {
+      await g.close();
+    }
   } else if (useTf) {
-    const Xc = tf.tensor2d(centred, [n, d]);
+    const Xc = tf.tensor2d(centred!, [n, d]);
     try {
       basis = await randomizedTf(Xc, n, d, o.k, o.l, o.q, createRng(o.seed));
     } finally {
       Xc.dispose();
     }
   } else {
-    basis = randomizedJs(centred, n, d, o.k, o.l, o.q, createRng(o.seed));
+    basis = randomizedJs(centred ?? centre(m, true).centred!, n, d, o.k, o.l, o.q, createRng(o.seed));
   }
   return assemble(basis, mean, totalVariance, n, d, o);
+}
+
+/** Threads for the randomized products: all cores once they pass ~0.1 s of single-core work. */
+function pcaThreads(options: PcaOptions, n: number, d: number, o: ResolvedPca): Promise<number> {
+  return autoThreads(options.threads, n * d * o.l * (2 * o.q + 3) > 2e9);
 }
 
 /** Randomized PCA of a tensor entirely on the backend (centring and variance included). */
@@ -187,17 +222,21 @@ function assemble(
   };
 }
 
-function centre(m: FlatMatrix): { mean: Float64Array; centred: Float32Array; totalVariance: number } {
+/** Column means, total variance and (when `copy`) the centred data as float32. */
+function centre(
+  m: FlatMatrix,
+  copy: boolean,
+): { mean: Float64Array; centred?: Float32Array; totalVariance: number } {
   const { data, n, d } = m;
   const mean = new Float64Array(d);
   for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j] += data[i * d + j];
   for (let j = 0; j < d; j++) mean[j] /= n;
-  const centred = new Float32Array(n * d);
+  const centred = copy ? new Float32Array(n * d) : undefined;
   let ss = 0;
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < d; j++) {
       const v = data[i * d + j] - mean[j];
-      centred[i * d + j] = v;
+      if (centred) centred[i * d + j] = v;
       ss += v * v;
     }
   }
@@ -205,13 +244,22 @@ function centre(m: FlatMatrix): { mean: Float64Array; centred: Float32Array; tot
   return { mean, centred, totalVariance: ss / (n - 1) };
 }
 
-async function exactPca(X: Float32Array, n: number, d: number, k: number, useTf: boolean): Promise<Basis> {
+async function exactPca(X: Float32Array, n: number, d: number, k: number, engine: Engine): Promise<Basis> {
   const wide = n < d;
   const s = wide ? n : d;
   let G: Float64Array;
   const big = n * d * s > 2e8;
-  if (useTf && big) {
+  const g = big && engine === 'simd' ? simdGemm() : null;
+  if (engine === 'tf' && big) {
     G = await tfGram(X, n, d, wide);
+  } else if (g !== null) {
+    if (wide) {
+      const Xt = new Float32Array(n * d);
+      for (let i = 0; i < n; i++) for (let t = 0; t < d; t++) Xt[t * n + i] = X[i * d + t];
+      G = g.gram(Xt, d, n);
+    } else {
+      G = g.gram(X, n, d);
+    }
   } else if (wide) {
     G = new Float64Array(n * n);
     for (let a = 0; a < n; a++) {
@@ -400,6 +448,54 @@ async function randomizedTf(
     A.dispose();
     return out;
   }
+}
+
+/**
+ * `randomizedTf` on the WebAssembly SIMD kernel: the data is centred while it is packed, once as
+ * A (for X B) and once transposed (for X^T B); every product is float32, as on a TF.js backend.
+ */
+function randomizedSimd(
+  g: SimdGemm,
+  data: Float32Array,
+  mean: Float64Array,
+  n: number,
+  d: number,
+  k: number,
+  l: number,
+  q: number,
+  rng: Rng,
+): Basis {
+  const xa = g.packedA(data, n, d, mean);
+  const xta = g.packedAt(data, n, d, mean);
+  // See randomizedTf for the tolerance.
+  const tol = 1e-6;
+  const orth = (A: Float32Array, rows: number, cols: number): { Q: Float32Array; r: number } => {
+    const { M, r } = orthonormalizer(g.gram(A, rows, cols), cols, tol);
+    const m = g.mark();
+    const ap = g.packedA(A, rows, cols);
+    const Q = g.mul(ap, rows, cols, M, r);
+    g.reset(m);
+    return { Q, r };
+  };
+  let r = l;
+  let Y: Float32Array;
+  ({ Q: Y, r } = orth(g.mul(xa, n, d, gaussian(d * l, rng), l), n, r));
+  for (let it = 0; it < q; it++) {
+    let Z: Float32Array;
+    ({ Q: Z, r } = orth(g.mul(xta, d, n, Y, r), d, r));
+    ({ Q: Y, r } = orth(g.mul(xa, n, d, Z, r), n, r));
+  }
+  ({ Q: Y, r } = orth(Y, n, r));
+  const T = Float64Array.from(g.mul(xta, d, n, Y, r));
+  const { axes, variance, coef, kept } = finishRandomized(T, n, d, k, r);
+  const proj = new Float64Array(n * k);
+  if (kept > 0) {
+    const ya = g.packedA(Y, n, r);
+    const pv = g.mul(ya, n, r, coef, kept);
+    for (let i = 0; i < n; i++) for (let j = 0; j < kept; j++) proj[i * k + j] = pv[i * kept + j];
+  }
+  g.reset();
+  return { axes, proj, variance };
 }
 
 /** Orthonormal columns spanning `Y (rows x l)`: two passes through the Gram matrix. */

@@ -15,7 +15,7 @@ export async function trustworthiness(high: Matrix, low: Matrix, k = 5): Promise
   check(L.n === n, 'BAD_INPUT', `high has ${n} rows but low has ${L.n}; both must describe the same points`);
   checkNumber(k, 'k', { integer: true, min: 1 });
   check(k < n / 2, 'BAD_OPTION', `k must be below N / 2 = ${n / 2}, got ${k}`);
-  const lowNN = await knnFlat(L, 'self', { k, excludeSelf: true }, false);
+  const lowNN = await knnFlat(L, 'self', { k, excludeSelf: true }, 'js');
   const d = H.d;
   const row = new Float64Array(n);
   let penalty = 0;

@@ -1,4 +1,52 @@
+import { check } from '@cnnviz/core';
 import type { SparseP } from './affinities.js';
+import { instantiateTsne, tsneModule, type TsneKernels } from './tsne-simd.js';
+
+/** Byte offsets of the SIMD path's arrays in its wasm memory. */
+export interface SimdLayout {
+  node: number;
+  next: number;
+  idxA: number;
+  idxB: number;
+  sy: number;
+  neg: number;
+  sumQ: number;
+  y: number;
+  pos: number;
+  rowPtr: number;
+  cols: number;
+  vals: number;
+  n: number;
+}
+
+/** P with each pair stored in both rows (i's row lists every j with p_ij > 0), columns ascending. */
+export function fullRows(P: SparseP): { rowPtr: Int32Array; cols: Int32Array; vals: Float64Array } {
+  const { n, rowPtr, cols, vals } = P;
+  const deg = new Int32Array(n + 1);
+  for (let i = 0; i < n; i++) {
+    for (let t = rowPtr[i]; t < rowPtr[i + 1]; t++) {
+      deg[i + 1]++;
+      deg[cols[t] + 1]++;
+    }
+  }
+  for (let i = 0; i < n; i++) deg[i + 1] += deg[i];
+  const fill = deg.slice(0, n);
+  const outC = new Int32Array(deg[n]);
+  const outV = new Float64Array(deg[n]);
+  // Row i gets its partners j < i first (visited in order of j), then its own j > i: ascending.
+  for (let i = 0; i < n; i++) {
+    for (let t = rowPtr[i]; t < rowPtr[i + 1]; t++) {
+      const j = cols[t];
+      outC[fill[j]] = i;
+      outV[fill[j]++] = vals[t];
+    }
+    for (let t = rowPtr[i]; t < rowPtr[i + 1]; t++) {
+      outC[fill[i]] = cols[t];
+      outV[fill[i]++] = vals[t];
+    }
+  }
+  return { rowPtr: deg, cols: outC, vals: outV };
+}
 
 /**
  * t-SNE gradients on flat Float64Array embeddings (`y[i * dims + c]`).
@@ -18,51 +66,128 @@ export class BarnesHut {
   private readonly n: number;
   private readonly dims: number;
   private readonly bits: number;
+  private readonly shared: boolean;
   /** Per node: centre of mass (dims), point count, squared cell width (0 for a single point). */
-  private node: Float64Array;
+  private node!: Float64Array;
   /** Per node: the node after its subtree. */
-  private next: Int32Array;
+  private next!: Int32Array;
   private size = 0;
   private keys: Uint32Array;
   private keys2: Uint32Array;
   /** Sorted position -> point index. */
-  private idx: Int32Array;
-  private idx2: Int32Array;
+  private idx!: Int32Array;
+  private idx2!: Int32Array;
   private readonly counts = new Int32Array(256);
   /** Coordinates in sorted order. */
-  private readonly sy: Float64Array;
+  private sy!: Float64Array;
   private readonly lo: Float64Array;
   /** Sum over points of their exact duplicates (q = 1 each, no force); added to Z. */
   private duplicates = 0;
-  private readonly neg: Float64Array;
+  private neg!: Float64Array;
   /** Per sorted point: its sum of q over the tree, summed in order for a Z independent of threads. */
-  private readonly sumQ: Float64Array;
-  private readonly pos: Float64Array;
+  private sumQ!: Float64Array;
+  private pos!: Float64Array;
   private side = 0;
   private pool?: ForcePool;
+  /** The WebAssembly SIMD kernels (2-D only), with the memory every array above lives in. */
+  private simd?: {
+    module: WebAssembly.Module;
+    memory: WebAssembly.Memory;
+    k: TsneKernels;
+    layout: SimdLayout;
+  };
+  private P?: SparseP;
 
   /**
-   * `shared`: keep the arrays a walk reads in SharedArrayBuffers, so worker threads (`setPool`)
-   * can share the walk. Sizes are fixed: a tree over n points has at most 2n - 1 nodes.
+   * `shared`: keep the arrays a walk reads in shared memory, so worker threads (`setPool`) can
+   * share the work. Sizes are fixed: a tree over n points has at most 2n - 1 nodes. In 2-D,
+   * where WebAssembly SIMD is available, the walk and the attraction run in `tsne-simd.ts`.
    */
   constructor(n: number, dims: number, shared = false) {
     this.n = n;
     this.dims = dims;
+    this.shared = shared;
     this.bits = Math.min(16, Math.floor(32 / dims));
-    const cap = 2 * n + 16;
-    const mem = shared ? sharedMemory : plainMemory;
-    this.node = mem.f64(cap * (dims + 2));
-    this.next = mem.i32(cap);
     this.keys = new Uint32Array(n);
     this.keys2 = new Uint32Array(n);
-    // The radix sort swaps idx/idx2; both are shared so whichever ends up sorted is readable.
-    this.idx = mem.i32(n);
-    this.idx2 = mem.i32(n);
-    this.sy = mem.f64(n * dims);
     this.lo = new Float64Array(dims);
-    this.neg = mem.f64(n * dims);
-    this.sumQ = mem.f64(n);
-    this.pos = new Float64Array(n * dims);
+    const module = dims === 2 ? tsneModule(shared) : null;
+    if (module === null) {
+      const cap = 2 * n + 16;
+      const mem = shared ? sharedMemory : plainMemory;
+      this.node = mem.f64(cap * (dims + 2));
+      this.next = mem.i32(cap);
+      // The radix sort swaps idx/idx2; both are shared so whichever ends up sorted is readable.
+      this.idx = mem.i32(n);
+      this.idx2 = mem.i32(n);
+      this.sy = mem.f64(n * dims);
+      this.neg = mem.f64(n * dims);
+      this.sumQ = mem.f64(n);
+      this.pos = new Float64Array(n * dims);
+    } else {
+      this.simd = { module, memory: undefined as never, k: undefined as never, layout: undefined as never };
+    }
+  }
+
+  /** Whether the 2-D WebAssembly SIMD kernels run the gradient. */
+  get usesSimd(): boolean {
+    return this.simd !== undefined;
+  }
+
+  /**
+   * Sets the P of later `gradient` calls. The SIMD path lays out the tree, the embedding and P's
+   * full (both directions) rows in one wasm memory, so this must come before `setPool`.
+   */
+  setP(P: SparseP): void {
+    if (P === this.P) return;
+    this.P = P;
+    if (!this.simd) return;
+    check(
+      this.pool === undefined,
+      'BAD_OPTION',
+      'Barnes-Hut: P cannot change once worker threads share the memory',
+    );
+    const { n } = this;
+    const full = fullRows(P);
+    const cap = 2 * n + 16;
+    let top = 0;
+    const take = (bytes: number): number => {
+      const at = top;
+      top += Math.ceil(bytes / 16) * 16;
+      return at;
+    };
+    const layout: SimdLayout = {
+      node: take(cap * 4 * 8),
+      next: take(cap * 4),
+      idxA: take(n * 4),
+      idxB: take(n * 4),
+      sy: take(n * 2 * 8),
+      neg: take(n * 2 * 8),
+      sumQ: take(n * 8),
+      y: take(n * 2 * 8),
+      pos: take(n * 2 * 8),
+      rowPtr: take((n + 1) * 4),
+      cols: take(full.cols.length * 4),
+      vals: take(full.vals.length * 8),
+      n,
+    };
+    const pages = Math.ceil(top / 65536) + 1;
+    const memory = new WebAssembly.Memory(
+      this.shared ? { initial: pages, maximum: pages, shared: true } : { initial: pages, maximum: pages },
+    );
+    const buf = memory.buffer;
+    this.node = new Float64Array(buf, layout.node, cap * 4);
+    this.next = new Int32Array(buf, layout.next, cap);
+    this.idx = new Int32Array(buf, layout.idxA, n);
+    this.idx2 = new Int32Array(buf, layout.idxB, n);
+    this.sy = new Float64Array(buf, layout.sy, 2 * n);
+    this.neg = new Float64Array(buf, layout.neg, 2 * n);
+    this.sumQ = new Float64Array(buf, layout.sumQ, n);
+    this.pos = new Float64Array(buf, layout.pos, 2 * n);
+    new Int32Array(buf, layout.rowPtr, n + 1).set(full.rowPtr);
+    new Int32Array(buf, layout.cols, full.cols.length).set(full.cols);
+    new Float64Array(buf, layout.vals, full.vals.length).set(full.vals);
+    this.simd = { module: this.simd.module, memory, k: instantiateTsne(this.simd.module, memory), layout };
   }
 
   /** The shared arrays, for the worker threads to map once. */
@@ -86,6 +211,13 @@ export class BarnesHut {
     };
   }
 
+  /** The SIMD path's module, shared memory and layout, for worker threads (after `setP`). */
+  simdShared(): { module: WebAssembly.Module; memory: WebAssembly.Memory; layout: SimdLayout } | undefined {
+    return this.simd?.memory
+      ? { module: this.simd.module, memory: this.simd.memory, layout: this.simd.layout }
+      : undefined;
+  }
+
   setPool(pool: ForcePool | undefined): void {
     this.pool = pool;
   }
@@ -95,11 +227,12 @@ export class BarnesHut {
    * (unnormalised Student-t kernel, Barnes–Hut estimate) for the KL report.
    */
   gradient(y: Float64Array, P: SparseP, exaggeration: number, theta: number, grad: Float64Array): number {
-    this.build(y);
+    this.setP(P);
     // theta = 0 must still accept single points (width 0): a tiny positive theta^2 does that.
     const theta2 = Math.max(theta * theta, 1e-100);
     const { neg, pos, sumQ, n, dims } = this;
-    const tree: TreeArrays = {
+    const simd = this.simd;
+    const tree = (): TreeArrays => ({
       node: this.node,
       next: this.next,
       size: this.size,
@@ -107,15 +240,32 @@ export class BarnesHut {
       idx: this.idx,
       neg,
       sumQ,
-    };
-    if (this.pool) {
-      // Workers start on the repulsion while this thread does the attraction, then joins them.
-      this.pool.start(tree, theta2);
-      attraction(y, P, dims, pos);
-      this.pool.finish(tree, theta2);
+    });
+    if (simd) {
+      const L = simd.layout;
+      new Float64Array(simd.memory.buffer, L.y, 2 * n).set(y);
+      if (this.pool) {
+        // Workers start on the attraction (no tree needed) while this thread builds the tree.
+        this.pool.start(null, theta2);
+        this.build(y);
+        this.pool.finish(tree(), theta2);
+      } else {
+        this.build(y);
+        simd.k.walk2d(L.node, L.next, this.size, L.sy, this.idx.byteOffset, L.neg, L.sumQ, 0, n, theta2);
+        simd.k.attract2d(L.y, L.rowPtr, L.cols, L.vals, L.pos, 0, n);
+      }
     } else {
-      walkRange(tree.node, tree.next, tree.size, tree.sy, tree.idx, neg, sumQ, 0, n, theta2, dims);
-      attraction(y, P, dims, pos);
+      this.build(y);
+      const t = tree();
+      if (this.pool) {
+        // Workers start on the repulsion while this thread does the attraction, then joins them.
+        this.pool.start(t, theta2);
+        attraction(y, P, dims, pos);
+        this.pool.finish(t, theta2);
+      } else {
+        walkRange(t.node, t.next, t.size, t.sy, t.idx, neg, sumQ, 0, n, theta2, dims);
+        attraction(y, P, dims, pos);
+      }
     }
     // The 2-D walk counts exact duplicates itself; the generic one skips them.
     let Z = dims === 2 ? 0 : this.duplicates;
@@ -203,12 +353,10 @@ export class BarnesHut {
     const ns = D + 2;
     const mask = (1 << D) - 1;
     // Collapse levels where every point falls in the same child: the smaller cell is still a bound.
-    while (
-      level < bits &&
-      b - a > 1 &&
-      childCode(keys[a], level, bits, D, mask) === childCode(keys[b - 1], level, bits, D, mask)
-    ) {
-      level++;
+    // Keys are sorted, so the first and last key's common prefix is the whole range's.
+    if (b - a > 1) {
+      const common = Math.floor((Math.clz32(keys[a] ^ keys[b - 1]) - (32 - bits * D)) / D);
+      if (common > level) level = Math.min(bits, common);
     }
     const id = this.alloc();
     const o = id * ns;
@@ -247,8 +395,15 @@ export class BarnesHut {
       let s = a;
       while (s < b) {
         const code = childCode(keys[s], level, bits, D, mask);
-        let e = s + 1;
-        while (e < b && childCode(keys[e], level, bits, D, mask) === code) e++;
+        // The child's run ends at the first key with a larger child code (binary search).
+        let lo2 = s + 1;
+        let hi2 = b;
+        while (lo2 < hi2) {
+          const mid = (lo2 + hi2) >> 1;
+          if (childCode(keys[mid], level, bits, D, mask) === code) lo2 = mid + 1;
+          else hi2 = mid;
+        }
+        const e = lo2;
         const ch = this.buildNode(s, e, level + 1);
         const co = ch * ns;
         const cnt = this.node[co + D];
@@ -450,8 +605,11 @@ export function walkRange(
 
 /** Worker threads sharing the repulsion walk (see tsne-threads.ts). */
 export interface ForcePool {
-  /** Publishes this iteration's tree and wakes the workers. */
-  start(tree: TreeArrays, theta2: number): void;
+  /**
+   * Wakes the workers. With the tree (JS path) they walk it; with null (SIMD path) they start on
+   * the attraction and wait for `finish` to publish the tree.
+   */
+  start(tree: TreeArrays | null, theta2: number): void;
   /** Walks chunks on this thread too until none are left, then waits for the workers. */
   finish(tree: TreeArrays, theta2: number): void;
 }

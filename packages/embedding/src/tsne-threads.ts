@@ -1,5 +1,7 @@
 import { CnnvizError } from '@cnnviz/core';
 import { walkRange, type BarnesHut, type ForcePool, type TreeArrays } from './tsne-gradient.js';
+import { claimChunk, CHUNK_BITS, roundTag } from './chunks.js';
+import { instantiateTsne } from './tsne-simd.js';
 
 // Control words in a shared Int32Array.
 const GENERATION = 0;
@@ -10,6 +12,17 @@ const COUNT = 4;
 const CHUNK = 5;
 const STOP = 6;
 const WHICH_IDX = 7;
+// Control words of the SIMD pool.
+const S_GEN = 0;
+const S_STOP = 1;
+const S_NEXT_A = 2;
+const S_NEXT_W = 3;
+const S_DONE = 4;
+const S_TREE = 5;
+const S_SIZE = 6;
+const S_COUNT = 7;
+const S_CHUNK = 8;
+const S_WHICH = 9;
 
 /**
  * The worker's program: wait for a new generation, take chunks of sorted points off a shared
@@ -39,6 +52,59 @@ for (;;) {
 }
 `;
 
+// Rows of P per attraction chunk (SIMD path).
+const ROWS = 512;
+
+/**
+ * The SIMD path's worker: each round, attraction row blocks first (they need no tree, so they
+ * overlap the tree build on the calling thread), then, once the round's tree is published, walk
+ * chunks; chunks are claimed with the round's tag (see chunks.ts).
+ */
+const SIMD_WORKER_SOURCE = (): string => `
+const { workerData, parentPort } = require('node:worker_threads');
+var __name = (f) => f;
+const claimChunk = (${claimChunk.toString()});
+const { ctrl, params, module, memory, L } = workerData;
+const k = new WebAssembly.Instance(module, { env: { mem: memory } }).exports;
+let gen = Atomics.load(ctrl, ${S_GEN});
+parentPort.postMessage('ready');
+for (;;) {
+  Atomics.wait(ctrl, ${S_GEN}, gen);
+  gen = Atomics.load(ctrl, ${S_GEN});
+  if (Atomics.load(ctrl, ${S_STOP}) === 1) break;
+  const tag = gen & 0x7ff;
+  const n = ctrl[${S_COUNT}], chunk = ctrl[${S_CHUNK}];
+  const blocks = Math.ceil(n / ${ROWS});
+  const walks = Math.ceil(n / chunk);
+  const total = blocks + walks;
+  const finished = () => {
+    if (Atomics.add(ctrl, ${S_DONE}, 1) + 1 === total) Atomics.notify(ctrl, ${S_DONE});
+  };
+  for (;;) {
+    const t = claimChunk(ctrl, ${S_NEXT_A}, tag, blocks);
+    if (t < 0) break;
+    const a = t * ${ROWS};
+    k.attract2d(L.y, L.rowPtr, L.cols, L.vals, L.pos, a, Math.min(n, a + ${ROWS}));
+    finished();
+  }
+  for (;;) {
+    const ready = Atomics.load(ctrl, ${S_TREE});
+    if (ready === gen || Atomics.load(ctrl, ${S_GEN}) !== gen) break;
+    Atomics.wait(ctrl, ${S_TREE}, ready, 100);
+  }
+  if (Atomics.load(ctrl, ${S_TREE}) !== gen) continue;
+  const size = ctrl[${S_SIZE}];
+  const idx = ctrl[${S_WHICH}] === 0 ? L.idxA : L.idxB;
+  const theta2 = params[0];
+  for (;;) {
+    const t = claimChunk(ctrl, ${S_NEXT_W}, tag, walks);
+    if (t < 0) break;
+    k.walk2d(L.node, L.next, size, L.sy, idx, L.neg, L.sumQ, t * chunk, Math.min(n, t * chunk + chunk), theta2);
+    finished();
+  }
+}
+`;
+
 export interface ClosablePool extends ForcePool {
   close(): Promise<void>;
 }
@@ -61,6 +127,8 @@ export async function createForcePool(
       'BAD_OPTION',
       'threads > 1 needs Node (worker_threads); use threads: 1 in a browser',
     );
+  const simd = bh.simdShared();
+  if (simd) return createSimdPool(workers, n, simd);
   const { Worker } = await import('node:worker_threads');
   const ctrl = new Int32Array(new SharedArrayBuffer(4 * 8));
   const params = new Float64Array(new SharedArrayBuffer(8));
@@ -69,8 +137,7 @@ export async function createForcePool(
   const pool: Array<InstanceType<typeof Worker>> = [];
   try {
     for (let w = 0; w < workers; w++) {
-      const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { ctrl, params, dims, ...arrays } });
-      pool.push(worker);
+      pool.push(new Worker(WORKER_SOURCE, { eval: true, workerData: { ctrl, params, dims, ...arrays } }));
     }
     await Promise.all(
       pool.map(
@@ -111,7 +178,8 @@ export async function createForcePool(
   };
 
   return {
-    start(tree: TreeArrays, theta2: number): void {
+    start(tree: TreeArrays | null, theta2: number): void {
+      if (tree === null) throw new Error('the JS pool walks a built tree');
       ctrl[SIZE] = tree.size;
       ctrl[COUNT] = n;
       ctrl[CHUNK] = chunk;
@@ -138,6 +206,116 @@ export async function createForcePool(
       Atomics.store(ctrl, STOP, 1);
       Atomics.add(ctrl, GENERATION, 1);
       Atomics.notify(ctrl, GENERATION);
+      await Promise.all(pool.map((w) => w.terminate()));
+    },
+  };
+}
+
+/**
+ * The SIMD path's pool: per round (`start`), workers claim attraction blocks, then walk chunks
+ * once `finish` publishes the tree; `finish` claims chunks on this thread too and returns when
+ * every chunk is done, without waiting for workers that never woke up.
+ */
+async function createSimdPool(
+  workers: number,
+  n: number,
+  simd: NonNullable<ReturnType<BarnesHut['simdShared']>>,
+): Promise<ClosablePool> {
+  const { Worker } = await import('node:worker_threads');
+  const ctrl = new Int32Array(new SharedArrayBuffer(4 * 10));
+  const params = new Float64Array(new SharedArrayBuffer(8));
+  const chunk = 128;
+  const pool: Array<InstanceType<typeof Worker>> = [];
+  try {
+    for (let w = 0; w < workers; w++) {
+      pool.push(
+        new Worker(SIMD_WORKER_SOURCE(), {
+          eval: true,
+          workerData: { ctrl, params, module: simd.module, memory: simd.memory, L: simd.layout },
+        }),
+      );
+    }
+    await Promise.all(
+      pool.map(
+        (worker) =>
+          new Promise<void>((resolve, reject) => {
+            worker.once('message', () => resolve());
+            worker.once('error', reject);
+          }),
+      ),
+    );
+  } catch (e) {
+    await Promise.all(pool.map((w) => w.terminate()));
+    throw new CnnvizError(
+      'BACKEND',
+      `could not start t-SNE worker threads: ${e instanceof Error ? e.message : String(e)}`,
+      { cause: e },
+    );
+  }
+  const k = instantiateTsne(simd.module, simd.memory);
+  const L = simd.layout;
+  const blocks = Math.ceil(n / ROWS);
+  const walks = Math.ceil(n / chunk);
+  const total = blocks + walks;
+  let gen = 0;
+  return {
+    start(): void {
+      gen = Atomics.load(ctrl, S_GEN) + 1;
+      const tag = roundTag(gen) << CHUNK_BITS;
+      ctrl[S_COUNT] = n;
+      ctrl[S_CHUNK] = chunk;
+      Atomics.store(ctrl, S_DONE, 0);
+      Atomics.store(ctrl, S_NEXT_A, tag);
+      Atomics.store(ctrl, S_NEXT_W, tag);
+      // The atomic store publishes every plain write above to the workers.
+      Atomics.store(ctrl, S_GEN, gen);
+      Atomics.notify(ctrl, S_GEN);
+    },
+    finish(tree: TreeArrays, theta2: number): void {
+      ctrl[S_SIZE] = tree.size;
+      ctrl[S_WHICH] = tree.idx.byteOffset === L.idxA ? 0 : 1;
+      params[0] = theta2;
+      Atomics.store(ctrl, S_TREE, gen);
+      Atomics.notify(ctrl, S_TREE);
+      const tag = roundTag(gen);
+      for (;;) {
+        const t = claimChunk(ctrl, S_NEXT_A, tag, blocks);
+        if (t < 0) break;
+        k.attract2d(L.y, L.rowPtr, L.cols, L.vals, L.pos, t * ROWS, Math.min(n, t * ROWS + ROWS));
+        Atomics.add(ctrl, S_DONE, 1);
+      }
+      const idx = tree.idx.byteOffset;
+      for (;;) {
+        const t = claimChunk(ctrl, S_NEXT_W, tag, walks);
+        if (t < 0) break;
+        k.walk2d(
+          L.node,
+          L.next,
+          tree.size,
+          L.sy,
+          idx,
+          L.neg,
+          L.sumQ,
+          t * chunk,
+          Math.min(n, t * chunk + chunk),
+          theta2,
+        );
+        Atomics.add(ctrl, S_DONE, 1);
+      }
+      // Only chunks a worker claimed and has not finished are left to wait for.
+      let stalled = 0;
+      for (;;) {
+        const done = Atomics.load(ctrl, S_DONE);
+        if (done >= total) break;
+        if (Atomics.wait(ctrl, S_DONE, done, 5000) === 'timed-out' && ++stalled >= 12) {
+          throw new CnnvizError('BACKEND', 't-SNE worker threads stopped responding for 60 s');
+        }
+      }
+    },
+    async close(): Promise<void> {
+      Atomics.store(ctrl, S_STOP, 1);
+      Atomics.add(ctrl, S_GEN, 1);
+      Atomics.notify(ctrl, S_GEN);
       await Promise.all(pool.map((w) => w.terminate()));
     },
   };

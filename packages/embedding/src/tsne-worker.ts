@@ -2,6 +2,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { CnnvizError } from '@cnnviz/core';
 import { tsneFlat, type TsneOptions } from './tsne.js';
+import { hasWasmSimd } from './wasm-asm.js';
 import type { WorkerMessage } from './tsne-worker-host.js';
 
 const { data, n, d, options } = workerData as {
@@ -15,7 +16,8 @@ const post = (msg: WorkerMessage): void => parentPort!.postMessage(msg);
 // No top-level await: the package also builds to CommonJS.
 async function run(): Promise<void> {
   try {
-    for await (const step of tsneFlat({ data, n, d }, options, false)) post({ type: 'step', step });
+    for await (const step of tsneFlat({ data, n, d }, options, hasWasmSimd() ? 'simd' : 'js'))
+      post({ type: 'step', step });
     post({ type: 'done' });
   } catch (e) {
     post({

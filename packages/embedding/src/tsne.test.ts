@@ -2,7 +2,9 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tsne, tsneSteps, type TsneStep } from './tsne.js';
-import { BarnesHut, exactGradient } from './tsne-gradient.js';
+import { attraction, BarnesHut, exactGradient, fullRows, walkRange } from './tsne-gradient.js';
+import { localityOrder, relabel } from './tsne.js';
+import type { SparseP } from './affinities.js';
 import { trustworthiness } from './trustworthiness.js';
 import { clusteredData, expectCode, normals } from './test-util.js';
 
@@ -61,6 +63,78 @@ describe('Barnes-Hut gradient', () => {
       bh.gradient(y, P, 3, 0.5, got);
       got.forEach((v, t) => expect(Math.abs(v - ref[t])).toBeLessThan(0.05 * scale));
     }
+  });
+});
+
+describe('Barnes-Hut SIMD kernels', () => {
+  it('walk bit for bit like the JS walk; attract like the JS loop; relabelling keeps P', () => {
+    const n = 500;
+    const g = normals(21);
+    const y = Float64Array.from({ length: 2 * n }, () => 8 * g());
+    y[14] = y[20];
+    y[15] = y[21];
+    // A sparse symmetric P: each point to 6 pseudo-random partners.
+    const rowPtr = new Int32Array(n + 1);
+    const cols: number[] = [];
+    const vals: number[] = [];
+    for (let i = 0; i < n; i++) {
+      rowPtr[i] = cols.length;
+      const js = new Set<number>();
+      for (let t = 1; t <= 6; t++) {
+        const j = (i * 37 + t * 101) % n;
+        if (j > i) js.add(j);
+      }
+      for (const j of [...js].sort((a, b) => a - b)) {
+        cols.push(j);
+        vals.push(1 + ((i + j) % 5));
+      }
+    }
+    rowPtr[n] = cols.length;
+    const total = 2 * vals.reduce((a, b) => a + b, 0);
+    const P = { n, rowPtr, cols: Int32Array.from(cols), vals: Float64Array.from(vals, (v) => v / total) };
+    const bh = new BarnesHut(n, 2);
+    expect(bh.usesSimd).toBe(true);
+    const grad = new Float64Array(2 * n);
+    bh.gradient(y, P, 1, 0.5, grad);
+    const tree = (
+      bh as unknown as { sharedArrays(): Record<string, Float64Array & Int32Array> }
+    ).sharedArrays();
+    const inner = bh as unknown as {
+      size: number;
+      idx: Int32Array;
+      neg: Float64Array;
+      sumQ: Float64Array;
+      pos: Float64Array;
+    };
+    const neg = new Float64Array(2 * n);
+    const sumQ = new Float64Array(n);
+    walkRange(tree.node, tree.next, inner.size, tree.sy, inner.idx, neg, sumQ, 0, n, 0.25, 2);
+    expect(Array.from(inner.neg)).toEqual(Array.from(neg));
+    expect(Array.from(inner.sumQ)).toEqual(Array.from(sumQ));
+    const pos = new Float64Array(2 * n);
+    attraction(y, P, 2, pos);
+    const scale = Math.max(...pos.map(Math.abs));
+    inner.pos.forEach((v, t) => expect(Math.abs(v - pos[t])).toBeLessThan(1e-14 * scale));
+    // Full rows list every pair from both ends, partners ascending.
+    const full = fullRows(P);
+    expect(full.cols.length).toBe(2 * cols.length);
+    for (let i = 0; i < n; i++)
+      for (let t = full.rowPtr[i] + 1; t < full.rowPtr[i + 1]; t++)
+        expect(full.cols[t]).toBeGreaterThan(full.cols[t - 1]);
+    // Relabelled P: the same pairs under the new names.
+    const order = localityOrder(P);
+    expect([...order].sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i));
+    const R = relabel(P, order);
+    const pairs = (Q: SparseP, name: (i: number) => number) => {
+      const out: string[] = [];
+      for (let i = 0; i < n; i++)
+        for (let t = Q.rowPtr[i]; t < Q.rowPtr[i + 1]; t++) {
+          const [a, b] = [name(i), name(Q.cols[t])].sort((u, v) => u - v);
+          out.push(`${a}-${b}:${Q.vals[t]}`);
+        }
+      return out.sort();
+    };
+    expect(pairs(R, (i) => order[i])).toEqual(pairs(P, (i) => i));
   });
 });
 

@@ -1,9 +1,17 @@
 import { check, checkAborted, checkNumber, createRng } from '@cnnviz/core';
 import { denseJointP, sparseJointP, type SparseP } from './affinities.js';
 import { knnFlat } from './knn.js';
-import { copyRows, preferTfMatMul, readMatrix, type FlatMatrix, type Matrix } from './matrix.js';
+import {
+  autoThreads,
+  chooseEngine,
+  copyRows,
+  readMatrix,
+  type Engine,
+  type FlatMatrix,
+  type Matrix,
+} from './matrix.js';
 import { pcaFlat } from './pca.js';
-import { BarnesHut, exactGradient, sparseKl } from './tsne-gradient.js';
+import { BarnesHut, exactGradient, fullRows, sparseKl } from './tsne-gradient.js';
 import { createForcePool, type ClosablePool } from './tsne-threads.js';
 import { vpTreeKnn } from './vptree.js';
 
@@ -43,7 +51,7 @@ export interface TsneOptions {
   /**
    * Threads for the Barnes–Hut gradient (Node: this one plus threads - 1 worker_threads over
    * shared memory, taking chunks of points from an atomic counter). The result does not depend
-   * on the count. Default 1.
+   * on the count. Default: every core (at most 8) from 4,000 points, else 1.
    */
   threads?: number;
   /**
@@ -74,8 +82,11 @@ export async function tsne(x: Matrix, options: TsneOptions = {}): Promise<Float3
     const { tsneInWorker } = await import('./tsne-worker-host.js');
     return tsneInWorker(x, options);
   }
+  check(typeof options === 'object' && options !== null, 'BAD_OPTION', 't-SNE options must be an object');
+  const m = await readMatrix(x, 'x', 2);
   let last: TsneStep | undefined;
-  for await (const step of tsneSteps(x, options)) {
+  // Without a listener only the last step is needed: no KL or embedding copies on the way.
+  for await (const step of tsneFlat(m, options, chooseEngine(), options.onProgress === undefined)) {
     options.onProgress?.(step);
     last = step;
   }
@@ -89,7 +100,7 @@ export async function* tsneSteps(
 ): AsyncGenerator<TsneStep, void, undefined> {
   check(typeof options === 'object' && options !== null, 'BAD_OPTION', 't-SNE options must be an object');
   const m = await readMatrix(x, 'x', 2);
-  yield* tsneFlat(m, options, preferTfMatMul());
+  yield* tsneFlat(m, options, chooseEngine());
 }
 
 interface Resolved {
@@ -105,7 +116,7 @@ interface Resolved {
   method: 'barnes-hut' | 'exact';
   neighbors: 'vptree' | 'knn';
   reportEvery: number;
-  threads: number;
+  threads: number | undefined;
 }
 
 export const EXACT_TSNE_MAX_N = 2000;
@@ -162,8 +173,8 @@ function resolveOptions(o: TsneOptions, n: number, d: number): Resolved {
     'BAD_OPTION',
     `method 'exact' is O(N^2) and limited to N <= ${EXACT_TSNE_MAX_N}, got N = ${n}; use 'barnes-hut'`,
   );
-  const threads = o.threads ?? 1;
-  checkNumber(threads, 'threads', { integer: true, min: 1, max: 64 });
+  const threads = o.threads;
+  if (threads !== undefined) checkNumber(threads, 'threads', { integer: true, min: 1, max: 64 });
   const reportEvery = o.reportEvery ?? 50;
   checkNumber(reportEvery, 'reportEvery', { integer: true, min: 1 });
   if (o.onProgress !== undefined)
@@ -198,11 +209,15 @@ function pauser(signal: AbortSignal | undefined): () => Promise<void> {
   };
 }
 
-/** The t-SNE driver on a validated flat matrix (also what the worker runs). */
+/**
+ * The t-SNE driver on a validated flat matrix (also what the worker runs). `finalOnly`: yield
+ * only the last step.
+ */
 export async function* tsneFlat(
   m: FlatMatrix,
   options: TsneOptions,
-  useTf: boolean,
+  engine: Engine,
+  finalOnly = false,
 ): AsyncGenerator<TsneStep, void, undefined> {
   const { n, d, data } = m;
   const o = resolveOptions(options, n, d);
@@ -220,7 +235,7 @@ export async function* tsneFlat(
     let indices: Int32Array;
     let dist2: Float64Array;
     if (o.neighbors === 'knn') {
-      const r = await knnFlat(m, 'self', { k, excludeSelf: true, signal: options.signal }, useTf);
+      const r = await knnFlat(m, 'self', { k, excludeSelf: true, signal: options.signal }, engine);
       indices = r.indices;
       dist2 = r.dist;
     } else {
@@ -232,17 +247,25 @@ export async function* tsneFlat(
   }
   await pause();
 
-  const y = await initialEmbedding(m, o, rng, useTf);
+  const y0 = await initialEmbedding(m, o, rng, engine);
+  // Barnes–Hut runs on points relabelled so that P's neighbours sit close in memory (the
+  // attraction then reads nearby rows of y); results are put back in input order.
+  const perm = P ? localityOrder(P) : undefined;
+  if (P && perm) P = relabel(P, perm);
+  const y = perm ? permuteRows(y0, perm, dims) : y0;
   const N = n * dims;
   const update = new Float64Array(N);
   const gains = new Float64Array(N).fill(1);
   const grad = new Float64Array(N);
-  const threaded = P !== undefined && o.threads > 1;
+  // Worker threads repay their start-up from a few thousand points (Barnes–Hut only).
+  const threads = P ? await autoThreads(o.threads, n >= 4000) : 1;
+  const threaded = P !== undefined && threads > 1;
   const bh = P ? new BarnesHut(n, dims, threaded) : undefined;
+  if (bh && P) bh.setP(P);
   const qbuf = dense ? new Float64Array(n * n) : undefined;
   let pool: ClosablePool | undefined;
   if (threaded) {
-    pool = await createForcePool(o.threads - 1, n, dims, bh!);
+    pool = await createForcePool(threads - 1, n, dims, bh!);
     bh!.setPool(pool);
   }
   try {
@@ -256,7 +279,9 @@ export async function* tsneFlat(
       const exploring = it < o.exaggerationIterations;
       const exaggeration = exploring ? o.earlyExaggeration : 1;
       const momentum = exploring ? 0.5 : 0.8;
-      const report = (it + 1) % o.reportEvery === 0 || it + 1 === o.iterations;
+      const report = finalOnly
+        ? it + 1 === o.iterations
+        : (it + 1) % o.reportEvery === 0 || it + 1 === o.iterations;
       let kl: number | undefined;
       if (bh && P) {
         const Z = bh.gradient(y, P, exaggeration, o.theta, grad);
@@ -279,7 +304,8 @@ export async function* tsneFlat(
       }
       recentre(y, n, dims);
       if (report) {
-        yield { iteration: it + 1, iterations: o.iterations, kl, embedding: copyRows(y, n, dims) };
+        const embedding = perm ? copyRows(unpermuteRows(y, perm, dims), n, dims) : copyRows(y, n, dims);
+        yield { iteration: it + 1, iterations: o.iterations, kl, embedding };
       }
       await pause();
     }
@@ -290,13 +316,13 @@ async function initialEmbedding(
   m: FlatMatrix,
   o: Resolved,
   rng: () => number,
-  useTf: boolean,
+  engine: Engine,
 ): Promise<Float64Array> {
   const { n } = m;
   const { dims } = o;
   const y = new Float64Array(n * dims);
   if (o.init === 'pca') {
-    const p = await pcaFlat(m, { components: dims, seed: o.seed }, useTf);
+    const p = await pcaFlat(m, { components: dims, seed: o.seed }, engine);
     let mean = 0;
     for (let i = 0; i < n; i++) mean += p.projected[i][0];
     mean /= n;
@@ -316,6 +342,89 @@ async function initialEmbedding(
     if (t + 1 < y.length) y[t + 1] = 1e-4 * r * Math.sin(th);
   }
   return y;
+}
+
+/**
+ * A breadth-first (Cuthill–McKee style) order of P's graph: neighbours get nearby labels.
+ * `order[newLabel] = oldLabel`.
+ */
+export function localityOrder(P: SparseP): Int32Array {
+  const { n } = P;
+  const { rowPtr, cols } = fullRows(P);
+  const order = new Int32Array(n);
+  const seen = new Uint8Array(n);
+  let head = 0;
+  let tail = 0;
+  for (let start = 0; start < n; start++) {
+    if (seen[start]) continue;
+    seen[start] = 1;
+    order[tail++] = start;
+    while (head < tail) {
+      const i = order[head++];
+      for (let t = rowPtr[i]; t < rowPtr[i + 1]; t++) {
+        const j = cols[t];
+        if (!seen[j]) {
+          seen[j] = 1;
+          order[tail++] = j;
+        }
+      }
+    }
+  }
+  return order;
+}
+
+/** P with point order[i] renamed i (pairs stored once, partner > row, ascending). */
+export function relabel(P: SparseP, order: Int32Array): SparseP {
+  const { n, rowPtr, cols, vals } = P;
+  const inv = new Int32Array(n);
+  for (let i = 0; i < n; i++) inv[order[i]] = i;
+  const start = new Int32Array(n + 1);
+  for (let a = 0; a < n; a++) {
+    for (let t = rowPtr[a]; t < rowPtr[a + 1]; t++) start[Math.min(inv[a], inv[cols[t]]) + 1]++;
+  }
+  for (let i = 0; i < n; i++) start[i + 1] += start[i];
+  const fill = start.slice(0, n);
+  const outC = new Int32Array(cols.length);
+  const outV = new Float64Array(cols.length);
+  for (let a = 0; a < n; a++) {
+    for (let t = rowPtr[a]; t < rowPtr[a + 1]; t++) {
+      const x = inv[a];
+      const z = inv[cols[t]];
+      const pos = fill[Math.min(x, z)]++;
+      outC[pos] = Math.max(x, z);
+      outV[pos] = vals[t];
+    }
+  }
+  // Each row ascending by partner (insertion sort: rows are short).
+  for (let i = 0; i < n; i++) {
+    for (let t = start[i] + 1; t < start[i + 1]; t++) {
+      const c = outC[t];
+      const v = outV[t];
+      let u = t - 1;
+      while (u >= start[i] && outC[u] > c) {
+        outC[u + 1] = outC[u];
+        outV[u + 1] = outV[u];
+        u--;
+      }
+      outC[u + 1] = c;
+      outV[u + 1] = v;
+    }
+  }
+  return { n, rowPtr: start, cols: outC, vals: outV };
+}
+
+function permuteRows(y: Float64Array, order: Int32Array, dims: number): Float64Array {
+  const out = new Float64Array(y.length);
+  for (let i = 0; i < order.length; i++)
+    for (let c = 0; c < dims; c++) out[i * dims + c] = y[order[i] * dims + c];
+  return out;
+}
+
+function unpermuteRows(y: Float64Array, order: Int32Array, dims: number): Float64Array {
+  const out = new Float64Array(y.length);
+  for (let i = 0; i < order.length; i++)
+    for (let c = 0; c < dims; c++) out[order[i] * dims + c] = y[i * dims + c];
+  return out;
 }
 
 function recentre(y: Float64Array, n: number, dims: number): void {

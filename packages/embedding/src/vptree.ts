@@ -1,4 +1,5 @@
 import type { Rng } from '@cnnviz/core';
+import { squaredDistance } from './knn.js';
 
 /**
  * Exact k nearest neighbours of every row among the others with a vantage-point tree
@@ -23,16 +24,7 @@ export async function vpTreeKnn(
   const dist = new Float64Array(n);
   let nodes = 0;
 
-  const distance = (a: number, b: number): number => {
-    const ao = a * d;
-    const bo = b * d;
-    let s = 0;
-    for (let t = 0; t < d; t++) {
-      const v = data[ao + t] - data[bo + t];
-      s += v * v;
-    }
-    return Math.sqrt(s);
-  };
+  const distance = (a: number, b: number): number => Math.sqrt(squaredDistance(data, a * d, data, b * d, d));
 
   // Builds the subtree over items[lo, hi) and returns its node id.
   const build = (lo: number, hi: number): number => {
@@ -110,12 +102,7 @@ export async function vpTreeKnn(
     for (let t = size - 1; t >= 0; t--) {
       const j = heapI[0];
       indices[q * k + t] = j;
-      let s = 0;
-      for (let c = 0; c < d; c++) {
-        const v = data[q * d + c] - data[j * d + c];
-        s += v * v;
-      }
-      dist2[q * k + t] = s;
+      dist2[q * k + t] = squaredDistance(data, q * d, data, j * d, d);
       size = heapPop(heapD, heapI, size);
     }
   }
