@@ -1,23 +1,29 @@
 /**
  * Synthesis benchmarks: cnnviz (WASM + cnnviz's kernel fixes) against the same loop written with
- * stock TF.js. Stock WASM cannot take these gradients (no DepthwiseConv2dNativeBackpropInput,
- * Conv2DBackpropFilter), so the stock loops run on the stock CPU backend with fewer steps and the
- * time is extrapolated linearly (said in the table). Every case runs in its own process.
+ * stock TF.js. Stock WASM cannot take these gradients (no DepthwiseConv2dNativeBackpropInput /
+ * Conv2DBackpropFilter): the 'stock-wasm' row tries one step and reports the error, and the
+ * 'stock' row runs the loop on the stock CPU backend with fewer steps, extrapolated linearly from
+ * the median step (the table says so). Every variant runs in its own process.
  *
- *   npx tsx --tsconfig tsconfig.json bench/src/synthesis-bench.ts            # all cases
+ *   npx tsx --tsconfig tsconfig.json bench/src/synthesis-bench.ts [--repeat 3] [--cases style,dream,fast]
  *   npx tsx --tsconfig tsconfig.json bench/src/synthesis-bench.ts --case style --variant cnnviz
  *
- * Cases: style (transferStyle 256 px, 100 Adam steps, MobileNetV2 features), dream (deepDream,
- * 3 octaves of 10 steps at 320 px, block_13_expand_relu), fast (applyStyleNetwork 256 px).
- * Wall time is shared-machine time; CPU time (user + system of this process) is what the work
- * cost, the better figure when other processes compete for the cores.
+ * Cases: style (transferStyle 256 px, 100 Adam steps, MobileNetV2 features, the zoo entry's
+ * default layers), dream (deepDream, 3 octaves of 10 steps at 320 px, the entry's dream layer),
+ * fast (applyStyleNetwork 256 px, median of 10). cnnviz rows are the median of `--repeat` runs
+ * (default 3; min–max beside it). Wall time is shared-machine time; CPU time (user + system of
+ * the process) is what the work cost, the steadier figure when other processes share the cores.
+ * Ratio = stock / cnnviz. Writes bench/results/synthesis.json and prints a markdown table with the
+ * load average (`uptime`) before and after each case.
  */
 import { spawnSync } from 'node:child_process';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 type CaseName = 'style' | 'dream' | 'fast';
-type VariantName = 'cnnviz' | 'cnnviz-pixel' | 'stock';
+type VariantName = 'cnnviz' | 'cnnviz-pixel' | 'stock-wasm' | 'stock';
 
 interface Result {
   case: CaseName;
@@ -28,6 +34,8 @@ interface Result {
   of: number;
   wallMs: number;
   cpuMs: number;
+  /** Min and max wall time over the repeats (cnnviz rows). */
+  wallRange?: [number, number];
   peakRssMiB: number;
   note?: string;
   error?: string;
@@ -48,18 +56,21 @@ const targets: Record<CaseName, { label: string; targetMs: number; reference?: s
   fast: { label: 'applyStyleNetwork 256 px (median of 10)', targetMs: 300 },
 };
 
-async function child(caseName: CaseName, variant: VariantName): Promise<Result> {
+const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[xs.length >> 1];
+
+async function child(caseName: CaseName, variant: VariantName, repeat: number): Promise<Result> {
   const tf = await import('@tensorflow/tfjs-core');
   const { initBackend } = await import('@cnnviz/node');
-  const { images, zoo, loadNsfwjsBackbone } = await import('@cnnviz/models');
+  const { images, zoo, zooEntries, loadNsfwjsBackbone } = await import('@cnnviz/models');
   const { resize, run } = await import('@cnnviz/core');
   const synthesis = await import('@cnnviz/synthesis');
-  const stock = variant === 'stock';
+  const stock = variant === 'stock' || variant === 'stock-wasm';
   if (stock) {
     // Stock TF.js: a backend package and nothing of cnnviz's kernel fixes.
     await import('@tensorflow/tfjs-backend-cpu');
+    await import('@tensorflow/tfjs-backend-wasm');
     await import('@tensorflow/tfjs-layers');
-    await tf.setBackend('cpu');
+    await tf.setBackend(variant === 'stock-wasm' ? 'wasm' : 'cpu');
   } else {
     await initBackend({ backend: 'wasm', strict: true });
   }
@@ -77,84 +88,107 @@ async function child(caseName: CaseName, variant: VariantName): Promise<Result> 
   };
   const peak = () => process.resourceUsage().maxRSS / 1024;
   const base = { case: caseName, variant, backend };
+  /** Median of `repeat` timed runs of `once` (after `warm`), with the wall-time range. */
+  const repeated = async (warm: () => Promise<void>, once: () => Promise<void>) => {
+    await warm();
+    const walls: number[] = [];
+    const cpus: number[] = [];
+    for (let i = 0; i < repeat; i++) {
+      const t = clock();
+      await once();
+      const m = t();
+      walls.push(m.wallMs);
+      cpus.push(m.cpuMs);
+    }
+    return {
+      wallMs: median(walls),
+      cpuMs: median(cpus),
+      wallRange: [Math.min(...walls), Math.max(...walls)] as [number, number],
+    };
+  };
+  /** Per-step median of a stock loop, extrapolated to `of` steps; 'stock-wasm' runs one step. */
+  const stockSteps = (step: () => void, of: number) => {
+    step(); // warm-up (on stock wasm this is where the missing kernel throws)
+    const n = variant === 'stock-wasm' ? 1 : Number(arg('steps') ?? 3);
+    const walls: number[] = [];
+    const cpus: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const t = clock();
+      step();
+      const m = t();
+      walls.push(m.wallMs);
+      cpus.push(m.cpuMs);
+    }
+    return { ran: n, wallMs: median(walls) * of, cpuMs: median(cpus) * of };
+  };
+  const mobilenet = zooEntries.mobilenetV2Features.layersOfInterest;
 
   if (caseName === 'style') {
     const content = resize(await images.load('astronaut'), [256, 256]);
     const style = await images.load('starry_night');
-    const contentLayer = 'block_6_expand_relu';
-    const styleLayers = [
-      'Conv1_relu',
-      'block_1_expand_relu',
-      'block_3_expand_relu',
-      'block_6_expand_relu',
-      'block_13_expand_relu',
-    ];
+    const contentLayer = mobilenet.content;
+    const styleLayers = mobilenet.style;
     if (!stock) {
       const model = await zoo.mobilenetV2Features({ inputSize: 256 });
       const param = variant === 'cnnviz-pixel' ? 'pixel' : 'fourier';
+      // The user's call: the zoo entry's default layers and weights.
+      const go = (steps: number) =>
+        run(synthesis.transferStyle(model, content, [{ image: style, weight: 1 }], { steps, param })).then(
+          (s) => s.image?.dispose(),
+        );
       // Warm-up: kernels compile and caches fill on the first steps.
-      await run(
-        synthesis.transferStyle(model, content, [{ image: style, weight: 1 }], {
-          steps: 2,
-          param,
-          contentLayer,
-          styleLayers,
-        }),
-      ).then((s) => s.image?.dispose());
-      const t = clock();
-      const r = await run(
-        synthesis.transferStyle(model, content, [{ image: style, weight: 1 }], {
-          steps: 100,
-          param,
-          contentLayer,
-          styleLayers,
-        }),
+      const m = await repeated(
+        () => go(2),
+        () => go(100),
       );
-      const m = t();
-      r.image?.dispose();
-      return { ...base, ran: 100, of: 100, ...m, peakRssMiB: peak(), note: `param ${param}` };
+      return { ...base, ran: 100, of: 100, ...m, peakRssMiB: peak(), note: `param ${param}, default layers` };
     }
     // The same Gatys loop in plain TF.js: multi-output LayersModel, Gram matrices, Adam on pixels.
     const layers = await import('@tensorflow/tfjs-layers');
     const net = await loadNsfwjsBackbone('mobilenet_v2', 'out_relu', 256);
+    const names = [contentLayer, ...styleLayers.filter((l) => l !== contentLayer)];
     const taps = layers.model({
       inputs: net.inputs,
-      outputs: styleLayers.map((l) => net.getLayer(l).output as tfl.SymbolicTensor),
+      outputs: names.map((l) => net.getLayer(l).output as tfl.SymbolicTensor),
     });
-    // The content layer is one of the style layers: outputs must be unique in a LayersModel.
-    const contentIndex = styleLayers.indexOf(contentLayer);
+    const styleIndex = styleLayers.map((l) => names.indexOf(l));
     const gram = (a: any) =>
       tf.tidy(() => {
         const [, h, w, c] = a.shape;
         const f = tf.reshape(a, [h * w, c]);
         return tf.div(tf.matMul(f, f, true, false), h * w);
       });
-    const feats = (x: any) => {
-      const o = taps.apply(x) as any[];
-      return [o[contentIndex], ...o];
-    };
+    const feats = (x: any) => taps.apply(x) as any[];
     const x0 = tf.expandDims(content, 0);
-    const targetsT = tf.tidy(() => {
-      const o = feats(x0);
-      return [o[0], ...o.slice(1).map(gram)].map((t) => tf.keep(t));
+    const contentT = tf.tidy(() => tf.keep(feats(x0)[0]));
+    const styleG = tf.tidy(() => {
+      const o = feats(tf.expandDims(resize(style, [256, 256]), 0));
+      return styleIndex.map((i) => tf.keep(gram(o[i])));
     });
-    const styleG = tf.tidy(() =>
-      feats(tf.expandDims(resize(style, [256, 256]), 0))
-        .slice(1)
-        .map(gram),
-    );
     const img = tf.variable(x0.clone());
     const opt = tf.train.adam(0.02);
     const rel = (a: any, b: any) => tf.div(tf.sum(tf.square(tf.sub(a, b))), tf.sum(tf.square(b)));
+    const tv = (x: any) => {
+      const [, h, w] = x.shape;
+      const dy = tf.sub(
+        tf.slice(x, [0, 1, 0, 0], [-1, h - 1, -1, -1]),
+        tf.slice(x, [0, 0, 0, 0], [-1, h - 1, -1, -1]),
+      );
+      const dx = tf.sub(
+        tf.slice(x, [0, 0, 1, 0], [-1, -1, w - 1, -1]),
+        tf.slice(x, [0, 0, 0, 0], [-1, -1, w - 1, -1]),
+      );
+      return tf.add(tf.mean(tf.square(dy)), tf.mean(tf.square(dx)));
+    };
     const step = () => {
       const loss = opt.minimize(
         () => {
           const o = feats(img);
-          let l = rel(o[0], targetsT[0]);
-          o.slice(1).forEach((a: any, i: number) => {
-            l = tf.add(l, tf.mul(rel(gram(a), styleG[i]), 100 / styleLayers.length));
+          let l = rel(o[0], contentT);
+          styleIndex.forEach((i, k) => {
+            l = tf.add(l, tf.mul(rel(gram(o[i]), styleG[k]), 100 / styleLayers.length));
           });
-          return l as any;
+          return tf.add(l, tf.mul(tv(img), 10)) as any;
         },
         true,
         [img],
@@ -163,19 +197,13 @@ async function child(caseName: CaseName, variant: VariantName): Promise<Result> 
       loss?.dataSync();
       loss?.dispose();
     };
-    step(); // warm-up
-    const n = Number(arg('steps') ?? 3);
-    const t = clock();
-    for (let i = 0; i < n; i++) step();
-    const m = t();
+    const m = stockSteps(step, 100);
     return {
       ...base,
-      ran: n,
       of: 100,
-      wallMs: (m.wallMs * 100) / n,
-      cpuMs: (m.cpuMs * 100) / n,
+      ...m,
       peakRssMiB: peak(),
-      note: `stock cpu, ${n} steps extrapolated to 100`,
+      note: `stock ${backend}, median of ${m.ran} step(s) x 100, pixel Adam, same layers`,
     };
   }
 
@@ -184,27 +212,26 @@ async function child(caseName: CaseName, variant: VariantName): Promise<Result> 
     const [h, w] = cat.shape;
     const k = 320 / Math.max(h, w);
     const img = resize(cat, [Math.round(h * k), Math.round(w * k)]);
-    const layer = 'block_13_expand_relu';
+    const layer = mobilenet.dream[0];
     if (!stock) {
       const model = await zoo.mobilenetV2Features({ inputSize: 320 });
-      await run(synthesis.deepDream(model, img, { layer, octaves: 1, steps: 2 })).then((s) =>
-        s.image?.dispose(),
+      const go = (octaves: number, steps: number) =>
+        run(synthesis.deepDream(model, img, { octaves, octaveScale: 1.4, steps })).then((s) =>
+          s.image?.dispose(),
+        );
+      const m = await repeated(
+        () => go(1, 2),
+        () => go(3, 10),
       );
-      const t = clock();
-      const r = await run(
-        synthesis.deepDream(model, img, { layer, octaves: 3, octaveScale: 1.4, steps: 10 }),
-      );
-      const m = t();
-      r.image?.dispose();
-      return { ...base, ran: 30, of: 30, ...m, peakRssMiB: peak() };
+      return { ...base, ran: 30, of: 30, ...m, peakRssMiB: peak(), note: `default layer ${layer}` };
     }
     // Stock loop: one backbone per octave size (LayersModels have fixed input shapes), roll, tf.grad, normalise.
     const layers = await import('@tensorflow/tfjs-layers');
     let wall = 0;
     let cpu = 0;
+    let ran = 0;
     let current: any = null;
     let baseImg: any = null;
-    const perOctave = Number(arg('steps') ?? 1);
     for (let o = 2; o >= 0; o--) {
       const f = 1.4 ** o;
       const size: [number, number] = [Math.round(img.shape[0] / f), Math.round(img.shape[1] / f)];
@@ -243,31 +270,28 @@ async function child(caseName: CaseName, variant: VariantName): Promise<Result> 
         current = x;
         (x as any).dataSync();
       };
-      step(); // warm-up at this size
-      const t = clock();
-      for (let i = 0; i < perOctave; i++) step();
-      const m = t();
-      wall += (m.wallMs * 10) / perOctave;
-      cpu += (m.cpuMs * 10) / perOctave;
+      const m = stockSteps(step, 10);
+      wall += m.wallMs;
+      cpu += m.cpuMs;
+      ran += m.ran;
       net.dispose();
     }
     return {
       ...base,
-      ran: 3 * perOctave,
+      ran,
       of: 30,
       wallMs: wall,
       cpuMs: cpu,
       peakRssMiB: peak(),
-      note: `stock cpu, ${perOctave} step(s) per octave extrapolated to 10`,
+      note: `stock ${backend}, median step per octave x 10`,
     };
   }
 
   // fast: one forward pass of the bundled style network.
   const net = await synthesis.loadBundledStyleNetwork('starry_night');
   const img = resize(await images.load('astronaut'), [256, 256]);
-  if (stock) {
+  if (variant === 'stock') {
     // Stock: the LayersModel's own predict on stock WASM (a forward pass needs no kernel fix).
-    await import('@tensorflow/tfjs-backend-wasm');
     await tf.setBackend('wasm');
   }
   const once = () => {
@@ -287,31 +311,52 @@ async function child(caseName: CaseName, variant: VariantName): Promise<Result> 
     walls.push(m.wallMs);
     cpus.push(m.cpuMs);
   }
-  const med = (xs: number[]) => xs.slice().sort((a, b) => a - b)[xs.length >> 1];
   return {
     ...base,
     backend: tf.getBackend(),
     ran: 10,
     of: 1,
-    wallMs: med(walls),
-    cpuMs: med(cpus),
+    wallMs: median(walls),
+    cpuMs: median(cpus),
+    wallRange: [Math.min(...walls), Math.max(...walls)],
     peakRssMiB: peak(),
     note: stock ? 'stock wasm LayersModel.predict' : undefined,
   };
 }
 
+function writeResults(rows: Result[], repeat: number): string {
+  const out = fileURLToPath(new URL('../results/synthesis.json', import.meta.url));
+  const json = {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpu: cpus()[0]?.model,
+    cores: cpus().length,
+    repeat,
+    rows,
+  };
+  writeFileSync(out, `${JSON.stringify(json, null, 2)}\n`);
+  return out;
+}
+
+function loadAverage(): string {
+  return loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
+}
+
 async function main() {
   const c = arg('case') as CaseName | undefined;
   const v = arg('variant') as VariantName | undefined;
+  const repeat = Number(arg('repeat') ?? 3);
   if (c && v) {
     let r: Result;
     try {
-      r = await child(c, v);
+      r = await child(c, v, repeat);
     } catch (e) {
       r = {
         case: c,
         variant: v,
-        backend: '?',
+        backend: v === 'stock-wasm' ? 'wasm' : '?',
         ran: 0,
         of: 0,
         wallMs: NaN,
@@ -325,11 +370,16 @@ async function main() {
   }
   const self = fileURLToPath(import.meta.url);
   const cases = (arg('cases') ?? 'style,dream,fast').split(',') as CaseName[];
-  const rows: Result[] = [];
+  const rows: (Result & { loadBefore: string; loadAfter: string })[] = [];
   for (const cs of cases) {
     const variants: VariantName[] =
-      cs === 'style' ? ['cnnviz', 'cnnviz-pixel', 'stock'] : ['cnnviz', 'stock'];
+      cs === 'style'
+        ? ['cnnviz', 'cnnviz-pixel', 'stock-wasm', 'stock']
+        : cs === 'dream'
+          ? ['cnnviz', 'stock-wasm', 'stock']
+          : ['cnnviz', 'stock'];
     for (const vr of variants) {
+      const loadBefore = loadAverage();
       const p = spawnSync(
         process.execPath,
         [
@@ -339,12 +389,11 @@ async function main() {
           cs,
           '--variant',
           vr,
+          '--repeat',
+          String(repeat),
           ...(arg('steps') ? ['--steps', arg('steps') as string] : []),
         ],
-        {
-          encoding: 'utf8',
-          maxBuffer: 64 * 1024 * 1024,
-        },
+        { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
       );
       const line = (p.stdout ?? '').split('\n').find((l) => l.startsWith('RESULT '));
       const r: Result = line
@@ -360,34 +409,47 @@ async function main() {
             peakRssMiB: NaN,
             error: (p.stderr ?? '').trim().split('\n').slice(-1)[0],
           };
-      rows.push(r);
+      rows.push({ ...r, loadBefore, loadAfter: loadAverage() });
+      // Written after every variant, so a long run that stops still leaves its figures.
+      writeResults(rows, repeat);
       console.error(
-        `${cs}/${vr}: ${r.error ?? `${(r.wallMs / 1000).toFixed(2)} s wall, ${(r.cpuMs / 1000).toFixed(2)} s cpu`}`,
+        `${cs}/${vr}: ${r.error ?? `${(r.wallMs / 1000).toFixed(2)} s wall, ${(r.cpuMs / 1000).toFixed(2)} s cpu`} (load ${loadAverage()})`,
       );
     }
   }
-  const fmt = (ms: number | null) =>
-    ms === null || Number.isNaN(ms)
+  const fmt = (ms: number | null | undefined) =>
+    typeof ms !== 'number' || !Number.isFinite(ms)
       ? '—'
       : ms >= 1000
         ? `${(ms / 1000).toFixed(2)} s`
         : `${ms.toFixed(0)} ms`;
-  console.log('\n| case | variant | backend | wall | cpu | target | peak RSS | note |');
-  console.log('|---|---|---|---|---|---|---|---|');
+  const ratio = (a: number | null, b: number | null) => {
+    const q = typeof a === 'number' && typeof b === 'number' ? a / b : NaN;
+    return Number.isFinite(q) ? `${q.toFixed(q >= 10 ? 0 : 1)}x` : '—';
+  };
+  console.log(
+    '\n| case | variant | backend | wall (median) | range | cpu | stock / cnnviz (wall, cpu) | target | peak RSS | load before → after | note |',
+  );
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     const t = targets[r.case];
+    const ours = rows.find((x) => x.case === r.case && x.variant === 'cnnviz');
+    const vs =
+      r.variant.startsWith('stock') && ours
+        ? `${ratio(r.wallMs, ours.wallMs)}, ${ratio(r.cpuMs, ours.cpuMs)}`
+        : '';
+    const range = r.wallRange ? `${fmt(r.wallRange[0])}–${fmt(r.wallRange[1])}` : '';
+    const target = r.variant.startsWith('cnnviz')
+      ? `≤ ${fmt(t.targetMs)}: ${r.wallMs <= t.targetMs ? 'met' : r.cpuMs <= t.targetMs ? 'met in cpu time' : 'no'}`
+      : '';
     console.log(
-      `| ${t.label} | ${r.variant} | ${r.backend} | ${fmt(r.wallMs)} | ${fmt(r.cpuMs)} | ${r.variant.startsWith('cnnviz') ? `≤ ${fmt(t.targetMs)}` : ''} | ${r.peakRssMiB === null || Number.isNaN(r.peakRssMiB) ? '—' : `${r.peakRssMiB.toFixed(0)} MiB`} | ${r.error ? `failed: ${r.error}` : (r.note ?? '')} |`,
+      `| ${t.label} | ${r.variant} | ${r.backend} | ${fmt(r.wallMs)} | ${range} | ${fmt(r.cpuMs)} | ${vs} | ${target} | ${Number.isFinite(r.peakRssMiB) ? `${r.peakRssMiB.toFixed(0)} MiB` : '—'} | ${r.loadBefore} → ${r.loadAfter} | ${r.error ? `failed: ${r.error}` : (r.note ?? '')} |`,
     );
   }
   for (const cs of cases)
     if (targets[cs].reference) console.log(`\nreference (${cs}): ${targets[cs].reference}`);
-  console.log(
-    `\nload average at the end: ${(await import('node:os'))
-      .loadavg()
-      .map((x) => x.toFixed(1))
-      .join(' ')} on ${(await import('node:os')).cpus().length} cores`,
-  );
+  console.log(`\nload average at the end: ${loadAverage()} on ${cpus().length} cores; repeats ${repeat}`);
+  console.log(`wrote ${writeResults(rows, repeat)}`);
 }
 
 await main();

@@ -69,12 +69,15 @@ export const zooEntries = {
     inputRange: [0, 1],
     layersOfInterest: {
       dream: ['block_13_expand_relu'],
+      // The depthwise (spatial 3x3) outputs carry the texture; the expand layers are 1x1 maps of
+      // the block input and gave stripy, blurred textures (packages/synthesis README).
       style: [
         'Conv1_relu',
-        'block_1_expand_relu',
-        'block_3_expand_relu',
-        'block_6_expand_relu',
-        'block_13_expand_relu',
+        'expanded_conv_depthwise_relu',
+        'block_1_depthwise_relu',
+        'block_3_depthwise_relu',
+        'block_6_depthwise_relu',
+        'block_13_depthwise_relu',
       ],
       content: 'block_6_expand_relu',
       gradcam: 'out_relu',

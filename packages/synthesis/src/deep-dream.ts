@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
+  add,
   check,
   checkFinite,
   checkNumber,
@@ -23,7 +24,10 @@ import {
 } from './model-utils.js';
 
 export interface DeepDreamOptions {
-  /** Layer whose activations' mean square is maximised (DeepDream's objective). Default: the zoo model's dream layer. */
+  /**
+   * Layer whose activations' mean square is maximised (DeepDream's objective). Default: the zoo
+   * model's dream layers (`entry.layersOfInterest.dream`), their objectives added.
+   */
   layer?: string;
   /** Any objective instead of a layer (e.g. one channel); a `"layer:unit"` string works too. */
   objective?: Objective | string;
@@ -70,14 +74,15 @@ export async function* deepDream(
   if (options.objective !== undefined) {
     objective = typeof options.objective === 'string' ? parseObjective(options.objective) : options.objective;
   } else {
-    const layer = options.layer ?? zooLayers(model).dream;
+    const layers = options.layer !== undefined ? [options.layer] : zooLayers(model).dream;
     check(
-      layer !== undefined,
+      layers !== undefined,
       'BAD_OPTION',
       'deepDream needs a layer (or an objective); this model has no default dream layer',
     );
-    checkLayers(model, [layer]);
-    objective = layerL2(layer);
+    checkLayers(model, layers);
+    const [first, ...rest] = layers.map((l) => layerL2(l));
+    objective = rest.length > 0 ? add(first, rest[0], ...rest.slice(1)) : first;
   }
   if (objective.taps.length > 0) checkLayers(model, objective.taps, 'objective');
   const octaves = options.octaves ?? 3;

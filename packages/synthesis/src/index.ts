@@ -6,6 +6,7 @@ export * from './param/color.js';
 export * from './transforms/affine.js';
 export * from './transforms/random.js';
 export * from './losses/style.js';
+export * from './color-transfer.js';
 export * from './optim/lbfgs.js';
 export * from './render.js';
 export * from './visualize-class.js';

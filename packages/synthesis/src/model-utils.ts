@@ -136,29 +136,28 @@ export function checkModelImage(
   checkImage(image, { batch: false, channels: inputChannels(model), name });
 }
 
-/** Layers of interest a zoo model publishes (models' zoo metadata), if any. */
+/**
+ * Layers of interest a zoo model publishes (`@cnnviz/models` zoo models carry them as
+ * `entry.layersOfInterest`; a model may also carry `layersOfInterest` itself), if any.
+ */
 export function zooLayers(model: VisionModel): {
-  dream?: string;
+  dream?: string[];
   style?: string[];
   content?: string;
   gradcam?: string;
 } {
-  const m = model as unknown as Record<string, unknown>;
-  const entry = (m.entry ?? m.zoo ?? m.metadata) as
-    { layersOfInterest?: Record<string, unknown> } | undefined;
-  const l = entry?.layersOfInterest ?? {};
-  const str = (v: unknown) =>
+  type WithLayers = { layersOfInterest?: Record<string, unknown> };
+  const m = model as unknown as WithLayers & { entry?: WithLayers };
+  const l = m.layersOfInterest ?? m.entry?.layersOfInterest ?? {};
+  const one = (v: unknown) =>
     typeof v === 'string' ? v : Array.isArray(v) && typeof v[0] === 'string' ? v[0] : undefined;
-  return {
-    dream: str(l.dream),
-    content: str(l.content),
-    gradcam: str(l.gradcam),
-    style: Array.isArray(l.style)
-      ? (l.style as string[])
-      : typeof l.style === 'string'
-        ? [l.style]
-        : undefined,
-  };
+  const list = (v: unknown) =>
+    typeof v === 'string'
+      ? [v]
+      : Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string')
+        ? (v as string[])
+        : undefined;
+  return { dream: list(l.dream), content: one(l.content), gradcam: one(l.gradcam), style: list(l.style) };
 }
 
 /** An output size option: a number (square) or `[h, w]` of positive integers; `fallback` when absent. */

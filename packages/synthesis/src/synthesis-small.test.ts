@@ -7,6 +7,7 @@ import { invertFeatures } from './invert-features.js';
 import { synthesizeTexture } from './synthesize-texture.js';
 import { transferStyle } from './transfer-style.js';
 import { measureStyleLoss } from './losses/targets.js';
+import { colorStats } from './color-transfer.js';
 import { forwardPixels } from './model-utils.js';
 import { testImage, tinyModel } from './test-util.js';
 
@@ -136,6 +137,50 @@ describe('synthesizeTexture (tiny net)', () => {
       model.dispose();
     });
   }
+});
+
+/** Largest difference of the RGB means and covariances of two images (pixel units). */
+function colorDistance(a: tf.Tensor3D, b: tf.Tensor3D): { mean: number; cov: number } {
+  return tf.tidy(() => {
+    const sa = colorStats(tf.expandDims(a, 0) as tf.Tensor4D);
+    const sb = colorStats(tf.expandDims(b, 0) as tf.Tensor4D);
+    const d = (x: tf.Tensor, y: tf.Tensor) => tf.max(tf.abs(tf.sub(x, y))).dataSync()[0];
+    return { mean: d(sa.mean, sb.mean), cov: d(sa.cov, sb.cov) };
+  });
+}
+
+describe('colours (matchColors)', () => {
+  it("textures and styled images take the source's RGB mean and covariance; off, they do not", async () => {
+    const model = tinyModel();
+    // A bluish source and a reddish content image, so colours must move.
+    const tex = tf.tidy(() => tf.mul(testImage(24, 24, 3, 11), tf.tensor1d([0.3, 0.5, 1]))) as tf.Tensor3D;
+    const content = tf.tidy(() => tf.mul(testImage(24, 24, 3, 5), tf.tensor1d([1, 0.5, 0.3]))) as tf.Tensor3D;
+    const opts = { layers: ['relu1', 'relu2'], size: 24, steps: 20 };
+    for (const matchColors of [true, false]) {
+      const r = await run(synthesizeTexture(model, tex, { ...opts, matchColors }));
+      const d = colorDistance(r.image as tf.Tensor3D, tex);
+      if (matchColors) {
+        // Exact up to the clipping to 0..1 and Newton–Schulz's regulariser.
+        expect(d.mean).toBeLessThan(0.02);
+        expect(d.cov).toBeLessThan(0.005);
+      } else expect(Math.max(d.mean, 10 * d.cov)).toBeGreaterThan(0.02);
+      r.image?.dispose();
+    }
+    const styled = await run(
+      transferStyle(model, content, [{ image: tex, weight: 1 }], {
+        contentLayer: 'relu2',
+        styleLayers: ['relu1'],
+        steps: 10,
+      }),
+    );
+    const before = colorDistance(content, tex).mean;
+    const after = colorDistance(styled.image as tf.Tensor3D, tex).mean;
+    expect(before).toBeGreaterThan(0.1);
+    expect(after).toBeLessThan(0.02);
+    styled.image?.dispose();
+    tf.dispose([tex, content]);
+    model.dispose();
+  });
 });
 
 describe('transferStyle (tiny net)', () => {

@@ -18,12 +18,17 @@ import {
   resolveOutputSize,
   zooLayers,
 } from './model-utils.js';
+import { colorStats, matchColors as matchColorStats, type ColorStats } from './color-transfer.js';
 import { checkWeights, styleLoss } from './losses/style.js';
 import { gramTargets } from './losses/targets.js';
 import { lbfgs } from './optim/lbfgs.js';
 import { fourierParam } from './param/fourier.js';
 import { pixelParam, type PixelParam } from './param/pixel.js';
 import type { ImageParam, ParamKind } from './param/types.js';
+import { affineWarp } from './transforms/affine.js';
+
+const DEGREES = [-8, -4, 0, 4, 8];
+const SCALES = [0.9, 0.95, 1, 1.05, 1.1];
 
 export interface SynthesizeTextureOptions {
   /** Layers whose Gram matrices are matched. Default: the zoo model's style layers. */
@@ -49,6 +54,22 @@ export interface SynthesizeTextureOptions {
    * frame and makes the 'fourier' texture tile seamlessly. Default a quarter of the smaller side.
    */
   jitter?: number;
+  /**
+   * Also turn and zoom the image a little at random each step (±8°, 0.9..1.1, wrapping around
+   * like the roll): structure the network only sees from one pixel-grid phase (the stride-2
+   * layers' blind spots) is no longer free to turn into fine stripes. Default true with Adam,
+   * false with L-BFGS (whose line search needs one function per step).
+   */
+  warp?: boolean;
+  /**
+   * Give the result the texture's colour statistics (mean and covariance of RGB) by a linear
+   * colour transfer (`matchColors`). MobileNetV2's and InceptionV3's Gram matrices barely see
+   * colour, so without it a grey brick wall comes out with green and blue blotches. The last
+   * tenth of the steps optimise the colour-matched image, so the network's loss is that of the
+   * picture returned (matching from the first step flattened the large-scale variation of
+   * grass; matching only the result raised the loss of a colour-sensitive network). Default true for RGB models.
+   */
+  matchColors?: boolean;
   /** Seed of the starting noise and the jitter. Default 0. */
   seed?: number;
   imageEvery?: number;
@@ -100,15 +121,38 @@ export async function* synthesizeTexture(
 
   const jitter = options.jitter ?? Math.floor(Math.min(h, w) / 4);
   checkNumber(jitter, 'jitter', { min: 0, integer: true });
+  const warp = options.warp ?? method === 'adam';
+  check(typeof warp === 'boolean', 'BAD_OPTION', `warp must be true or false, got ${String(warp)}`);
   const c = texture.shape[2];
+  const colors = options.matchColors ?? c === 3;
+  check(
+    typeof colors === 'boolean',
+    'BAD_OPTION',
+    `matchColors must be true or false, got ${String(colors)}`,
+  );
   const targets = gramTargets(model, texture, layers);
+  const colorTarget: ColorStats | undefined =
+    colors && c === 3
+      ? tf.tidy(() => colorStats(tf.expandDims(tf.cast(texture, 'float32'), 0) as tf.Tensor4D))
+      : undefined;
   const rng = createRng(options.seed ?? 0);
   const shape: [number, number, number, number] = [1, h, w, c];
   const p: ImageParam = param === 'fourier' ? fourierParam(shape, rng) : pixelParam(shape, rng, { sd: 0.1 });
   // The loss as a function of the parameter's value, for Adam (the variable) and L-BFGS (its own iterate).
   let shift: [number, number] = [0, 0];
+  let turn: [number, number] = [0, 1];
+  let matching = false;
+  const pixels = (value: tf.Tensor): tf.Tensor4D =>
+    tf.tidy(() => {
+      const img = p.render(value);
+      return colorTarget && matching
+        ? (tf.clipByValue(matchColorStats(img, colorTarget), 0, 1) as tf.Tensor4D)
+        : img;
+    });
   const f = (value: tf.Tensor): tf.Scalar => {
-    const out = forwardPixels(model, roll(p.render(value), shift[0], shift[1]), layers);
+    let img = roll(pixels(value), shift[0], shift[1]);
+    if (turn[0] !== 0 || turn[1] !== 1) img = affineWarp(img, turn[0], turn[1], 0, 'wrap');
+    const out = forwardPixels(model, img, layers);
     return tf.sum(
       styleLoss(
         layers.map((l) => out.activations[l]),
@@ -123,11 +167,12 @@ export async function* synthesizeTexture(
   try {
     yield* optimizationLoop(
       { steps, signal: options.signal, onProgress: options.onProgress, imageEvery: options.imageEvery },
-      () => {
-        if (jitter > 0) {
-          shift = randomShift(jitter, rng);
-          lb?.invalidate();
-        }
+      (i) => {
+        if (i >= Math.floor(0.9 * steps)) matching = true;
+        if (jitter > 0) shift = randomShift(jitter, rng);
+        if (warp)
+          turn = [DEGREES[Math.floor(rng() * DEGREES.length)], SCALES[Math.floor(rng() * SCALES.length)]];
+        if (jitter > 0 || warp || i === Math.floor(0.9 * steps)) lb?.invalidate();
         let loss: tf.Scalar;
         if (lb) {
           loss = lb.step();
@@ -136,11 +181,20 @@ export async function* synthesizeTexture(
           if (param === 'pixel') (p as PixelParam).clip();
         }
         const current = lb ? lb.x : variable;
-        return { loss, image: () => tf.squeeze(tf.clipByValue(p.render(current), 0, 1), [0]) as tf.Tensor3D };
+        return {
+          loss,
+          image: () =>
+            tf.tidy(() => {
+              const img = p.render(current);
+              const out = colorTarget ? matchColorStats(img, colorTarget) : img;
+              return tf.squeeze(tf.clipByValue(out, 0, 1), [0]) as tf.Tensor3D;
+            }),
+        };
       },
     );
   } finally {
     tf.dispose(targets);
+    if (colorTarget) tf.dispose([colorTarget.mean, colorTarget.cov]);
     p.dispose();
     optimizer?.dispose();
     lb?.dispose();

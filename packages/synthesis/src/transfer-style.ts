@@ -16,6 +16,7 @@ import {
   forwardPixels,
   zooLayers,
 } from './model-utils.js';
+import { colorStats, matchColors as matchColorStats, mixColorStats } from './color-transfer.js';
 import { checkWeights, contentLoss, styleLoss, tvLoss } from './losses/style.js';
 import { fourierParam } from './param/fourier.js';
 import { pixelParam, type PixelParam } from './param/pixel.js';
@@ -40,7 +41,7 @@ export interface TransferStyleOptions {
   contentWeight?: number;
   /** Weight of the style loss (relative Gram distance). Default 100. */
   styleWeight?: number;
-  /** Weight of the total-variation prior. Default 1. */
+  /** Weight of the total-variation prior (mean squared neighbour difference). Default 10. */
   tvWeight?: number;
   /** Adam steps. Default 200. */
   steps?: number;
@@ -55,6 +56,14 @@ export interface TransferStyleOptions {
   init?: 'content' | 'noise';
   /** Keep the content's colours: the result's luminance with the content's chrominance (YIQ; Gatys et al. 2016). Default false. */
   preserveColor?: boolean;
+  /**
+   * Take the colours from the styles: start from the content recoloured to the styles' palette
+   * (linear colour transfer to the blended styles' RGB mean and covariance, `matchColors`) and
+   * give the results that palette too. MobileNetV2's and InceptionV3's Gram matrices barely see
+   * colour, so without it the astronaut's orange suit stays orange under Starry Night. The last
+   * tenth of the steps optimise the recoloured picture. Default true unless `preserveColor`.
+   */
+  matchColors?: boolean;
   /** Output size: a number is the longest side (aspect kept), `[h, w]` exact. Default the content's size. */
   size?: number | [number, number];
   /** Longest side the style images are resized to (sets the scale of brush strokes). Default the output's longest side. */
@@ -147,7 +156,7 @@ export async function* transferStyle(
   checkNumber(contentWeight, 'contentWeight', { min: 0 });
   const styleWeight = options.styleWeight ?? 100;
   checkNumber(styleWeight, 'styleWeight', { min: 0 });
-  const tvWeight = options.tvWeight ?? 1;
+  const tvWeight = options.tvWeight ?? 10;
   checkNumber(tvWeight, 'tvWeight', { min: 0 });
   const steps = options.steps ?? 200;
   checkNumber(steps, 'steps', { min: 1, integer: true });
@@ -192,6 +201,13 @@ export async function* transferStyle(
   await checkFinite(content, 'content');
   for (const [i, s] of styles.entries()) await checkFinite(s.image, `styles[${i}].image`);
 
+  const colorMatch = options.preserveColor === true && content.shape[2] === 3;
+  check(
+    options.matchColors === undefined || typeof options.matchColors === 'boolean',
+    'BAD_OPTION',
+    `matchColors must be true or false, got ${String(options.matchColors)}`,
+  );
+  const styleColors = (options.matchColors ?? !colorMatch) && content.shape[2] === 3;
   const total = styleWeights.reduce((a, b) => a + b, 0);
   const contentPixels = tf.tidy(() =>
     resize(tf.expandDims(tf.cast(content, 'float32'), 0) as tf.Tensor4D, size),
@@ -208,20 +224,41 @@ export async function* transferStyle(
       (_, l) => tf.addN(perStyle.map((g, i) => tf.mul(g[l], styleWeights[i] / total))) as tf.Tensor2D,
     );
   });
+  const palette = styleColors
+    ? tf.tidy(() => {
+        const stats = styles.map((s) =>
+          colorStats(tf.expandDims(tf.cast(s.image, 'float32'), 0) as tf.Tensor4D),
+        );
+        return mixColorStats(stats, styleWeights);
+      })
+    : undefined;
   const shape: [number, number, number, number] = [1, size[0], size[1], content.shape[2]];
   const rng = createRng(options.seed ?? 0);
-  const init = init0 === 'content' ? contentPixels : undefined;
+  // The start image stays inside 2..98 %: the Fourier parameterisation ends in a sigmoid, and a
+  // pure black or white pixel would start where its gradient has all but vanished.
+  const init =
+    init0 === 'content'
+      ? tf.tidy(() => {
+          const start = palette
+            ? tf.clipByValue(matchColorStats(contentPixels, palette), 0, 1)
+            : contentPixels;
+          return (param === 'fourier' ? tf.add(tf.mul(start, 0.96), 0.02) : tf.clone(start)) as tf.Tensor4D;
+        })
+      : undefined;
   const p: ImageParam =
     param === 'fourier' ? fourierParam(shape, rng, { init }) : pixelParam(shape, rng, { init, sd: 0.1 });
+  init?.dispose();
   const optimizer = tf.train.adam(lr);
-  const colorMatch = options.preserveColor === true && content.shape[2] === 3;
   try {
     yield* optimizationLoop(
       { steps, signal: options.signal, onProgress: options.onProgress, imageEvery: options.imageEvery },
-      () => {
+      (i) => {
+        // As in synthesizeTexture: the last tenth of the steps optimise the recoloured picture.
+        const matching = palette !== undefined && i >= Math.floor(0.9 * steps);
         const loss = optimizer.minimize(
           () => {
-            const img = p.image();
+            const raw = p.image();
+            const img = matching ? (tf.clipByValue(matchColorStats(raw, palette), 0, 1) as tf.Tensor4D) : raw;
             const out = forwardPixels(model, img, allLayers);
             const c = tf.mul(contentLoss(out.activations[contentLayer], contentTarget), contentWeight);
             const s = tf.mul(
@@ -240,15 +277,19 @@ export async function* transferStyle(
         if (param === 'pixel') (p as PixelParam).clip();
         return {
           loss,
-          image: () => {
-            const img = tf.clipByValue(p.image(), 0, 1) as tf.Tensor4D;
-            return tf.squeeze(colorMatch ? keepColors(img, contentPixels) : img, [0]) as tf.Tensor3D;
-          },
+          image: () =>
+            tf.tidy(() => {
+              let img = p.image();
+              if (palette) img = matchColorStats(img, palette);
+              img = tf.clipByValue(img, 0, 1);
+              return tf.squeeze(colorMatch ? keepColors(img, contentPixels) : img, [0]) as tf.Tensor3D;
+            }),
         };
       },
     );
   } finally {
     tf.dispose([contentPixels, contentTarget, ...styleTargets]);
+    if (palette) tf.dispose([palette.mean, palette.cov]);
     p.dispose();
     optimizer.dispose();
   }
