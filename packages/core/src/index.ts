@@ -14,3 +14,4 @@ export * from './optimize.js';
 export * from './gram.js';
 export * from './kernels/webgpu-fused-input-conv.js';
 export * from './kernels/webgpu-counter-noise.js';
+export * from './backend-select.js';

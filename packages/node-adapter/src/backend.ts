@@ -1,5 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { CnnvizError, checkNumber, registerKernelFixes } from '@cnnviz/core';
+import {
+  type BackendCandidate,
+  backendSelector,
+  type BackendStart,
+  checkNumber,
+  selectBackend,
+  type TriedBackend,
+} from '@cnnviz/core';
 import { selfTest } from './self-test.js';
 import { wasmBinaryDir } from './wasm-paths.js';
 import { type GpuAdapterInfo, loadWebgpuBackend, probeDawn, uninstallDawn } from './webgpu.js';
@@ -18,11 +25,7 @@ export interface InitBackendOptions {
   threads?: number;
 }
 
-export interface TriedBackend {
-  name: string;
-  ok: boolean;
-  why: string;
-}
+export type { TriedBackend };
 
 export interface BackendInfo {
   /** The tfjs backend now active: 'tensorflow', 'webgpu', 'wasm', 'cpu' or a custom name. */
@@ -39,15 +42,9 @@ export interface BackendInfo {
   threads?: number;
 }
 
-type Outcome =
-  { ok: true; name: string; adapter?: GpuAdapterInfo; threads?: number } | { ok: false; why: string };
-
-interface Candidate {
-  /** The user-facing name that selects it ('tensorflow' covers both tfjs-node packages). */
-  id: string;
-  label: string;
-  start(): Promise<Outcome>;
-}
+type Outcome = BackendStart<{ adapter?: GpuAdapterInfo; threads?: number }>;
+/** `id` is the user-facing name that selects it ('tensorflow' covers both tfjs-node packages). */
+type Candidate = BackendCandidate<{ adapter?: GpuAdapterInfo; threads?: number }>;
 
 const firstLine = (e: unknown) => String((e as Error)?.message ?? e).split('\n')[0];
 
@@ -194,84 +191,41 @@ const ALIASES: Record<string, string> = {
   node: 'tensorflow',
 };
 
-let current: BackendInfo | undefined;
-let queue: Promise<unknown> = Promise.resolve();
-
 async function select(opts: InitBackendOptions): Promise<BackendInfo> {
   if (opts.threads !== undefined) checkNumber(opts.threads, 'threads', { min: 1, integer: true });
   const env = process.env.CNNVIZ_BACKEND?.trim().toLowerCase() || undefined;
   const raw = opts.backend?.trim().toLowerCase() || env;
   const requested = raw ? (ALIASES[raw] ?? raw) : undefined;
   const source = opts.backend ? 'the backend option' : 'CNNVIZ_BACKEND';
-  const all = candidates(requested, opts.threads);
-  let order = all;
-  if (requested) {
-    const chosen = all.filter((c) => c.id === requested);
-    const first: Candidate[] = chosen.length
-      ? chosen
-      : [{ id: requested, label: requested, start: () => activate(requested) }];
-    order = [...first, ...all.filter((c) => c.id !== requested)];
-  }
-  const tried: TriedBackend[] = [];
-  for (const c of order) {
-    if (requested && opts.strict && c.id !== requested) break;
-    const started = await c.start();
-    if (!started.ok) {
-      tried.push({ name: c.label, ok: false, why: started.why });
-      continue;
-    }
-    const fixes = registerKernelFixes(started.name);
-    const test = await selfTest();
-    if (!test.ok) {
-      tried.push({ name: c.label, ok: false, why: `self-test failed: ${test.why}` });
-      continue;
-    }
-    tried.push({ name: c.label, ok: true, why: test.why });
-    const skipped = tried.filter((t) => !t.ok).map((t) => `${t.name}: ${t.why}`);
-    const how = !requested
-      ? 'fastest available backend that passed the self-test'
-      : c.id === requested
-        ? `requested by ${source}`
-        : `requested "${raw}" (${source}) failed; fell back to the fastest backend that passed the self-test`;
-    return {
-      name: started.name,
-      ...(started.adapter ? { adapter: started.adapter } : {}),
-      reason: `${c.label}: ${how}${skipped.length ? `. Skipped: ${skipped.join('; ')}` : ''}`,
-      fixes,
-      tried,
-      ...(started.threads !== undefined ? { threads: started.threads } : {}),
-    };
-  }
-  throw new CnnvizError(
-    'BACKEND',
-    `no usable TF.js backend${requested && opts.strict ? ` ("${raw}" requested, strict)` : ''}: ${tried
-      .map((t) => `${t.name}: ${t.why}`)
-      .join('; ')}`,
-  );
+  const { started, ...chosen } = await selectBackend({
+    candidates: candidates(requested, opts.threads),
+    requested,
+    raw,
+    strict: opts.strict,
+    startOther: activate,
+    selfTest,
+    honoured: `requested by ${source}`,
+    failed: `requested "${raw}" (${source}) failed`,
+  });
+  return {
+    ...chosen,
+    ...(started.adapter ? { adapter: started.adapter } : {}),
+    ...(started.threads !== undefined ? { threads: started.threads } : {}),
+  };
 }
+
+const selector = backendSelector(select);
 
 /**
  * Picks and activates the fastest TF.js backend that is installed and passes a gradient
  * self-test, installs cnnviz's kernel fixes for it, and says why (`backendInfo()`). Calls are
  * serialised; a later call selects again.
  */
-export async function initBackend(opts: InitBackendOptions = {}): Promise<BackendInfo> {
-  const run = queue.then(() => select(opts));
-  queue = run.catch(() => undefined);
-  current = await run;
-  return current;
+export function initBackend(opts: InitBackendOptions = {}): Promise<BackendInfo> {
+  return selector.initBackend(opts);
 }
 
 /** What `initBackend` chose and why; before it has run, the TF.js default with an empty history. */
 export function backendInfo(): BackendInfo {
-  if (current && current.name === tf.getBackend()) return current;
-  const name = tf.getBackend() ?? 'none';
-  return {
-    name,
-    reason: current
-      ? `backend changed to "${name}" outside initBackend (it chose "${current.name}")`
-      : 'initBackend() has not run: TF.js default backend, no self-test, no kernel fixes',
-    fixes: [],
-    tried: current?.tried ?? [],
-  };
+  return selector.backendInfo();
 }

@@ -1,5 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { CnnvizError, check, checkNumber, registerKernelFixes } from '@cnnviz/core';
+import {
+  type BackendCandidate,
+  backendSelector,
+  type BackendStart,
+  check,
+  checkNumber,
+  selectBackend,
+  type TriedBackend,
+} from '@cnnviz/core';
 import { type GlRendererInfo, type GpuAdapterInfo, probeWebgl, probeWebgpu } from './probe.js';
 import { selfTest } from './self-test.js';
 
@@ -36,11 +44,7 @@ export interface InitBackendOptions {
   selfTest?: boolean;
 }
 
-export interface TriedBackend {
-  name: string;
-  ok: boolean;
-  why: string;
-}
+export type { TriedBackend };
 
 export interface BackendInfo {
   /** The tfjs backend now active: 'webgpu', 'webgl', 'wasm', 'cpu' or a custom name. */
@@ -59,14 +63,9 @@ export interface BackendInfo {
   threads?: number;
 }
 
-type Outcome =
-  | { ok: true; name: string; adapter?: GpuAdapterInfo; renderer?: GlRendererInfo; threads?: number }
-  | { ok: false; why: string };
-
-interface Candidate {
-  id: string;
-  start(): Promise<Outcome>;
-}
+type Found = { adapter?: GpuAdapterInfo; renderer?: GlRendererInfo; threads?: number };
+type Outcome = BackendStart<Found>;
+type Candidate = BackendCandidate<Found>;
 
 const firstLine = (e: unknown) => String((e as Error)?.message ?? e).split('\n')[0];
 
@@ -186,70 +185,37 @@ async function startCpu(): Promise<Outcome> {
 function candidates(requested: string | undefined, opts: InitBackendOptions): Candidate[] {
   const soft = (id: string) => opts.allowSoftware === true || requested === id;
   return [
-    { id: 'webgpu', start: () => startWebgpu(soft('webgpu')) },
-    { id: 'webgl', start: () => startWebgl(soft('webgl')) },
-    { id: 'wasm', start: () => startWasm(opts.wasmPaths, opts.threads) },
-    { id: 'cpu', start: () => startCpu() },
+    { id: 'webgpu', label: 'webgpu', start: () => startWebgpu(soft('webgpu')) },
+    { id: 'webgl', label: 'webgl', start: () => startWebgl(soft('webgl')) },
+    { id: 'wasm', label: 'wasm', start: () => startWasm(opts.wasmPaths, opts.threads) },
+    { id: 'cpu', label: 'cpu', start: () => startCpu() },
   ];
 }
-
-let current: BackendInfo | undefined;
-let queue: Promise<unknown> = Promise.resolve();
 
 async function select(opts: InitBackendOptions): Promise<BackendInfo> {
   check(opts !== null && typeof opts === 'object', 'BAD_OPTION', 'initBackend options must be an object');
   if (opts.threads !== undefined) checkNumber(opts.threads, 'threads', { min: 1, integer: true });
-  const raw = opts.backend?.trim().toLowerCase() || undefined;
-  const requested = raw;
-  const all = candidates(requested, opts);
-  let order = all;
-  if (requested) {
-    const chosen = all.filter((c) => c.id === requested);
-    const first: Candidate[] = chosen.length ? chosen : [{ id: requested, start: () => activate(requested) }];
-    order = [...first, ...all.filter((c) => c.id !== requested)];
-  }
-  const tried: TriedBackend[] = [];
-  for (const c of order) {
-    if (requested && opts.strict && c.id !== requested) break;
-    const started = await c.start();
-    if (!started.ok) {
-      tried.push({ name: c.id, ok: false, why: started.why });
-      continue;
-    }
-    const fixes = registerKernelFixes(started.name);
-    let why = 'self-test skipped (selfTest: false)';
-    if (opts.selfTest !== false) {
-      const test = await selfTest();
-      if (!test.ok) {
-        tried.push({ name: c.id, ok: false, why: `self-test failed: ${test.why}` });
-        continue;
-      }
-      why = test.why;
-    }
-    tried.push({ name: c.id, ok: true, why });
-    const skipped = tried.filter((t) => !t.ok).map((t) => `${t.name}: ${t.why}`);
-    const how = !requested
-      ? 'fastest available backend that passed the self-test'
-      : c.id === requested
-        ? 'requested by the backend option'
-        : `requested "${raw}" failed; fell back to the fastest backend that passed the self-test`;
-    return {
-      name: started.name,
-      ...(started.adapter ? { adapter: started.adapter } : {}),
-      ...(started.renderer ? { renderer: started.renderer } : {}),
-      reason: `${c.id}: ${how}${skipped.length ? `. Skipped: ${skipped.join('; ')}` : ''}`,
-      fixes,
-      tried,
-      ...(started.threads !== undefined ? { threads: started.threads } : {}),
-    };
-  }
-  throw new CnnvizError(
-    'BACKEND',
-    `no usable TF.js backend${requested && opts.strict ? ` ("${raw}" requested, strict)` : ''}: ${tried
-      .map((t) => `${t.name}: ${t.why}`)
-      .join('; ')}`,
-  );
+  const requested = opts.backend?.trim().toLowerCase() || undefined;
+  const { started, ...chosen } = await selectBackend({
+    candidates: candidates(requested, opts),
+    requested,
+    raw: requested,
+    strict: opts.strict,
+    startOther: activate,
+    selfTest: opts.selfTest === false ? undefined : () => selfTest(),
+    untestedWhy: 'self-test skipped (selfTest: false)',
+    honoured: 'requested by the backend option',
+    failed: `requested "${requested}" failed`,
+  });
+  return {
+    ...chosen,
+    ...(started.adapter ? { adapter: started.adapter } : {}),
+    ...(started.renderer ? { renderer: started.renderer } : {}),
+    ...(started.threads !== undefined ? { threads: started.threads } : {}),
+  };
 }
+
+const selector = backendSelector(select);
 
 /**
  * Picks and activates the fastest TF.js backend this browser runs correctly — WebGPU on a
@@ -258,23 +224,11 @@ async function select(opts: InitBackendOptions): Promise<BackendInfo> {
  * installs cnnviz's kernel fixes for it, and says why (`backendInfo()`). Calls are serialised;
  * a later call selects again.
  */
-export async function initBackend(opts: InitBackendOptions = {}): Promise<BackendInfo> {
-  const run = queue.then(() => select(opts));
-  queue = run.catch(() => undefined);
-  current = await run;
-  return current;
+export function initBackend(opts: InitBackendOptions = {}): Promise<BackendInfo> {
+  return selector.initBackend(opts);
 }
 
 /** What `initBackend` chose and why; before it has run, the TF.js default with an empty history. */
 export function backendInfo(): BackendInfo {
-  if (current && current.name === tf.getBackend()) return current;
-  const name = tf.getBackend() ?? 'none';
-  return {
-    name,
-    reason: current
-      ? `backend changed to "${name}" outside initBackend (it chose "${current.name}")`
-      : 'initBackend() has not run: TF.js default backend, no self-test, no kernel fixes',
-    fixes: [],
-    tried: current?.tried ?? [],
-  };
+  return selector.backendInfo();
 }

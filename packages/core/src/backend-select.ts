@@ -1,0 +1,136 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { CnnvizError } from './errors.js';
+import { registerKernelFixes } from './kernels/index.js';
+
+/** One candidate backend as `initBackend` tried it. */
+export interface TriedBackend {
+  name: string;
+  ok: boolean;
+  why: string;
+}
+
+/** What a backend selection chose and why (the adapters' `BackendInfo` adds what they know of the device). */
+export interface ChosenBackend {
+  name: string;
+  reason: string;
+  fixes: string[];
+  tried: TriedBackend[];
+}
+
+/** A started backend with what its adapter learnt (`E`), or why it could not start. */
+export type BackendStart<E> = ({ ok: true; name: string } & E) | { ok: false; why: string };
+
+export interface BackendCandidate<E> {
+  /** The name that requests it. */
+  id: string;
+  /** The name `tried` and the reason use. */
+  label: string;
+  start(): Promise<BackendStart<E>>;
+}
+
+export interface SelectBackendOptions<E> {
+  /** In order of preference. */
+  candidates: BackendCandidate<E>[];
+  /** The candidate id asked for; a name no candidate has is started with `startOther`. */
+  requested?: string;
+  /** The request as the user wrote it, for messages. */
+  raw?: string;
+  /** Only the requested backend, no fallback. */
+  strict?: boolean;
+  startOther(name: string): Promise<BackendStart<E>>;
+  /** Checks the started backend; without one every started backend is accepted with `untestedWhy`. */
+  selfTest?: () => Promise<{ ok: boolean; why: string }>;
+  untestedWhy?: string;
+  /** The reason's words for a request that was honoured, and for one that failed. */
+  honoured: string;
+  failed: string;
+}
+
+/**
+ * Starts the candidates in order (the requested one first), installs core's kernel fixes on each
+ * and keeps the first that passes the self-test; throws BACKEND with every failure when none does.
+ * Shared by `@cnnviz/node` and `@cnnviz/web`, which supply the candidates and the self-test.
+ */
+export async function selectBackend<E>(
+  opts: SelectBackendOptions<E>,
+): Promise<ChosenBackend & { started: { ok: true; name: string } & E }> {
+  const { candidates, requested, raw, strict } = opts;
+  let order = candidates;
+  if (requested) {
+    const chosen = candidates.filter((c) => c.id === requested);
+    const first: BackendCandidate<E>[] = chosen.length
+      ? chosen
+      : [{ id: requested, label: requested, start: () => opts.startOther(requested) }];
+    order = [...first, ...candidates.filter((c) => c.id !== requested)];
+  }
+  const tried: TriedBackend[] = [];
+  for (const c of order) {
+    if (requested && strict && c.id !== requested) break;
+    const started = await c.start();
+    if (!started.ok) {
+      tried.push({ name: c.label, ok: false, why: started.why });
+      continue;
+    }
+    const fixes = registerKernelFixes(started.name);
+    let why = opts.untestedWhy ?? 'no self-test';
+    if (opts.selfTest) {
+      const test = await opts.selfTest();
+      if (!test.ok) {
+        tried.push({ name: c.label, ok: false, why: `self-test failed: ${test.why}` });
+        continue;
+      }
+      why = test.why;
+    }
+    tried.push({ name: c.label, ok: true, why });
+    const skipped = tried.filter((t) => !t.ok).map((t) => `${t.name}: ${t.why}`);
+    const how = !requested
+      ? 'fastest available backend that passed the self-test'
+      : c.id === requested
+        ? opts.honoured
+        : `${opts.failed}; fell back to the fastest backend that passed the self-test`;
+    return {
+      name: started.name,
+      reason: `${c.label}: ${how}${skipped.length ? `. Skipped: ${skipped.join('; ')}` : ''}`,
+      fixes,
+      tried,
+      started,
+    };
+  }
+  throw new CnnvizError(
+    'BACKEND',
+    `no usable TF.js backend${requested && strict ? ` ("${raw}" requested, strict)` : ''}: ${tried
+      .map((t) => `${t.name}: ${t.why}`)
+      .join('; ')}`,
+  );
+}
+
+/**
+ * An adapter's `initBackend` / `backendInfo` pair around its `select`: calls are serialised (a later
+ * call selects again), and `backendInfo` notices a backend changed behind its back.
+ */
+export function backendSelector<O, I extends ChosenBackend>(
+  select: (opts: O) => Promise<I>,
+): { initBackend(opts: O): Promise<I>; backendInfo(): I | ChosenBackend } {
+  let current: I | undefined;
+  let queue: Promise<unknown> = Promise.resolve();
+  return {
+    async initBackend(opts) {
+      const run = queue.then(() => select(opts));
+      queue = run.catch(() => undefined);
+      current = await run;
+      return current;
+    },
+    backendInfo() {
+      if (current && current.name === tf.getBackend()) return current;
+      const name = tf.getBackend() ?? 'none';
+      return {
+        name,
+        reason: current
+          ? `backend changed to "${name}" outside initBackend (it chose "${current.name}")`
+          : 'initBackend() has not run: TF.js default backend, no self-test, no kernel fixes',
+        fixes: [],
+        tried: current?.tried ?? [],
+      };
+    },
+  };
+}
