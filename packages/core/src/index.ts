@@ -15,3 +15,14 @@ export * from './gram.js';
 export * from './kernels/webgpu-fused-input-conv.js';
 export * from './kernels/webgpu-counter-noise.js';
 export * from './backend-select.js';
+export {
+  buildModule as buildWasmModule,
+  Fn as WasmFunction,
+  hasWasmSimd,
+  op as wasmOp,
+  sleb as wasmSleb,
+  T as wasmTypes,
+  uleb as wasmUleb,
+  type Code as WasmCode,
+  type FuncDef as WasmFuncDef,
+} from './wasm-asm.js';

@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { check, CnnvizError } from '@cnnviz/core';
-import { hasWasmSimd } from './wasm-asm.js';
+import { check, CnnvizError, hasWasmSimd } from '@cnnviz/core';
 
 /** A data matrix: a `[N, D]` tensor or N rows of D numbers (typed arrays or plain arrays). */
 export type Matrix = tf.Tensor2D | ArrayLike<number>[];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { gemmModule, packA, packBt, packedASize, packedBSize, SimdGemm } from './simd-gemm.js';
-import { hasWasmSimd, sleb, uleb } from './wasm-asm.js';
+import { hasWasmSimd, wasmSleb as sleb, wasmUleb as uleb } from '@cnnviz/core';
 import { normals } from './test-util.js';
 
 /** Float64 reference of A (rows x k) times B (k x cols), both row-major. */

@@ -1,5 +1,13 @@
 import { claimChunk, CHUNK_BITS, roundTag } from './chunks.js';
-import { buildModule, Fn, hasWasmSimd, op, T, type Code, type FuncDef } from './wasm-asm.js';
+import {
+  buildWasmModule as buildModule,
+  hasWasmSimd,
+  type WasmCode as Code,
+  WasmFunction as Fn,
+  type WasmFuncDef as FuncDef,
+  wasmOp as op,
+  wasmTypes as T,
+} from '@cnnviz/core';
 
 /**
  * Float32 matrix products in WebAssembly SIMD, for the CPU-bound products of kNN and PCA.

@@ -1,4 +1,11 @@
-import { buildModule, Fn, hasWasmSimd, op, T, type FuncDef } from './wasm-asm.js';
+import {
+  buildWasmModule as buildModule,
+  hasWasmSimd,
+  WasmFunction as Fn,
+  type WasmFuncDef as FuncDef,
+  wasmOp as op,
+  wasmTypes as T,
+} from '@cnnviz/core';
 
 /**
  * The 2-D Barnes–Hut inner loops in WebAssembly SIMD (f64x2): the repulsion walk and the

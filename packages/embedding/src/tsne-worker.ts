@@ -1,8 +1,7 @@
 /** Worker-thread entry of `tsne(x, { worker: true })`: runs the plain-JS t-SNE and posts its steps. */
 import { parentPort, workerData } from 'node:worker_threads';
-import { CnnvizError } from '@cnnviz/core';
+import { CnnvizError, hasWasmSimd } from '@cnnviz/core';
 import { tsneFlat, type TsneOptions } from './tsne.js';
-import { hasWasmSimd } from './wasm-asm.js';
 import type { WorkerMessage } from './tsne-worker-host.js';
 
 const { data, n, d, options } = workerData as {

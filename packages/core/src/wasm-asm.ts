@@ -110,6 +110,8 @@ export const op = {
   f32x4Extract: (lane: number): Code => simd(0x1f, lane),
   f64x2Extract: (lane: number): Code => simd(0x21, lane),
   f64x2Replace: (lane: number): Code => simd(0x22, lane),
+  f32x4Lt: simd(0x43),
+  f32x4Gt: simd(0x44),
   f64x2Lt: simd(0x49),
   f64x2Le: simd(0x4b),
   f64x2Eq: simd(0x47),
@@ -195,17 +197,20 @@ const name = (s: string): Code => {
 };
 
 /**
- * A module importing memory `env.mem` (shared when `shared`, which then needs `maxPages`) and
- * exporting every function by name.
+ * A module importing memory `env.mem` (shared when `shared`, which then needs `maxPages`; without
+ * `maxPages` any memory can be imported, e.g. another module's growable one) and exporting every
+ * function by name.
  */
 export function buildModule(
   funcs: FuncDef[],
-  memory: { shared: boolean; maxPages: number },
+  memory: { shared: boolean; maxPages?: number },
 ): Uint8Array<ArrayBuffer> {
   const types = funcs.map((f) => [0x60, ...vec(f.params.map((t) => [t])), ...vec(f.results.map((t) => [t]))]);
-  const limits = memory.shared
-    ? [0x03, ...uleb(1), ...uleb(memory.maxPages)]
-    : [0x01, ...uleb(1), ...uleb(memory.maxPages)];
+  if (memory.shared && memory.maxPages === undefined) throw new Error('a shared memory needs maxPages');
+  const limits =
+    memory.maxPages === undefined
+      ? [0x00, ...uleb(1)]
+      : [memory.shared ? 0x03 : 0x01, ...uleb(1), ...uleb(memory.maxPages)];
   const imports = vec([[...name('env'), ...name('mem'), 0x02, ...limits]]);
   const fns = vec(funcs.map((_, i) => uleb(i)));
   const exports = vec(funcs.map((f, i) => [...name(f.name), 0x00, ...uleb(i)]));
