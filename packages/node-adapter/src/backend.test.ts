@@ -1,3 +1,6 @@
+import os from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { kernelFixNames, registerKernelFixes, unregisterKernelFixes } from '@cnnviz/core';
@@ -29,7 +32,8 @@ describe('initBackend', () => {
     expect(info.fixes).toEqual(kernelFixNames('wasm'));
     expect(info.tried[3]).toMatchObject({ ok: true, why: expect.stringMatching(/matches closed form/) });
     expect(info.reason).toMatch(/^wasm: fastest available backend/);
-    expect(info.threads).toBe(1);
+    // The threaded WASM build runs: one thread per core here (at most 8).
+    expect(info.threads).toBe(Math.min(os.availableParallelism(), 8));
     // The global navigator.gpu installed for the probe is removed again when WebGPU is not used.
     expect((globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu).toBeUndefined();
   });
@@ -127,5 +131,34 @@ describe('initBackend', () => {
     expect(r.ok).toBe(true);
     expect(r.maxError).toBeLessThan(1e-5);
     expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('threaded WASM', () => {
+  it('a script that started the threaded WASM backend exits by itself, and its threads compute', () => {
+    // Emscripten's pthread workers keep an event loop alive unless cnnviz unrefs them.
+    const script = `
+      const tf = await import('@tensorflow/tfjs-core');
+      await import('@tensorflow/tfjs-backend-cpu');
+      const { initBackend } = await import('@cnnviz/node');
+      const info = await initBackend({ backend: 'wasm', strict: true, threads: 2 });
+      const x = tf.randomUniform([1, 64, 64, 32], -1, 1, 'float32', 1);
+      const w = tf.randomUniform([3, 3, 32, 64], -1, 1, 'float32', 2);
+      const got = await tf.conv2d(x, w, 1, 'same').data();
+      await tf.setBackend('cpu');
+      const want = await tf.conv2d(tf.tensor(await x.data(), x.shape), tf.tensor(await w.data(), w.shape), 1, 'same').data();
+      let err = 0;
+      for (let i = 0; i < want.length; i++) err = Math.max(err, Math.abs(got[i] - want[i]));
+      console.log(JSON.stringify({ threads: info.threads, err }));`;
+    const out = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: fileURLToPath(new URL('..', import.meta.url)),
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(out.signal, out.stderr).toBeNull();
+    expect(out.status, out.stderr).toBe(0);
+    const r = JSON.parse(out.stdout.trim().split('\n').pop()!);
+    expect(r.threads).toBe(2);
+    expect(r.err).toBeLessThan(1e-3);
   });
 });

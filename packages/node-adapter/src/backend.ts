@@ -1,3 +1,4 @@
+import os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   type BackendCandidate,
@@ -9,6 +10,7 @@ import {
 } from '@cnnviz/core';
 import { selfTest } from './self-test.js';
 import { wasmBinaryDir } from './wasm-paths.js';
+import { withWasmThreads } from './wasm-threads.js';
 import { type GpuAdapterInfo, loadWebgpuBackend, probeDawn, uninstallDawn } from './webgpu.js';
 
 export interface InitBackendOptions {
@@ -21,7 +23,10 @@ export interface InitBackendOptions {
   backend?: string;
   /** Throw (code BACKEND) instead of falling back when the requested backend fails. */
   strict?: boolean;
-  /** Requested CPU threads; WASM in Node is single-threaded, so this is only reported there. */
+  /**
+   * CPU threads for WASM's thread pool (XNNPACK's convolutions and matrix products); default: the cores
+   * available, at most 8. Fixed once the WASM backend has started in this process.
+   */
   threads?: number;
 }
 
@@ -45,6 +50,9 @@ export interface BackendInfo {
 type Outcome = BackendStart<{ adapter?: GpuAdapterInfo; threads?: number }>;
 /** `id` is the user-facing name that selects it ('tensorflow' covers both tfjs-node packages). */
 type Candidate = BackendCandidate<{ adapter?: GpuAdapterInfo; threads?: number }>;
+
+/** tfjs-backend-wasm pre-starts this many pthread workers, so its pool can use no more. */
+const MAX_WASM_THREADS = 8;
 
 const firstLine = (e: unknown) => String((e as Error)?.message ?? e).split('\n')[0];
 
@@ -134,11 +142,20 @@ async function startWebgpu(allowSoftware: boolean): Promise<Outcome> {
 }
 
 async function startWasm(threads: number | undefined): Promise<Outcome> {
-  let wasm: { setWasmPaths(prefix: string): void; setThreadsCount?(n: number): void };
+  let wasm: {
+    setWasmPaths(prefix: string): void;
+    setThreadsCount(n: number): void;
+    getThreadsCount(): number;
+  };
   try {
     wasm = await import('@tensorflow/tfjs-backend-wasm');
   } catch (e) {
     return { ok: false, why: loadFailure('@tensorflow/tfjs-backend-wasm', e) };
+  }
+  if (tf.findBackend('wasm')) {
+    // Initialised earlier in this process: its thread pool is fixed.
+    const out = await activate('wasm');
+    return out.ok ? { ...out, threads: wasm.getThreadsCount() } : out;
   }
   const dir = wasmBinaryDir();
   if (dir) {
@@ -148,9 +165,15 @@ async function startWasm(threads: number | undefined): Promise<Outcome> {
       // Already initialised earlier in this process: the paths no longer matter.
     }
   }
-  if (threads !== undefined) wasm.setThreadsCount?.(threads);
-  const out = await activate('wasm');
-  return out.ok ? { ...out, threads: 1 } : out;
+  const wanted = Math.min(threads ?? os.availableParallelism(), MAX_WASM_THREADS);
+  wasm.setThreadsCount(wanted);
+  let out = wanted > 1 ? await withWasmThreads(wanted, () => activate('wasm')) : await activate('wasm');
+  if (!out.ok && wanted > 1) {
+    // The threaded build did not start (a tfjs version whose loader we do not recognise): one thread still works.
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    out = await activate('wasm');
+  }
+  return out.ok ? { ...out, threads: wasm.getThreadsCount() } : out;
 }
 
 async function startCpu(): Promise<Outcome> {

@@ -35,6 +35,25 @@ describe('CnnvizOutputMask on wasm and cpu', () => {
     },
   );
 
+  it("the SIMD module also binds the shared memory of tfjs-wasm's threaded build", () => {
+    // The threaded build's memory: shared, at most 4 GiB.
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true });
+    const fns = simdMask(memory);
+    expect(fns).toBeDefined();
+    const n = 1000;
+    const heap = new Float32Array(memory.buffer);
+    const y = heap.subarray(0, n);
+    const dy = heap.subarray(n, 2 * n);
+    for (let i = 0; i < n; i++) {
+      y[i] = (i % 17) - 4;
+      dy[i] = i + 0.5;
+    }
+    fns!.relu6(n * 4, 0, 2 * n * 4, n);
+    const want = new Float32Array(n);
+    outputMaskValues(dy, y, 'relu6', want);
+    expect(Array.from(heap.subarray(2 * n, 3 * n))).toEqual(Array.from(want));
+  });
+
   it('wasm: the SIMD module runs on the backend heap and equals the JS loop on a large odd-sized tensor', async () => {
     await tf.setBackend('wasm');
     const memory = (tf.backend() as unknown as { wasm: { asm: { memory: WebAssembly.Memory } } }).wasm.asm

@@ -43,7 +43,10 @@ export function outputMaskFix(backendName: 'wasm' | 'cpu'): KernelFix {
       const mask = maskOf(attrs);
       if (isWasmBackend(backend)) {
         const { out, outView, inViews } = heapViews(backend, [dy, y], dy.shape, 'float32');
-        const memory = (backend as unknown as { wasm?: { asm?: { memory?: unknown } } }).wasm?.asm?.memory;
+        // The single-threaded build exports its memory; the threaded build imports a shared one it keeps here.
+        const module = (backend as unknown as { wasm?: { asm?: { memory?: unknown }; wasmMemory?: unknown } })
+          .wasm;
+        const memory = module?.asm?.memory ?? module?.wasmMemory;
         const simd = memory instanceof WebAssembly.Memory ? simdMask(memory) : undefined;
         const n = outView.length;
         const head = simd ? n & ~3 : 0;

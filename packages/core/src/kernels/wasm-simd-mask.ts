@@ -37,20 +37,25 @@ export interface SimdMask {
   relu: MaskFn;
 }
 
-let compiled: WebAssembly.Module | null | undefined;
+/** Per memory kind: tfjs-wasm's threaded build has a shared memory of at most 4 GiB, the other a plain one. */
+const compiled = new Map<boolean, WebAssembly.Module | null>();
 const instances = new WeakMap<WebAssembly.Memory, SimdMask>();
 
 /** The mask functions bound to `memory`; undefined where WebAssembly SIMD is unavailable. */
 export function simdMask(memory: WebAssembly.Memory): SimdMask | undefined {
-  if (compiled === undefined) {
-    const bytes = buildModule([maskFunction('relu6', 6), maskFunction('relu', undefined)], { shared: false });
-    compiled =
+  const shared = typeof SharedArrayBuffer === 'function' && memory.buffer instanceof SharedArrayBuffer;
+  let module = compiled.get(shared);
+  if (module === undefined) {
+    const fns = [maskFunction('relu6', 6), maskFunction('relu', undefined)];
+    const bytes = buildModule(fns, shared ? { shared, maxPages: 65536 } : { shared });
+    module =
       typeof WebAssembly === 'object' && WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+    compiled.set(shared, module);
   }
-  if (compiled === null) return undefined;
+  if (module === null) return undefined;
   let fns = instances.get(memory);
   if (fns === undefined) {
-    const instance = new WebAssembly.Instance(compiled, { env: { mem: memory } });
+    const instance = new WebAssembly.Instance(module, { env: { mem: memory } });
     fns = instance.exports as unknown as SimdMask;
     instances.set(memory, fns);
   }
