@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { check, CnnvizError, type Objective, type VisionModel } from '@cnnviz/core';
+import { check, CnnvizError, type ForwardResult, type Objective, type VisionModel } from '@cnnviz/core';
 
 export interface LayerGradient {
   /** The objective's value per image `[N]`. */
@@ -29,7 +29,7 @@ export function layerGradient(
     const { value, grads } = tf.engine().gradients(
       () => {
         const taps = [...new Set([layer, ...objective.taps])];
-        const out = model.forward(model.preprocess(x), taps);
+        const out = model.forward(model.preprocess(x), taps, { logits: objective.needsLogits !== false });
         const act = out.activations[layer];
         check(
           act !== undefined && act.rank === 4,
@@ -37,7 +37,8 @@ export function layerGradient(
           () =>
             `layer "${layer}" must give a spatial activation [N,h,w,C], got ${act === undefined ? 'nothing' : `shape [${act.shape.join(',')}]`}`,
         );
-        const v = objective.evaluate(out);
+        // Safe: logits are left out only when the objective said it reads activations alone.
+        const v = objective.evaluate(out as ForwardResult);
         check(
           v.rank === 1 && v.shape[0] === n,
           'BAD_TARGET',

@@ -112,6 +112,7 @@ function rowLogits(classes: number[]): Objective {
   return {
     taps: [],
     name: `class:[${classes.join(',')}]`,
+    needsLogits: true,
     evaluate(out: ForwardResult): tf.Tensor1D {
       const [rows, k] = out.logits.shape;
       const mask = new Float32Array(rows * k);
@@ -124,8 +125,11 @@ function rowLogits(classes: number[]): Objective {
 /** Evaluates an objective on pixel images without gradients: one value per image. */
 export function evaluateObjective(model: VisionModel, x: tf.Tensor4D, objective: Objective): tf.Tensor1D {
   return tf.tidy(() => {
-    const out = model.forward(model.preprocess(x), objective.taps);
-    const v = objective.evaluate(out);
+    const out = model.forward(model.preprocess(x), objective.taps, {
+      logits: objective.needsLogits !== false,
+    });
+    // Safe: logits are left out only when the objective said it reads activations alone.
+    const v = objective.evaluate(out as ForwardResult);
     check(
       v.rank === 1 && v.shape[0] === x.shape[0],
       'BAD_TARGET',

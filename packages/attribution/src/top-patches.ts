@@ -106,9 +106,9 @@ export async function topPatches(
     try {
       await checkFinite(batch, 'images');
       const act = tf.tidy(() => {
-        const a = model.forward(model.preprocess(batch as tf.Tensor4D), [layer]).activations[
-          layer
-        ] as tf.Tensor4D;
+        // Only this layer is read: the forward pass stops there.
+        const a = model.forward(model.preprocess(batch as tf.Tensor4D), [layer], { logits: false })
+          .activations[layer] as tf.Tensor4D;
         check(a !== undefined && a.rank === 4, 'BAD_LAYER', `layer "${layer}" gave no spatial activation`);
         const depth = a.shape[3];
         check(

@@ -5,9 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CnnvizError } from './errors.js';
 import { objectiveGradient, valueAndGradient } from './gradients.js';
 import * as kernels from './kernels/index.js';
-import { channel, type Objective } from './objectives.js';
+import { add, channel, classLogit, negate, scale, type Objective } from './objectives.js';
 import { createRng } from './random.js';
-import type { ForwardResult, VisionModel } from './types.js';
+import type { ForwardOptions, ForwardResult, TapsResult, VisionModel } from './types.js';
 
 type F = (x: tf.Tensor) => tf.Scalar;
 
@@ -210,6 +210,47 @@ describe('objectiveGradient', () => {
     expect(() => objectiveGradient(model, pixels, channel('conv', 4))).toThrow(/4 channels/);
     expect(tf.memory().numTensors).toBe(before);
     pixels.dispose();
+  });
+
+  it('asks for logits only when the objective needs them; a model that leaves them out gives the same gradient', () => {
+    const seen: (boolean | undefined)[] = [];
+    // Honours { logits: false } (returns no logits); otherwise the same model as above.
+    function forward(x: tf.Tensor4D, taps?: string[]): ForwardResult;
+    function forward(x: tf.Tensor4D, taps: string[] | undefined, options: ForwardOptions): TapsResult;
+    function forward(x: tf.Tensor4D, taps: string[] = [], options: ForwardOptions = {}): TapsResult {
+      seen.push(options.logits);
+      const out = model.forward(x, taps);
+      if (options.logits !== false) return out;
+      out.logits.dispose();
+      return { activations: out.activations };
+    }
+    const honouring: VisionModel = { ...model, forward };
+    const pixels = tf.tensor4d(uniform(96, 23, 0, 1), [2, 4, 4, 3]);
+    for (const obj of [channel('conv', 1), negate(scale(channel('conv', 3), 2))]) {
+      const before = tf.memory().numTensors;
+      const a = objectiveGradient(honouring, pixels, obj);
+      const b = objectiveGradient(model, pixels, obj);
+      expect(seen.pop()).toBe(false);
+      expect(a.values.dataSync()).toEqual(b.values.dataSync());
+      expect(a.grad.dataSync()).toEqual(b.grad.dataSync());
+      tf.dispose([a.values, a.grad, b.values, b.grad]);
+      expect(tf.memory().numTensors).toBe(before);
+    }
+    for (const obj of [classLogit(1), add(channel('conv', 0), classLogit(2))]) {
+      const r = objectiveGradient(honouring, pixels, obj);
+      expect(seen.pop()).toBe(true);
+      expect(tf.tidy(() => tf.max(tf.abs(r.grad)).dataSync()[0])).toBeGreaterThan(0);
+      tf.dispose([r.values, r.grad]);
+    }
+    // A user objective that does not say reads logits, so they are computed for it.
+    const user: Objective = {
+      taps: [],
+      name: 'user',
+      evaluate: (out) => tf.sum(out.logits, 1) as tf.Tensor1D,
+    };
+    const r = objectiveGradient(honouring, pixels, user);
+    expect(seen.pop()).toBe(true);
+    tf.dispose([r.values, r.grad, pixels]);
   });
 
   it('rejects a non-batch image', () => {

@@ -144,4 +144,27 @@ describe('objectives', () => {
     expect(codeOf(() => channel('a', 0).evaluate(out))).toBe('UNKNOWN_LAYER');
     tf.dispose([input, out.logits]);
   });
+
+  it('needsLogits: false for activation objectives, true for classLogit, propagated by composition', () => {
+    const custom: Objective = { taps: ['a'], name: 'custom', evaluate: (o) => channel('a', 0).evaluate(o) };
+    expect(channel('a', 0).needsLogits).toBe(false);
+    expect(neuron('a', 0).needsLogits).toBe(false);
+    expect(layerL2('a').needsLogits).toBe(false);
+    expect(classLogit(1).needsLogits).toBe(true);
+    expect(add(channel('a', 0), layerL2('d')).needsLogits).toBe(false);
+    expect(add(channel('a', 0), layerL2('d'), classLogit(0)).needsLogits).toBe(true);
+    // An objective that does not say (user-written) counts as needing logits.
+    expect(add(channel('a', 0), custom).needsLogits).toBe(true);
+    expect(scale(channel('a', 0), 3).needsLogits).toBe(false);
+    expect(scale(classLogit(0), 3).needsLogits).toBe(true);
+    expect(negate(layerL2('a')).needsLogits).toBe(false);
+    expect(negate(classLogit(0)).needsLogits).toBe(true);
+    expect(negate(scale(custom, 2)).needsLogits).toBeUndefined();
+    expect(negate(scale(add(neuron('a', 0), channel('d', 1)), -1)).needsLogits).toBe(false);
+    for (const spec of ['a:1', 'channel:a:1', 'neuron:a:0', 'neuron:a:1:2:0', 'layer:a', 'a']) {
+      expect(parseObjective(spec).needsLogits).toBe(false);
+    }
+    expect(parseObjective('class:3').needsLogits).toBe(true);
+    expect(parseObjective(custom).needsLogits).toBeUndefined();
+  });
 });

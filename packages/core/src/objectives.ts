@@ -14,6 +14,11 @@ export interface Objective {
   evaluate(out: ForwardResult): tf.Tensor1D;
   /** Readable description, e.g. `channel(mixed4a, 476)`. */
   name: string;
+  /**
+   * false when `evaluate` reads only `activations`, never `logits`: lets the forward pass stop at
+   * the last tap (`model.forward(x, taps, { logits: false })`). Default (undefined) true.
+   */
+  needsLogits?: boolean;
 }
 
 function checkIndex(value: unknown, name: string): asserts value is number {
@@ -62,6 +67,7 @@ export function channel(layer: string, c: number): Objective {
   return {
     taps: [layer],
     name: `channel(${layer}, ${c})`,
+    needsLogits: false,
     evaluate(out) {
       const act = activation(out, layer);
       checkChannel(act, layer, c);
@@ -87,6 +93,7 @@ export function neuron(layer: string, c: number, y?: number, x?: number): Object
   return {
     taps: [layer],
     name: `neuron(${layer}, ${c}, ${where})`,
+    needsLogits: false,
     evaluate(out) {
       const act = activation(out, layer);
       check(
@@ -117,6 +124,7 @@ export function layerL2(layer: string): Objective {
   return {
     taps: [layer],
     name: `layerL2(${layer})`,
+    needsLogits: false,
     evaluate(out) {
       const act = activation(out, layer);
       return tf.tidy(() => {
@@ -136,6 +144,7 @@ export function classLogit(k: number): Objective {
   return {
     taps: [],
     name: `classLogit(${k})`,
+    needsLogits: true,
     evaluate(out) {
       const classes = out.logits.shape[1];
       check(
@@ -166,6 +175,8 @@ export function add(a: Objective, b: Objective, ...rest: Objective[]): Objective
   return {
     taps: [...new Set(all.flatMap((o) => o.taps))],
     name: all.map((o) => o.name).join(' + '),
+    // An objective that does not say counts as needing logits.
+    needsLogits: all.some((o) => o.needsLogits !== false),
     evaluate(out) {
       return tf.tidy(() => tf.addN(all.map((o) => o.evaluate(out))) as tf.Tensor1D);
     },
@@ -183,6 +194,7 @@ export function scale(a: Objective, k: number): Objective {
   return {
     taps: [...a.taps],
     name: `${k} * (${a.name})`,
+    needsLogits: a.needsLogits,
     evaluate(out) {
       return tf.tidy(() => tf.mul(a.evaluate(out), k) as tf.Tensor1D);
     },
@@ -195,6 +207,7 @@ export function negate(a: Objective): Objective {
   return {
     taps: [...a.taps],
     name: `-(${a.name})`,
+    needsLogits: a.needsLogits,
     evaluate(out) {
       return tf.tidy(() => tf.neg(a.evaluate(out)) as tf.Tensor1D);
     },

@@ -28,6 +28,24 @@ export interface ForwardResult {
   activations: Record<string, tf.Tensor>;
 }
 
+/** Options of `VisionModel.forward`. */
+export interface ForwardOptions {
+  /**
+   * false: run only the layers the taps need and leave `logits` out (a style, texture or
+   * channel objective that reads early activations then skips the rest of the network).
+   * Default true. A model that ignores the option returns logits anyway.
+   */
+  logits?: boolean;
+}
+
+/** What `forward` returns when called with options: `logits` only where they were computed. */
+export interface TapsResult {
+  /** Present unless `{ logits: false }` was passed to a model that honours it. */
+  logits?: tf.Tensor2D;
+  /** The requested taps, by layer name. */
+  activations: Record<string, tf.Tensor>;
+}
+
 /**
  * The one interface every technique works on (DESIGN.md). `forward` is differentiable with
  * respect to its input, taps included, so gradients of any objective reach the pixels.
@@ -42,6 +60,12 @@ export interface VisionModel {
   preprocess(img: tf.Tensor3D | tf.Tensor4D): tf.Tensor4D;
   /** Runs the model on preprocessed input; returns logits and the tapped activations. */
   forward(x: tf.Tensor4D, taps?: string[]): ForwardResult;
+  /**
+   * With options: `{ logits: false }` runs only as far as the deepest tap needs and may leave
+   * `logits` out. An implementation with only the two-argument form satisfies this too (it
+   * ignores the option and returns logits anyway).
+   */
+  forward(x: tf.Tensor4D, taps: string[] | undefined, options: ForwardOptions): TapsResult;
   /** Trainable weights by layer name, for weight randomisation and filter views. */
   getWeights?(layer: string): tf.Tensor[];
   setWeights?(layer: string, weights: tf.Tensor[]): void;

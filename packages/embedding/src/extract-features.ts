@@ -63,7 +63,8 @@ export async function extractFeatures(
     checkAborted(signal, 'extractFeatures');
     const feats = tf.tidy(() => {
       const x = model.preprocess(batch);
-      const out = model.forward(x, layer === undefined ? [] : [layer]);
+      // With a layer only its activation is read: the forward pass stops there.
+      const out = model.forward(x, layer === undefined ? [] : [layer], { logits: layer === undefined });
       const act = layer === undefined ? out.logits : out.activations[layer];
       check(act !== undefined, 'UNKNOWN_LAYER', `the model returned no activation for layer "${layer}"`);
       return pool(act, pooling);

@@ -6,10 +6,12 @@ import {
   CnnvizError,
   inputOnlyConv2d,
   inputOnlyDepthwiseConv2d,
+  type ForwardOptions,
   type ForwardResult,
   type InputOnlyConvOptions,
   type InputRange,
   type LayerInfo,
+  type TapsResult,
   type VisionModel,
 } from '@cnnviz/core';
 import type { ModelOptions } from './layers-model.js';
@@ -119,7 +121,8 @@ function base(name: string): string {
  * (`execute(inputs, outputNames)`), whose ops are recorded by tf.grad like any other. Fused
  * convolutions are rewired through core's input-only path, a final Softmax (possibly behind an
  * Identity) is removed. The rewiring changes the model object in place (same forward values).
- * `dispose()` disposes the GraphModel.
+ * `forward(x, taps, { logits: false })` executes only the tapped nodes (and what they depend on)
+ * and returns no logits. `dispose()` disposes the GraphModel.
  */
 export function fromGraphModel(model: tfconv.GraphModel, options: GraphModelOptions = {}): VisionModel {
   check(
@@ -206,7 +209,9 @@ export function fromGraphModel(model: tfconv.GraphModel, options: GraphModelOpti
     return info;
   });
 
-  function forward(x: tf.Tensor4D, taps: string[] = []): ForwardResult {
+  function forward(x: tf.Tensor4D, taps?: string[]): ForwardResult;
+  function forward(x: tf.Tensor4D, taps: string[] | undefined, opts: ForwardOptions): TapsResult;
+  function forward(x: tf.Tensor4D, taps: string[] = [], opts: ForwardOptions = {}): TapsResult {
     check(
       x instanceof tf.Tensor && x.rank === 4,
       'BAD_INPUT',
@@ -214,7 +219,15 @@ export function fromGraphModel(model: tfconv.GraphModel, options: GraphModelOpti
     );
     check(Array.isArray(taps), 'BAD_INPUT', 'taps must be an array of node names');
     for (const t of taps) checkLayer(t, names);
-    const wanted = [outName, ...taps];
+    check(
+      typeof opts === 'object' && opts !== null,
+      'BAD_OPTION',
+      'forward options must be an object like { logits: false }',
+    );
+    // The executor runs only what the requested nodes depend on: without logits, up to the deepest tap.
+    const withLogits = opts.logits !== false;
+    if (!withLogits && taps.length === 0) return { activations: {} };
+    const wanted = withLogits ? [outName, ...taps] : taps;
     let outs: tf.Tensor[];
     try {
       const r = model.execute({ [inputName]: x }, wanted);
@@ -225,19 +238,27 @@ export function fromGraphModel(model: tfconv.GraphModel, options: GraphModelOpti
         cause: e,
       });
     }
-    const [out, ...acts] = outs;
+    const out = withLogits ? outs[0] : undefined;
+    const acts = withLogits ? outs.slice(1) : outs;
+    const activations: Record<string, tf.Tensor> = {};
+    const given = new Set<tf.Tensor>();
+    taps.forEach((t, i) => {
+      // A name tapped twice: keep the first (a copy here would replace it and leak it).
+      if (Object.hasOwn(activations, t)) return;
+      // The executor returns one tensor per name; nodes that pass a tensor through (Identity), or the
+      // output tapped, share it.
+      const v = acts[i];
+      if (given.has(v) || v === out || v === x) activations[t] = tf.clone(v);
+      else {
+        activations[t] = v;
+        given.add(v);
+      }
+    });
+    if (out === undefined) return { activations };
     const logits = tf.tidy(() => {
       if (out.rank === 2) return tf.clone(out) as tf.Tensor2D;
       if (out.rank === 4 && options.logits === 'avg') return tf.mean(out, [1, 2]) as tf.Tensor2D;
       return tf.reshape(out, [out.shape[0], -1]) as tf.Tensor2D;
-    });
-    const activations: Record<string, tf.Tensor> = {};
-    const given = new Set<tf.Tensor>();
-    taps.forEach((t, i) => {
-      // The executor returns one tensor per name; a name repeated (or the output tapped) shares it.
-      const v = acts[i];
-      activations[t] = given.has(v) || v === out || v === x ? tf.clone(v) : v;
-      given.add(v);
     });
     if (!given.has(out) && out !== x) out.dispose();
     return { logits, activations };

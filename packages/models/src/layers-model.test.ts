@@ -2,7 +2,16 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { CnnvizError } from '@cnnviz/core';
+import {
+  add,
+  channel,
+  CnnvizError,
+  layerL2,
+  negate,
+  neuron,
+  objectiveGradient,
+  type VisionModel,
+} from '@cnnviz/core';
 import { fromLayersModel } from './layers-model.js';
 
 beforeAll(async () => {
@@ -83,6 +92,11 @@ function functionalModel(): tfl.LayersModel {
   return tfl.model({ inputs: input, outputs: out });
 }
 
+/** Names of the kernels `fn` runs (tf.profile returns one shared object, so copy them out). */
+async function kernelsOf(fn: () => void): Promise<string[]> {
+  return (await tf.profile(fn)).kernels.map((k) => k.name);
+}
+
 describe('fromLayersModel', () => {
   it('matches tfjs-layers on every tapped layer and strips the softmax activation', () => {
     const m = functionalModel();
@@ -109,6 +123,94 @@ describe('fromLayersModel', () => {
     tf.dispose([out.logits, ...Object.values(out.activations), probs, ...refOut]);
     expect(tf.memory().numTensors).toBe(before);
     x.dispose();
+    vm.dispose!();
+  });
+
+  it('{ logits: false } runs only up to the deepest tap: same activations, no logits, fewer kernels, no leaks', async () => {
+    const vm = fromLayersModel(functionalModel());
+    const x = tf.randomUniform([2, 8, 8, 3], 0, 1, 'float32', 8) as tf.Tensor4D;
+    // 'bn' sits inside no fused chain, 'relu6' ends one, 'probs' is the output layer (softmax stripped).
+    for (const taps of [['bn'], ['relu6', 'c1'], ['pool'], ['probs'], ['cat', 'probs']]) {
+      const before = tf.memory().numTensors;
+      const full = await kernelsOf(() => {
+        const o = vm.forward(x, taps);
+        tf.dispose([o.logits, ...Object.values(o.activations)]);
+      });
+      const early = await kernelsOf(() => {
+        const o = vm.forward(x, taps, { logits: false });
+        tf.dispose(Object.values(o.activations));
+      });
+      expect(tf.memory().numTensors).toBe(before);
+      const out = vm.forward(x, taps);
+      const cut = vm.forward(x, taps, { logits: false });
+      expect('logits' in cut).toBe(false);
+      expect(Object.keys(cut.activations).sort()).toEqual([...taps].sort());
+      for (const t of taps) {
+        expect(cut.activations[t].shape).toEqual(out.activations[t].shape);
+        expect(cut.activations[t].dataSync()).toEqual(out.activations[t].dataSync());
+      }
+      expect(tf.memory().numTensors).toBe(before + 1 + 2 * taps.length);
+      tf.dispose([out.logits, ...Object.values(out.activations), ...Object.values(cut.activations)]);
+      expect(tf.memory().numTensors).toBe(before);
+      if (taps.includes('probs')) {
+        // The output tapped: everything runs either way, only the logits' copy is skipped.
+        expect(early).toEqual(full.slice(0, -1));
+      } else {
+        // The dense head (and every layer past the tap) never runs.
+        expect(early.some((k) => /MatMul/.test(k))).toBe(false);
+        expect(full.some((k) => /MatMul/.test(k))).toBe(true);
+        expect(early.length).toBeLessThan(full.length - 4);
+      }
+    }
+    // Nothing tapped and no logits: nothing runs.
+    const before = tf.memory().numTensors;
+    const none = await kernelsOf(() => {
+      expect(vm.forward(x, [], { logits: false })).toEqual({ activations: {} });
+      expect(vm.forward(x, undefined, { logits: false })).toEqual({ activations: {} });
+    });
+    expect(none).toEqual([]);
+    expect(tf.memory().numTensors).toBe(before);
+    // { logits: true } and {} are the plain forward.
+    const a = vm.forward(x, ['bn'], { logits: true });
+    const b = vm.forward(x, ['bn'], {});
+    expect(a.logits!.dataSync()).toEqual(b.logits!.dataSync());
+    tf.dispose([a.logits!, a.activations.bn, b.logits!, b.activations.bn]);
+    expect(() => vm.forward(x, ['bn'], null as unknown as { logits: boolean })).toThrow(/forward options/);
+    expect(() => vm.forward(x, ['bnn'], { logits: false })).toThrow(CnnvizError);
+    expect(tf.memory().numTensors).toBe(before);
+    x.dispose();
+    vm.dispose!();
+  });
+
+  it('objectiveGradient of an activation objective equals the one through a forward that ignores the option', () => {
+    const vm = fromLayersModel(functionalModel());
+    const seen: (boolean | undefined)[] = [];
+    // Always runs to the logits, as every model did before ForwardOptions.
+    const ignoring: VisionModel = {
+      ...vm,
+      forward: (x: tf.Tensor4D, taps?: string[]) => {
+        seen.push(true);
+        return vm.forward(x, taps);
+      },
+    };
+    const pixels = tf.randomUniform([2, 8, 8, 3], 0, 1, 'float32', 9) as tf.Tensor4D;
+    for (const obj of [
+      channel('bn', 1),
+      neuron('dw', 2),
+      layerL2('pool'),
+      add(channel('c2', 0), negate(layerL2('c1'))),
+    ]) {
+      const before = tf.memory().numTensors;
+      const cut = objectiveGradient(vm, pixels, obj);
+      const ref = objectiveGradient(ignoring, pixels, obj);
+      expect(seen.pop()).toBe(true);
+      expect(cut.values.dataSync()).toEqual(ref.values.dataSync());
+      expect(tf.tidy(() => tf.max(tf.abs(cut.grad)).dataSync()[0])).toBeGreaterThan(0);
+      expect(cut.grad.dataSync()).toEqual(ref.grad.dataSync());
+      tf.dispose([cut.values, cut.grad, ref.values, ref.grad]);
+      expect(tf.memory().numTensors).toBe(before);
+    }
+    pixels.dispose();
     vm.dispose!();
   });
 

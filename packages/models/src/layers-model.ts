@@ -4,9 +4,11 @@ import {
   check,
   checkLayer,
   CnnvizError,
+  type ForwardOptions,
   type ForwardResult,
   type InputRange,
   type LayerInfo,
+  type TapsResult,
   type VisionModel,
 } from '@cnnviz/core';
 import { cutChain, FoldedWeights, fusedConvs, runFusedConv, type FoldStep } from './fold.js';
@@ -88,7 +90,8 @@ function shapeOf(layer: tfl.layers.Layer): (number | null)[] {
  * go through core's input-only path (no filter gradients), BatchNorm without gamma/beta gets ones/
  * zeros, a final softmax (as an activation or a layer) is removed so `logits` are pre-softmax.
  * Supports Sequential and functional models with merges (Add, Concatenate, ...); unknown layer
- * classes run through tfjs-layers' own `apply`. `dispose()` disposes the LayersModel.
+ * classes run through tfjs-layers' own `apply`. `forward(x, taps, { logits: false })` runs only
+ * the layers the taps depend on and returns no logits. `dispose()` disposes the LayersModel.
  */
 export function fromLayersModel(model: tfl.LayersModel, options: LayersModelOptions = {}): VisionModel {
   check(
@@ -154,7 +157,9 @@ export function fromLayersModel(model: tfl.LayersModel, options: LayersModelOpti
   const chains = fusedConvs(exec, new Set([outName]));
   const folded = new FoldedWeights(chains.values());
 
-  function forward(x: tf.Tensor4D, taps: string[] = []): ForwardResult {
+  function forward(x: tf.Tensor4D, taps?: string[]): ForwardResult;
+  function forward(x: tf.Tensor4D, taps: string[] | undefined, opts: ForwardOptions): TapsResult;
+  function forward(x: tf.Tensor4D, taps: string[] = [], opts: ForwardOptions = {}): TapsResult {
     check(
       x instanceof tf.Tensor && x.rank === 4,
       'BAD_INPUT',
@@ -167,7 +172,15 @@ export function fromLayersModel(model: tfl.LayersModel, options: LayersModelOpti
     );
     check(Array.isArray(taps), 'BAD_INPUT', 'taps must be an array of layer names');
     for (const t of taps) checkLayer(t, names);
-    const want = new Set<string>([outName, ...taps]);
+    check(
+      typeof opts === 'object' && opts !== null,
+      'BAD_OPTION',
+      'forward options must be an object like { logits: false }',
+    );
+    // Without logits only the taps' ancestors run: the pass stops at the deepest tap.
+    const withLogits = opts.logits !== false;
+    if (!withLogits && taps.length === 0) return { activations: {} };
+    const want = new Set<string>(withLogits ? [outName, ...taps] : taps);
     const run = new Set<string>();
     const mark = (n: string) => {
       if (run.has(n)) return;
@@ -214,16 +227,19 @@ export function fromLayersModel(model: tfl.LayersModel, options: LayersModelOpti
           }
         }
       }
-      const outT = values.get(outName)!;
-      const logits = tf.tidy(() => {
-        if (outT.rank === 2) return tf.clone(outT) as tf.Tensor2D;
-        if (outT.rank === 4 && options.logits === 'avg') return tf.mean(outT, [1, 2]) as tf.Tensor2D;
-        return tf.reshape(outT, [outT.shape[0], -1]) as tf.Tensor2D;
-      });
       const activations: Record<string, tf.Tensor> = {};
       for (const t of taps) activations[t] = values.get(t)!;
+      let logits: tf.Tensor2D | undefined;
+      if (withLogits) {
+        const outT = values.get(outName)!;
+        logits = tf.tidy(() => {
+          if (outT.rank === 2) return tf.clone(outT) as tf.Tensor2D;
+          if (outT.rank === 4 && options.logits === 'avg') return tf.mean(outT, [1, 2]) as tf.Tensor2D;
+          return tf.reshape(outT, [outT.shape[0], -1]) as tf.Tensor2D;
+        });
+      }
       for (const [n, v] of values) if (!taps.includes(n)) v.dispose();
-      return { logits, activations };
+      return logits ? { logits, activations } : { activations };
     } catch (e) {
       for (const v of values.values()) v.dispose();
       throw e;

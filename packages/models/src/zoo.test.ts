@@ -3,7 +3,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { fileURLToPath } from 'node:url';
-import { CnnvizError } from '@cnnviz/core';
+import { channel, CnnvizError, objectiveGradient } from '@cnnviz/core';
 import { zoo, zooEntries, type ZooModel } from './zoo.js';
 import { datasets, FASHION_LABELS } from './datasets.js';
 import { images } from './images.js';
@@ -170,6 +170,42 @@ describe('zoo.mobilenetV2Features', () => {
     expect(() => model.forward(tf.zeros([1, 96, 96, 3]) as tf.Tensor4D, ['block_13_expand_reluu'])).toThrow(
       CnnvizError,
     );
+    model.dispose!();
+  });
+
+  it('{ logits: false } stops at the deepest tap with the same activations and gradients', async () => {
+    const model = await zoo.mobilenetV2Features({ inputSize: 96 });
+    const x = tf.randomUniform([1, 96, 96, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
+    const px = model.preprocess(x);
+    const taps = ['Conv1_relu', 'block_2_add'];
+    const before = tf.memory().numTensors;
+    const kernels = async (fn: () => void) => (await tf.profile(fn)).kernels.length;
+    const full = await kernels(() => {
+      const o = model.forward(px, taps);
+      tf.dispose([o.logits, ...Object.values(o.activations)]);
+    });
+    const early = await kernels(() =>
+      tf.dispose(Object.values(model.forward(px, taps, { logits: false }).activations)),
+    );
+    // 2 of 17 blocks: far fewer kernels.
+    expect(early).toBeLessThan(full / 3);
+    const out = model.forward(px, taps);
+    const cut = model.forward(px, taps, { logits: false });
+    expect(cut.logits).toBeUndefined();
+    for (const t of taps) expect(cut.activations[t].dataSync()).toEqual(out.activations[t].dataSync());
+    tf.dispose([out.logits, ...Object.values(out.activations), ...Object.values(cut.activations)]);
+    expect(tf.memory().numTensors).toBe(before);
+
+    // objectiveGradient asks for no logits for channel(); same gradient as a forward that ignores it.
+    const ignoring = { ...model, forward: (inp: tf.Tensor4D, t?: string[]) => model.forward(inp, t) };
+    const a = objectiveGradient(model, x, channel('block_2_add', 7));
+    const b = objectiveGradient(ignoring, x, channel('block_2_add', 7));
+    expect(a.values.dataSync()).toEqual(b.values.dataSync());
+    expect(a.grad.dataSync()).toEqual(b.grad.dataSync());
+    expect(tf.tidy(() => tf.max(tf.abs(a.grad)).dataSync()[0])).toBeGreaterThan(0);
+    tf.dispose([a.values, a.grad, b.values, b.grad]);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, px]);
     model.dispose!();
   });
 

@@ -19,7 +19,7 @@ import {
   checkImageFitsLayers,
   checkLayers,
   checkModelImage,
-  forwardPixels,
+  evaluateObjective,
   zooLayers,
 } from './model-utils.js';
 
@@ -151,9 +151,7 @@ export async function* deepDream(
         const shifted = roll(x, dy, dx);
         const { value, grad } = tf.valueAndGrad(
           (xi: tf.Tensor) =>
-            tf.neg(
-              tf.sum(objective.evaluate(forwardPixels(model, xi as tf.Tensor4D, objective.taps))),
-            ) as tf.Scalar,
+            tf.neg(tf.sum(evaluateObjective(model, xi as tf.Tensor4D, objective).values)) as tf.Scalar,
         )(shifted);
         // Descending -objective; normalising by the mean |gradient| makes stepSize a pixel amount.
         const g = tf.div(roll(grad as tf.Tensor4D, -dy, -dx), tf.add(tf.mean(tf.abs(grad)), 1e-8));

@@ -60,7 +60,7 @@ export async function* invertFeatures(
 
   const target = tf.tidy(() => {
     const x = tf.expandDims(tf.cast(image, 'float32'), 0) as tf.Tensor4D;
-    return forwardPixels(model, x, [layer]).activations[layer];
+    return forwardPixels(model, x, [layer], { logits: false }).activations[layer];
   });
   const p = pixelParam([1, h, w, c], createRng(options.seed ?? 0), { sd: 0.1 });
   const optimizer = tf.train.adam(lr);
@@ -71,7 +71,7 @@ export async function* invertFeatures(
         const loss = optimizer.minimize(
           () => {
             const img = p.image();
-            const feat = forwardPixels(model, img, [layer]).activations[layer];
+            const feat = forwardPixels(model, img, [layer], { logits: false }).activations[layer];
             return tf.sum(tf.add(contentLoss(feat, target), tf.mul(tvLoss(img), tv))) as tf.Scalar;
           },
           true,

@@ -4,8 +4,11 @@ import {
   checkImage,
   checkLayer,
   resize,
+  type ForwardOptions,
   type ForwardResult,
   type LayerInfo,
+  type Objective,
+  type TapsResult,
   type VisionModel,
 } from '@cnnviz/core';
 
@@ -110,12 +113,46 @@ export function checkImageFitsLayers(
 /**
  * Forward pass from pixels (0..1, `[N,H,W,C]`): resizes to a fixed-size model's input (the
  * resize is differentiable, so gradients reach the original pixels), preprocesses, runs.
+ * With `{ logits: false }` (for callers that read only activations) the model may stop at the
+ * deepest tap and leave `logits` out.
  */
-export function forwardPixels(model: VisionModel, pixels: tf.Tensor4D, taps: string[] = []): ForwardResult {
+export function forwardPixels(model: VisionModel, pixels: tf.Tensor4D, taps?: string[]): ForwardResult;
+export function forwardPixels(
+  model: VisionModel,
+  pixels: tf.Tensor4D,
+  taps: string[] | undefined,
+  options: ForwardOptions,
+): TapsResult;
+export function forwardPixels(
+  model: VisionModel,
+  pixels: tf.Tensor4D,
+  taps: string[] = [],
+  options?: ForwardOptions,
+): TapsResult {
   const fixed = fixedInputSize(model);
   const x =
     fixed && (pixels.shape[1] !== fixed[0] || pixels.shape[2] !== fixed[1]) ? resize(pixels, fixed) : pixels;
-  return model.forward(model.preprocess(x), taps);
+  // Without options, the two-argument call every VisionModel has always supported.
+  return options === undefined
+    ? model.forward(model.preprocess(x), taps)
+    : model.forward(model.preprocess(x), taps, options);
+}
+
+/**
+ * `objective.evaluate` on a forward pass from pixels (see `forwardPixels`) that stops at the
+ * deepest of `taps` when the objective reads no logits (`needsLogits: false`). Returns the values
+ * `[N]` and the forward result, whose activations hold `taps` (default `objective.taps`).
+ */
+export function evaluateObjective(
+  model: VisionModel,
+  pixels: tf.Tensor4D,
+  objective: Objective,
+  taps: string[] = objective.taps,
+): { values: tf.Tensor1D; out: TapsResult } {
+  const out = forwardPixels(model, pixels, taps, { logits: objective.needsLogits !== false });
+  // Safe: logits are left out only when the objective said evaluate reads activations alone;
+  // with logits asked for, every model returns them.
+  return { values: objective.evaluate(out as ForwardResult), out };
 }
 
 /** Number of classes the model scores (its labels, else one forward pass on a blank image). */

@@ -13,8 +13,8 @@ import {
 import {
   checkImageFitsLayers,
   checkLayers,
+  evaluateObjective,
   fixedInputSize,
-  forwardPixels,
   inputChannels,
   resolveOutputSize,
 } from './model-utils.js';
@@ -206,8 +206,8 @@ export async function* render(
 
   const loss = (): tf.Scalar => {
     const img = p.image();
-    const out = forwardPixels(model, transform(img, rng), taps);
-    let l = tf.neg(tf.mean(objective.evaluate(out))) as tf.Scalar;
+    const { values, out } = evaluateObjective(model, transform(img, rng), objective, taps);
+    let l = tf.neg(tf.mean(values)) as tf.Scalar;
     if (diversity > 0) l = tf.add(l, tf.mul(diversityTerm(out.activations[diversityLayer]), diversity));
     if (!isPixel && l2 > 0) l = tf.add(l, tf.mul(tf.mean(tf.square(tf.sub(img, 0.5))), l2));
     return l as tf.Scalar;

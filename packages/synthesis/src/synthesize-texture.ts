@@ -152,7 +152,7 @@ export async function* synthesizeTexture(
   const f = (value: tf.Tensor): tf.Scalar => {
     let img = roll(pixels(value), shift[0], shift[1]);
     if (turn[0] !== 0 || turn[1] !== 1) img = affineWarp(img, turn[0], turn[1], 0, 'wrap');
-    const out = forwardPixels(model, img, layers);
+    const out = forwardPixels(model, img, layers, { logits: false });
     return tf.sum(
       styleLoss(
         layers.map((l) => out.activations[l]),

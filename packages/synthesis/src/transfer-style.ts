@@ -213,7 +213,7 @@ export async function* transferStyle(
     resize(tf.expandDims(tf.cast(content, 'float32'), 0) as tf.Tensor4D, size),
   );
   const contentTarget = tf.tidy(
-    () => forwardPixels(model, contentPixels, [contentLayer]).activations[contentLayer],
+    () => forwardPixels(model, contentPixels, [contentLayer], { logits: false }).activations[contentLayer],
   );
   const styleTargets = tf.tidy(() => {
     const perStyle = styles.map((s, i) => {
@@ -259,7 +259,7 @@ export async function* transferStyle(
           () => {
             const raw = p.image();
             const img = matching ? (tf.clipByValue(matchColorStats(raw, palette), 0, 1) as tf.Tensor4D) : raw;
-            const out = forwardPixels(model, img, allLayers);
+            const out = forwardPixels(model, img, allLayers, { logits: false });
             const c = tf.mul(contentLoss(out.activations[contentLayer], contentTarget), contentWeight);
             const s = tf.mul(
               styleLoss(

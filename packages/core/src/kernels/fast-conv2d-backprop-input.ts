@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { padOrCrop, transposedConvInput } from './conv-ops.js';
+import { cropForConv, type ExplicitPad, transposedConvInput, transposedConvParts } from './conv-ops.js';
 import { callKernel, withDerivedWeights } from './derived-weights.js';
 import { freeInfo, type KernelArgs, isNHWC, readValues, runOps, wrap } from './kernel-util.js';
 import { type KernelFix } from './registry.js';
@@ -66,7 +66,7 @@ export function fastConv2dBackpropInputFix(backendName: string): KernelFix {
       const dy = inputs.dy as tf.TensorInfo;
       const s = info.strideHeight;
       if (s > 1 && info.strideWidth === s) return subPixelBackpropInput(backend, dy, filter, info);
-      const prepared = tf.tidy(() => transposedConvInput(wrap<tf.Rank.R4>(backend, dy), info));
+      const { x: prepared, pad } = tf.tidy(() => transposedConvParts(wrap<tf.Rank.R4>(backend, dy), info));
       try {
         return withDerivedWeights(
           backend,
@@ -76,7 +76,7 @@ export function fastConv2dBackpropInputFix(backendName: string): KernelFix {
             values: flipTransposeValues(readValues(backend, filter), filter.shape),
             shape: [fH, fW, outC, inC],
           }),
-          (w) => conv(backend, prepared, w),
+          (w) => conv(backend, prepared, w, pad),
         );
       } finally {
         prepared.dispose();
@@ -85,12 +85,17 @@ export function fastConv2dBackpropInputFix(backendName: string): KernelFix {
   };
 }
 
-function conv(backend: tf.KernelBackend, x: tf.TensorInfo, w: tf.TensorInfo): tf.TensorInfo {
+function conv(
+  backend: tf.KernelBackend,
+  x: tf.TensorInfo,
+  w: tf.TensorInfo,
+  pad: ExplicitPad,
+): tf.TensorInfo {
   return callKernel(
     backend,
     tf.Conv2D,
     { x, filter: w },
-    { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1] },
+    { strides: [1, 1], pad, dataFormat: 'NHWC', dilations: [1, 1] },
   );
 }
 
@@ -105,8 +110,8 @@ function subPixelBackpropInput(
   const [fH, fW, inC, outC] = filter.shape;
   const h = phaseAxis(fH, s, info.padInfo.top, info.inHeight);
   const v = phaseAxis(fW, s, info.padInfo.left, info.inWidth);
-  const prepared = tf.tidy(() =>
-    padOrCrop(
+  const { x: prepared, pad } = tf.tidy(() =>
+    cropForConv(
       wrap<tf.Rank.R4>(backend, dy),
       -h.jmin,
       h.a + h.k - 2 + h.jmin - (info.outHeight - 1),
@@ -124,7 +129,7 @@ function subPixelBackpropInput(
         values: phaseFilterValues(readValues(backend, filter), filter.shape, s, h, v),
         shape: [h.k, v.k, outC, s * s * inC],
       }),
-      (w) => conv(backend, prepared, w),
+      (w) => conv(backend, prepared, w, pad),
     );
   } finally {
     prepared.dispose();

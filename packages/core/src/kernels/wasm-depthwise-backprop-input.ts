@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { transposedConvInput } from './conv-ops.js';
+import { transposedConvInput, transposedConvParts } from './conv-ops.js';
 import { callKernel, withDerivedWeights } from './derived-weights.js';
 import { freeInfo, type KernelArgs, readValues, runOps, wrap } from './kernel-util.js';
 import { type KernelFix } from './registry.js';
@@ -69,8 +69,8 @@ export const wasmDepthwiseBackpropInputFix: KernelFix = {
       );
     }
     const [fH, fW, inC, m] = filter.shape;
-    const prepared = tf.tidy(() =>
-      transposedConvInput(wrap<tf.Rank.R4>(backend, inputs.dy as tf.TensorInfo), info),
+    const { x: prepared, pad } = tf.tidy(() =>
+      transposedConvParts(wrap<tf.Rank.R4>(backend, inputs.dy as tf.TensorInfo), info),
     );
     let y: tf.TensorInfo;
     try {
@@ -87,7 +87,7 @@ export const wasmDepthwiseBackpropInputFix: KernelFix = {
             backend,
             tf.DepthwiseConv2dNative,
             { x: prepared, filter: w },
-            { strides: [1, 1], pad: 'valid', dilations: [1, 1] },
+            { strides: [1, 1], pad, dilations: [1, 1] },
           ),
       );
     } finally {

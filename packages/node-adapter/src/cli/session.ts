@@ -205,7 +205,7 @@ export function lastSpatialLayer(model: VisionModel): string | undefined {
 /** The channel of `layer` with the largest mean activation on `image`. */
 export async function topChannel(model: VisionModel, image: tf.Tensor3D, layer: string): Promise<number> {
   const idx = tf.tidy(() => {
-    const act = model.forward(model.preprocess(image), [layer]).activations[layer];
+    const act = model.forward(model.preprocess(image), [layer], { logits: false }).activations[layer];
     if (!act) throw new CnnvizError('UNKNOWN_LAYER', `layer "${layer}" gave no activation`);
     const axes = act.shape.slice(0, -1).map((_, i) => i);
     return tf.argMax(tf.mean(act, axes));

@@ -6,7 +6,9 @@ import { styleLoss } from './style.js';
 /** Gram matrices `[C,C]` of one pixel image `[H,W,C]` at each of `layers` (the style/texture targets). */
 export function gramTargets(model: VisionModel, image: tf.Tensor3D, layers: string[]): tf.Tensor2D[] {
   return tf.tidy(() => {
-    const out = forwardPixels(model, tf.expandDims(tf.cast(image, 'float32'), 0) as tf.Tensor4D, layers);
+    const out = forwardPixels(model, tf.expandDims(tf.cast(image, 'float32'), 0) as tf.Tensor4D, layers, {
+      logits: false,
+    });
     return layers.map((l) => gramMatrix(out.activations[l] as tf.Tensor4D));
   });
 }
@@ -24,7 +26,9 @@ export async function measureStyleLoss(
 ): Promise<number> {
   const targets = gramTargets(model, style, layers);
   const loss = tf.tidy(() => {
-    const out = forwardPixels(model, tf.expandDims(tf.cast(image, 'float32'), 0) as tf.Tensor4D, layers);
+    const out = forwardPixels(model, tf.expandDims(tf.cast(image, 'float32'), 0) as tf.Tensor4D, layers, {
+      logits: false,
+    });
     return styleLoss(
       layers.map((l) => out.activations[l]),
       targets,

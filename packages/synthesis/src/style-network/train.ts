@@ -154,11 +154,13 @@ export async function trainStyleNetwork(
             randomCrop(images[Math.floor(rng() * images.length)], size, rng),
           ),
         ) as tf.Tensor4D;
-        const contentTarget = forwardPixels(model, batch, [contentLayer]).activations[contentLayer];
+        const contentTarget = forwardPixels(model, batch, [contentLayer], { logits: false }).activations[
+          contentLayer
+        ];
         const loss = optimizer.minimize(
           () => {
             const y = net.apply(batch, { training: true }) as tf.Tensor4D;
-            const out = forwardPixels(model, y, taps);
+            const out = forwardPixels(model, y, taps, { logits: false });
             const c = tf.mul(contentLoss(out.activations[contentLayer], contentTarget), contentWeight);
             const s = tf.mul(
               styleLoss(
