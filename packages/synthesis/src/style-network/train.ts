@@ -21,6 +21,7 @@ import { gramTargets } from '../losses/targets.js';
 import { applyStyleNetwork, type StyleNetwork } from './apply.js';
 import { buildStyleNetwork, type StyleNetworkArchitecture } from './architecture.js';
 import { asStyleNetwork } from './io.js';
+import { saturationPenalty, styleNetworkLogits } from './logit-penalty.js';
 
 export interface TrainStyleNetworkOptions extends StyleNetworkArchitecture {
   /** Training steps (one batch each). Default 1000. */
@@ -39,6 +40,18 @@ export interface TrainStyleNetworkOptions extends StyleNetworkArchitecture {
   contentWeight?: number;
   styleWeight?: number;
   tvWeight?: number;
+  /**
+   * Weight of mean(relu(|z| − logitLimit)²) over the pre-sigmoid outputs z (every pixel and
+   * channel of the batch). Keeps the output sigmoid from saturating, where its gradient vanishes
+   * and colours can no longer be corrected (a logit of −20 has a sigmoid gradient of 2e-9).
+   * Default 1: exactly zero for a network whose logits stay within ±logitLimit, and for a
+   * saturated pixel its gradient 2·(|z| − logitLimit)/count outweighs the loss's, which the
+   * sigmoid has scaled by ~e^−|z|. 0 turns it off. Applies only to networks whose output is a
+   * sigmoid layer named 'rgb' (`buildStyleNetwork`'s); other networks train without it.
+   */
+  logitPenalty?: number;
+  /** Logit magnitude the penalty allows: sigmoid(±4) = 0.018 / 0.982, gradient 0.018. Default 4. */
+  logitLimit?: number;
   /** Adam learning rate. Default 1e-3 (Johnson et al.). */
   lr?: number;
   /** Seed of the initial weights' order of crops and flips. Default 0. */
@@ -69,7 +82,8 @@ function randomCrop(img: tf.Tensor3D, size: number, rng: () => number): tf.Tenso
  * Trains a feed-forward style network (Johnson et al. 2016) for one style with the perceptual
  * loss of `model` (a pretrained backbone such as MobileNetV2): content loss at `contentLayer`
  * against the input crop, Gram style loss at `styleLayers` against `style`, TV prior. Batches are
- * random crops and flips of `images`. Resolves to the network (`applyStyleNetwork` uses it,
+ * random crops and flips of `images`. A penalty on output logits beyond ±`logitLimit` keeps the
+ * output sigmoid trainable (see `logitPenalty`). Resolves to the network (`applyStyleNetwork` uses it,
  * `saveStyleNetwork` stores it); `onProgress` reports every step, `signal` aborts.
  */
 export async function trainStyleNetwork(
@@ -118,6 +132,10 @@ export async function trainStyleNetwork(
   checkNumber(tvWeight, 'tvWeight', { min: 0 });
   const lr = options.lr ?? 1e-3;
   checkNumber(lr, 'lr', { min: 0, exclusiveMin: true });
+  const logitPenalty = options.logitPenalty ?? 1;
+  checkNumber(logitPenalty, 'logitPenalty', { min: 0 });
+  const logitLimit = options.logitLimit ?? 4;
+  checkNumber(logitLimit, 'logitLimit', { min: 0, exclusiveMin: true });
   checkImageFitsLayers(model, size, size, [contentLayer, ...styleLayers], 'size');
   await checkFinite(style, 'style');
 
@@ -135,6 +153,9 @@ export async function trainStyleNetwork(
     ),
   );
   const net = options.network?.model ?? buildStyleNetwork(options);
+  // The logits come from a second model over the same layers (the saved network is unchanged);
+  // the output is then sigmoid(z), so one forward pass serves the loss and the penalty.
+  const logits = logitPenalty > 0 ? styleNetworkLogits(net) : undefined;
   const vars = net.trainableWeights.map((w) => w.read() as tf.Variable);
   const optimizer = tf.train.adam(lr);
   const taps = [contentLayer, ...styleLayers];
@@ -159,7 +180,15 @@ export async function trainStyleNetwork(
         ];
         const loss = optimizer.minimize(
           () => {
-            const y = net.apply(batch, { training: true }) as tf.Tensor4D;
+            let y: tf.Tensor4D;
+            let penalty: tf.Scalar | undefined;
+            if (logits) {
+              const z = logits.apply(batch, { training: true }) as tf.Tensor4D;
+              y = tf.sigmoid(z);
+              penalty = tf.mul(saturationPenalty(z, logitLimit), logitPenalty) as tf.Scalar;
+            } else {
+              y = net.apply(batch, { training: true }) as tf.Tensor4D;
+            }
             const out = forwardPixels(model, y, taps, { logits: false });
             const c = tf.mul(contentLoss(out.activations[contentLayer], contentTarget), contentWeight);
             const s = tf.mul(
@@ -170,7 +199,8 @@ export async function trainStyleNetwork(
               ),
               styleWeight,
             );
-            return tf.mean(tf.addN([c, s, tf.mul(tvLoss(y), tvWeight)])) as tf.Scalar;
+            const terms = [c, s, tf.mul(tvLoss(y), tvWeight)];
+            return tf.add(tf.mean(tf.addN(terms)), penalty ?? 0) as tf.Scalar;
           },
           true,
           vars,
