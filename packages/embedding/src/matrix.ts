@@ -13,9 +13,16 @@ export interface FlatMatrix {
 
 /**
  * Reads and validates a matrix: rank 2, at least `minRows` rows, no ragged rows, every value
- * finite. Tensors are read once (`await data()` so GPU backends work too).
+ * finite. Tensors are read once (`await data()` so GPU backends work too). `checkValues` false
+ * leaves a tensor's values unchecked, for a caller that checks them in a pass of its own (then
+ * calling `checkFiniteFlat`).
  */
-export async function readMatrix(x: unknown, name: string, minRows = 1): Promise<FlatMatrix> {
+export async function readMatrix(
+  x: unknown,
+  name: string,
+  minRows = 1,
+  checkValues = true,
+): Promise<FlatMatrix> {
   if (x instanceof tf.Tensor) {
     check(!x.isDisposed, 'BAD_INPUT', `${name} has been disposed`);
     check(x.rank === 2, 'BAD_INPUT', `${name} must be a 2-D tensor [N, D], got shape [${x.shape.join(',')}]`);
@@ -23,7 +30,7 @@ export async function readMatrix(x: unknown, name: string, minRows = 1): Promise
     checkSize(n, d, name, minRows);
     const raw = await x.data();
     const data = raw instanceof Float32Array ? raw : Float32Array.from(raw as ArrayLike<number>);
-    checkFiniteFlat(data, d, name);
+    if (checkValues) checkFiniteFlat(data, d, name);
     return { data, n, d };
   }
   return flattenRows(x, name, minRows);
@@ -91,7 +98,8 @@ function checkSize(n: number, d: number, name: string, minRows: number): void {
   check(d > 0, 'BAD_INPUT', `${name} must have at least one column, got ${d}`);
 }
 
-function checkFiniteFlat(data: Float32Array, d: number, name: string): void {
+/** Throws BAD_INPUT naming the first NaN or infinite value of a row-major matrix, if any. */
+export function checkFiniteFlat(data: Float32Array, d: number, name: string): void {
   for (let k = 0; k < data.length; k++) {
     if (!Number.isFinite(data[k])) {
       const i = Math.floor(k / d);

@@ -136,6 +136,39 @@ describe('pca', () => {
     }
   });
 
+  it('randomized SIMD path: ragged shapes, a large offset, NaN found in its first pass', async () => {
+    // 203 rows (not a multiple of 4) and 45 columns (rows padded to 48 floats in the kernel).
+    const g = normals(17);
+    const [n, d, rank] = [203, 45, 4];
+    const basis = Array.from({ length: rank }, () => Float32Array.from({ length: d }, g));
+    const data = new Float32Array(n * d);
+    for (let i = 0; i < n; i++) {
+      for (let k = 0; k < rank; k++) {
+        const z = g() * (rank - k) * 3;
+        for (let t = 0; t < d; t++) data[i * d + t] += z * basis[k][t];
+      }
+      for (let t = 0; t < d; t++) data[i * d + t] += 1000 + 1e-3 * g();
+    }
+    const m = { data, n, d };
+    const exact = await pcaFlat(m, { components: rank, method: 'exact' }, 'js');
+    const rand = await pcaFlat(m, { components: rank, method: 'randomized', seed: 2 }, 'simd');
+    for (let c = 0; c < rank; c++) {
+      expect(Math.abs(rand.explainedVarianceRatio[c] - exact.explainedVarianceRatio[c])).toBeLessThan(1e-4);
+      let cos = 0;
+      for (let t = 0; t < d; t++) cos += rand.components[c][t] * exact.components[c][t];
+      expect(cos).toBeGreaterThan(0.9999);
+      expect(rand.projected[n - 1][c]).toBeCloseTo(exact.projected[n - 1][c], 1);
+    }
+    for (let t = 0; t < d; t++) expect(rand.mean[t]).toBeCloseTo(exact.mean[t], 3);
+    const bad = Float32Array.from(data);
+    bad[57 * d + 44] = Infinity;
+    await expectCode(
+      () => pcaFlat({ data: bad, n, d }, { components: 2, method: 'randomized' }, 'simd', { checked: false }),
+      'BAD_INPUT',
+      /x\[57\]\[44\] is Infinity/,
+    );
+  });
+
   it('gives the same result on worker threads (SIMD products split by rows)', async () => {
     const g = normals(13);
     const [n, d, rank] = [1500, 300, 8];

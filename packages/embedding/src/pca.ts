@@ -3,13 +3,27 @@ import { check, checkNumber, createRng, type Rng } from '@cnnviz/core';
 import { gemmAB, gemmAtB, gramAtA, orthonormalizer, symmetricEigen } from './linalg.js';
 import {
   autoThreads,
+  checkFiniteFlat,
   chooseEngine,
   readMatrix,
   type Engine,
   type FlatMatrix,
   type Matrix,
 } from './matrix.js';
-import { SimdGemm, simdGemm } from './simd-gemm.js';
+import {
+  asA,
+  asAt,
+  asB,
+  matrixSize,
+  packBt,
+  packedBSize,
+  packedOperandA,
+  packedOperandB,
+  productSize,
+  SimdGemm,
+  simdGemm,
+  type View,
+} from './simd-gemm.js';
 
 export interface PcaOptions {
   /** Number of principal components to keep, 1..min(N, D). */
@@ -58,14 +72,22 @@ export interface PcaResult {
  */
 export async function pca(x: Matrix, options: PcaOptions): Promise<PcaResult> {
   const engine = chooseEngine();
-  if (engine === 'tf' && x instanceof tf.Tensor && x.rank === 2 && !x.isDisposed) {
+  let early: SimdGemm | null | undefined;
+  if (x instanceof tf.Tensor && x.rank === 2 && !x.isDisposed) {
     const [n, d] = x.shape as [number, number];
     const o = resolvePcaOptions(options, n, d);
     // A tensor bound for the randomized path never leaves the backend: no 50 MB read and re-upload.
-    if (o.method === 'randomized') return pcaTensor(x as tf.Tensor2D, o);
+    if (engine === 'tf' && o.method === 'randomized') return pcaTensor(x as tf.Tensor2D, o);
+    // The worker threads start, and map the memory the data will take, while it is read.
+    if (engine === 'simd' && o.method === 'randomized') early = await startKernel(options, n, d, o);
   }
-  const m = await readMatrix(x, 'x', 2);
-  return pcaFlat(m, options, engine);
+  try {
+    // A tensor's values are checked for NaN and infinities in PCA's first pass over them.
+    const m = await readMatrix(x, 'x', 2, false);
+    return await pcaFlat(m, options, engine, { checked: !(x instanceof tf.Tensor), gemm: early });
+  } finally {
+    await early?.close();
+  }
 }
 
 interface Basis {
@@ -113,44 +135,73 @@ function resolvePcaOptions(options: PcaOptions, n: number, d: number): ResolvedP
   return { k, method: resolved, whiten, seed, l: Math.min(k + oversamples, small), q: powerIterations };
 }
 
-/** PCA on a validated flat matrix; `engine` runs the large products (see `chooseEngine`). */
-export async function pcaFlat(m: FlatMatrix, options: PcaOptions, engine: Engine = 'js'): Promise<PcaResult> {
-  const useTf = engine === 'tf';
+/**
+ * PCA on a flat matrix; `engine` runs the large products (see `chooseEngine`). `pre.checked`
+ * false: the values have not been checked for NaN and infinities yet; `pre.gemm`: a kernel
+ * (started early) for the SIMD path, which then closes it.
+ */
+export async function pcaFlat(
+  m: FlatMatrix,
+  options: PcaOptions,
+  engine: Engine = 'js',
+  pre: { checked?: boolean; gemm?: SimdGemm | null } = {},
+): Promise<PcaResult> {
   const { n, d } = m;
   const o = resolvePcaOptions(options, n, d);
-  // The SIMD path centres while packing: no centred copy.
-  const simdPath = engine === 'simd' && o.method === 'randomized';
-  const { mean, centred, totalVariance } = centre(m, !simdPath);
-  check(
-    totalVariance > 0,
-    'BAD_INPUT',
-    'x has zero variance (every row is the same); PCA needs data that varies',
-  );
-  let basis: Basis;
-  let g: SimdGemm | null = null;
-  if (o.method === 'exact') {
-    basis = await exactPca(centred!, n, d, o.k, engine);
-  } else if (simdPath && (g = await SimdGemm.create(await pcaThreads(options, n, d, o))) !== null) {
-    try {
-      basis = randomizedSimd(g, m.data, mean, n, d, o.k, o.l, o.q, createRng(o.seed));
-    } catch (e) {
-      // The packed copies live in one wasm memory (4 GiB at most): beyond, typed-array loops.
-      if (!(e instanceof RangeError)) throw e;
-      basis = randomizedJs(centre(m, true).centred!, n, d, o.k, o.l, o.q, createRng(o.seed));
-    } finally {
-      await g.close();
+  if (engine === 'simd' && o.method === 'randomized') {
+    const g = pre.gemm !== undefined ? pre.gemm : await startKernel(options, n, d, o);
+    if (g !== null) {
+      try {
+        const { basis, mean, totalVariance } = randomizedSimd(g, m, o);
+        return assemble(basis, mean, totalVariance, n, d, o);
+      } catch (e) {
+        // The data lives in one wasm memory (4 GiB at most): beyond, typed-array loops.
+        if (!(e instanceof RangeError)) throw e;
+      } finally {
+        await g.close();
+      }
     }
-  } else if (useTf) {
-    const Xc = tf.tensor2d(centred!, [n, d]);
+  }
+  if (pre.checked === false) checkFiniteFlat(m.data, d, 'x');
+  const { mean, centred, totalVariance } = centre(m);
+  checkVariance(totalVariance);
+  let basis: Basis;
+  if (o.method === 'exact') {
+    basis = await exactPca(centred, n, d, o.k, engine);
+  } else if (engine === 'tf') {
+    const Xc = tf.tensor2d(centred, [n, d]);
     try {
       basis = await randomizedTf(Xc, n, d, o.k, o.l, o.q, createRng(o.seed));
     } finally {
       Xc.dispose();
     }
   } else {
-    basis = randomizedJs(centred ?? centre(m, true).centred!, n, d, o.k, o.l, o.q, createRng(o.seed));
+    basis = randomizedJs(centred, n, d, o.k, o.l, o.q, createRng(o.seed));
   }
   return assemble(basis, mean, totalVariance, n, d, o);
+}
+
+function checkVariance(totalVariance: number): void {
+  check(
+    totalVariance > 0,
+    'BAD_INPUT',
+    'x has zero variance (every row is the same); PCA needs data that varies',
+  );
+}
+
+/**
+ * The SIMD kernel for a randomized PCA, its workers starting (they join the products as they
+ * come up) and mapping the memory the data will take.
+ */
+async function startKernel(
+  options: PcaOptions,
+  n: number,
+  d: number,
+  o: ResolvedPca,
+): Promise<SimdGemm | null> {
+  const g = await SimdGemm.create(await pcaThreads(options, n, d, o), false);
+  g?.prefault(matrixSize(n, rowStride(d)));
+  return g;
 }
 
 /** Threads for the randomized products: all cores once they pass ~0.1 s of single-core work. */
@@ -179,7 +230,7 @@ async function pcaTensor(x: tf.Tensor2D, o: ResolvedPca): Promise<PcaResult> {
     let total = 0;
     for (let j = 0; j < d; j++) total += ss[j];
     total /= n - 1;
-    check(total > 0, 'BAD_INPUT', 'x has zero variance (every row is the same); PCA needs data that varies');
+    checkVariance(total);
     const mean = Float64Array.from(await meanT.data());
     const basis = await randomizedTf(Xc, n, d, o.k, o.l, o.q, createRng(o.seed));
     return assemble(basis, mean, total, n, d, o);
@@ -222,21 +273,18 @@ function assemble(
   };
 }
 
-/** Column means, total variance and (when `copy`) the centred data as float32. */
-function centre(
-  m: FlatMatrix,
-  copy: boolean,
-): { mean: Float64Array; centred?: Float32Array; totalVariance: number } {
+/** Column means, total variance and the centred data as float32. */
+function centre(m: FlatMatrix): { mean: Float64Array; centred: Float32Array; totalVariance: number } {
   const { data, n, d } = m;
   const mean = new Float64Array(d);
   for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j] += data[i * d + j];
   for (let j = 0; j < d; j++) mean[j] /= n;
-  const centred = copy ? new Float32Array(n * d) : undefined;
+  const centred = new Float32Array(n * d);
   let ss = 0;
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < d; j++) {
       const v = data[i * d + j] - mean[j];
-      if (centred) centred[i * d + j] = v;
+      centred[i * d + j] = v;
       ss += v * v;
     }
   }
@@ -376,7 +424,7 @@ function randomizedJs(
   }
   ({ Q: Y, r } = orthJs(Y, n, r, tol));
   const T = gemmAtB(X, Y, n, d, r);
-  const { axes, variance, coef, kept } = finishRandomized(T, n, d, k, r);
+  const { axes, variance, coef, kept } = finishRandomized(transposed(T, d, r), n, d, k, r);
   const proj = new Float64Array(n * k);
   for (let i = 0; i < n; i++) {
     for (let c = 0; c < kept; c++) {
@@ -419,7 +467,7 @@ async function randomizedTf(
     const Tv = Float64Array.from(await T.data());
     T.dispose();
     const r = Y.shape[1];
-    const { axes, variance, coef, kept } = finishRandomized(Tv, n, d, k, r);
+    const { axes, variance, coef, kept } = finishRandomized(transposed(Tv, d, r), n, d, k, r);
     // Projections X V = Q U S on the backend: an [n, r] x [r, k] product.
     const proj = new Float64Array(n * k);
     if (kept > 0) {
@@ -451,51 +499,85 @@ async function randomizedTf(
 }
 
 /**
- * `randomizedTf` on the WebAssembly SIMD kernel: the data is centred while it is packed, once as
- * A (for X B) and once transposed (for X^T B); every product is float32, as on a TF.js backend.
+ * Row stride of the data in kernel memory: whole 64-byte lines, an odd number of them, so that
+ * a walk down a column (X as B) visits every cache set; 1,280 floats (20 lines) would keep
+ * hitting 4 of L1's 64 sets.
+ */
+const rowStride = (d: number): number => {
+  const lines = Math.ceil(d / 16);
+  return (lines % 2 === 0 ? lines + 1 : lines) * 16;
+};
+
+/**
+ * `randomizedTf` on the WebAssembly SIMD kernel. The data is copied once into the kernel's
+ * memory and centred there in place (float64 means; a NaN or infinity shows as a non-finite
+ * column sum); every product then reads it where it lies, X B with X as A and Q^T X with X as
+ * B, so it is never packed or transposed. Products are float32, as on a TF.js backend.
  */
 function randomizedSimd(
   g: SimdGemm,
-  data: Float32Array,
-  mean: Float64Array,
-  n: number,
-  d: number,
-  k: number,
-  l: number,
-  q: number,
-  rng: Rng,
-): Basis {
-  const xa = g.packedA(data, n, d, mean);
-  const xta = g.packedAt(data, n, d, mean);
+  m: FlatMatrix,
+  o: ResolvedPca,
+): { basis: Basis; mean: Float64Array; totalVariance: number } {
+  const { data, n, d } = m;
+  const { k, l, q } = o;
+  const x = g.matrix(n, d, data, rowStride(d));
+  const sums = g.columnSums(x);
+  if (!sums.every((v) => Number.isFinite(v))) checkFiniteFlat(data, d, 'x');
+  const mean = sums.map((v) => v / n);
+  const totalVariance = g.centre(x, mean) / (n - 1);
+  checkVariance(totalVariance);
   // See randomizedTf for the tolerance.
   const tol = 1e-6;
-  const orth = (A: Float32Array, rows: number, cols: number): { Q: Float32Array; r: number } => {
-    const { M, r } = orthonormalizer(g.gram(A, rows, cols), cols, tol);
-    const m = g.mark();
-    const ap = g.packedA(A, rows, cols);
-    const Q = g.mul(ap, rows, cols, M, r);
-    g.reset(m);
-    return { Q, r };
+  // Two n x l slots that the range finder's iterates alternate between.
+  const slots = [g.alloc(productSize(n, l)), g.alloc(productSize(n, l))];
+  const scratch = g.mark();
+  /** Orthonormal columns spanning Y (n x c, kernel memory): Y M, into `slot`. */
+  const orthRows = (y: View, slot: number): View => {
+    const { M, r } = orthonormalizer(g.gramOf(y), y.cols, tol);
+    const Q = g.product(asA(y), n, y.cols, g.packedB(M, y.cols, r), r, 512, 8, slot);
+    g.reset(scratch);
+    return Q;
   };
-  let r = l;
-  let Y: Float32Array;
-  ({ Q: Y, r } = orth(g.mul(xa, n, d, gaussian(d * l, rng), l), n, r));
+  /**
+   * Q^T X (r x d): X as B, with Q^T (Q as it lies) as A. Slices of 32 rows of X by 4 panels
+   * keep both in L1 (measured ~20% faster than 512 x 8); the few rows split by columns.
+   */
+  const xtq = (Q: View): View => g.product(asAt(Q), Q.cols, n, asB(x), d, 32, 4);
+  /** X Z for Z^T (r x d) in kernel memory, after orthonormalising the columns of Z: into `slot`. */
+  const xz = (zt: View, slot: number): View => {
+    const { M, r } = orthonormalizer(g.gramRows(zt), zt.rows, tol);
+    // (Z M)^T = M^T Z^T.
+    const Mt = new Float64Array(r * zt.rows);
+    for (let c = 0; c < r; c++) for (let j = 0; j < zt.rows; j++) Mt[c * zt.rows + j] = M[j * r + c];
+    const z2 = g.read(g.product(packedOperandA(g.packedA(Mt, r, zt.rows), zt.rows), r, zt.rows, asB(zt), d));
+    g.reset(scratch);
+    const bp = g.alloc(packedBSize(r, d));
+    packBt(z2, d, 0, r, d, g.f32(), bp >> 2);
+    const y = g.product(asA(x), n, d, packedOperandB(bp, d), r, 512, 8, slot);
+    g.reset(scratch);
+    return y;
+  };
+  const rng = createRng(o.seed);
+  let Y = g.product(asA(x), n, d, g.packedB(gaussian(d * l, rng), d, l), l, 512, 8, slots[1]);
+  g.reset(scratch);
+  let Q = orthRows(Y, slots[0]);
   for (let it = 0; it < q; it++) {
-    let Z: Float32Array;
-    ({ Q: Z, r } = orth(g.mul(xta, d, n, Y, r), d, r));
-    ({ Q: Y, r } = orth(g.mul(xa, n, d, Z, r), n, r));
+    Y = xz(xtq(Q), slots[1]);
+    Q = orthRows(Y, slots[0]);
   }
-  ({ Q: Y, r } = orth(Y, n, r));
-  const T = Float64Array.from(g.mul(xta, d, n, Y, r));
-  const { axes, variance, coef, kept } = finishRandomized(T, n, d, k, r);
+  Q = orthRows(Q, slots[1]);
+  const r = Q.cols;
+  const B = Float64Array.from(g.read(xtq(Q)));
+  g.reset(scratch);
+  const { axes, variance, coef, kept } = finishRandomized(B, n, d, k, r);
   const proj = new Float64Array(n * k);
   if (kept > 0) {
-    const ya = g.packedA(Y, n, r);
-    const pv = g.mul(ya, n, r, coef, kept);
+    const pv = g.read(g.product(asA(Q), n, r, g.packedB(coef, r, kept), kept));
     for (let i = 0; i < n; i++) for (let j = 0; j < kept; j++) proj[i * k + j] = pv[i * kept + j];
   }
   g.reset();
-  return { axes, proj, variance };
+  return { basis: { axes, proj, variance }, mean, totalVariance };
 }
 
 /** Orthonormal columns spanning `Y (rows x l)`: two passes through the Gram matrix. */
@@ -511,18 +593,27 @@ function orthJs(Y: Float64Array, rows: number, l: number, tol: number): { Q: Flo
 }
 
 /**
- * With Q orthonormal (n x r) and T = X^T Q (d x r): B = Q^T X = T^T, and the SVD of B comes from
- * the small eigenproblem B B^T = T^T T = U S^2 U^T; axes V = T U / S, projections X V = Q U S.
+ * With Q orthonormal (n x r) and B = Q^T X (r x d, row-major in `B`): the SVD of B comes from
+ * the small eigenproblem B B^T = U S^2 U^T; axes V = B^T U / S, projections X V = Q U S.
  * Returns the axes, variances and `coef` = U S (r x kept) for the caller to form Q U S.
  */
 function finishRandomized(
-  T: Float64Array,
+  B: Float64Array,
   n: number,
   d: number,
   k: number,
   r: number,
 ): { axes: Float64Array; variance: Float64Array; coef: Float64Array; kept: number } {
-  const S = gramAtA(T, d, r);
+  // Short loops in small functions: V8 optimises them after a few calls (one long loop nest
+  // would run unoptimised for most of this one call).
+  const S = new Float64Array(r * r);
+  for (let a = 0; a < r; a++) {
+    for (let b = a; b < r; b++) {
+      const v = dot(B, a * d, b * d, d);
+      S[a * r + b] = v;
+      S[b * r + a] = v;
+    }
+  }
   const { values, vectors } = symmetricEigen(S, r);
   let kept = 0;
   while (kept < Math.min(k, r) && values[kept] > values[0] * 1e-12) kept++;
@@ -533,16 +624,52 @@ function finishRandomized(
     const s = Math.sqrt(values[c]);
     variance[c] = values[c] / (n - 1);
     const u = vectors.subarray(c * r, (c + 1) * r);
-    for (let t = 0; t < d; t++) {
-      let acc = 0;
-      for (let j = 0; j < r; j++) acc += T[t * r + j] * u[j];
-      axes[c * d + t] = acc / s;
-    }
-    for (let j = 0; j < r; j++) coef[j * kept + c] = u[j] * s;
+    const axis = axes.subarray(c * d, (c + 1) * d);
+    let j = 0;
+    for (; j + 3 < r; j += 4) axpy4(u[j] / s, u[j + 1] / s, u[j + 2] / s, u[j + 3] / s, B, j * d, d, axis);
+    for (; j < r; j++) axpy4(u[j] / s, 0, 0, 0, B, j * d, 0, axis);
+    for (let i = 0; i < r; i++) coef[i * kept + c] = u[i] * s;
   }
   // Rank-deficient data: the remaining axes carry no variance; complete the basis.
   if (kept < k) completeBasis(axes, k, d, kept);
   return { axes, variance, coef, kept };
+}
+
+function dot(x: Float64Array, i: number, j: number, len: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  let t = 0;
+  for (; t + 1 < len; t += 2) {
+    s0 += x[i + t] * x[j + t];
+    s1 += x[i + t + 1] * x[j + t + 1];
+  }
+  if (t < len) s0 += x[i + t] * x[j + t];
+  return s0 + s1;
+}
+
+/** y += a x[at + t] + b x[at + ld + t] + c x[at + 2 ld + t] + e x[at + 3 ld + t], t < y.length. */
+function axpy4(
+  a: number,
+  b: number,
+  c: number,
+  e: number,
+  x: Float64Array,
+  at: number,
+  ld: number,
+  y: Float64Array,
+): void {
+  const len = y.length;
+  const i1 = at + ld;
+  const i2 = i1 + ld;
+  const i3 = i2 + ld;
+  for (let t = 0; t < len; t++) y[t] += a * x[at + t] + b * x[i1 + t] + c * x[i2 + t] + e * x[i3 + t];
+}
+
+/** The transpose of a row-major `rows x cols` matrix, as float64. */
+function transposed(a: ArrayLike<number>, rows: number, cols: number): Float64Array {
+  const out = new Float64Array(rows * cols);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[j * rows + i] = a[i * cols + j];
+  return out;
 }
 
 function fixSigns(basis: Basis, n: number, d: number, k: number): void {
