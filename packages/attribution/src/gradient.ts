@@ -62,17 +62,45 @@ export function sumOverChannels(raw: tf.Tensor4D): tf.Tensor3D {
  * Adds each image's rows of `g` `[rows,H,W,C]` to that image's running sum; `rows[k]` is the image
  * of row k, in ascending order (internal batches of samples or steps, image-major).
  */
-export function accumulateRows(sums: tf.Tensor3D[], g: tf.Tensor, rows: number[]): void {
-  let k = 0;
-  while (k < rows.length) {
+/**
+ * Runs of equal consecutive entries of `rows` as [row, start, count] (the internal batches list
+ * each image's samples together).
+ */
+function runs(rows: number[]): [number, number, number][] {
+  const out: [number, number, number][] = [];
+  for (let k = 0; k < rows.length;) {
     let end = k;
     while (end < rows.length && rows[end] === rows[k]) end++;
-    const i = rows[k];
+    out.push([rows[k], k, end - k]);
+    k = end;
+  }
+  return out;
+}
+
+/**
+ * `f(x[row], batch rows start .. start + count)` for each run of equal rows, concatenated: lets a
+ * per-image term broadcast over its samples instead of being gathered row by row (GatherV2 on
+ * wasm took ~30 ms for 4 × 224² × 3, a tenth of a SmoothGrad batch).
+ */
+export function perImageRows(
+  x: tf.Tensor4D,
+  rows: number[],
+  f: (image: tf.Tensor4D, start: number, count: number) => tf.Tensor4D,
+): tf.Tensor4D {
+  return tf.tidy(() => {
+    const parts = runs(rows).map(([i, start, count]) =>
+      f(tf.slice(x, [i, 0, 0, 0], [1, -1, -1, -1]), start, count),
+    );
+    return parts.length === 1 ? parts[0] : tf.concat(parts);
+  });
+}
+
+export function accumulateRows(sums: tf.Tensor3D[], g: tf.Tensor, rows: number[]): void {
+  for (const [i, start, count] of runs(rows)) {
     const next = tf.tidy(() =>
-      tf.add(sums[i], tf.sum(tf.slice(g, [k, 0, 0, 0], [end - k, -1, -1, -1]), 0)),
+      tf.add(sums[i], tf.sum(tf.slice(g, [start, 0, 0, 0], [count, -1, -1, -1]), 0)),
     ) as tf.Tensor3D;
     sums[i].dispose();
     sums[i] = next;
-    k = end;
   }
 }

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { check, checkFinite, checkNumber, objectiveGradient, type VisionModel } from '@cnnviz/core';
 import { batchSize, bytesPerSample, step, type BatchOptions } from './batching.js';
-import { accumulateRows, range, sumOverChannels } from './gradient.js';
+import { accumulateRows, perImageRows, range, sumOverChannels } from './gradient.js';
 import { prepareImages } from './input.js';
 import { quadrature, type IntegrationMethod } from './quadrature.js';
 import { makeResult, type AttributionOf } from './result.js';
@@ -62,7 +62,6 @@ export async function integratedGradients<I extends tf.Tensor3D | tf.Tensor4D>(
       const rowIds = range(start, Math.min(start + size, total));
       const rows = rowIds.map((r) => Math.floor(r / steps));
       const g = tf.tidy(() => {
-        const idx = tf.tensor1d(rows, 'int32');
         const a = tf.tensor4d(
           Float32Array.from(rowIds, (r) => alphas[r % steps]),
           [rows.length, 1, 1, 1],
@@ -71,7 +70,10 @@ export async function integratedGradients<I extends tf.Tensor3D | tf.Tensor4D>(
           Float32Array.from(rowIds, (r) => weights[r % steps]),
           [rows.length, 1, 1, 1],
         );
-        const points = tf.add(tf.gather(base!, idx), tf.mul(a, tf.gather(diff!, idx))) as tf.Tensor4D;
+        const points = perImageRows(diff!, rows, (d, from, count) => {
+          const b = tf.slice(base!, [rows[from], 0, 0, 0], [1, -1, -1, -1]);
+          return tf.add(b, tf.mul(tf.slice(a, [from, 0, 0, 0], [count, -1, -1, -1]), d));
+        });
         const { grad, values } = objectiveGradient(model, points, target.forRows(rows));
         values.dispose();
         return tf.mul(grad, wts);

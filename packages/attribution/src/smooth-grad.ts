@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkNumber, counterNormal, objectiveGradient, type VisionModel } from '@cnnviz/core';
 import { batchSize, bytesPerSample, step, type BatchOptions } from './batching.js';
-import { accumulateRows, maxAbsOverChannels, range } from './gradient.js';
+import { accumulateRows, maxAbsOverChannels, perImageRows, range } from './gradient.js';
 import { prepareImages } from './input.js';
 import { makeResult, type AttributionOf } from './result.js';
 import { resolveTarget, type TargetOptions } from './target.js';
@@ -60,7 +60,9 @@ export async function smoothGrad<I extends tf.Tensor3D | tf.Tensor4D>(
         );
         const unit = counterNormal([rows.length, h, w, c], seed, { offset: start * h * w * c });
         const eps = tf.mul(unit, scale);
-        const noisy = tf.add(tf.gather(x, tf.tensor1d(rows, 'int32')), eps) as tf.Tensor4D;
+        const noisy = perImageRows(x, rows, (image, from, count) =>
+          tf.add(image, tf.slice(eps, [from, 0, 0, 0], [count, -1, -1, -1])),
+        );
         const { grad, values } = objectiveGradient(model, noisy, target.forRows(rows));
         values.dispose();
         return squared ? tf.square(grad) : grad;
