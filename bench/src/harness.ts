@@ -36,8 +36,8 @@ export interface Measurement {
   iterations: number;
   setupMs?: number;
   timesMs?: number[];
-  /** Process CPU time (user + system) per iteration: wasm runs on one thread, so on a shared machine this is the
-   * figure that load from other processes inflates least. */
+  /** Process CPU time (user + system) per iteration: on a shared machine the figure that load from other processes
+   * inflates least. */
   cpuMs?: number[];
   medianCpuMs?: number;
   medianMs?: number;

@@ -172,8 +172,8 @@ function writeReadme(): void {
 
 Written by \`npm run bench -- [names...]\` (bench/src/run.ts); one JSON file per benchmark beside this file.
 Times in ms: median (min–max) wall time after warm-up; "cpu" is the median process CPU time per iteration —
-the WASM backend runs on one thread, so on a shared machine (see the load average) CPU time is the steadier
-figure. Speed-up = stock median / cnnviz median (wall / cpu). Peak RSS is each variant's own process
+on a shared machine (see the load average) CPU time is the steadier figure. These MobileNetV2/VGG16 tables were
+measured before WASM ran multithreaded in Node (one thread); the per-issue result files beside them are newer. Speed-up = stock median / cnnviz median (wall / cpu). Peak RSS is each variant's own process
 (\`process.resourceUsage().maxRSS\`); tensors = \`tf.memory().numTensors\` before → after the timed iterations.
 
 | benchmark | cnnviz ms | cnnviz cpu ms | stock ms | speed-up | peak RSS MiB cnnviz / stock | tensors | reference ms | targets met | load avg |
