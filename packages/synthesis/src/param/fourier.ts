@@ -49,16 +49,16 @@ export function fourierParam(
     }
   }
 
-  // Inverse DFT along rows: Z = [Cy, -Sy] @ [Xr; Xi] (real part), [Sy, Cy] @ [Xr; Xi] (imaginary part).
-  const rowRe = new Float32Array(h * 2 * h);
-  const rowIm = new Float32Array(h * 2 * h);
+  // Inverse DFT along rows, real and imaginary parts in one product (one pass over the spectrum):
+  // [Zr; Zi] = [[Cy, -Sy]; [Sy, Cy]] @ [Xr; Xi].
+  const rows = new Float32Array(2 * h * 2 * h);
   for (let y = 0; y < h; y++) {
     for (let ky = 0; ky < h; ky++) {
       const a = (2 * Math.PI * ky * y) / h;
-      rowRe[y * 2 * h + ky] = Math.cos(a);
-      rowRe[y * 2 * h + h + ky] = -Math.sin(a);
-      rowIm[y * 2 * h + ky] = Math.sin(a);
-      rowIm[y * 2 * h + h + ky] = Math.cos(a);
+      rows[y * 2 * h + ky] = Math.cos(a);
+      rows[y * 2 * h + h + ky] = -Math.sin(a);
+      rows[(h + y) * 2 * h + ky] = Math.sin(a);
+      rows[(h + y) * 2 * h + h + ky] = Math.cos(a);
     }
   }
   // Inverse real DFT along columns: x = [Zr, Zi] @ [c_k cos; -c_k sin] / (H W), where c_k = 2 for
@@ -75,8 +75,9 @@ export function fourierParam(
 
   const consts = {
     scale: tf.tensor2d(scale, [h, m]),
-    rowRe: tf.tensor2d(rowRe, [h, 2 * h]),
-    rowIm: tf.tensor2d(rowIm, [h, 2 * h]),
+    // The same scale for the real and the imaginary half of the spectrum.
+    scale2: tf.tidy(() => tf.tile(tf.tensor2d(scale, [h, m]), [2, 1])),
+    rows: tf.tensor2d(rows, [2 * h, 2 * h]),
     col: tf.tensor2d(col, [2 * fw, w]),
   };
   const sd = opts.sd ?? 0.01;
@@ -89,11 +90,12 @@ export function fourierParam(
 
   const render = (value: tf.Tensor): tf.Tensor4D =>
     tf.tidy(() => {
-      const [re, im] = tf.split(value, 2, 0);
-      const scaled = tf.concat([tf.mul(re, consts.scale), tf.mul(im, consts.scale)], 0);
-      const zr = tf.matMul(consts.rowRe, scaled); // [H, N*C*FW]
-      const zi = tf.matMul(consts.rowIm, scaled);
-      const z = tf.concat([tf.reshape(zr, [h * n * c, fw]), tf.reshape(zi, [h * n * c, fw])], 1);
+      const zz = tf.matMul(consts.rows, tf.mul(value, consts.scale2)); // [2H, N*C*FW]: Zr over Zi
+      // -> [H*N*C, 2FW]: each row's real then imaginary bins, for the column transform.
+      const z = tf.reshape(tf.transpose(tf.reshape(zz, [2, h, n * c, fw]), [1, 2, 0, 3]), [
+        h * n * c,
+        2 * fw,
+      ]);
       const pixels = tf.matMul(z, consts.col); // [H*N*C, W]
       // Lucid divides by 4 so the initial image sits in the sigmoid's linear range.
       const img = tf.div(tf.transpose(tf.reshape(pixels, [h, n, c, w]), [1, 0, 3, 2]), 4);
