@@ -14,6 +14,7 @@ import {
   type TapsResult,
   type VisionModel,
 } from '@cnnviz/core';
+import { wantsLogits } from './forward-options.js';
 import type { ModelOptions } from './layers-model.js';
 import { checkInputRange, makePreprocess } from './preprocess.js';
 
@@ -219,13 +220,8 @@ export function fromGraphModel(model: tfconv.GraphModel, options: GraphModelOpti
     );
     check(Array.isArray(taps), 'BAD_INPUT', 'taps must be an array of node names');
     for (const t of taps) checkLayer(t, names);
-    check(
-      typeof opts === 'object' && opts !== null,
-      'BAD_OPTION',
-      'forward options must be an object like { logits: false }',
-    );
     // The executor runs only what the requested nodes depend on: without logits, up to the deepest tap.
-    const withLogits = opts.logits !== false;
+    const withLogits = wantsLogits(opts);
     if (!withLogits && taps.length === 0) return { activations: {} };
     const wanted = withLogits ? [outName, ...taps] : taps;
     let outs: tf.Tensor[];

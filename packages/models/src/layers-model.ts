@@ -11,6 +11,7 @@ import {
   type TapsResult,
   type VisionModel,
 } from '@cnnviz/core';
+import { wantsLogits } from './forward-options.js';
 import { cutChain, FoldedWeights, fusedConvs, runFusedConv, type FoldStep } from './fold.js';
 import { hasSoftmaxActivation, isSoftmaxLayer, kernelInfo, runLayer } from './layer-ops.js';
 import { checkInputRange, makePreprocess } from './preprocess.js';
@@ -172,13 +173,8 @@ export function fromLayersModel(model: tfl.LayersModel, options: LayersModelOpti
     );
     check(Array.isArray(taps), 'BAD_INPUT', 'taps must be an array of layer names');
     for (const t of taps) checkLayer(t, names);
-    check(
-      typeof opts === 'object' && opts !== null,
-      'BAD_OPTION',
-      'forward options must be an object like { logits: false }',
-    );
     // Without logits only the taps' ancestors run: the pass stops at the deepest tap.
-    const withLogits = opts.logits !== false;
+    const withLogits = wantsLogits(opts);
     if (!withLogits && taps.length === 0) return { activations: {} };
     const want = new Set<string>(withLogits ? [outName, ...taps] : taps);
     const run = new Set<string>();
