@@ -1,3 +1,5 @@
+import type { Worker } from 'node:worker_threads';
+
 /**
  * Work sharing between threads without waiting on late ones: a counter slot holds
  * `(tag << 20) | next chunk`, where the tag is the round (generation) the chunks belong to. A
@@ -25,4 +27,17 @@ export function claimChunk(ctrl: Int32Array, slot: number, tag: number, total: n
     if (i >= total) return -1;
     if (Atomics.compareExchange(ctrl, slot, cur, cur + 1) === cur) return i;
   }
+}
+
+/** Resolves when every worker has posted its first ("ready") message; rejects on a worker's error. */
+export function workersReady(workers: Worker[]): Promise<void> {
+  return Promise.all(
+    workers.map(
+      (w) =>
+        new Promise<void>((resolve, reject) => {
+          w.once('message', () => resolve());
+          w.once('error', reject);
+        }),
+    ),
+  ).then(() => undefined);
 }

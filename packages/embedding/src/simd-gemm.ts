@@ -1,4 +1,4 @@
-import { claimChunk, CHUNK_BITS, roundTag } from './chunks.js';
+import { claimChunk, CHUNK_BITS, roundTag, workersReady } from './chunks.js';
 import {
   buildWasmModule as buildModule,
   hasWasmSimd,
@@ -628,16 +628,7 @@ export class SimdGemm {
         worker.on('error', () => {});
         workers.push(worker);
       }
-      if (wait)
-        await Promise.all(
-          workers.map(
-            (w) =>
-              new Promise<void>((resolve, reject) => {
-                w.once('message', () => resolve());
-                w.once('error', reject);
-              }),
-          ),
-        );
+      if (wait) await workersReady(workers);
     } catch {
       // No workers (e.g. a sandbox without worker_threads): the one thread still computes.
       await Promise.all(workers.map((w) => w.terminate()));

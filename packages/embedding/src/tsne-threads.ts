@@ -1,6 +1,7 @@
 import { CnnvizError } from '@cnnviz/core';
 import { walkRange, type BarnesHut, type ForcePool, type TreeArrays } from './tsne-gradient.js';
-import { claimChunk, CHUNK_BITS, roundTag } from './chunks.js';
+import type { Worker } from 'node:worker_threads';
+import { claimChunk, CHUNK_BITS, roundTag, workersReady } from './chunks.js';
 import { instantiateTsne } from './tsne-simd.js';
 
 // Control words in a shared Int32Array.
@@ -134,28 +135,10 @@ export async function createForcePool(
   const params = new Float64Array(new SharedArrayBuffer(8));
   const arrays = bh.sharedArrays();
   const chunk = 128;
-  const pool: Array<InstanceType<typeof Worker>> = [];
-  try {
-    for (let w = 0; w < workers; w++) {
-      pool.push(new Worker(WORKER_SOURCE, { eval: true, workerData: { ctrl, params, dims, ...arrays } }));
-    }
-    await Promise.all(
-      pool.map(
-        (worker) =>
-          new Promise<void>((resolve, reject) => {
-            worker.once('message', () => resolve());
-            worker.once('error', reject);
-          }),
-      ),
-    );
-  } catch (e) {
-    await Promise.all(pool.map((w) => w.terminate()));
-    throw new CnnvizError(
-      'BACKEND',
-      `could not start t-SNE worker threads: ${e instanceof Error ? e.message : String(e)}`,
-      { cause: e },
-    );
-  }
+  const pool = await startWorkers(
+    workers,
+    () => new Worker(WORKER_SOURCE, { eval: true, workerData: { ctrl, params, dims, ...arrays } }),
+  );
 
   const walkChunks = (tree: TreeArrays, theta2: number): void => {
     for (;;) {
@@ -211,6 +194,23 @@ export async function createForcePool(
   };
 }
 
+/** `count` workers from `make`, once all are ready; on failure none is left running (BACKEND). */
+async function startWorkers(count: number, make: () => Worker): Promise<Worker[]> {
+  const pool: Worker[] = [];
+  try {
+    for (let w = 0; w < count; w++) pool.push(make());
+    await workersReady(pool);
+    return pool;
+  } catch (e) {
+    await Promise.all(pool.map((w) => w.terminate()));
+    throw new CnnvizError(
+      'BACKEND',
+      `could not start t-SNE worker threads: ${e instanceof Error ? e.message : String(e)}`,
+      { cause: e },
+    );
+  }
+}
+
 /**
  * The SIMD path's pool: per round (`start`), workers claim attraction blocks, then walk chunks
  * once `finish` publishes the tree; `finish` claims chunks on this thread too and returns when
@@ -225,33 +225,14 @@ async function createSimdPool(
   const ctrl = new Int32Array(new SharedArrayBuffer(4 * 10));
   const params = new Float64Array(new SharedArrayBuffer(8));
   const chunk = 128;
-  const pool: Array<InstanceType<typeof Worker>> = [];
-  try {
-    for (let w = 0; w < workers; w++) {
-      pool.push(
-        new Worker(SIMD_WORKER_SOURCE(), {
-          eval: true,
-          workerData: { ctrl, params, module: simd.module, memory: simd.memory, L: simd.layout },
-        }),
-      );
-    }
-    await Promise.all(
-      pool.map(
-        (worker) =>
-          new Promise<void>((resolve, reject) => {
-            worker.once('message', () => resolve());
-            worker.once('error', reject);
-          }),
-      ),
-    );
-  } catch (e) {
-    await Promise.all(pool.map((w) => w.terminate()));
-    throw new CnnvizError(
-      'BACKEND',
-      `could not start t-SNE worker threads: ${e instanceof Error ? e.message : String(e)}`,
-      { cause: e },
-    );
-  }
+  const pool = await startWorkers(
+    workers,
+    () =>
+      new Worker(SIMD_WORKER_SOURCE(), {
+        eval: true,
+        workerData: { ctrl, params, module: simd.module, memory: simd.memory, L: simd.layout },
+      }),
+  );
   const k = instantiateTsne(simd.module, simd.memory);
   const L = simd.layout;
   const blocks = Math.ceil(n / ROWS);
