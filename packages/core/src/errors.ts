@@ -8,6 +8,7 @@ export type CnnvizErrorCode =
   | 'BAD_OPTION'
   | 'MODEL_LOAD'
   | 'UNSUPPORTED_OP'
+  | 'UNSUPPORTED_LAYER'
   | 'BACKEND'
   | 'IO'
   | 'ABORTED';

@@ -6,3 +6,17 @@
  * of tfjs-core.
  */
 import '@tensorflow/tfjs-layers';
+import * as tf from '@tensorflow/tfjs-core';
+
+// Comparisons are piecewise constant: their gradient is zero almost everywhere, but tfjs registers none, so
+// `tf.grad` through tfjs-layers' ThresholdedReLU (x · cast(x > θ)) or a graph's Greater throws "gradient function
+// not found". Zeros keep the gradient flowing through the other operand of the product.
+for (const kernelName of ['Greater', 'GreaterEqual', 'Less', 'LessEqual', 'Equal', 'NotEqual']) {
+  if (tf.getGradient(kernelName) === undefined) {
+    tf.registerGradient({
+      kernelName,
+      inputsToSave: ['a', 'b'],
+      gradFunc: (_dy, saved) => ({ a: () => tf.zerosLike(saved[0]), b: () => tf.zerosLike(saved[1]) }),
+    });
+  }
+}

@@ -67,13 +67,9 @@ export function zeroPadding(cfg: Config): [[number, number], [number, number]] {
   ];
 }
 
-function ones(v: unknown): boolean {
-  return v == null || (Array.isArray(v) ? v.every((d) => Number(d) === 1) : Number(v) === 1);
-}
-
 /**
  * Chains [ZeroPadding2D →] conv → BatchNorm → ReLU in `plan` that can run as one fused kernel: the conv
- * is channels-last with no dilation, and each later layer is the only consumer of the one before. The
+ * is channels-last (any dilation or depth multiplier), and each later layer is the only consumer of the one before. The
  * chain stops before any layer in `keep` (a tapped or output layer must keep its own value, e.g. the
  * pre-activation BatchNorm output). Keyed by the chain's first layer.
  */
@@ -89,7 +85,6 @@ export function fusedConvs(plan: FoldStep[], keep: Set<string>): Map<string, Fus
     const cfg = conv.cfg;
     if (!CONVS.has(conv.cls) || conv.inputs.length !== 1) continue;
     if (cfg.dataFormat !== undefined && cfg.dataFormat !== 'channelsLast') continue;
-    if (!ones(cfg.dilationRate) || !ones(cfg.depthMultiplier)) continue;
     const own = activationOf('Activation', { activation: cfg.activation ?? 'linear' });
     if (own === undefined) continue;
     const fused: FusedConv = { conv, names: [conv.name], activation: own, own };
@@ -229,5 +224,6 @@ export function runFusedConv(f: FusedConv, weights: FoldedWeights, x: tf.Tensor4
     pad,
     activation: f.activation,
     depthwise: f.conv.cls === 'DepthwiseConv2D',
+    dilations: (cfg.dilationRate as number | [number, number] | undefined) ?? 1,
   });
 }

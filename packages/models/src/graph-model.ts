@@ -16,7 +16,9 @@ import {
 } from '@cnnviz/core';
 import { wantsLogits } from './forward-options.js';
 import type { ModelOptions } from './layers-model.js';
+import { insertNhwcViews, NCHW_OPS, type NchwNode, registerNchwOps, toNchw, toNhwc } from './graph-nchw.js';
 import { checkInputRange, makePreprocess } from './preprocess.js';
+import { opProblem } from './supported.js';
 
 /** Options of `fromGraphModel`. */
 export interface GraphModelOptions extends ModelOptions {
@@ -47,10 +49,14 @@ interface Internals {
   };
 }
 
+// Plain convolutions too: tfjs refuses gradients of dilated ones, and all of them may be NCHW.
 const FUSED_OPS: Record<string, string> = {
   _FusedConv2D: 'CnnvizInputOnly_FusedConv2D',
   FusedDepthwiseConv2dNative: 'CnnvizInputOnly_FusedDepthwiseConv2dNative',
+  Conv2D: 'CnnvizInputOnly_Conv2D',
+  DepthwiseConv2dNative: 'CnnvizInputOnly_DepthwiseConv2dNative',
 };
+const DEPTHWISE = new Set(['FusedDepthwiseConv2dNative', 'DepthwiseConv2dNative']);
 // The converter lower-cases string attributes (fused_ops: ['biasadd', 'relu']).
 const ACTIVATIONS: Record<string, 'relu' | 'relu6' | 'elu' | 'sigmoid' | 'tanh' | 'leakyrelu'> = {
   relu: 'relu',
@@ -64,15 +70,17 @@ const ACTIVATIONS: Record<string, 'relu' | 'relu6' | 'elu' | 'sigmoid' | 'tanh' 
 let registered = false;
 
 /**
- * Executors for fused convolutions through core's input-only path: the converter's own ones call
+ * Executors for convolutions through core's input-only path: the converter's own ones call
  * tf.fused.conv2d, whose gradient always computes the filter gradient too (slow on cpu, missing on
- * wasm). Registered under cnnviz's own op names, so only graphs we rewire use them.
+ * wasm), and tf.conv2d, whose gradient refuses dilations. NCHW runs in NHWC between two transposes
+ * (attributes are then in NCHW order). Registered under cnnviz's own op names, so only graphs we
+ * rewire use them.
  */
 function registerInputOnlyOps(): void {
   if (registered) return;
   registered = true;
   for (const [op, name] of Object.entries(FUSED_OPS)) {
-    const depthwise = op !== '_FusedConv2D';
+    const depthwise = DEPTHWISE.has(op);
     tfconv.registerOp(name, (node) => {
       const a = node.attrs as Record<string, unknown>;
       const [x, filter, ...args] = node.inputs as tf.Tensor[];
@@ -81,12 +89,15 @@ function registerInputOnlyOps(): void {
       const dil = (a.dilations as number[] | undefined) ?? [1, 1, 1, 1];
       const format = String(a.data_format ?? 'NHWC').toUpperCase();
       const padding = String(a.padding ?? 'VALID').toUpperCase();
-      if (format !== 'NHWC')
+      if (format !== 'NHWC' && format !== 'NCHW')
         throw new CnnvizError('UNSUPPORTED_OP', `${op} with data_format ${format} is not supported`);
+      // Spatial axes of the attributes: 1,2 in NHWC, 2,3 in NCHW.
+      const [hA, wA] = format === 'NCHW' ? [2, 3] : [1, 2];
       let pad: 'same' | 'valid' | tf.backend_util.ExplicitPadding = padding === 'SAME' ? 'same' : 'valid';
       if (padding === 'EXPLICIT') {
         const e = (a.explicit_paddings as number[]) ?? [];
-        pad = [0, 1, 2, 3].map((i) => [e[2 * i] ?? 0, e[2 * i + 1] ?? 0]) as tf.backend_util.ExplicitPadding;
+        const p = (i: number): [number, number] => [e[2 * i] ?? 0, e[2 * i + 1] ?? 0];
+        pad = [[0, 0], p(hA), p(wA), [0, 0]];
       }
       if (fused.length > 0 && fused[0] !== 'biasadd') {
         throw new CnnvizError('UNSUPPORTED_OP', `${op} with fused ops ${fused.join(',')} is not supported`);
@@ -96,19 +107,22 @@ function registerInputOnlyOps(): void {
       const act = actName === undefined ? 'linear' : ACTIVATIONS[actName];
       const opts: InputOnlyConvOptions = {
         bias,
-        strides: [strides[1], strides[2]] as [number, number],
+        strides: [strides[hA], strides[wA]] as [number, number],
         pad,
-        dilations: [dil[1], dil[2]] as [number, number],
+        dilations: [dil[hA], dil[wA]] as [number, number],
         activation: act ?? ('linear' as const),
         leakyreluAlpha: a.leakyrelu_alpha as number | undefined,
       };
-      const conv = depthwise ? inputOnlyDepthwiseConv2d : inputOnlyConv2d;
-      let y: tf.Tensor = conv(x as tf.Tensor4D, filter as tf.Tensor4D, opts);
-      if (actName === 'prelu') y = tf.prelu(y, args[1]);
-      else if (actName !== undefined && act === undefined) {
+      if (actName !== undefined && actName !== 'prelu' && act === undefined) {
         throw new CnnvizError('UNSUPPORTED_OP', `${op} with activation ${actName} is not supported`);
       }
-      return y;
+      const conv = depthwise ? inputOnlyDepthwiseConv2d : inputOnlyConv2d;
+      return tf.tidy(() => {
+        const xin = format === 'NCHW' ? toNhwc(x as tf.Tensor4D) : (x as tf.Tensor4D);
+        let y: tf.Tensor4D = conv(xin, filter as tf.Tensor4D, opts);
+        if (actName === 'prelu') y = tf.prelu(y, args[1]) as tf.Tensor4D;
+        return format === 'NCHW' ? toNchw(y) : y;
+      });
     });
   }
 }
@@ -144,9 +158,15 @@ export function fromGraphModel(model: tfconv.GraphModel, options: GraphModelOpti
   );
 
   registerInputOnlyOps();
+  registerNchwOps();
+  const nchw = Object.values(graph.nodes).some((n) => dataFormat(n) === 'NCHW');
+  // The converter's op of each node we rewire (reported as the layer kind).
+  const originalOp = new Map<string, string>();
   for (const node of Object.values(graph.nodes)) {
-    if (FUSED_OPS[node.op]) {
-      node.op = FUSED_OPS[node.op];
+    const to = FUSED_OPS[node.op] ?? (dataFormat(node) === 'NCHW' ? NCHW_OPS[node.op] : undefined);
+    if (to) {
+      originalOp.set(node.name, node.op);
+      node.op = to;
       node.category = 'custom';
     }
   }
@@ -166,12 +186,40 @@ export function fromGraphModel(model: tfconv.GraphModel, options: GraphModelOpti
     if (n && n.op === 'Softmax') outName = base(n.inputNames[0]);
   }
 
-  const inShape = model.inputs[0].shape ?? [];
+  // Ops on the way from the input to the output must be differentiable: say which one is not, now.
+  const seen = new Set<string>();
+  const stack = [outName];
+  while (stack.length > 0) {
+    const n = graph.nodes[stack.pop()!];
+    if (!n || seen.has(n.name)) continue;
+    seen.add(n.name);
+    const op = originalOp.get(n.name) ?? n.op;
+    const problem =
+      opProblem(op) ??
+      (n.category === undefined
+        ? `${op} is not an op TensorFlow.js knows (a custom op must be registered with tf.registerOp)`
+        : undefined);
+    if (problem) throw new CnnvizError('UNSUPPORTED_OP', `node '${n.name}': ${problem}`);
+    stack.push(...n.inputNames.map(base));
+  }
+
+  const declared = model.inputs[0].shape ?? [];
   check(
-    inShape.length === 4,
+    declared.length === 4,
     'UNSUPPORTED_OP',
-    `image models with input [N,H,W,C] are supported, got [${inShape}]`,
+    `image models with input [N,H,W,C] (or [N,C,H,W] in an NCHW graph) are supported, got [${declared}]`,
   );
+  // An NCHW graph is fed and tapped in NHWC: transposed at the boundary, rank-4 values listed and returned NHWC.
+  const inShape = nchw ? [declared[0], declared[2], declared[3], declared[1]] : declared;
+  // Each node of an NCHW graph is tapped through an NHWC view on the path to the output (see insertNhwcViews).
+  const views = nchw
+    ? insertNhwcViews(graph.nodes as unknown as Record<string, NchwNode>, names)
+    : new Map<string, string>();
+  if (nchw)
+    (
+      model as unknown as { executor?: { compiledMap?: Map<string, unknown> } }
+    ).executor?.compiledMap?.clear();
+  const viewOf = (n: string) => views.get(n) ?? n;
   const channels = inShape[3];
   check(
     typeof channels === 'number' && channels > 0,
@@ -188,7 +236,8 @@ export function fromGraphModel(model: tfconv.GraphModel, options: GraphModelOpti
   if ((options.inferShapes ?? true) && h !== null && w !== null) {
     try {
       const outs = tf.tidy(() => {
-        const r = model.execute(tf.zeros([1, h, w, channels]), names);
+        const z = tf.zeros([1, h, w, channels]) as tf.Tensor4D;
+        const r = model.execute(nchw ? toNchw(z) : z, names.map(viewOf));
         return Array.isArray(r) ? r : [r];
       });
       outs.forEach((t, i) => shapes.set(names[i], t.shape.slice(1)));
@@ -201,7 +250,7 @@ export function fromGraphModel(model: tfconv.GraphModel, options: GraphModelOpti
   const layers: LayerInfo[] = nodes.map((n) => {
     const info: LayerInfo = {
       name: n.name,
-      kind: Object.entries(FUSED_OPS).find(([, v]) => v === n.op)?.[0] ?? n.op,
+      kind: originalOp.get(n.name) ?? n.op,
       outputShape: shapes.get(n.name) ?? [],
       inputs: n.inputNames.map(base).filter((i) => !(i in weights) && graph.nodes[i]?.op !== 'Const'),
     };
@@ -225,15 +274,18 @@ export function fromGraphModel(model: tfconv.GraphModel, options: GraphModelOpti
     if (!withLogits && taps.length === 0) return { activations: {} };
     const wanted = withLogits ? [outName, ...taps] : taps;
     let outs: tf.Tensor[];
+    const xin = nchw ? toNchw(x) : x;
     try {
-      const r = model.execute({ [inputName]: x }, wanted);
+      const r = model.execute({ [inputName]: xin }, wanted.map(viewOf));
       outs = Array.isArray(r) ? r : [r];
     } catch (e) {
+      if (xin !== x) xin.dispose();
       if (CnnvizError.isInstance(e)) throw e;
       throw new CnnvizError('UNSUPPORTED_OP', `graph execution failed: ${(e as Error).message}`, {
         cause: e,
       });
     }
+    if (xin !== x) xin.dispose();
     const out = withLogits ? outs[0] : undefined;
     const acts = withLogits ? outs.slice(1) : outs;
     const activations: Record<string, tf.Tensor> = {};
@@ -299,6 +351,13 @@ export function fromGraphModel(model: tfconv.GraphModel, options: GraphModelOpti
   };
 }
 
+/** A node's `data_format` attribute ('NHWC', 'NCHW', ...), upper case; undefined when it has none. */
+function dataFormat(n: GraphNode): string | undefined {
+  const s = (n.rawAttrs as Record<string, { s?: string }> | undefined)?.data_format?.s;
+  if (s === undefined) return undefined;
+  return (/^[A-Za-z]+$/.test(s) && /^N[A-Z]+$/i.test(s) ? s : atobSafe(s)).toUpperCase();
+}
+
 function graphKernel(
   kind: string,
   n: GraphNode,
@@ -312,8 +371,9 @@ function graphKernel(
     const txt = s === undefined ? 'VALID' : typeof s === 'string' && /^[A-Za-z]+$/.test(s) ? s : atobSafe(s);
     return txt.toUpperCase() === 'SAME' ? 'same' : 'valid';
   })() as 'same' | 'valid';
+  const [hA, wA] = dataFormat(n) === 'NCHW' ? [2, 3] : [1, 2];
   const strides = list('strides');
-  const st: [number, number] = strides.length === 4 ? [strides[1], strides[2]] : [1, 1];
+  const st: [number, number] = strides.length === 4 ? [strides[hA], strides[wA]] : [1, 1];
   if (['Conv2D', '_FusedConv2D', 'DepthwiseConv2dNative', 'FusedDepthwiseConv2dNative'].includes(kind)) {
     const f = (weights as Record<string, tf.Tensor[]>)[base(n.inputNames[1] ?? '')]?.[0] as
       tf.Tensor | undefined;
@@ -323,12 +383,12 @@ function graphKernel(
       size: [f.shape[0] ?? 1, f.shape[1] ?? 1],
       strides: st,
       padding,
-      dilation: dil.length === 4 ? [dil[1], dil[2]] : [1, 1],
+      dilation: dil.length === 4 ? [dil[hA], dil[wA]] : [1, 1],
     };
   }
   if (kind === 'MaxPool' || kind === 'AvgPool') {
     const k = list('ksize');
-    return { size: k.length === 4 ? [k[1], k[2]] : [1, 1], strides: st, padding };
+    return { size: k.length === 4 ? [k[hA], k[wA]] : [1, 1], strides: st, padding };
   }
   return undefined;
 }

@@ -201,6 +201,19 @@ export function runLayer(
         Number(cfg.epsilon ?? 1e-3),
       );
     }
+    case 'LayerNormalization': {
+      // Own implementation: tfjs-layers' apply fails without gamma/beta (center/scale false).
+      const axes = ((Array.isArray(cfg.axis) ? cfg.axis : [cfg.axis ?? -1]) as number[]).map((a) =>
+        a < 0 ? x.rank + a : a,
+      );
+      if (axes.length !== 1 || axes[0] !== x.rank - 1) break;
+      const w = weightsByName(layer);
+      const { mean, variance } = tf.moments(x, axes, true);
+      let y = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, Number(cfg.epsilon ?? 1e-3))));
+      if (w.gamma) y = tf.mul(y, w.gamma);
+      if (w.beta) y = tf.add(y, w.beta);
+      return y;
+    }
     case 'Activation':
       return applyActivation(x, act);
     case 'ReLU': {
@@ -212,9 +225,14 @@ export function runLayer(
     case 'LeakyReLU':
       return tf.leakyRelu(x, Number(cfg.alpha ?? 0.3));
     case 'ELU':
+      if (Number(cfg.alpha ?? 1) !== 1) break;
       return tf.elu(x);
-    case 'Softmax':
+    case 'Softmax': {
+      // tfjs-layers' Softmax defaults to axis 1 (Keras: -1); tf.softmax only does the last axis.
+      const axis = Number(cfg.axis ?? 1);
+      if (axis !== -1 && axis !== x.rank - 1) break;
       return noActivation ? x : tf.softmax(x);
+    }
     case 'Add':
       return inputs.length === 1 ? x : tf.addN(inputs);
     case 'Subtract':

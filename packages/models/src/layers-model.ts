@@ -15,6 +15,7 @@ import { wantsLogits } from './forward-options.js';
 import { cutChain, FoldedWeights, fusedConvs, runFusedConv, type FoldStep } from './fold.js';
 import { hasSoftmaxActivation, isSoftmaxLayer, kernelInfo, runLayer } from './layer-ops.js';
 import { checkInputRange, makePreprocess } from './preprocess.js';
+import { layerProblem } from './supported.js';
 
 /** Options shared by every adapter. */
 export interface ModelOptions {
@@ -111,6 +112,10 @@ export function fromLayersModel(model: tfl.LayersModel, options: LayersModelOpti
     `models with one output are supported, got ${model.outputs.length}`,
   );
   const all = steps(model);
+  for (const s of all) {
+    const problem = layerProblem(s.cls);
+    if (problem) throw new CnnvizError('UNSUPPORTED_LAYER', `layer '${s.name}' (${s.cls}): ${problem}`);
+  }
   const byName = new Map(all.map((s) => [s.name, s]));
 
   let outName = options.outputLayer ?? model.outputs[0].sourceLayer.name;

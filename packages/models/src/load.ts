@@ -3,7 +3,9 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import * as tfconv from '@tensorflow/tfjs-converter';
 import { check, CnnvizError, type InputRange, type VisionModel } from '@cnnviz/core';
 import { fromGraphModel } from './graph-model.js';
+import { normalizeKeras3, restoreDepthMultipliers } from './keras3.js';
 import { fromLayersModel, type ModelOptions } from './layers-model.js';
+import { checkLayerClasses, unsupportedFromTfjs } from './supported.js';
 
 /** Options of `loadModel`: what `fromLayersModel`/`fromGraphModel` take, defaults from model.json metadata. */
 export type LoadModelOptions = ModelOptions;
@@ -111,7 +113,10 @@ function metaOptions(art: tf.io.ModelArtifacts, options: LoadModelOptions): Load
 /**
  * Loads a TensorFlow.js model (layers or graph format) as a VisionModel. `source` is a path to a
  * model.json (Node: read from disk), a URL (tf.io.http), or any tf.io.IOHandler. Labels and the
- * input range default to model.json's `userDefinedMetadata` `{ labels, inputRange }`. Any failure
+ * input range default to model.json's `userDefinedMetadata` `{ labels, inputRange }`. Keras 3 exports
+ * (`batch_shape`, `{args, kwargs}` inbound nodes, DTypePolicy objects) are normalised first. A layer
+ * or op cnnviz cannot differentiate is CnnvizError('UNSUPPORTED_LAYER' | 'UNSUPPORTED_OP') naming
+ * it. Any other failure
  * (missing or corrupt model.json, missing or short weight file) is CnnvizError('MODEL_LOAD')
  * naming the source. The VisionModel owns the loaded model: `dispose()` frees its weights.
  */
@@ -146,6 +151,11 @@ export async function loadModel(
   const opts = metaOptions(art, options);
   const topo = art.modelTopology as Record<string, unknown>;
   const isGraph = art.format === 'graph-model' || Array.isArray(topo.node);
+  if (!isGraph) {
+    // Keras 3 exports → the Keras 2 form tfjs-layers reads; unknown or non-differentiable layers named now.
+    art = restoreDepthMultipliers(normalizeKeras3(art));
+    checkLayerClasses(art.modelTopology);
+  }
   try {
     if (isGraph) {
       const g = await tfconv.loadGraphModel(tf.io.fromMemory(art));
@@ -156,6 +166,9 @@ export async function loadModel(
   } catch (e) {
     if (CnnvizError.isInstance(e) && e.code !== 'MODEL_LOAD') throw e;
     if (CnnvizError.isInstance(e)) throw e;
-    throw loadError(where, `building the ${isGraph ? 'graph' : 'layers'} model failed`, e);
+    throw (
+      unsupportedFromTfjs(e) ??
+      loadError(where, `building the ${isGraph ? 'graph' : 'layers'} model failed`, e)
+    );
   }
 }

@@ -139,3 +139,33 @@ export function forEachTap<T>(
   if (xp !== x) xp.dispose();
   return out;
 }
+
+/**
+ * The filter of an undilated convolution equal to a dilated one: rate-1 zeros inserted between taps, shape
+ * [(fH-1)·dH+1, (fW-1)·dW+1, ...]. A dilated convolution's input gradient is the undilated one's with this filter
+ * (y[i] = Σ_k x[i·s + k·d − p]·w[k] is the same sum over the zero-inserted taps), which every backend's
+ * BackpropInput kernels compute; tfjs's own gradients refuse dilations.
+ */
+export function dilateFilter(filter: tf.Tensor4D, dH: number, dW: number): tf.Tensor4D {
+  if (dH === 1 && dW === 1) return filter;
+  // Rank <= 4 ops only: webgpu's Pad mis-handles the rank-6 tensor dilateSpatial pads.
+  return tf.tidy(() => {
+    const [fH, fW, a, b] = filter.shape;
+    const rH = (fH - 1) * dH + 1;
+    const rW = (fW - 1) * dW + 1;
+    const rows = tf.pad(tf.reshape(filter, [fH, 1, fW * a * b]), [
+      [0, 0],
+      [0, dH - 1],
+      [0, 0],
+    ]);
+    const r = tf.slice(tf.reshape(rows, [fH * dH, fW * a * b]), [0, 0], [rH, fW * a * b]);
+    const cols = tf.pad(tf.reshape(r, [rH, fW, 1, a * b]), [
+      [0, 0],
+      [0, 0],
+      [0, dW - 1],
+      [0, 0],
+    ]);
+    const c = tf.slice(tf.reshape(cols, [rH, fW * dW, a * b]), [0, 0, 0], [rH, rW, a * b]);
+    return tf.reshape(c, [rH, rW, a, b]);
+  });
+}

@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { CnnvizError } from '../errors.js';
+import { dilateFilter } from './conv-ops.js';
 import { DEPTHWISE_DX_MASKED_KERNEL, OUTPUT_MASK_KERNEL } from './webgpu-kernel-fixes.js';
 
 /** Activations the fused convolution applies in the same kernel (all backends implement these three). */
@@ -10,8 +12,10 @@ export interface FusedInputConvOptions {
   /** 'same' | 'valid' | explicit NHWC padding `[[0,0],[top,bottom],[left,right],[0,0]]`. */
   pad: 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
   activation?: FusedInputConvActivation;
-  /** Depthwise convolution (filter `[kh,kw,C,1]`) instead of a full one (filter `[kh,kw,Cin,Cout]`). */
+  /** Depthwise convolution (filter `[kh,kw,C,m]`) instead of a full one (filter `[kh,kw,Cin,Cout]`). */
   depthwise?: boolean;
+  /** Atrous rate (strides must then be 1, as in TensorFlow). Default 1. */
+  dilations?: number | [number, number];
 }
 
 // Gradient overrides (overrides.ts) re-register kernel gradients and keep their state under this global key; while
@@ -57,12 +61,23 @@ export function fusedInputOnlyConv2d(
   const depthwise = options.depthwise === true;
   const pad = options.pad;
   const bias = options.bias;
+  const dil: [number, number] =
+    typeof options.dilations === 'number'
+      ? [options.dilations, options.dilations]
+      : (options.dilations ?? [1, 1]);
+  const dilated = dil[0] !== 1 || dil[1] !== 1;
+  if (dilated && !(strides === 1 || (Array.isArray(strides) && strides.every((v) => v === 1)))) {
+    throw new CnnvizError(
+      'BAD_OPTION',
+      `strides must be 1 when dilations > 1 (as in TensorFlow), got ${strides}`,
+    );
+  }
   const kernelName = depthwise ? 'FusedDepthwiseConv2D' : 'FusedConv2D';
   const attrs = {
     strides,
     pad,
     dataFormat: 'NHWC',
-    dilations: [1, 1],
+    dilations: dil,
     dimRoundingMode: undefined,
     activation,
     leakyreluAlpha: undefined,
@@ -81,7 +96,9 @@ export function fusedInputOnlyConv2d(
     return {
       value: y,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [out, w] = saved as [tf.Tensor4D, tf.Tensor4D];
+        const [out, saved1] = saved as [tf.Tensor4D, tf.Tensor4D];
+        // Dilated: the undilated gradient kernels on the zero-inserted filter (see dilateFilter).
+        const w = dilateFilter(saved1, dil[0], dil[1]);
         const shape = input.shape as [number, number, number, number];
         const gradAttrs = { strides, pad, dilations: [1, 1], dataFormat: 'NHWC', inputShape: shape };
         const backendName = tf.getBackend();
