@@ -33,6 +33,7 @@ export class GraphBuilder {
   ops = new Set<string>();
 
   input(name: string, shape: number[]): string {
+    this.ops.add('Placeholder');
     this.nodes.push({
       name,
       op: 'Placeholder',

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { CnnvizError } from '@cnnviz/core';
+import { TESTED_KINDS } from './tested-kinds.js';
 
 /**
  * Load-time checks that a model is one cnnviz can differentiate, so that a user learns which layer or op is the
@@ -107,4 +108,20 @@ export function unsupportedFromTfjs(e: unknown): CnnvizError | undefined {
       },
     );
   return undefined;
+}
+
+/** What cnnviz knows about a layer kind (a tfjs-layers class or a graph op), as `cnnviz layers` shows it. */
+export interface LayerSupport {
+  /** cnnviz can differentiate through it (load refuses a model where it cannot). */
+  differentiable: boolean;
+  /** Its output can be requested as a tap (every layer a VisionModel lists can). */
+  tappable: boolean;
+  /** The conformance suite loads and checks a model with this kind (see docs/supported-layers.md). */
+  tested: boolean;
+}
+
+/** Support of a layer kind as listed in `VisionModel.layers[i].kind`. */
+export function layerSupport(kind: string): LayerSupport {
+  const differentiable = layerProblem(kind) === undefined && opProblem(kind) === undefined;
+  return { differentiable, tappable: true, tested: TESTED_KINDS.includes(kind) };
 }
