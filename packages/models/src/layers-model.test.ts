@@ -373,3 +373,35 @@ describe('fromLayersModel', () => {
     m.dispose();
   });
 });
+
+describe('fromLayersModel: layers run by cnnviz itself', () => {
+  it('LayerNormalization without gamma/beta (tfjs-layers cannot differentiate it): closed form and central differences', () => {
+    const input = tfl.input({ shape: [4, 4, 2] });
+    const ln = tfl.layers.layerNormalization({ name: 'ln', center: false, scale: false, epsilon: 1e-3 });
+    const y = ln.apply(input) as tfl.SymbolicTensor;
+    const out = tfl.layers
+      .dense({ name: 'out', units: 2, kernelInitializer: seeded(3) })
+      .apply(tfl.layers.flatten().apply(y)) as tfl.SymbolicTensor;
+    const vm = fromLayersModel(tfl.model({ inputs: input, outputs: out }));
+    const x = tf.randomNormal([1, 4, 4, 2], 0, 1, 'float32', 4) as tf.Tensor4D;
+    const { activations } = vm.forward(x, ['ln'], { logits: false });
+    const want = tf.tidy(() => {
+      const { mean, variance } = tf.moments(x, [3], true);
+      return tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 1e-3)));
+    });
+    expect(maxAbsDiff(activations.ln, want)).toBeLessThan(1e-5);
+    const f = (t: tf.Tensor) => tf.sum(tf.mul(vm.forward(t as tf.Tensor4D).logits!, tf.tensor([[1, -2]])));
+    const g = tf.grad(f)(x).dataSync();
+    const xs = x.dataSync();
+    for (const i of [0, 5, 17, 30]) {
+      const at = (d: number) => {
+        const v = Float32Array.from(xs);
+        v[i] += d;
+        return tf.tidy(() => f(tf.tensor4d(v, [1, 4, 4, 2])).dataSync()[0]);
+      };
+      expect(Math.abs((at(1e-2) - at(-1e-2)) / 2e-2 - g[i])).toBeLessThan(2e-2 * Math.max(1, Math.abs(g[i])));
+    }
+    tf.dispose([x, want, activations.ln]);
+    vm.dispose!();
+  });
+});
