@@ -1,3 +1,5 @@
+import { zeroInsertValues } from './conformance-nets.js';
+
 // Test helper (not exported from the package): hand-written GraphModel fixtures in the converter's model.json format
 // (a `modelTopology.node` list with TensorFlow AttrValue JSON, weights in a manifest), one per group of common ops.
 // Each builder makes the graph under test (`ref: false`) or its reference twin (`ref: true`) that stock TF.js can
@@ -103,18 +105,6 @@ const conv = (s: number[], pad: string, fmt = 'NHWC', dil = [1, 1, 1, 1]): Attr 
   dilations: ints(dil),
 });
 
-/** Zero insertion of an HWIO filter's values (the reference's undilated kernel). */
-function zeroInsert(data: number[], shape: number[], d: number): { data: number[]; shape: number[] } {
-  const [fh, fw, a, b] = shape;
-  const H = (fh - 1) * d + 1;
-  const W = (fw - 1) * d + 1;
-  const out = new Array<number>(H * W * a * b).fill(0);
-  for (let i = 0; i < fh; i++)
-    for (let j = 0; j < fw; j++)
-      for (let k = 0; k < a * b; k++) out[(i * d * W + j * d) * a * b + k] = data[(i * fw + j) * a * b + k];
-  return { data: out, shape: [H, W, a, b] };
-}
-
 export interface GraphFixture {
   name: string;
   /** Whether the model input is NCHW (the twin is NHWC). */
@@ -125,8 +115,8 @@ export interface GraphFixture {
 function dilatedWeight(g: GraphBuilder, name: string, shape: number[], d: number, ref: boolean): string {
   const data = rand(shape.reduce((a, b) => a * b, 1));
   if (!ref) return g.weight(name, shape, data);
-  const z = zeroInsert(data, shape, d);
-  return g.weight(name, z.shape, z.data);
+  const z = zeroInsertValues(data, shape, d, d);
+  return g.weight(name, z.shape, Array.from(z.data));
 }
 
 export const GRAPHS: GraphFixture[] = [

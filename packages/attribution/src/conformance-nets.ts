@@ -476,16 +476,29 @@ export function buildPair(a: Architecture): { model: tfl.LayersModel; ref: tfl.L
   return { model, ref };
 }
 
-/** Zero insertion written independently of core's dilateFilter (it is what the test checks). */
-function zeroInsert(w: tf.Tensor4D, dh: number, dw: number): tf.Tensor4D {
-  const [fh, fw, a, b] = w.shape;
-  const src = w.dataSync();
-  const out = new Float32Array(((fh - 1) * dh + 1) * ((fw - 1) * dw + 1) * a * b);
+/**
+ * Zero insertion of an HWIO kernel's values, [(fh-1)·dh+1, (fw-1)·dw+1, a, b] (written independently of core's
+ * dilateFilter, which is what the suite checks).
+ */
+export function zeroInsertValues(
+  src: ArrayLike<number>,
+  shape: number[],
+  dh: number,
+  dw: number,
+): { data: Float32Array; shape: number[] } {
+  const [fh, fw, a, b] = shape;
+  const H = (fh - 1) * dh + 1;
   const W = (fw - 1) * dw + 1;
+  const data = new Float32Array(H * W * a * b);
   for (let i = 0; i < fh; i++)
     for (let j = 0; j < fw; j++)
-      for (let k = 0; k < a * b; k++) out[(i * dh * W + j * dw) * a * b + k] = src[(i * fw + j) * a * b + k];
-  return tf.tensor4d(out, [(fh - 1) * dh + 1, W, a, b]);
+      for (let k = 0; k < a * b; k++) data[(i * dh * W + j * dw) * a * b + k] = src[(i * fw + j) * a * b + k];
+  return { data, shape: [H, W, a, b] };
+}
+
+function zeroInsert(w: tf.Tensor4D, dh: number, dw: number): tf.Tensor4D {
+  const z = zeroInsertValues(w.dataSync(), w.shape, dh, dw);
+  return tf.tensor4d(z.data, z.shape as [number, number, number, number]);
 }
 
 /**

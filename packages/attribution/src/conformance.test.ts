@@ -13,6 +13,7 @@ import { GRAPHS, UNSUPPORTED_GRAPHS, type GraphBuilder } from './conformance-gra
 import { gradCam } from './grad-cam.js';
 import { guidedBackprop } from './guided-backprop.js';
 import { saliency } from './saliency.js';
+import { relErr } from './test-nets.js';
 
 // The conformance suite (issue 22): architectures built in tfjs-layers and hand-written GraphModels, saved to
 // model.json + weights on disk and loaded with loadModel. For each: forward = the original, saliency = tf.grad on
@@ -29,17 +30,6 @@ beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let num = 0;
-  let den = 1e-12;
-  for (let i = 0; i < a.length; i++) {
-    num = Math.max(num, Math.abs(a[i] - b[i]));
-    den = Math.max(den, Math.abs(b[i]));
-  }
-  return num / den;
-}
 
 function image(channels: number, seed: number): tf.Tensor3D {
   let s = seed;
