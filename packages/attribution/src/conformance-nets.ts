@@ -315,8 +315,9 @@ export const ARCHITECTURES: Architecture[] = [
     name: 'rescaling',
     build: functional('pre', (x) => {
       const s = tfl.layers.rescaling({ name: 'rescale', scale: 2, offset: -1 }).apply(x) as L;
-      // Resizing and CenterCrop are left out: tfjs-layers 4.22 gives them a symbolic output without the batch axis
-      // ([10,10,8] for [null,8,8,3]), so no layer can follow them in a model.
+      // Resizing and CenterCrop are left out. tfjs-layers 4.22: Resizing's symbolic output lacks the batch axis
+      // ([10,10,8] for [null,8,8,3]) so no layer can follow it, and fails inside model.apply (it resizes the input
+      // array); CenterCrop runs tf.image.cropAndResize, which has no gradient.
       return dense(gap(conv(s, 'conv', 4, { activation: 'relu' })), 'logits');
     }),
   },
