@@ -322,6 +322,10 @@ function supportTable(): string {
     'Refused at load time: layers without an input gradient (`Embedding`, lookups, hashing) with `UNSUPPORTED_LAYER`,',
     'layer classes tfjs-layers cannot build with `UNSUPPORTED_LAYER`, graph ops without one (`ArgMax`, `TopKV2`,',
     '`NonMaxSuppression*`, control flow) or unknown to TF.js with `UNSUPPORTED_OP`.',
+    '',
+    'Not covered because tfjs-layers 4.22 itself fails on them: `Resizing` (its symbolic shape drops the batch axis),',
+    '`CenterCrop` (runs `cropAndResize`, which has no gradient), the `gelu_new` activation (tfjs cannot read back',
+    'what it writes), `log_softmax` (no such activation in tfjs-layers), `ELU` with `alpha` != 1, `Conv3D`.',
   ].join('\n');
 }
 
