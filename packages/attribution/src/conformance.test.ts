@@ -1,4 +1,5 @@
 import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import * as tfconv from '@tensorflow/tfjs-converter';
@@ -6,7 +7,13 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CnnvizError, guidedOverrides, withGradientOverrides, type VisionModel } from '@cnnviz/core';
+import {
+  CnnvizError,
+  guidedOverrides,
+  registerKernelFixes,
+  withGradientOverrides,
+  type VisionModel,
+} from '@cnnviz/core';
 import { loadModel } from '@cnnviz/models';
 import { ARCHITECTURES, buildPair, CLASSES, runLayers, SIZE } from './conformance-nets.js';
 import { GRAPHS, UNSUPPORTED_GRAPHS, type GraphBuilder } from './conformance-graphs.js';
@@ -26,9 +33,6 @@ const dir = mkdtempSync(join(tmpdir(), 'cnnviz-conformance-'));
 const root = join(__dirname, '..', '..', '..');
 const TOL = 1e-5;
 
-beforeAll(async () => {
-  await tf.setBackend('cpu');
-});
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function image(channels: number, seed: number): tf.Tensor3D {
@@ -169,101 +173,121 @@ function closedFormCam(a: tf.Tensor4D, grad: tf.Tensor4D): tf.Tensor2D {
   return tf.squeeze(tf.relu(tf.sum(tf.mul(a, tf.reshape(alpha, [1, 1, 1, -1])), -1)), [0]) as tf.Tensor2D;
 }
 
-describe('conformance: tfjs-layers architectures saved to model.json and loaded', () => {
-  it(`has at least 25 architectures (${ARCHITECTURES.length})`, () => {
-    expect(ARCHITECTURES.length).toBeGreaterThanOrEqual(25);
-  });
+// Every check on cpu (stock kernels, the reference of the other tests) and on wasm with cnnviz's kernel fixes; the
+// reference twin runs on the same backend. WebGPU kernels are checked by core's tests (lavapipe is slow here).
+for (const backend of ['cpu', 'wasm']) {
+  describe(`conformance on ${backend}: tfjs-layers architectures saved to model.json and loaded`, () => {
+    beforeAll(async () => {
+      await tf.setBackend(backend);
+      registerKernelFixes(backend);
+    });
 
-  it.each(ARCHITECTURES.map((a) => [a.name, a] as const))('%s', async (_name, a) => {
-    const { model, ref } = buildPair(a);
-    classesOf(model, classesSeen);
-    const path = await saveLayers(model, a.name);
-    const vm = await loadModel(path);
-    const img = image(vm.inputShape[2], 7);
-    const outName = ref.outputs[0].sourceLayer.name;
-    const logitsOf = (m: Map<string, tf.Tensor>) => m.get(outName) as tf.Tensor2D;
-    const cams = await conform(
-      vm,
-      img,
-      (x) => ref.apply(x, { training: false }) as tf.Tensor2D,
-      (x) => runLayers(ref, x),
-      (layer, x) => {
-        const act = runLayers(ref, x).get(layer) as tf.Tensor4D;
-        const grad = tf.grad((v: tf.Tensor) =>
-          tf.gather(logitsOf(runLayers(ref, x, { layer, value: v })), target, 1),
-        )(act) as tf.Tensor4D;
-        return closedFormCam(act, grad);
-      },
-    );
-    results.push({ name: a.name, kind: 'layers', layers: vm.layers.length, camLayers: cams });
-    img.dispose();
-    vm.dispose!();
-    ref.dispose();
-  });
-});
+    it(`has at least 25 architectures (${ARCHITECTURES.length})`, () => {
+      expect(ARCHITECTURES.length).toBeGreaterThanOrEqual(25);
+    });
 
-describe('conformance: hand-written GraphModels', () => {
-  it.each(GRAPHS.map((g) => [g.name, g] as const))('%s', async (_name, fixture) => {
-    const g = fixture.build(false);
-    for (const op of g.ops) opsSeen.add(op);
-    const vm = await loadModel(saveGraph(g, fixture.name));
-    const twin = fixture.build(true);
-    const { json, data } = twin.artifacts();
-    const refModel = await tfconv.loadGraphModel(
-      tf.io.fromMemory({
-        modelTopology: json.modelTopology as object,
-        weightSpecs: (json.weightsManifest as { weights: tf.io.WeightsManifestEntry[] }[])[0].weights,
-        weightData: data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer,
-      }),
-    );
-    const names = vm.layers.map((l) => l.name);
-    // The output before the softmax cnnviz strips (pre-softmax logits).
-    const last = g.nodes[g.nodes.length - 1] as { name: string; op: string; input: string[] };
-    const out = last.op === 'Softmax' ? last.input[0] : last.name;
-    const exec = (x: tf.Tensor4D, outputs: string[], feed?: Record<string, tf.Tensor>) => {
-      const r = refModel.execute({ x, ...feed }, outputs);
-      return Array.isArray(r) ? r : [r];
-    };
-    const img = image(3, 9);
-    const cams = await conform(
-      vm,
-      img,
-      (x) => exec(x, [out])[0] as tf.Tensor2D,
-      (x) => {
-        const vals = exec(x, names);
-        return new Map(names.map((n, i) => [n, vals[i]]));
-      },
-      (layer, x) => {
-        const act = exec(x, [layer])[0] as tf.Tensor4D;
-        // The graph fed at the layer: the executor computes the output from the given node value.
-        const grad = tf.grad((v: tf.Tensor) => tf.gather(exec(x, [out], { [layer]: v })[0], target, 1))(
-          act,
-        ) as tf.Tensor4D;
-        return closedFormCam(act, grad);
-      },
-    );
-    results.push({ name: fixture.name, kind: 'graph', layers: vm.layers.length, camLayers: cams });
-    img.dispose();
-    vm.dispose!();
-    refModel.dispose();
-  });
-
-  it.each(UNSUPPORTED_GRAPHS.map((g) => [g.name, g] as const))(
-    '%s: refused at load time with UNSUPPORTED_OP naming the op',
-    async (_name, fixture) => {
-      const path = saveGraph(fixture.build(), fixture.name);
-      const e = await loadModel(path).then(
-        () => undefined,
-        (err: unknown) => err,
+    it.each(ARCHITECTURES.map((a) => [a.name, a] as const))('%s', async (_name, a) => {
+      const { model, ref } = buildPair(a);
+      classesOf(model, classesSeen);
+      const path = await saveLayers(model, a.name);
+      const vm = await loadModel(path);
+      const img = image(vm.inputShape[2], 7);
+      const outName = ref.outputs[0].sourceLayer.name;
+      const logitsOf = (m: Map<string, tf.Tensor>) => m.get(outName) as tf.Tensor2D;
+      const cams = await conform(
+        vm,
+        img,
+        (x) => ref.apply(x, { training: false }) as tf.Tensor2D,
+        (x) => runLayers(ref, x),
+        (layer, x) => {
+          const act = runLayers(ref, x).get(layer) as tf.Tensor4D;
+          const grad = tf.grad((v: tf.Tensor) =>
+            tf.gather(logitsOf(runLayers(ref, x, { layer, value: v })), target, 1),
+          )(act) as tf.Tensor4D;
+          return closedFormCam(act, grad);
+        },
       );
-      expect(CnnvizError.isInstance(e)).toBe(true);
-      expect((e as CnnvizError).code).toBe('UNSUPPORTED_OP');
-      expect((e as CnnvizError).message).toContain(fixture.op);
-    },
-  );
-});
+      if (backend === 'cpu')
+        results.push({ name: a.name, kind: 'layers', layers: vm.layers.length, camLayers: cams });
+      img.dispose();
+      vm.dispose!();
+      ref.dispose();
+    });
+  });
+
+  describe(`conformance on ${backend}: hand-written GraphModels`, () => {
+    beforeAll(async () => {
+      await tf.setBackend(backend);
+      registerKernelFixes(backend);
+    });
+
+    it.each(GRAPHS.map((g) => [g.name, g] as const))('%s', async (_name, fixture) => {
+      const g = fixture.build(false);
+      for (const op of g.ops) opsSeen.add(op);
+      const vm = await loadModel(saveGraph(g, fixture.name));
+      const twin = fixture.build(true);
+      const { json, data } = twin.artifacts();
+      const refModel = await tfconv.loadGraphModel(
+        tf.io.fromMemory({
+          modelTopology: json.modelTopology as object,
+          weightSpecs: (json.weightsManifest as { weights: tf.io.WeightsManifestEntry[] }[])[0].weights,
+          weightData: data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer,
+        }),
+      );
+      const names = vm.layers.map((l) => l.name);
+      // The output before the softmax cnnviz strips (pre-softmax logits).
+      const last = g.nodes[g.nodes.length - 1] as { name: string; op: string; input: string[] };
+      const out = last.op === 'Softmax' ? last.input[0] : last.name;
+      const exec = (x: tf.Tensor4D, outputs: string[], feed?: Record<string, tf.Tensor>) => {
+        const r = refModel.execute({ x, ...feed }, outputs);
+        return Array.isArray(r) ? r : [r];
+      };
+      const img = image(3, 9);
+      const cams = await conform(
+        vm,
+        img,
+        (x) => exec(x, [out])[0] as tf.Tensor2D,
+        (x) => {
+          const vals = exec(x, names);
+          return new Map(names.map((n, i) => [n, vals[i]]));
+        },
+        (layer, x) => {
+          const act = exec(x, [layer])[0] as tf.Tensor4D;
+          // The graph fed at the layer: the executor computes the output from the given node value.
+          const grad = tf.grad((v: tf.Tensor) => tf.gather(exec(x, [out], { [layer]: v })[0], target, 1))(
+            act,
+          ) as tf.Tensor4D;
+          return closedFormCam(act, grad);
+        },
+      );
+      if (backend === 'cpu')
+        results.push({ name: fixture.name, kind: 'graph', layers: vm.layers.length, camLayers: cams });
+      img.dispose();
+      vm.dispose!();
+      refModel.dispose();
+    });
+
+    it.each(UNSUPPORTED_GRAPHS.map((g) => [g.name, g] as const))(
+      '%s: refused at load time with UNSUPPORTED_OP naming the op',
+      async (_name, fixture) => {
+        const path = saveGraph(fixture.build(), fixture.name);
+        const e = await loadModel(path).then(
+          () => undefined,
+          (err: unknown) => err,
+        );
+        expect(CnnvizError.isInstance(e)).toBe(true);
+        expect((e as CnnvizError).code).toBe('UNSUPPORTED_OP');
+        expect((e as CnnvizError).message).toContain(fixture.op);
+      },
+    );
+  });
+}
 
 describe('conformance: layers cnnviz cannot differentiate', () => {
+  beforeAll(async () => {
+    await tf.setBackend('cpu');
+  });
+
   it('an Embedding is refused at load time with UNSUPPORTED_LAYER naming it', async () => {
     const input = tfl.input({ shape: [SIZE, SIZE, 3], name: 'input' });
     const idx = tfl.layers
@@ -308,8 +332,8 @@ function supportTable(): string {
   return [
     `Generated by the conformance suite (packages/attribution/src/conformance.test.ts): ${arch.length} tfjs-layers`,
     `architectures and ${graphs.length} GraphModels, each saved to model.json + weights, loaded with \`loadModel\`, and`,
-    'checked for forward values, saliency = `tf.grad`, guided backprop, Grad-CAM on every conv-like layer and taps on',
-    'every layer.',
+    'checked on the cpu and wasm backends for forward values, saliency = `tf.grad`, guided backprop, Grad-CAM on every',
+    'conv-like layer and taps on every layer.',
     '',
     `**Layer classes (${classesSeen.size}):** ${list(classesSeen)}.`,
     '',
