@@ -306,6 +306,21 @@ describe('conformance: layers cnnviz cannot differentiate', () => {
     });
   });
 
+  it('a CenterCrop (cropAndResize: no gradient in TF.js) is refused at load time with UNSUPPORTED_LAYER', async () => {
+    const input = tfl.input({ shape: [SIZE, SIZE, 3], name: 'input' });
+    const c = tfl.layers.centerCrop({ name: 'crop', height: 6, width: 6 }).apply(input) as tfl.SymbolicTensor;
+    const out = tfl.layers
+      .dense({ name: 'logits', units: CLASSES })
+      .apply(tfl.layers.flatten().apply(c)) as tfl.SymbolicTensor;
+    const path = await saveLayers(tfl.model({ inputs: input, outputs: out }), 'center-crop');
+    await expect(loadModel(path)).rejects.toMatchObject({
+      code: 'UNSUPPORTED_LAYER',
+      message: expect.stringContaining(
+        "'crop' (CenterCrop): tfjs-layers' CenterCrop runs tf.image.cropAndResize",
+      ),
+    });
+  });
+
   it('a layer class tfjs-layers does not know is refused with UNSUPPORTED_LAYER naming it', async () => {
     const { model } = buildPair(ARCHITECTURES[0]);
     const path = await saveLayers(model, 'unknown-layer');
@@ -343,12 +358,13 @@ function supportTable(): string {
     '',
     'Keras 3 exports (TensorFlow >= 2.16 with tensorflowjs: `batch_shape`, `{args, kwargs}` inbound nodes,',
     'DTypePolicy objects, `module`/`registered_name`, `Functional`) are normalised on load.',
-    'Refused at load time: layers without an input gradient (`Embedding`, lookups, hashing) with `UNSUPPORTED_LAYER`,',
+    'Refused at load time: layers without an input gradient (`Embedding`, lookups, hashing, `CenterCrop`) with',
+    '`UNSUPPORTED_LAYER`,',
     'layer classes tfjs-layers cannot build with `UNSUPPORTED_LAYER`, graph ops without one (`ArgMax`, `TopKV2`,',
     '`NonMaxSuppression*`, control flow) or unknown to TF.js with `UNSUPPORTED_OP`.',
     '',
     'Not covered because tfjs-layers 4.22 itself fails on them: `Resizing` (its symbolic shape drops the batch axis),',
-    '`CenterCrop` (runs `cropAndResize`, which has no gradient), the `gelu_new` activation (tfjs cannot read back',
+    '`CenterCrop` (refused: it runs `cropAndResize`, which has no gradient), the `gelu_new` activation (tfjs cannot read back',
     'what it writes), `log_softmax` (no such activation in tfjs-layers), `ELU` with `alpha` != 1, `Conv3D`.',
   ].join('\n');
 }

@@ -7,16 +7,17 @@ import { TESTED_KINDS } from './tested-kinds.js';
  * problem when loading, not from a TF.js stack trace in the middle of a saliency run.
  */
 
-/** tfjs-layers classes with no gradient with respect to their input (integer lookups, embeddings). */
-const NON_DIFFERENTIABLE_LAYERS = new Set([
-  'Embedding',
-  'CategoryEncoding',
-  'Hashing',
-  'StringLookup',
-  'IntegerLookup',
-  'TextVectorization',
-  'Discretization',
-]);
+/** tfjs-layers classes with no gradient with respect to their input, and why. */
+const NON_DIFFERENTIABLE_LAYERS: Record<string, string> = {
+  Embedding: 'an embedding lookup has no gradient with respect to its integer input',
+  CategoryEncoding: 'a category encoding has no gradient with respect to its integer input',
+  Hashing: 'hashing has no gradient',
+  StringLookup: 'a string lookup has no gradient',
+  IntegerLookup: 'an integer lookup has no gradient',
+  TextVectorization: 'text vectorisation has no gradient',
+  Discretization: 'discretisation has no gradient',
+  CenterCrop: "tfjs-layers' CenterCrop runs tf.image.cropAndResize, which has no gradient in TensorFlow.js",
+};
 
 /** Graph ops without a gradient to their input in TF.js (control flow, dynamic shapes, selections). */
 const NON_DIFFERENTIABLE_OPS = new Set([
@@ -50,8 +51,7 @@ const NON_DIFFERENTIABLE_OPS = new Set([
 
 /** Why a layer class cannot be used, or undefined when it can. */
 export function layerProblem(cls: string): string | undefined {
-  if (NON_DIFFERENTIABLE_LAYERS.has(cls)) return `${cls} has no gradient with respect to its input`;
-  return undefined;
+  return NON_DIFFERENTIABLE_LAYERS[cls];
 }
 
 /** Why a graph op cannot be differentiated, or undefined when it can. */
