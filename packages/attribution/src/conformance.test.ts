@@ -358,14 +358,14 @@ function supportTable(): string {
     '',
     'Keras 3 exports (TensorFlow >= 2.16 with tensorflowjs: `batch_shape`, `{args, kwargs}` inbound nodes,',
     'DTypePolicy objects, `module`/`registered_name`, `Functional`) are normalised on load.',
-    'Refused at load time: layers without an input gradient (`Embedding`, lookups, hashing, `CenterCrop`) with',
-    '`UNSUPPORTED_LAYER`,',
-    'layer classes tfjs-layers cannot build with `UNSUPPORTED_LAYER`, graph ops without one (`ArgMax`, `TopKV2`,',
-    '`NonMaxSuppression*`, control flow) or unknown to TF.js with `UNSUPPORTED_OP`.',
+    'Refused at load time, naming the layer or op: layers without an input gradient (`Embedding`, lookups, hashing,',
+    '`CenterCrop`) and layer classes tfjs-layers cannot build with `UNSUPPORTED_LAYER`; graph ops without one',
+    '(`ArgMax`, `TopKV2`, `NonMaxSuppression*`, control flow) or unknown to TF.js with `UNSUPPORTED_OP`.',
     '',
     'Not covered because tfjs-layers 4.22 itself fails on them: `Resizing` (its symbolic shape drops the batch axis),',
     '`CenterCrop` (refused: it runs `cropAndResize`, which has no gradient), the `gelu_new` activation (tfjs cannot read back',
-    'what it writes), `log_softmax` (no such activation in tfjs-layers), `ELU` with `alpha` != 1, `Conv3D`.',
+    'what it writes), `log_softmax` (no such activation in tfjs-layers), `ELU` with `alpha` != 1. `Conv3D` is not',
+    'in the suite: cnnviz models take images, not volumes.',
   ].join('\n');
 }
 
