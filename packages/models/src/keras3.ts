@@ -24,7 +24,7 @@ export function isKeras3(topology: unknown): boolean {
   if (!isObj(topology)) return false;
   if (/^3\./.test(String(topology.keras_version ?? ''))) return true;
   const text = JSON.stringify(topology.model_config ?? topology);
-  return /"batch_shape"|"keras_history"|"DTypePolicy"|"registered_name"/.test(text);
+  return /"batch_shape"|"keras_history"|"DTypePolicy"/.test(text);
 }
 
 /** Inference-time no-ops of Keras 3 that tfjs-layers lacks: built as a linear Activation (identity). */
