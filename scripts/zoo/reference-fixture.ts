@@ -1,15 +1,18 @@
 /**
  * Activations of the zoo backbones on a fixed input, written to packages/models/src/zoo-reference.json: the
- * reference that packages/models/src/zoo-weights.test.ts holds the zoo's weight packages to (1e-6). It was first
- * run on the nsfwjs loader that @cnnviz/models used before the weights moved to @cnnviz/zoo-*.
+ * reference that packages/models/src/zoo-weights.test.ts holds the zoo's weight packages to (1e-6). They come
+ * from the nsfwjs loader that @cnnviz/models 0.1.0 used before the weights moved to @cnnviz/zoo-* (the file was
+ * first written by that release's own `zoo`, and this script reproduces it byte for byte).
  *
- *   npx tsx scripts/zoo/reference-fixture.ts
+ *   npm run reference -w @cnnviz/zoo-extract
  */
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { images, zoo } from '@cnnviz/models';
+import { format, resolveConfig } from 'prettier';
+import { images } from '@cnnviz/models';
+import { nsfwjsBackbone } from './nsfwjs-bundles.js';
 
 /** At most this many values per tap, evenly strided over the flattened tensor. */
 const SAMPLES = 400;
@@ -63,20 +66,20 @@ async function main() {
   await tf.setBackend('cpu');
   const out = [];
   for (const c of REFERENCE_CASES) {
-    const model = await zoo[c.model]({ inputSize: c.inputSize });
+    const model = await nsfwjsBackbone(c.model, c.inputSize);
     const x = await referenceInput(c.inputSize);
-    const r = tf.tidy(() => model.forward(model.preprocess(x), c.taps));
+    const px = model.preprocess(x);
+    const r = model.forward(px, c.taps);
     const taps = Object.fromEntries(c.taps.map((t) => [t, summarise(r.activations[t])]));
     out.push({ ...c, logits: summarise(r.logits!), taps });
-    tf.dispose([x, r.logits!, ...Object.values(r.activations)]);
+    tf.dispose([x, px, r.logits!, ...Object.values(r.activations)]);
     model.dispose!();
     console.log(`${c.model} ${c.inputSize}px: ${c.taps.length} taps`);
   }
   const file = fileURLToPath(new URL('../../packages/models/src/zoo-reference.json', import.meta.url));
-  writeFileSync(
-    file,
-    JSON.stringify({ input: 'images/chelsea.jpg resized bilinearly; cpu backend', cases: out }) + '\n',
-  );
+  const json = JSON.stringify({ input: 'images/chelsea.jpg resized bilinearly; cpu backend', cases: out });
+  // In the repo's prettier style, so that a rerun with unchanged numbers changes nothing.
+  writeFileSync(file, await format(json, { ...(await resolveConfig(file)), filepath: file }));
   console.log(`wrote ${file}`);
 }
 

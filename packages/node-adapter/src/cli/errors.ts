@@ -30,6 +30,7 @@ const USER_ERRORS: CnnvizErrorCode[] = [
   'BAD_TARGET',
   'BAD_OPTION',
   'MODEL_LOAD',
+  'MODEL_NOT_INSTALLED',
   'IO',
 ];
 
