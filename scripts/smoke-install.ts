@@ -95,7 +95,8 @@ function installScriptWarnings(output: string): string[] {
 /** Package names in `npm ls --all --parseable --long` output (one `path:name@version` line each). */
 function listedNames(output: string): Set<string> {
   const names = new Set<string>();
-  for (const line of output.split('\n')) {
+  // The first line is the project itself.
+  for (const line of output.split('\n').slice(1)) {
     const m = /:((?:@[^/@:]+\/)?[^@:]+)@[^:]*(?::|$)/.exec(line);
     if (m) names.add(m[1]);
   }

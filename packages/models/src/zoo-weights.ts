@@ -133,6 +133,7 @@ export async function zooLayersModel(
 }
 
 /**
+ * A zoo backbone as a tf.LayersModel, named as nsfwjs names it, cut after `cut` for `[size, size, 3]` inputs.
  * @deprecated Use `zooLayersModel('mobilenetV2Features' | 'inceptionV3Features', { cut, inputSize })`; the
  * weights now come from @cnnviz/zoo-mobilenet-v2 and @cnnviz/zoo-inception-v3, not from nsfwjs.
  */
