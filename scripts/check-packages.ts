@@ -3,14 +3,16 @@
  *
  *   npx tsx scripts/check-packages.ts [package...]      (npm run check:packages; run `npm run build` first)
  *
- * - publint (strict: warnings fail) and Are The Types Wrong (attw, every resolution mode);
+ * - publint (strict: warnings fail) and Are The Types Wrong (attw, every resolution mode; not for the zoo's weight
+ *   packages, which have no JavaScript);
  * - the tarball holds only dist/, README.md, LICENSE, NOTICE, CHANGELOG.md and package.json, plus the asset
- *   folders scripts/package-policy.json grants (the zoo's weights and images: @cnnviz/models only);
+ *   folders scripts/package-policy.json grants (fashionCnn and images: @cnnviz/models; the style network:
+ *   @cnnviz/synthesis; weights/: @cnnviz/zoo-*), and a package with such files ships a NOTICE;
  * - packed size within the package's budget (package-policy.json `sizeBudgetKiB`);
- * - peers: tfjs-core is a peer, never a dependency; every peer range is `^<version tested in CI>`; peers of
- *   a @cnnviz dependency are re-declared; every package imported by dist is declared;
- * - nothing in what `npm i <package>` installs runs an install script that package-policy.json has not audited
- *   (from package-lock.json; the smoke test checks the same on a real install).
+ * - peers: tfjs-core is a peer, never a dependency; every peer range is `^<version tested in CI>` (a @cnnviz peer:
+ *   `^<its version>`); peers of a @cnnviz dependency are re-declared; every package imported by dist is declared;
+ * - nothing in what `npm i <package>` installs runs an install script that package-policy.json has not audited,
+ *   nor is one of its `forbiddenInstalls` (from package-lock.json; the smoke test checks the same on real installs).
  */
 import { execFileSync } from 'node:child_process';
 import { builtinModules } from 'node:module';
@@ -21,6 +23,7 @@ import { publint } from 'publint';
 import { formatMessage } from 'publint/utils';
 import { Lockfile } from './lib/lockfile.js';
 import {
+  hasCode,
   pack,
   publicPackages,
   readPolicy,
@@ -59,8 +62,8 @@ try {
     const publintResult = lint.messages.some((m) => m.type !== 'suggestion') ? 'FAIL' : 'ok';
 
     // attw: the types resolve, and match the JS, under node10, node16 (CJS and ESM) and bundler resolution.
-    let attwResult = 'ok';
-    const attw = attwCheck(tarball);
+    let attwResult = hasCode(p) ? 'ok' : '-';
+    const attw = hasCode(p) ? attwCheck(tarball) : [];
     if (attw.length) {
       attwResult = 'FAIL';
       attw.forEach((line) => fail(p, `attw: ${line}`));
@@ -164,11 +167,16 @@ function checkPeers(p: WorkspacePackage, notes: string[]) {
   const peers = p.pkg.peerDependencies ?? {};
   const deps = { ...p.pkg.dependencies, ...p.pkg.optionalDependencies };
   // One tfjs-core per app: two copies have two engines, two kernel registries and two backends.
-  if (!peers['@tensorflow/tfjs-core']) fail(p, '@tensorflow/tfjs-core must be a peer dependency');
+  if (!peers['@tensorflow/tfjs-core'] && hasCode(p))
+    fail(p, '@tensorflow/tfjs-core must be a peer dependency');
   if (deps['@tensorflow/tfjs-core']) fail(p, '@tensorflow/tfjs-core must not be a (optional) dependency');
   for (const [name, range] of Object.entries(peers)) {
     const tested = policy.testedPeers[name];
-    if (tested !== undefined) {
+    const internal = all.find((q) => q.name === name);
+    if (internal) {
+      if (range !== `^${internal.pkg.version}`)
+        fail(p, `peer ${name}@"${range}": expected "^${internal.pkg.version}" (its version in this repo)`);
+    } else if (tested !== undefined) {
       if (range !== `^${tested}`)
         fail(p, `peer ${name}@"${range}": expected "^${tested}" (the version CI tests)`);
     } else if (policy.untestedOptionalPeers[name] !== undefined) {
@@ -228,6 +236,9 @@ function checkInstallScripts(p: WorkspacePackage) {
   for (const dep of installed) {
     if (/^@tensorflow\/tfjs-node(-gpu)?$/.test(dep.name)) {
       fail(p, `installs ${dep.name} (via ${dep.via.join(' > ')}), whose install downloads libtensorflow`);
+    }
+    if (policy.forbiddenInstalls[dep.name] !== undefined) {
+      fail(p, `installs ${dep.name} (via ${dep.via.join(' > ')}): ${policy.forbiddenInstalls[dep.name]}`);
     }
     if (dep.hasInstallScript && policy.auditedInstallScripts[dep.name] === undefined) {
       fail(

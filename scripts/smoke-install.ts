@@ -4,10 +4,15 @@
  *   npx tsx scripts/smoke-install.ts [--keep]          (npm run smoke:install; builds first)
  *
  * 1. `npm pack` every public package (the current dist) into a temporary folder outside the workspace.
- * 2. Creates a fresh project there and `npm i`s the tarballs, @tensorflow/tfjs-core and the WASM backend at the
- *    versions CI tests (scripts/package-policy.json `testedPeers`), typescript and @types/node.
- * 3. Checks the install: one copy of tfjs-core, no install script that package-policy.json has not audited.
- * 4. Runs scripts/smoke/esm.mjs and cjs.cjs (zoo model, saliency vs finite differences, FGSM = epsilon,
+ * 2. Install budgets (package-policy.json `installBudgets`): for each list, a fresh project that installs those
+ *    packages and the peers they require (tfjs at the tested versions); node_modules must stay within the budget,
+ *    `npm ls --all` must show none of `forbiddenInstalls`, and npm must print no install-script warning. Prints
+ *    the sizes. Where @cnnviz/models is installed without @cnnviz/zoo-inception-v3, zoo.mobilenetV2Features() must
+ *    load and zoo.inceptionV3Features() must throw MODEL_NOT_INSTALLED naming `npm i @cnnviz/zoo-inception-v3`.
+ * 3. Creates a fresh project with every tarball, @tensorflow/tfjs-core and the WASM backend at the versions CI tests
+ *    (scripts/package-policy.json `testedPeers`), typescript and @types/node.
+ * 4. Checks the install: one copy of tfjs-core, no install script that package-policy.json has not audited.
+ * 5. Runs scripts/smoke/esm.mjs and cjs.cjs (zoo model, saliency vs finite differences, FGSM = epsilon,
  *    class visualisation, the bundled style network, no tensor leaks), and type-checks scripts/smoke/consumer.ts,
  *    consumer-cjs.cts and the first ```ts example of every package README with `tsc --noEmit` (strict,
  *    moduleResolution node16 and bundler) against the published types.
@@ -29,7 +34,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Lockfile } from './lib/lockfile.js';
-import { pack, publicPackages, readPolicy, root } from './lib/workspace.js';
+import { hasCode, pack, publicPackages, readPolicy, root } from './lib/workspace.js';
 
 const keep = process.argv.includes('--keep');
 const policy = readPolicy();
@@ -58,9 +63,9 @@ function cleanEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-function sh(what: string, cmd: string, args: string[], timeoutS: number): string {
+function sh(what: string, cmd: string, args: string[], timeoutS: number, cwd = app): string {
   return timed(what, () => {
-    const r = spawnSync(cmd, args, { cwd: app, env: cleanEnv(), encoding: 'utf8', timeout: timeoutS * 1000 });
+    const r = spawnSync(cmd, args, { cwd, env: cleanEnv(), encoding: 'utf8', timeout: timeoutS * 1000 });
     const output = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim();
     if (r.error || r.status !== 0) {
       throw new Error(`${what} failed (${r.error?.message ?? `exit ${r.status}`}):\n${output}`);
@@ -79,6 +84,25 @@ function dirSize(dir: string): number {
   return total;
 }
 
+/**
+ * Packages npm reports as having install scripts that the project has not approved (npm ≥ 11.16 prints
+ * "npm warn install-scripts   name@version (postinstall: ...)" after an install).
+ */
+function installScriptWarnings(output: string): string[] {
+  return [...output.matchAll(/^npm warn install-scripts\s+(\S+@\S+) \(/gm)].map((m) => m[1]);
+}
+
+/** Package names in `npm ls --all --parseable --long` output (one `path:name@version` line each). */
+function listedNames(output: string): Set<string> {
+  const names = new Set<string>();
+  // The first line is the project itself.
+  for (const line of output.split('\n').slice(1)) {
+    const m = /:((?:@[^/@:]+\/)?[^@:]+)@[^:]*(?::|$)/.exec(line);
+    if (m) names.add(m[1]);
+  }
+  return names;
+}
+
 /** The first ```ts block of a README: the package's runnable example. */
 function readmeExample(readme: string): string | undefined {
   return /```ts\n([\s\S]*?)```/.exec(readme)?.[1];
@@ -95,6 +119,93 @@ try {
       }
     ).version;
   const tested = policy.testedPeers;
+
+  // Install budgets: each list of packages alone, as a user would install it.
+  const tarballOf = new Map(packed.map((p) => [p.name, `file:../tarballs/${p.filename}`]));
+  const byName = new Map(pkgs.map((p) => [p.name, p]));
+  const budgetProblems: string[] = [];
+  const budgetLines: string[] = [];
+  for (const [i, budget] of policy.installBudgets.entries()) {
+    const dir = join(work, `budget-${i + 1}`);
+    mkdirSync(dir);
+    // The @cnnviz packages they pull in come from the tarballs (never from a registry); non-optional peers are
+    // what npm would add anyway, pinned to the tested versions.
+    const internal = new Set<string>();
+    const peers = new Set<string>();
+    const visit = (name: string) => {
+      const p = byName.get(name);
+      if (!p || internal.has(name)) return;
+      internal.add(name);
+      for (const d of Object.keys({ ...p.pkg.dependencies, ...p.pkg.optionalDependencies })) visit(d);
+      for (const peer of Object.keys(p.pkg.peerDependencies ?? {}))
+        if (!p.pkg.peerDependenciesMeta?.[peer]?.optional) peers.add(peer);
+    };
+    budget.install.forEach(visit);
+    const deps: Record<string, string> = {};
+    for (const name of [...internal].sort()) deps[name] = tarballOf.get(name)!;
+    for (const peer of [...peers].sort()) if (!internal.has(peer)) deps[peer] = tested[peer] ?? '*';
+    writeFileSync(
+      join(dir, 'package.json'),
+      JSON.stringify(
+        {
+          name: `cnnviz-budget-${i + 1}`,
+          private: true,
+          type: 'module',
+          dependencies: deps,
+          // What our README asks of users: approve the install scripts that package-policy.json has audited.
+          allowScripts: Object.fromEntries(Object.keys(policy.auditedInstallScripts).map((n) => [n, true])),
+        },
+        null,
+        2,
+      ) + '\n',
+    );
+    const what = budget.install.join(' ');
+    const out = sh(
+      `npm install ${what}`,
+      'npm',
+      ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=warn'],
+      600,
+      dir,
+    );
+    const mb = dirSize(join(dir, 'node_modules')) / 1e6;
+    const listed = listedNames(
+      sh(`npm ls ${what}`, 'npm', ['ls', '--all', '--parseable', '--long'], 120, dir),
+    );
+    const forbidden = Object.keys(policy.forbiddenInstalls).filter((n) => listed.has(n));
+    const warned = installScriptWarnings(out);
+    budgetLines.push(
+      `install budget: npm i ${what} (+ ${[...peers].filter((p) => !internal.has(p)).join(', ')}): ` +
+        `${mb.toFixed(1)} MB in node_modules (budget ${budget.maxMB} MB), ${listed.size} packages; ` +
+        `npm ls --all: ${forbidden.length ? `has ${forbidden.join(', ')}` : `no ${Object.keys(policy.forbiddenInstalls).join(', no ')}`}; ` +
+        `install-script warnings: ${warned.join(', ') || 'none'}`,
+    );
+    if (mb > budget.maxMB)
+      budgetProblems.push(`npm i ${what}: ${mb.toFixed(1)} MB exceeds ${budget.maxMB} MB`);
+    for (const f of forbidden)
+      budgetProblems.push(`npm i ${what} installs ${f}: ${policy.forbiddenInstalls[f]}`);
+    for (const w of warned) budgetProblems.push(`npm i ${what}: npm warns about the install script of ${w}`);
+    if (internal.has('@cnnviz/models')) {
+      // The zoo as installed: MobileNetV2 where a backend is installed too; InceptionV3 loads where its weight
+      // package is installed and is MODEL_NOT_INSTALLED, naming the `npm i` command, where it is not.
+      const withInception = internal.has('@cnnviz/zoo-inception-v3');
+      const script =
+        "const cpu = await import('@tensorflow/tfjs-backend-cpu').then(() => true, () => false);" +
+        "const { zoo } = await import('@cnnviz/models');" +
+        'if (cpu) { const m = await zoo.mobilenetV2Features({ inputSize: 64 }); console.log(`mobilenetV2Features: ${m.layers.length} layers`); }' +
+        'const e = await zoo.inceptionV3Features({ inputSize: 75 }).then(() => undefined, (err) => err);' +
+        'console.log(e ? `inceptionV3Features: ${e.code}: ${e.message}` : "inceptionV3Features: loaded");';
+      const zooOut = sh(`zoo in ${what}`, process.execPath, ['--input-type=module', '-e', script], 300, dir);
+      const lines = zooOut.split('\n').filter((l) => /^(mobilenet|inception)V\dFeatures/.test(l));
+      budgetLines.push(`  zoo: ${lines.join('; ') || zooOut}`);
+      const expected = withInception
+        ? /^inceptionV3Features: loaded$/m
+        : /^inceptionV3Features: MODEL_NOT_INSTALLED: .*npm i @cnnviz\/zoo-inception-v3/m;
+      if (!expected.test(zooOut))
+        budgetProblems.push(`zoo.inceptionV3Features() in npm i ${what}: ${zooOut}`);
+    }
+    if (!keep) rmSync(dir, { recursive: true, force: true });
+  }
+  for (const l of budgetLines) console.log(l);
 
   mkdirSync(app);
   const manifest = {
@@ -120,7 +231,7 @@ try {
 
   // One tfjs-core for the whole app, at the tested version; install scripts only from the audited list.
   const lock = new Lockfile(join(app, 'package-lock.json'));
-  const problems: string[] = [];
+  const problems: string[] = [...budgetProblems];
   const cores = Object.entries(lock.packages).filter(([loc]) =>
     loc.endsWith('node_modules/@tensorflow/tfjs-core'),
   );
@@ -136,6 +247,11 @@ try {
     if (policy.auditedInstallScripts[s.name] === undefined)
       problems.push(`${s.name}@${s.version} has an unaudited install script`);
   }
+  for (const loc of Object.keys(lock.packages)) {
+    const name = loc.slice(loc.lastIndexOf('node_modules/') + 13);
+    if (policy.forbiddenInstalls[name] !== undefined)
+      problems.push(`the full install has ${loc}: ${policy.forbiddenInstalls[name]}`);
+  }
   for (const p of packed) {
     const installed = lock.packages[`node_modules/${p.name}`];
     if (!installed || installed.version !== p.version)
@@ -147,7 +263,7 @@ try {
   // Consumers: scripts run in both module systems, then the types.
   for (const f of readdirSync(fixtures)) copyFileSync(join(fixtures, f), join(app, f));
   const examples: string[] = [];
-  for (const p of pkgs) {
+  for (const p of pkgs.filter(hasCode)) {
     const example = readmeExample(readFileSync(join(p.dir, 'README.md'), 'utf8'));
     if (example === undefined) {
       problems.push(`${p.name}: README.md has no \`\`\`ts example`);

@@ -18,8 +18,6 @@ export default defineConfig({
       '@cnnviz/synthesis': src('synthesis'),
       '@cnnviz/embedding': src('embedding'),
       '@cnnviz/web': src('web-adapter'),
-      // InceptionV3's weights are 33 MB of base64 modules; the playground offers the smaller models only.
-      'nsfwjs/models/inception_v3': here('./src/inception-stub.ts'),
       // Node-only image decoders (browsers use createImageBitmap).
       pngjs: here('./src/node-only-stub.ts'),
       'jpeg-js': here('./src/node-only-stub.ts'),

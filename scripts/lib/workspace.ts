@@ -26,6 +26,15 @@ export interface WorkspacePackage {
   pkg: PackageJson;
 }
 
+/**
+ * A package with JavaScript to import (an `exports["."]` entry): every package but the zoo's weight packages,
+ * which hold only model.json and binary shards. API reports, types and peer rules apply to these only.
+ */
+export function hasCode(p: WorkspacePackage): boolean {
+  const exp = p.pkg.exports as Record<string, unknown> | undefined;
+  return Boolean(exp?.['.'] ?? p.pkg.main);
+}
+
 /** Every public package, dependencies before dependants. */
 export function publicPackages(): WorkspacePackage[] {
   const all = readdirSync(join(root, 'packages'))
@@ -43,7 +52,8 @@ export function publicPackages(): WorkspacePackage[] {
   const visit = (p: WorkspacePackage) => {
     if (seen.has(p.name)) return;
     seen.add(p.name);
-    for (const dep of Object.keys({ ...p.pkg.dependencies, ...p.pkg.optionalDependencies })) {
+    const peers = Object.keys(p.pkg.peerDependencies ?? {});
+    for (const dep of [...Object.keys({ ...p.pkg.dependencies, ...p.pkg.optionalDependencies }), ...peers]) {
       const d = byName.get(dep);
       if (d) visit(d);
     }
@@ -111,6 +121,10 @@ export interface PackagePolicy {
   runReadmeExamples: string[];
   /** Dependencies with install scripts that were read and do not download anything: name → what the script does. */
   auditedInstallScripts: Record<string, string>;
+  /** The smoke test installs each list of packages (and the peers they require) into a fresh project: at most maxMB. */
+  installBudgets: { install: string[]; maxMB: number; why: string }[];
+  /** Packages no install of ours may contain (`npm ls --all`), with the reason. */
+  forbiddenInstalls: Record<string, string>;
 }
 
 export function readPolicy(): PackagePolicy {

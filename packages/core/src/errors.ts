@@ -7,6 +7,8 @@ export type CnnvizErrorCode =
   | 'BAD_TARGET'
   | 'BAD_OPTION'
   | 'MODEL_LOAD'
+  /** A model's weights live in an npm package that is not installed; the message names the `npm i` command. */
+  | 'MODEL_NOT_INSTALLED'
   | 'UNSUPPORTED_OP'
   | 'UNSUPPORTED_LAYER'
   | 'BACKEND'

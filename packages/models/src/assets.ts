@@ -12,14 +12,26 @@ export function setAssetBase(url: string | URL): void {
   base = new URL(String(url).endsWith('/') ? String(url) : `${String(url)}/`, globalThis.location?.href);
 }
 
-function isNode(): boolean {
+export function isNode(): boolean {
   const p = (globalThis as { process?: { versions?: { node?: string } } }).process;
   return typeof p?.versions?.node === 'string';
 }
 
+/** The current base URL of the bundled assets (see `setAssetBase`). */
+export function assetBase(): URL {
+  return base;
+}
+
 /** The bytes of a bundled asset (`fashion-cnn/model.json`, `images/chelsea.jpg`, ...). */
 export async function readAsset(rel: string): Promise<Uint8Array> {
-  const url = new URL(rel, base);
+  return readUrl(new URL(rel, base), 'bundled asset');
+}
+
+/**
+ * The bytes at `url`: read from disk for `file:` URLs in Node, fetched otherwise. `what` names the file in
+ * errors; `missing` makes the error for a file that does not exist (ENOENT, HTTP 404), MODEL_LOAD by default.
+ */
+export async function readUrl(url: URL, what: string, missing?: () => CnnvizError): Promise<Uint8Array> {
   if (isNode() && url.protocol === 'file:') {
     const { readFile } = await import('node:fs/promises');
     const { fileURLToPath } = await import('node:url');
@@ -27,7 +39,8 @@ export async function readAsset(rel: string): Promise<Uint8Array> {
     try {
       return new Uint8Array(await readFile(path));
     } catch (e) {
-      throw new CnnvizError('MODEL_LOAD', `cannot read bundled asset ${path}: ${(e as Error).message}`, {
+      if (missing && (e as { code?: string }).code === 'ENOENT') throw missing();
+      throw new CnnvizError('MODEL_LOAD', `cannot read ${what} ${path}: ${(e as Error).message}`, {
         cause: e,
       });
     }
@@ -36,12 +49,12 @@ export async function readAsset(rel: string): Promise<Uint8Array> {
   try {
     res = await fetch(url);
   } catch (e) {
-    throw new CnnvizError('MODEL_LOAD', `cannot fetch bundled asset ${url.href}: ${(e as Error).message}`, {
+    throw new CnnvizError('MODEL_LOAD', `cannot fetch ${what} ${url.href}: ${(e as Error).message}`, {
       cause: e,
     });
   }
-  if (!res.ok)
-    throw new CnnvizError('MODEL_LOAD', `cannot fetch bundled asset ${url.href}: HTTP ${res.status}`);
+  if (missing && res.status === 404) throw missing();
+  if (!res.ok) throw new CnnvizError('MODEL_LOAD', `cannot fetch ${what} ${url.href}: HTTP ${res.status}`);
   return new Uint8Array(await res.arrayBuffer());
 }
 

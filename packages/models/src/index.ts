@@ -6,4 +6,13 @@ export { zoo, zooEntries, type ZooEntry, type ZooModel, type BackboneOptions } f
 export { images, imageCatalog, type ImageEntry, type LoadImageOptions } from './images.js';
 export { datasets, FASHION_LABELS, type LabelledImages } from './datasets.js';
 export { setAssetBase } from './assets.js';
-export { nsfwjsArtifacts, cutArtifacts, loadNsfwjsBackbone, type NsfwjsModelName } from './keras-bundles.js';
+export { cutArtifacts } from './cut-artifacts.js';
+export {
+  zooArtifacts,
+  zooLayersModel,
+  zooWeightPackages,
+  setZooBase,
+  loadNsfwjsBackbone,
+  type ZooBackboneName,
+  type ZooLayersModelOptions,
+} from './zoo-weights.js';

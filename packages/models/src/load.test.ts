@@ -3,8 +3,9 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import * as tfconv from '@tensorflow/tfjs-converter';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { CnnvizError } from '@cnnviz/core';
 import { loadModel } from './load.js';
@@ -145,25 +146,24 @@ describe('loadModel', () => {
   });
 });
 
-/** nsfwjs's MobileNetV2 "mid" model: a real GraphModel with fused convolutions and a softmax output. */
+/**
+ * nsfwjs's MobileNetV2 "mid" model (alpha 1.4; MIT, see fixtures/NOTICE): a real GraphModel from the TF.js
+ * converter, with fused convolutions and a softmax output; copied unchanged by scripts/zoo/extract.ts.
+ */
 async function midArtifacts(): Promise<tf.io.ModelArtifacts> {
-  const { MobileNetV2MidModel } = (await import('nsfwjs/models/mobilenet_v2_mid')) as unknown as {
-    MobileNetV2MidModel: {
-      modelJson: () => Promise<{ default: tf.io.ModelJSON }>;
-      weightBundles: (() => Promise<{ default: string }>)[];
-    };
-  };
-  const json = (await MobileNetV2MidModel.modelJson()).default;
-  const shards = await Promise.all(
-    MobileNetV2MidModel.weightBundles.map(async (f) => Buffer.from((await f()).default, 'base64')),
-  );
+  const folder = fileURLToPath(new URL('../fixtures/mobilenet-v2-mid/', import.meta.url));
+  const json = JSON.parse(readFileSync(join(folder, 'model.json'), 'utf8')) as tf.io.ModelJSON;
+  const shards = json.weightsManifest
+    .flatMap((g) => g.paths)
+    .map((p) => {
+      const b = readFileSync(join(folder, p));
+      return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+    });
   return {
     modelTopology: json.modelTopology,
     format: 'graph-model',
     weightSpecs: json.weightsManifest.flatMap((g) => g.weights),
-    weightData: tf.io.CompositeArrayBuffer.join(
-      shards.map((b) => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer),
-    ),
+    weightData: tf.io.CompositeArrayBuffer.join(shards),
   };
 }
 

@@ -7,7 +7,7 @@ import { channel, CnnvizError, objectiveGradient } from '@cnnviz/core';
 import { zoo, zooEntries, type ZooModel } from './zoo.js';
 import { datasets, FASHION_LABELS } from './datasets.js';
 import { images } from './images.js';
-import { cutArtifacts, nsfwjsArtifacts } from './keras-bundles.js';
+import { zooLayersModel } from './zoo-weights.js';
 import { fileHandler } from './load.js';
 
 beforeAll(async () => {
@@ -103,9 +103,9 @@ describe('zoo.fashionCnn', () => {
 });
 
 describe('zoo.mobilenetV2Features', () => {
-  it("matches the unmodified tfjs-layers nsfwjs model to 1e-5 of each layer's scale", async () => {
+  it("matches tfjs-layers' own execution of the same weights to 1e-5 of each layer's scale", async () => {
     const model = await zoo.mobilenetV2Features();
-    const reference = await tfl.loadLayersModel(tf.io.fromMemory(await nsfwjsArtifacts('mobilenet_v2')));
+    const reference = await zooLayersModel('mobilenetV2Features');
     const taps = ['Conv1_relu', 'block_2_add', 'block_6_expand_relu', 'block_13_expand_relu', 'out_relu'];
     const ref = tfl.model({
       inputs: reference.inputs,
@@ -233,9 +233,7 @@ describe('zoo.inceptionV3Features', () => {
     g.dispose();
     expect(tf.memory().numTensors).toBe(before);
     // Same values as tfjs-layers' own execution of the same weights (its BatchNorm, fused convs).
-    const ref = await tfl.loadLayersModel(
-      tf.io.fromMemory(cutArtifacts(await nsfwjsArtifacts('inception_v3'), 'mixed2', 75)),
-    );
+    const ref = await zooLayersModel('inceptionV3Features', { cut: 'mixed2', inputSize: 75 });
     const expected = ref.predict(x) as tf.Tensor;
     const got = model.forward(x, ['mixed2']).activations.mixed2;
     const scale = tf.tidy(() => tf.max(tf.abs(expected)).dataSync()[0]);

@@ -3,8 +3,8 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { checkNumber, CnnvizError, type InputRange, type VisionModel } from '@cnnviz/core';
 import { readAsset } from './assets.js';
 import { FASHION_LABELS } from './datasets.js';
-import { loadNsfwjsBackbone } from './keras-bundles.js';
 import { fromLayersModel } from './layers-model.js';
+import { zooLayersModel, zooWeightPackages, type ZooBackboneName } from './zoo-weights.js';
 
 /** What a zoo model is, where it comes from, and which layers the techniques use by default. */
 export interface ZooEntry {
@@ -28,8 +28,10 @@ export interface ZooEntry {
   };
   /** Class names of the logits; undefined for feature backbones (logits = pooled features). */
   labels?: string[];
-  /** Rough download/memory size of the weights. */
+  /** Bytes of the weight files. */
   weightsBytes: number;
+  /** The npm package holding the weights, when they are not inside @cnnviz/models. */
+  weightsPackage?: string;
 }
 
 /** A zoo model: a VisionModel plus its entry. */
@@ -60,9 +62,11 @@ export const zooEntries = {
     name: 'mobilenetV2Features',
     description:
       'MobileNetV2 (alpha 1.0) ImageNet-pretrained backbone up to out_relu (1280 channels, stride 32); ' +
-      'logits are the global-average-pooled out_relu features. The nsfwjs classifier head is not loaded.',
-    licence: 'MIT (nsfwjs 4.x bundle); MobileNetV2 ImageNet weights from Keras Applications (Apache-2.0)',
-    source: 'npm nsfwjs/models/mobilenet_v2 (Keras 2.2.4 model, uint8-quantised weights)',
+      'logits are the global-average-pooled out_relu features. Fine-tuned by nsfwjs; its NSFW classifier head is not shipped.',
+    licence: 'MIT (nsfwjs 4.4.0); MobileNetV2 ImageNet weights from Keras Applications (Apache-2.0)',
+    source:
+      'npm @cnnviz/zoo-mobilenet-v2, extracted from nsfwjs 4.4.0 models/mobilenet_v2 (Keras 2.2.4 model, ' +
+      'weights uint8-quantised as nsfwjs ships them)',
     inputSize: [224, 224, 3],
     minInputSize: 32,
     // nsfwjs feeds pixels / 255, and the BatchNorm statistics match 0..1 inputs (checked on real images).
@@ -82,15 +86,19 @@ export const zooEntries = {
       content: 'block_6_expand_relu',
       gradcam: 'out_relu',
     },
-    weightsBytes: 2_600_000,
+    weightsBytes: 2_257_984,
+    weightsPackage: zooWeightPackages.mobilenetV2Features,
   },
   inceptionV3Features: {
     name: 'inceptionV3Features',
     description:
       'InceptionV3 ImageNet-pretrained backbone up to mixed10 (2048 channels), the classic DeepDream network; ' +
-      'logits are the global-average-pooled mixed10 features. BatchNorm (scale: false) runs with gamma = 1.',
-    licence: 'MIT (nsfwjs 4.x bundle); InceptionV3 ImageNet weights from Keras Applications (Apache-2.0)',
-    source: 'npm nsfwjs/models/inception_v3 (Keras 2.2.4 model, uint8-quantised weights)',
+      'logits are the global-average-pooled mixed10 features. BatchNorm (scale: false) runs with gamma = 1. ' +
+      'Fine-tuned by nsfwjs; its NSFW classifier head is not shipped.',
+    licence: 'MIT (nsfwjs 4.4.0); InceptionV3 ImageNet weights from Keras Applications (Apache-2.0)',
+    source:
+      'npm @cnnviz/zoo-inception-v3 (optional), extracted from nsfwjs 4.4.0 models/inception_v3 (Keras 2.2.4 ' +
+      'model, weights uint8-quantised as nsfwjs ships them)',
     inputSize: [299, 299, 3],
     minInputSize: 75,
     inputRange: [0, 1],
@@ -100,7 +108,8 @@ export const zooEntries = {
       content: 'mixed5',
       gradcam: 'mixed10',
     },
-    weightsBytes: 22_000_000,
+    weightsBytes: 21_802_784,
+    weightsPackage: zooWeightPackages.inceptionV3Features,
   },
 } satisfies Record<string, ZooEntry>;
 
@@ -138,35 +147,32 @@ export interface BackboneOptions {
   inputSize?: number;
 }
 
-async function backbone(
-  entry: ZooEntry,
-  bundle: 'mobilenet_v2' | 'inception_v3',
-  cut: string,
-  options: BackboneOptions,
-): Promise<ZooModel> {
+async function backbone(name: ZooBackboneName, options: BackboneOptions): Promise<ZooModel> {
+  const entry = zooEntries[name];
   const size = options.inputSize ?? entry.inputSize[0];
   checkNumber(size, 'inputSize', { min: entry.minInputSize, max: 2048, integer: true });
-  const model = await loadNsfwjsBackbone(bundle, cut, size);
+  const model = await zooLayersModel(name, { inputSize: size });
   const vm = fromLayersModel(model, { inputRange: entry.inputRange, logits: 'avg' });
   return withEntry(vm, entry, size);
 }
 
 /**
- * ImageNet-pretrained MobileNetV2 backbone (from nsfwjs's bundled weights; fully offline), cut at
- * out_relu: every intermediate layer can be tapped, logits are pooled features, no labels. Loaded
- * lazily on call. `inputSize` (default 224, ≥ 32; ≥ 96 recommended) sets the layer shapes.
+ * ImageNet-pretrained MobileNetV2 backbone (weights from @cnnviz/zoo-mobilenet-v2, a dependency; fully
+ * offline), cut at out_relu: every intermediate layer can be tapped, logits are pooled features, no labels.
+ * Loaded lazily on call. `inputSize` (default 224, ≥ 32; ≥ 96 recommended) sets the layer shapes.
  */
 async function mobilenetV2Features(options: BackboneOptions = {}): Promise<ZooModel> {
-  return backbone(zooEntries.mobilenetV2Features, 'mobilenet_v2', 'out_relu', options);
+  return backbone('mobilenetV2Features', options);
 }
 
 /**
- * ImageNet-pretrained InceptionV3 backbone (nsfwjs's bundled weights), cut at mixed10; taps
- * mixed0..mixed10 and every conv/activation. BatchNorm layers have no gamma (scale: false) and run
- * with ones so that their gradient exists. `inputSize` default 299 (≥ 75).
+ * ImageNet-pretrained InceptionV3 backbone (weights from @cnnviz/zoo-inception-v3, an optional peer:
+ * without it this throws MODEL_NOT_INSTALLED), cut at mixed10; taps mixed0..mixed10 and every
+ * conv/activation. BatchNorm layers have no gamma (scale: false) and run with ones so that their gradient
+ * exists. `inputSize` default 299 (≥ 75).
  */
 async function inceptionV3Features(options: BackboneOptions = {}): Promise<ZooModel> {
-  return backbone(zooEntries.inceptionV3Features, 'inception_v3', 'mixed10', options);
+  return backbone('inceptionV3Features', options);
 }
 
 /** Pretrained models that work offline; each call loads a fresh copy the caller disposes. */

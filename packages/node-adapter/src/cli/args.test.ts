@@ -95,6 +95,17 @@ describe('report', () => {
       code: 'UNKNOWN_LAYER',
       line: 'cnnviz gradcam: unknown layer "x"; close names: a, b — run `cnnviz layers --model fashion-cnn` to list the layers',
     });
+    // A missing weight package is the user's to fix; its message already names the `npm i` command.
+    expect(
+      report(
+        err('MODEL_NOT_INSTALLED', 'needs @cnnviz/zoo-inception-v3: run `npm i @cnnviz/zoo-inception-v3`'),
+        'dream',
+      ),
+    ).toEqual({
+      exitCode: 2,
+      code: 'MODEL_NOT_INSTALLED',
+      line: 'cnnviz dream: needs @cnnviz/zoo-inception-v3: run `npm i @cnnviz/zoo-inception-v3`',
+    });
     expect(report(err('ABORTED', 'x was aborted'), 'dream').exitCode).toBe(130);
     expect(report(err('BACKEND', 'no backend'), 'info').exitCode).toBe(1);
     expect(report(new TypeError('boom\nstack'), 'info')).toMatchObject({

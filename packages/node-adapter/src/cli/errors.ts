@@ -31,6 +31,7 @@ const USER_ERRORS: CnnvizErrorCode[] = [
   'BAD_OPTION',
   'MODEL_LOAD',
   'UNSUPPORTED_LAYER',
+  'MODEL_NOT_INSTALLED',
   'IO',
 ];
 
