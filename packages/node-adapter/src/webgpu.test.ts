@@ -23,7 +23,7 @@ describe.skipIf(!probe.ok)('webgpu through Dawn', () => {
       architecture: expect.any(String),
     });
     expect(info.tried).toEqual([
-      { name: 'webgpu (Dawn)', ok: true, why: expect.stringMatching(/matches closed form/) },
+      { name: 'webgpu (Dawn)', ok: true, why: expect.stringMatching(/match the closed form/) },
     ]);
     expect(info.reason).toMatch(/^webgpu \(Dawn\): requested by the backend option/);
     // A forward op reads back correctly through the async path.
