@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+/* global process, URL */
 // The `cnnviz` command. A stub, committed, that loads the CLI `npm run build` writes to dist/: npm links a package's
 // commands when it installs it, and in this repository that is `npm ci`, before anything is built.
 import { existsSync } from 'node:fs';
