@@ -116,31 +116,26 @@ const saliency: Benchmark = {
   targets: { medianMs: 150 },
 };
 
-const smoothGrad: Benchmark = {
-  name: 'smoothgrad',
-  suite: 'attribution',
-  description: 'SmoothGrad, 50 samples (quick: 4), MobileNetV2 224 px.',
-  cnnviz: cnnviz(
-    (m, x, quick) => attribution.smoothGrad(m, x, { target: TARGET, samples: quick ? 4 : SAMPLES }),
-    2,
-  ),
-  stock: naiveGradientLoop('smoothGrad', 1),
-  reference: pytorch(1400),
-  targets: { medianMs: 4000 },
-};
+/** SmoothGrad and IG: 50 input gradients each (quick: 4), beside the naive loop and PyTorch's figure. */
+function sampled(kind: 'smoothGrad' | 'ig', name: string, what: string, pytorchMs: number): Benchmark {
+  return {
+    name,
+    suite: 'attribution',
+    description: `${what}, ${SAMPLES} (quick: 4), MobileNetV2 224 px.`,
+    cnnviz: cnnviz((m, x, quick) => {
+      const n = quick ? 4 : SAMPLES;
+      return kind === 'smoothGrad'
+        ? attribution.smoothGrad(m, x, { target: TARGET, samples: n })
+        : attribution.integratedGradients(m, x, { target: TARGET, steps: n });
+    }, 2),
+    stock: naiveGradientLoop(kind, 1),
+    reference: pytorch(pytorchMs),
+    targets: { medianMs: 4000 },
+  };
+}
 
-const integratedGradients: Benchmark = {
-  name: 'integrated-gradients',
-  suite: 'attribution',
-  description: 'integrated gradients, 50 steps (quick: 4), MobileNetV2 224 px.',
-  cnnviz: cnnviz(
-    (m, x, quick) => attribution.integratedGradients(m, x, { target: TARGET, steps: quick ? 4 : SAMPLES }),
-    2,
-  ),
-  stock: naiveGradientLoop('ig', 1),
-  reference: pytorch(1300),
-  targets: { medianMs: 4000 },
-};
+const smoothGrad = sampled('smoothGrad', 'smoothgrad', 'SmoothGrad, samples', 1400);
+const integratedGradients = sampled('ig', 'integrated-gradients', 'integrated gradients, steps', 1300);
 
 const occlusion: Benchmark = {
   name: 'occlusion',

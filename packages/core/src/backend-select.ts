@@ -53,7 +53,8 @@ export function errorFirstLine(e: unknown): string {
 
 /**
  * `tf.setBackend(name)` without tfjs's console output: tfjs logs a factory's failure with
- * `console.warn`, while the adapters report it once, in `BackendInfo.tried`.
+ * `console.warn`, while the adapters report it once, in `BackendInfo.tried`; and the CPU backend's
+ * notice that a faster Node backend exists is not printed for a backend cnnviz chose.
  */
 export async function activateBackend(name: string): Promise<BackendStart<object>> {
   if (!tf.findBackendFactory(name) && !tf.findBackend(name)) {
@@ -71,6 +72,10 @@ export async function activateBackend(name: string): Promise<BackendStart<object
       };
     }
     await tf.ready();
+    // Chosen on purpose, and said so in backendInfo(): the CPU backend's "install our node backend" notice, printed
+    // on its first use in Node, would only interrupt the output.
+    const backend = tf.findBackend(name) as { firstUse?: boolean } | null;
+    if (backend && 'firstUse' in backend) backend.firstUse = false;
     return { ok: true, name };
   } catch (e) {
     return { ok: false, why: `tf.setBackend('${name}') threw: ${errorFirstLine(e)}` };

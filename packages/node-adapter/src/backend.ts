@@ -167,10 +167,6 @@ async function startCpu(): Promise<Outcome> {
     return { ok: false, why: loadFailure('@tensorflow/tfjs-backend-cpu', e) };
   }
   const out = await activate('cpu');
-  // Chosen on purpose (and said so in backendInfo()): tfjs's "install our node backend" notice, printed on the CPU
-  // backend's first use, would only interrupt the output.
-  const cpu = out.ok ? (tf.findBackend('cpu') as { firstUse?: boolean } | null) : null;
-  if (cpu && 'firstUse' in cpu) cpu.firstUse = false;
   return out.ok ? { ...out, threads: 1 } : out;
 }
 
