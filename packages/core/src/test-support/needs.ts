@@ -56,13 +56,3 @@ export function describeNeeding(r: Requirement, name: string, body: () => void):
     describe.skip(name, body);
   }
 }
-
-/** `describe.each(cases)(name, body)` under the same rule as `describeNeeding` (one skip line for all cases). */
-export function describeEachNeeding<T>(r: Requirement, cases: T[], name: string, body: (c: T) => void): void {
-  if (!r.ok && !inCi()) {
-    skipLine(r, name.replace('%s', cases.map(String).join(', ')));
-    describe.skip.each(cases)(name, body);
-    return;
-  }
-  for (const c of cases) describeNeeding(r, name.replace('%s', String(c)), () => body(c));
-}
