@@ -61,7 +61,10 @@ export function uninstallDawn(): void {
 const CHILD = `
 const { create } = await import(process.argv[1]);
 const a = await create([]).requestAdapter({ powerPreference: 'high-performance' });
-process.stdout.write(JSON.stringify(a && { info: Object.fromEntries(["vendor", "architecture", "device", "description", "isFallbackAdapter"].map((k) => [k, a.info[k]])), isFallbackAdapter: a.isFallbackAdapter }));
+// GPUAdapterInfo's fields are getters: copy them by name.
+const keys = ['vendor', 'architecture', 'device', 'description', 'isFallbackAdapter'];
+const info = a && Object.fromEntries(keys.map((k) => [k, a.info[k]]));
+process.stdout.write(JSON.stringify(a && { info, isFallbackAdapter: a.isFallbackAdapter }));
 process.exit(0);`;
 
 /** Dawn's stderr in one line: its messages without the "Warning:" prefixes and source locations. */
