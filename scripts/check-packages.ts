@@ -71,9 +71,14 @@ try {
 
     // Files: dist, docs and licences only, plus granted asset folders.
     const extra = policy.extraFiles[p.name] ?? [];
+    // The commands package.json names in "bin" (a committed stub that loads dist/).
+    const bins = Object.values(
+      typeof p.pkg.bin === 'string' ? { [p.name]: p.pkg.bin } : ((p.pkg.bin ?? {}) as Record<string, string>),
+    ).map((b) => b.replace(/^\.\//, ''));
     for (const f of info.files) {
       const ok =
         ALWAYS_ALLOWED.includes(f.path) ||
+        bins.includes(f.path) ||
         (f.path.startsWith('dist/') && !/\.(test|spec)\.|\.(bin|png|jpe?g|gz)$/.test(f.path)) ||
         extra.some((prefix) => f.path.startsWith(prefix));
       if (!ok)
@@ -90,7 +95,12 @@ try {
     }
     for (const entry of p.pkg.files ?? []) {
       const base = entry.replace(/\/$/, '');
-      if (!['dist', ...ALWAYS_ALLOWED].includes(base) && !extra.some((x) => x.startsWith(`${base}/`))) {
+      const binFolder = bins.some((b) => b === base || b.startsWith(`${base}/`));
+      if (
+        !['dist', ...ALWAYS_ALLOWED].includes(base) &&
+        !binFolder &&
+        !extra.some((x) => x.startsWith(`${base}/`))
+      ) {
         fail(p, `package.json "files" lists "${entry}"`);
       }
     }

@@ -1,21 +1,34 @@
 import * as tf from '@tensorflow/tfjs-core';
 
+/** The timed work; it must free every tensor it makes. */
+export type Step = () => void | Promise<void>;
+
 /** One way of running a benchmark (cnnviz or stock), measured in its own process so peak RSS is its own. */
 export interface Variant {
   /** Shown in tables, e.g. 'cnnviz (wasm + fixes)'. */
   label: string;
-  backend: 'wasm' | 'cpu';
-  /** Install cnnviz's kernel fixes for the backend. */
+  /** 'wasm', 'cpu' or 'webgpu'. */
+  backend: string;
+  /**
+   * cnnviz's set-up: the backend as `@cnnviz/node`'s `initBackend` starts it (threaded WASM, self-test, kernel
+   * fixes). Without: the stock TF.js backend package, nothing of cnnviz's.
+   */
   fixes: boolean;
-  /** Builds the model and returns the timed step; the step must free every tensor it makes. */
-  setup(): Promise<() => void>;
+  /** Builds the model and returns the timed step. `quick` (bench --quick): a smaller problem, to check it runs. */
+  setup(opts: { quick: boolean }): Promise<Step>;
   warmup?: number;
   iterations?: number;
+  /** The step does 1/scale of the work the figure stands for (a naive loop timed on its first iterations). */
+  scale?: number;
+  /** Said beside the figure (what was extrapolated, what differs from the cnnviz variant). */
+  note?: string;
 }
 
 /** A named benchmark: a cnnviz variant and stock variants in order of preference (first that runs is used). */
 export interface Benchmark {
   name: string;
+  /** attribution, synthesis, embedding, zoo, kernels or gpu: `npm run bench -- <suite>` runs a suite. */
+  suite: string;
   description: string;
   cnnviz: Variant;
   /** Further cnnviz variants, measured and reported beside the main one (not used for the speed-up). */
@@ -24,6 +37,8 @@ export interface Benchmark {
   /** Reference figures to print beside (e.g. PyTorch on the same cores). */
   reference?: { label: string; msLow: number; msHigh: number };
   targets?: { medianMs?: number; speedupVsStock?: number };
+  /** Runs only where this is present ('gpu': a hardware WebGPU adapter through Dawn); skipped, and said so, elsewhere. */
+  needs?: 'gpu';
 }
 
 export interface Measurement {
@@ -35,6 +50,9 @@ export interface Measurement {
   warmup: number;
   iterations: number;
   setupMs?: number;
+  /** See Variant.scale / Variant.note. */
+  scale?: number;
+  note?: string;
   timesMs?: number[];
   /** Process CPU time (user + system) per iteration: on a shared machine the figure that load from other processes
    * inflates least. */
@@ -61,23 +79,32 @@ function median(xs: number[]): number {
 
 /** Runs a variant's setup, warm-up and timed iterations in this process. */
 export async function measure(v: Variant): Promise<Measurement> {
-  // BENCH_QUICK=1 (run.ts --quick): one untimed-warm-up-free iteration, to check that everything runs.
+  // BENCH_QUICK=1 (run.ts --quick): a smaller problem, one iteration and no warm-up, to check that everything runs.
   const quick = process.env.BENCH_QUICK === '1';
   const warmup = quick ? 0 : (v.warmup ?? 1);
   const iterations = quick ? 1 : (v.iterations ?? 5);
-  const base = { label: v.label, backend: v.backend, fixes: v.fixes, warmup, iterations };
+  const scale = v.scale ?? 1;
+  const base = {
+    label: v.label,
+    backend: v.backend,
+    fixes: v.fixes,
+    warmup,
+    iterations,
+    ...(scale !== 1 ? { scale } : {}),
+    ...(v.note ? { note: v.note } : {}),
+  };
   let rssMax = 0;
   const sample = () => {
     rssMax = Math.max(rssMax, process.memoryUsage().rss);
   };
   try {
     const t0 = performance.now();
-    const step = await v.setup();
+    const step = await v.setup({ quick });
     const setupMs = performance.now() - t0;
     sample();
     const tensorsBefore = tf.memory().numTensors;
     for (let i = 0; i < warmup; i++) {
-      step();
+      await step();
       sample();
     }
     const timesMs: number[] = [];
@@ -85,10 +112,10 @@ export async function measure(v: Variant): Promise<Measurement> {
     for (let i = 0; i < iterations; i++) {
       const s = performance.now();
       const c = process.cpuUsage();
-      step();
+      await step();
       const d = process.cpuUsage(c);
-      timesMs.push(performance.now() - s);
-      cpuMs.push((d.user + d.system) / 1000);
+      timesMs.push((performance.now() - s) * scale);
+      cpuMs.push(((d.user + d.system) / 1000) * scale);
       sample();
     }
     return {
@@ -107,6 +134,6 @@ export async function measure(v: Variant): Promise<Measurement> {
       tensorsAfter: tf.memory().numTensors,
     };
   } catch (e) {
-    return { ...base, ok: false, error: e instanceof Error ? e.message : String(e) };
+    return { ...base, ok: false, error: e instanceof Error ? e.message.split('\n')[0] : String(e) };
   }
 }

@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  // The library, and the `cnnviz` CLI (bin: dist/cli.js; no types of its own).
+  // The library, and the `cnnviz` CLI (dist/cli.js, loaded by the committed bin/cnnviz.js; no types of its own).
   entry: { index: 'src/index.ts', cli: 'src/cli/main.ts' },
   format: ['esm', 'cjs'],
   dts: { entry: { index: 'src/index.ts' } },

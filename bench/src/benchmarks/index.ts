@@ -1,5 +1,19 @@
 import type { Benchmark } from '../harness.js';
+import { ATTRIBUTION } from './attribution.js';
+import { EMBEDDING } from './embedding.js';
+import { GPU } from './gpu.js';
 import { mobilenetV2 } from './mobilenet-v2.js';
+import { SYNTHESIS } from './synthesis.js';
 import { vgg16 } from './vgg16.js';
+import { ZOO } from './zoo.js';
 
-export const BENCHMARKS: Benchmark[] = [mobilenetV2, vgg16];
+/** Every benchmark `npm run bench` knows, in the order it runs them. */
+export const BENCHMARKS: Benchmark[] = [
+  ...ATTRIBUTION,
+  ...SYNTHESIS,
+  ...EMBEDDING,
+  ...ZOO,
+  mobilenetV2,
+  vgg16,
+  ...GPU,
+];

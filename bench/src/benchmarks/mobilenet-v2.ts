@@ -79,6 +79,7 @@ function stock(backend: 'wasm' | 'cpu', iterations: number): Variant {
 
 export const mobilenetV2: Benchmark = {
   name: 'mobilenetv2-saliency',
+  suite: 'kernels',
   description:
     "MobileNetV2 (the zoo's ImageNet backbone, @cnnviz/zoo-mobilenet-v2), 224x224, gradient of one output unit " +
     'w.r.t. the input. cnnviz = zoo.mobilenetV2Features (one pooled out_relu feature) on wasm with kernel fixes; ' +

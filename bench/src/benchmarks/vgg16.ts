@@ -73,6 +73,7 @@ function variant(label: string, fixes: boolean, conv: ConvFn, warmup: number, it
 
 export const vgg16: Benchmark = {
   name: 'vgg16-input-grad',
+  suite: 'kernels',
   description:
     'VGG16 conv base (random weights), 224x224, gradient of one unit of the last feature map w.r.t. the input. ' +
     'Stock = the same network from unfused tf.conv2d + add + relu on stock wasm (its best case: a LayersModel ' +

@@ -1,10 +1,11 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { registerKernelFixes, unregisterKernelFixes, type VisionModel } from '@cnnviz/core';
 import { fromLayersModel } from '@cnnviz/models';
-import { relErr, setupWebgpu } from '../../core/src/kernels/webgpu-test-setup.js';
+import { relErr, webgpuRequirement } from '../../core/src/kernels/webgpu-test-setup.js';
+import { describeNeeding } from '../../core/src/test-support/needs.js';
 import { gradCam } from './grad-cam.js';
 import { gradCamPlusPlus } from './grad-cam-plus-plus.js';
 import { guidedBackprop } from './guided-backprop.js';
@@ -19,7 +20,7 @@ import { seeded } from './test-nets.js';
 // through the real model adapter (fromLayersModel: conv, BN, ReLU6, depthwise, max-pool, dense), plus no leaks on
 // webgpu over 100 calls. Skipped only where no WebGPU adapter can be created.
 
-const gpu = await setupWebgpu();
+const gpu = await webgpuRequirement();
 
 /** A MobileNet-like toy: conv-BN-ReLU6, depthwise stride 2, 1x1 conv, max-pool, dense; seeded weights. */
 function toyModel(): tfl.LayersModel {
@@ -71,7 +72,7 @@ const TECHNIQUES: Record<string, Technique> = {
   occlusion: (m, img) => occlusion(m, img, { target: 2, window: 4, stride: 2 }),
 };
 
-describe.runIf(gpu.ok)(`attribution on webgpu equals cpu (${gpu.what})`, () => {
+describeNeeding(gpu, `attribution on webgpu equals cpu`, () => {
   it('every technique: map on webgpu within 1e-3 (relative) of the cpu map', async () => {
     await tf.setBackend('cpu');
     unregisterKernelFixes('cpu');

@@ -46,14 +46,53 @@ export interface SelectBackendOptions<E> {
   failed: string;
 }
 
+/** The first line of an error's message: what a backend reason quotes of a failure. */
+export function errorFirstLine(e: unknown): string {
+  return String((e as Error)?.message ?? e).split('\n')[0];
+}
+
+/**
+ * `tf.setBackend(name)` without tfjs's console output: tfjs logs a factory's failure with
+ * `console.warn`, while the adapters report it once, in `BackendInfo.tried`; and the CPU backend's
+ * notice that a faster Node backend exists is not printed for a backend cnnviz chose.
+ */
+export async function activateBackend(name: string): Promise<BackendStart<object>> {
+  if (!tf.findBackendFactory(name) && !tf.findBackend(name)) {
+    return { ok: false, why: `no backend "${name}" is registered with tfjs-core` };
+  }
+  const warn = console.warn;
+  const messages: string[] = [];
+  console.warn = (...args: unknown[]) => messages.push(args.map(String).join(' '));
+  try {
+    const ok = await tf.setBackend(name);
+    if (!ok) {
+      return {
+        ok: false,
+        why: `tf.setBackend('${name}') failed${messages.length ? `: ${messages.join('; ')}` : ''}`,
+      };
+    }
+    await tf.ready();
+    // Chosen on purpose, and said so in backendInfo(): the CPU backend's "install our node backend" notice, printed
+    // on its first use in Node, would only interrupt the output.
+    const backend = tf.findBackend(name) as { firstUse?: boolean } | null;
+    if (backend && 'firstUse' in backend) backend.firstUse = false;
+    return { ok: true, name };
+  } catch (e) {
+    return { ok: false, why: `tf.setBackend('${name}') threw: ${errorFirstLine(e)}` };
+  } finally {
+    console.warn = warn;
+  }
+}
+
 /**
  * Starts the candidates in order (the requested one first), installs core's kernel fixes on each
- * and keeps the first that passes the self-test; throws BACKEND with every failure when none does.
+ * and keeps the first that passes the self-test, with what its adapter learnt (`E`'s defined fields); throws
+ * BACKEND with every failure when none does.
  * Shared by `@cnnviz/node` and `@cnnviz/web`, which supply the candidates and the self-test.
  */
 export async function selectBackend<E>(
   opts: SelectBackendOptions<E>,
-): Promise<ChosenBackend & { started: { ok: true; name: string } & E }> {
+): Promise<ChosenBackend & Partial<E> & { started: { ok: true; name: string } & E }> {
   const { candidates, requested, raw, strict } = opts;
   let order = candidates;
   if (requested) {
@@ -93,6 +132,10 @@ export async function selectBackend<E>(
       reason: `${c.label}: ${how}${skipped.length ? `. Skipped: ${skipped.join('; ')}` : ''}`,
       fixes,
       tried,
+      // What the adapter learnt (its adapter, renderer, threads), where it learnt anything.
+      ...(Object.fromEntries(
+        Object.entries(started).filter(([k, v]) => k !== 'ok' && k !== 'name' && v !== undefined),
+      ) as Partial<E>),
       started,
     };
   }

@@ -15,6 +15,8 @@ export * from './gram.js';
 export * from './kernels/webgpu-fused-input-conv.js';
 export * from './kernels/webgpu-counter-noise.js';
 export * from './backend-select.js';
+export * from './gpu-adapter.js';
+export * from './self-test.js';
 export {
   buildModule as buildWasmModule,
   Fn as WasmFunction,

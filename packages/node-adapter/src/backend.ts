@@ -1,17 +1,26 @@
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import {
+  activateBackend as activate,
   type BackendCandidate,
   backendSelector,
   type BackendStart,
   checkNumber,
+  describeGpuAdapter,
+  errorFirstLine as firstLine,
   selectBackend,
+  selfTest,
   type TriedBackend,
 } from '@cnnviz/core';
-import { selfTest } from './self-test.js';
 import { wasmBinaryDir } from './wasm-paths.js';
 import { withWasmThreads } from './wasm-threads.js';
-import { type GpuAdapterInfo, loadWebgpuBackend, probeDawn, uninstallDawn } from './webgpu.js';
+import {
+  type GpuAdapterInfo,
+  installDawnAdapter,
+  loadWebgpuBackend,
+  probeDawn,
+  uninstallDawn,
+} from './webgpu.js';
 
 export interface InitBackendOptions {
   /**
@@ -54,8 +63,6 @@ type Candidate = BackendCandidate<{ adapter?: GpuAdapterInfo; threads?: number }
 /** tfjs-backend-wasm pre-starts this many pthread workers, so its pool can use no more. */
 const MAX_WASM_THREADS = 8;
 
-const firstLine = (e: unknown) => String((e as Error)?.message ?? e).split('\n')[0];
-
 /** "is not installed", or the load error of a package that is installed but broken. */
 function loadFailure(pkg: string, e: unknown): string {
   const code = (e as NodeJS.ErrnoException)?.code;
@@ -67,30 +74,6 @@ function loadFailure(pkg: string, e: unknown): string {
     line.includes('optional-peer-dep') ||
     (line.includes(`"${pkg}"`) && /could not resolve|cannot find/i.test(line));
   return missing ? `${pkg} is not installed` : `${pkg} failed to load: ${firstLine(e)}`;
-}
-
-/** Quiet `setBackend`: tfjs logs factory failures to the console; we report them in `tried`. */
-async function activate(name: string): Promise<Outcome> {
-  if (!tf.findBackendFactory(name) && !tf.findBackend(name)) {
-    return { ok: false, why: `no backend "${name}" is registered with tfjs-core` };
-  }
-  const warn = console.warn;
-  const messages: string[] = [];
-  console.warn = (...args: unknown[]) => messages.push(args.map(String).join(' '));
-  try {
-    const ok = await tf.setBackend(name);
-    if (!ok)
-      return {
-        ok: false,
-        why: `tf.setBackend('${name}') failed${messages.length ? `: ${messages.join('; ')}` : ''}`,
-      };
-    await tf.ready();
-    return { ok: true, name };
-  } catch (e) {
-    return { ok: false, why: `tf.setBackend('${name}') threw: ${firstLine(e)}` };
-  } finally {
-    console.warn = warn;
-  }
 }
 
 async function startTensorflow(pkg: string): Promise<Outcome> {
@@ -112,20 +95,21 @@ async function startTensorflow(pkg: string): Promise<Outcome> {
 }
 
 async function startWebgpu(allowSoftware: boolean): Promise<Outcome> {
-  const probe = await probeDawn();
+  // Asked in a child process first, so that a machine without a driver hears Dawn's complaint once, in the reason.
+  const found = await probeDawn();
+  if (!found.ok) return found;
+  if (found.adapter.software && !allowSoftware) {
+    return {
+      ok: false,
+      why: `only a software adapter (${describeGpuAdapter(found.adapter)}), slower than WASM; set CNNVIZ_BACKEND=webgpu to use it anyway`,
+    };
+  }
+  const probe = await installDawnAdapter();
   if (!probe.ok) {
     uninstallDawn();
     return probe;
   }
   const { adapter } = probe;
-  const what = adapter.description || `${adapter.vendor} ${adapter.architecture}`.trim();
-  if (adapter.software && !allowSoftware) {
-    uninstallDawn();
-    return {
-      ok: false,
-      why: `only a software adapter (${what}), slower than WASM; set CNNVIZ_BACKEND=webgpu to use it anyway`,
-    };
-  }
   try {
     await loadWebgpuBackend();
   } catch (e) {
@@ -220,7 +204,7 @@ async function select(opts: InitBackendOptions): Promise<BackendInfo> {
   const raw = opts.backend?.trim().toLowerCase() || env;
   const requested = raw ? (ALIASES[raw] ?? raw) : undefined;
   const source = opts.backend ? 'the backend option' : 'CNNVIZ_BACKEND';
-  const { started, ...chosen } = await selectBackend({
+  const { started: _, ...chosen } = await selectBackend<{ adapter?: GpuAdapterInfo; threads?: number }>({
     candidates: candidates(requested, opts.threads),
     requested,
     raw,
@@ -230,11 +214,7 @@ async function select(opts: InitBackendOptions): Promise<BackendInfo> {
     honoured: `requested by ${source}`,
     failed: `requested "${raw}" (${source}) failed`,
   });
-  return {
-    ...chosen,
-    ...(started.adapter ? { adapter: started.adapter } : {}),
-    ...(started.threads !== undefined ? { threads: started.threads } : {}),
-  };
+  return chosen;
 }
 
 const selector = backendSelector(select);

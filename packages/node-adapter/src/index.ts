@@ -1,4 +1,4 @@
 export * from './backend.js';
 export * from './image-io.js';
-export { selfTest, type SelfTestResult } from './self-test.js';
-export type { GpuAdapterInfo } from './webgpu.js';
+export { selfTest, type SelfTestResult } from '@cnnviz/core';
+export type { GpuAdapterInfo } from '@cnnviz/core';

@@ -1,15 +1,21 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { describe, expect, it } from 'vitest';
-import { counterNormal, fusedInputOnlyConv2d, kernelFixNames } from '@cnnviz/core';
+import { expect, it } from 'vitest';
+import { counterNormal, describeGpuAdapter, fusedInputOnlyConv2d, kernelFixNames } from '@cnnviz/core';
 import { initBackend } from './backend.js';
 import { probeDawn } from './webgpu.js';
+import { describeNeeding, WEBGPU_IN_NODE } from '../../core/src/test-support/needs.js';
 
 // initBackend({ backend: 'webgpu' }) is all a user writes: it must leave cnnviz's webgpu kernels installed, so the
 // fused input-only convolution and the on-GPU noise run as cnnviz kernels. Needs Dawn plus a Vulkan driver
 // (lavapipe in CI); skipped only where no adapter can be created.
 const probe = await probeDawn();
+const need = {
+  ...WEBGPU_IN_NODE,
+  ok: probe.ok,
+  why: probe.ok ? describeGpuAdapter(probe.adapter) : probe.why,
+};
 
-describe.runIf(probe.ok)('initBackend on webgpu installs and uses cnnviz webgpu kernels', () => {
+describeNeeding(need, 'initBackend on webgpu installs and uses cnnviz webgpu kernels', () => {
   it('reports every webgpu fix, and the kernels run (closed-form checks)', async () => {
     const info = await initBackend({ backend: 'webgpu' });
     expect(info.name).toBe('webgpu');

@@ -1,12 +1,19 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
+import { describeGpuAdapter } from '@cnnviz/core';
 import { initBackend } from './backend.js';
 import { probeDawn } from './webgpu.js';
+import { describeNeeding, WEBGPU_IN_NODE } from '../../core/src/test-support/needs.js';
 
 // Needs Dawn plus a Vulkan driver (lavapipe from Mesa 25 here; see GPU.md); skipped elsewhere.
 const probe = await probeDawn();
+const need = {
+  ...WEBGPU_IN_NODE,
+  ok: probe.ok,
+  why: probe.ok ? describeGpuAdapter(probe.adapter) : probe.why,
+};
 
-describe.skipIf(!probe.ok)('webgpu through Dawn', () => {
+describeNeeding(need, 'webgpu through Dawn', () => {
   it('reports the adapter, and flags software renderers', () => {
     if (!probe.ok) return;
     expect(probe.adapter.vendor.length + probe.adapter.description.length).toBeGreaterThan(0);
@@ -23,7 +30,7 @@ describe.skipIf(!probe.ok)('webgpu through Dawn', () => {
       architecture: expect.any(String),
     });
     expect(info.tried).toEqual([
-      { name: 'webgpu (Dawn)', ok: true, why: expect.stringMatching(/matches closed form/) },
+      { name: 'webgpu (Dawn)', ok: true, why: expect.stringMatching(/match the closed form/) },
     ]);
     expect(info.reason).toMatch(/^webgpu \(Dawn\): requested by the backend option/);
     // A forward op reads back correctly through the async path.

@@ -3,31 +3,19 @@
  * because its set-up order matters: `navigator.gpu` must exist before
  * `@tensorflow/tfjs-backend-webgpu` is evaluated, or that package silently registers nothing.
  */
+import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import {
+  errorFirstLine,
+  type GpuAdapterInfo,
+  type GpuAdapterProbe,
+  type MinimalGpu,
+  probeGpuAdapter,
+} from '@cnnviz/core';
 
-/** What the adapter says about itself; `isFallbackAdapter` marks software renderers. */
-export interface GpuAdapterInfo {
-  vendor: string;
-  architecture: string;
-  device: string;
-  description: string;
-  isFallbackAdapter: boolean;
-  /** True for software renderers (lavapipe/llvmpipe, SwiftShader, WARP) whatever the flag says. */
-  software: boolean;
-}
-
-export type DawnProbe = { ok: true; adapter: GpuAdapterInfo } | { ok: false; why: string };
-
-interface MinimalAdapter {
-  info?: Partial<Record<'vendor' | 'architecture' | 'device' | 'description', string>> & {
-    isFallbackAdapter?: boolean;
-  };
-  isFallbackAdapter?: boolean;
-}
-interface MinimalGpu {
-  requestAdapter(options?: { powerPreference?: string }): Promise<MinimalAdapter | null>;
-}
-
-const SOFTWARE = /llvmpipe|lavapipe|swiftshader|software|microsoft basic render|warp/i;
+export type { GpuAdapterInfo };
+export type DawnProbe = GpuAdapterProbe;
 
 let gpu: MinimalGpu | undefined;
 let installedByUs = false;
@@ -68,44 +56,75 @@ export function uninstallDawn(): void {
   gpu = undefined;
 }
 
-/** Loads Dawn and asks for a high-performance adapter; reports what it found. */
-export async function probeDawn(): Promise<DawnProbe> {
+// Run in a child process: Dawn writes its Vulkan loader's complaints straight to file descriptor 2 (with paths from
+// Dawn's build machine), which nothing in this process can catch. The child's stderr becomes part of the reason.
+const CHILD = `
+const { create } = await import(process.argv[1]);
+const a = await create([]).requestAdapter({ powerPreference: 'high-performance' });
+// GPUAdapterInfo's fields are getters: copy them by name.
+const keys = ['vendor', 'architecture', 'device', 'description', 'isFallbackAdapter'];
+const info = a && Object.fromEntries(keys.map((k) => [k, a.info[k]]));
+process.stdout.write(JSON.stringify(a && { info, isFallbackAdapter: a.isFallbackAdapter }));
+process.exit(0);`;
+
+/** Dawn's stderr in one line: its messages without the "Warning:" prefixes and source locations. */
+function dawnMessages(stderr: string): string {
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim().replace(/^(Warning|Error):\s*/, ''))
+    .filter((l) => l !== '' && !/^at \S+ \(.*:\d+\)$/.test(l));
+  return [...new Set(lines)].join('; ');
+}
+
+let childProbe: Promise<DawnProbe> | undefined;
+
+/**
+ * Loads Dawn in a child process and asks for a high-performance adapter; reports what it found,
+ * or why there is none in one line (Dawn's own messages included). Computed once per process.
+ */
+export function probeDawn(): Promise<DawnProbe> {
+  childProbe ??= (async (): Promise<DawnProbe> => {
+    let url: string;
+    try {
+      url = pathToFileURL(createRequire(import.meta.url).resolve('webgpu')).href;
+    } catch {
+      return { ok: false, why: "the optional package 'webgpu' (Dawn) is not installed" };
+    }
+    const { stdout, stderr, error } = await new Promise<{
+      stdout: string;
+      stderr: string;
+      error: Error | null;
+    }>((done) =>
+      execFile(
+        process.execPath,
+        ['--input-type=module', '-e', CHILD, url],
+        { timeout: 30_000, maxBuffer: 1 << 20 },
+        (e, out, err) => done({ stdout: String(out), stderr: String(err), error: e }),
+      ),
+    );
+    const said = dawnMessages(stderr);
+    if (error) {
+      const why = (error as { killed?: boolean }).killed
+        ? 'did not answer in 30 s'
+        : `failed to load: ${said || errorFirstLine(error)}`;
+      return { ok: false, why: `Dawn (npm 'webgpu') ${why}` };
+    }
+    const none = `Dawn found no WebGPU adapter${said ? `: ${said}` : ' (no Vulkan driver?)'}`;
+    const found = JSON.parse(stdout || 'null') as Awaited<ReturnType<MinimalGpu['requestAdapter']>>;
+    return probeGpuAdapter({ requestAdapter: async () => found }, 'Dawn', none);
+  })();
+  return childProbe;
+}
+
+/** Loads Dawn in this process and asks it for the adapter that tfjs-backend-webgpu will use. */
+export async function installDawnAdapter(): Promise<DawnProbe> {
   let g: MinimalGpu;
   try {
     g = await installDawn();
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const missing = code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
-    return {
-      ok: false,
-      why: missing
-        ? "the optional package 'webgpu' (Dawn) is not installed"
-        : `Dawn (npm 'webgpu') failed to load: ${(e as Error).message.split('\n')[0]}`,
-    };
+    return { ok: false, why: `Dawn (npm 'webgpu') failed to load: ${errorFirstLine(e)}` };
   }
-  let adapter: MinimalAdapter | null;
-  try {
-    adapter = await g.requestAdapter({ powerPreference: 'high-performance' });
-  } catch (e) {
-    return { ok: false, why: `Dawn's requestAdapter failed: ${(e as Error).message}` };
-  }
-  if (!adapter) return { ok: false, why: 'Dawn found no WebGPU adapter (no Vulkan driver?)' };
-  const info = adapter.info ?? {};
-  const description = info.description ?? '';
-  const isFallbackAdapter = Boolean(info.isFallbackAdapter ?? adapter.isFallbackAdapter);
-  const architecture = info.architecture ?? '';
-  const device = info.device ?? '';
-  return {
-    ok: true,
-    adapter: {
-      vendor: info.vendor ?? '',
-      architecture,
-      device,
-      description,
-      isFallbackAdapter,
-      software: isFallbackAdapter || SOFTWARE.test(`${architecture} ${device} ${description}`),
-    },
-  };
+  return probeGpuAdapter(g, 'Dawn', 'Dawn found no WebGPU adapter in this process');
 }
 
 /** Imports tfjs's WebGPU backend after Dawn is in place, so it registers itself. */

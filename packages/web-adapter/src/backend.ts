@@ -1,15 +1,18 @@
-import * as tf from '@tensorflow/tfjs-core';
 import {
+  activateBackend as activate,
   type BackendCandidate,
   backendSelector,
   type BackendStart,
   check,
   checkNumber,
+  describeGpuAdapter,
+  errorFirstLine as firstLine,
+  type GpuAdapterInfo,
   selectBackend,
+  selfTest,
   type TriedBackend,
 } from '@cnnviz/core';
-import { type GlRendererInfo, type GpuAdapterInfo, probeWebgl, probeWebgpu } from './probe.js';
-import { selfTest } from './self-test.js';
+import { type GlRendererInfo, probeWebgl, probeWebgpu } from './probe.js';
 
 /** Where tfjs-backend-wasm fetches its binaries: a folder URL, or one URL per file name. */
 export type WasmPaths =
@@ -40,7 +43,7 @@ export interface InitBackendOptions {
    * Default false: a software GPU is many times slower than WASM on the same CPU.
    */
   allowSoftware?: boolean;
-  /** Check each candidate against the CPU backend before using it (default true; ~0.1-2 s). */
+  /** Check each candidate against the self-test's closed form before using it (default true; ~0.1-2 s). */
   selfTest?: boolean;
 }
 
@@ -67,33 +70,6 @@ type Found = { adapter?: GpuAdapterInfo; renderer?: GlRendererInfo; threads?: nu
 type Outcome = BackendStart<Found>;
 type Candidate = BackendCandidate<Found>;
 
-const firstLine = (e: unknown) => String((e as Error)?.message ?? e).split('\n')[0];
-
-/** Quiet `setBackend`: tfjs logs factory failures to the console; we report them in `tried`. */
-async function activate(name: string): Promise<Outcome> {
-  if (!tf.findBackendFactory(name) && !tf.findBackend(name)) {
-    return { ok: false, why: `no backend "${name}" is registered with tfjs-core` };
-  }
-  const warn = console.warn;
-  const messages: string[] = [];
-  console.warn = (...args: unknown[]) => messages.push(args.map(String).join(' '));
-  try {
-    const ok = await tf.setBackend(name);
-    if (!ok) {
-      return {
-        ok: false,
-        why: `tf.setBackend('${name}') failed${messages.length ? `: ${messages.join('; ')}` : ''}`,
-      };
-    }
-    await tf.ready();
-    return { ok: true, name };
-  } catch (e) {
-    return { ok: false, why: `tf.setBackend('${name}') threw: ${firstLine(e)}` };
-  } finally {
-    console.warn = warn;
-  }
-}
-
 async function load(pkg: string, importer: () => Promise<unknown>): Promise<string | undefined> {
   try {
     await importer();
@@ -106,12 +82,11 @@ async function load(pkg: string, importer: () => Promise<unknown>): Promise<stri
 async function startWebgpu(allowSoftware: boolean): Promise<Outcome> {
   const probe = await probeWebgpu();
   if (!probe.ok) return probe;
-  const adapter = probe.info;
-  const what = [adapter.vendor, adapter.architecture, adapter.description].filter(Boolean).join(' ');
+  const { adapter } = probe;
   if (adapter.software && !allowSoftware) {
     return {
       ok: false,
-      why: `only a software adapter (${what || 'fallback'}${adapter.isFallbackAdapter ? ', isFallbackAdapter' : ''}), slower than WASM; ask for backend 'webgpu' to use it anyway`,
+      why: `only a software adapter (${describeGpuAdapter(adapter)}), slower than WASM; ask for backend 'webgpu' to use it anyway`,
     };
   }
   const failed = await load(
@@ -196,7 +171,7 @@ async function select(opts: InitBackendOptions): Promise<BackendInfo> {
   check(opts !== null && typeof opts === 'object', 'BAD_OPTION', 'initBackend options must be an object');
   if (opts.threads !== undefined) checkNumber(opts.threads, 'threads', { min: 1, integer: true });
   const requested = opts.backend?.trim().toLowerCase() || undefined;
-  const { started, ...chosen } = await selectBackend({
+  const { started: _, ...chosen } = await selectBackend<Found>({
     candidates: candidates(requested, opts),
     requested,
     raw: requested,
@@ -207,12 +182,7 @@ async function select(opts: InitBackendOptions): Promise<BackendInfo> {
     honoured: 'requested by the backend option',
     failed: `requested "${requested}" failed`,
   });
-  return {
-    ...chosen,
-    ...(started.adapter ? { adapter: started.adapter } : {}),
-    ...(started.renderer ? { renderer: started.renderer } : {}),
-    ...(started.threads !== undefined ? { threads: started.threads } : {}),
-  };
+  return chosen;
 }
 
 const selector = backendSelector(select);
@@ -220,7 +190,7 @@ const selector = backendSelector(select);
 /**
  * Picks and activates the fastest TF.js backend this browser runs correctly — WebGPU on a
  * hardware adapter, then WebGL on a hardware renderer, then WASM (with cnnviz's kernel fixes),
- * then CPU — checks it against the CPU backend (gradients and guided backprop included),
+ * then CPU — checks it against a closed form (gradients and guided backprop included),
  * installs cnnviz's kernel fixes for it, and says why (`backendInfo()`). Calls are serialised;
  * a later call selects again.
  */

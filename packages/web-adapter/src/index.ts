@@ -6,8 +6,9 @@ export {
   type TriedBackend,
   type WasmPaths,
 } from './backend.js';
-export { selfTest, type SelfTestResult } from './self-test.js';
-export type { GpuAdapterInfo, GlRendererInfo } from './probe.js';
+export { selfTest, type SelfTestResult } from '@cnnviz/core';
+export type { GlRendererInfo } from './probe.js';
+export type { GpuAdapterInfo } from '@cnnviz/core';
 export {
   imageFromElement,
   drawTensor,

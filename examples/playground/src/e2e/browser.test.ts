@@ -10,25 +10,16 @@ import { zoo } from '@cnnviz/models';
 import type { Browser, Page } from 'playwright-core';
 import type { CanvasReport, GradientReport, GradientSpec } from '../lab.js';
 import { TINY_CAM_LAYER, tinyMobileNet } from '../tiny-mobilenet.js';
+import { describeNeeding } from '../../../../packages/core/src/test-support/needs.js';
 import {
   buildAndServe,
+  chromiumRequirement,
   launchChromium,
   openPage,
   waitForState,
   type GpuMode,
   type Served,
 } from './harness.js';
-
-let served: Served;
-
-beforeAll(async () => {
-  await tf.setBackend('cpu');
-  served = await buildAndServe();
-}, 180_000);
-
-afterAll(async () => {
-  await served?.close();
-});
 
 /** Canvas pixels (RGBA) and size, read in the page. */
 async function pixels(page: Page, id: string): Promise<{ w: number; h: number; data: number[] }> {
@@ -112,164 +103,184 @@ async function checkGradients(page: Page, spec: GradientSpec): Promise<GradientR
   return report;
 }
 
-describe.each<GpuMode>(['webgl', 'webgpu'])('playground in Chromium on %s', (mode) => {
-  let browser: Browser;
-  let page: Page;
-  let errors: string[];
+// Skipped outside CI, with one line, where no chromium starts; CI installs it and fails without it.
+const need = await chromiumRequirement();
+
+describeNeeding(need, "the playground in Debian's chromium", () => {
+  let served: Served;
 
   beforeAll(async () => {
-    browser = await launchChromium(mode);
-    ({ page, errors } = await openPage(
-      browser,
-      `${served.url}index.html?backend=${mode}&model=fashionCnn&image=fashion-sneaker`,
-    ));
-    await waitForState(page, ['ready', 'error'], 90_000);
-  }, 120_000);
-
-  afterAll(async () => {
-    await browser?.close();
-  });
-
-  it('loads on the requested backend and lists the model layers', async () => {
-    expect(await page.getAttribute('body', 'data-state')).toBe('ready');
-    expect(await page.getAttribute('body', 'data-backend')).toBe(mode);
-    await page.selectOption('#technique', 'gradcam');
-    const layers = await page.$$eval('#layer option', (os) => os.map((o) => (o as HTMLOptionElement).value));
-    const model = await zoo.fashionCnn();
-    expect(layers).toEqual(model.layers.map((l) => l.name));
-    model.dispose?.();
-    expect(await page.inputValue('#layer')).toBe('conv3');
-  }, 100_000);
-
-  it('runs saliency: the result is not blank and differs from the input', async () => {
-    expect(await runTechnique(page, 'saliency')).toBe('done');
-    const input = await pixels(page, 'input');
-    const result = await pixels(page, 'result');
-    expect([result.w, result.h]).toEqual([input.w, input.h]);
-    expect(spread(result.data)).toBeGreaterThan(10);
-    expect(meanAbsDiff(result.data, input.data)).toBeGreaterThan(20);
-  }, 120_000);
-
-  it('runs DeepDream with a live preview per step, and downloads the result as PNG', async () => {
-    const input = await pixels(page, 'input');
-    expect(await runTechnique(page, 'deepdream', 8)).toBe('done');
-    expect(await page.getAttribute('body', 'data-frames')).toBe('8');
-    expect(Number(await page.getAttribute('body', 'data-ms-per-step'))).toBeGreaterThan(0);
-    expect(await page.textContent('#status')).toMatch(/ms\/step/);
-    const result = await pixels(page, 'result');
-    expect(spread(result.data)).toBeGreaterThan(10);
-    // The dream keeps the sneaker but changes its pixels.
-    const diff = meanAbsDiff(result.data, input.data);
-    expect(diff).toBeGreaterThan(1);
-    expect(diff).toBeLessThan(120);
-    // Download PNG saves the result canvas.
-    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
-    expect(download.suggestedFilename()).toBe('cnnviz-deepdream.png');
-    const png = await readFile((await download.path())!);
-    expect([...png.subarray(1, 4)].map((c) => String.fromCharCode(c)).join('')).toBe('PNG');
-    expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([result.w, result.h]);
-  }, 120_000);
-
-  it('cancels a long run, stays responsive meanwhile, and frees its tensors', async () => {
-    const before = Number((await page.textContent('#tensors'))!.split(' ')[0]);
-    await page.selectOption('#technique', 'deepdream');
-    await page.fill('#steps', '2000');
-    await page.click('#run');
-    await page.waitForFunction(() => Number(document.body.dataset.step ?? 0) >= 3, null, { timeout: 60_000 });
-    // The page answers while the technique runs (it yields to the event loop every step).
-    const t0 = Date.now();
-    await page.evaluate(() => new Promise((r) => requestAnimationFrame(r)));
-    expect(Date.now() - t0).toBeLessThan(3000);
-    expect(await page.getAttribute('body', 'data-state')).toBe('running');
-    await page.click('#cancel');
-    expect(await waitForState(page, ['cancelled', 'done', 'error'], 30_000)).toBe('cancelled');
-    expect(Number(await page.getAttribute('body', 'data-step'))).toBeLessThan(2000);
-    expect(Number((await page.textContent('#tensors'))!.split(' ')[0])).toBe(before);
-    expect(await page.isEnabled('#run')).toBe(true);
-  }, 120_000);
-
-  it('gradients (saliency, guided backprop, Grad-CAM) equal Node CPU ones (rel. err < 1e-3)', async () => {
-    await page.goto(`${served.url}lab.html?backend=${mode}`);
-    expect(await waitForState(page, ['ready', 'error'], 90_000)).toBe('ready');
-    const fashion = await checkGradients(page, {
-      model: 'fashionCnn',
-      image: 'fashion-sneaker',
-      layer: 'conv3',
-      target: 7,
-      noise: 0.05,
-    });
-    expect(fashion.backend).toBe(mode);
-    // Depthwise convolutions, ReLU6, BatchNorm and a residual add, as in MobileNetV2: the kernels
-    // cnnviz's WebGPU fixes replace.
-    const mobile = await checkGradients(page, {
-      model: 'tinyMobileNet',
-      image: 'chelsea',
-      layer: TINY_CAM_LAYER,
-      noise: 0.05,
-    });
-    expect(mobile.backend).toBe(mode);
+    await tf.setBackend('cpu');
+    served = await buildAndServe();
   }, 180_000);
 
-  it('canvas helpers read every image source and draw tensors back exactly', async () => {
-    const r = (await page.evaluate(() => window.lab.canvasCheck())) as CanvasReport;
-    const rgb = r.rgba.flatMap((v, i) => (i % 4 === 3 ? [] : [v / 255]));
-    expect(Object.keys(r.fromSources)).toEqual(['imageData', 'canvas', 'offscreen', 'bitmap', 'img']);
-    for (const values of Object.values(r.fromSources)) {
-      expect(values.length).toBe(rgb.length);
-      values.forEach((v, i) => expect(v).toBeCloseTo(rgb[i], 6));
-    }
-    r.luma.forEach((v, i) =>
-      expect(v).toBeCloseTo(0.299 * rgb[3 * i] + 0.587 * rgb[3 * i + 1] + 0.114 * rgb[3 * i + 2], 5),
-    );
-    expect(r.resizedShape).toEqual([6, 8, 3]);
-    expect(r.drawn).toEqual(r.rgba);
-    // Nearest-neighbour enlargement: the top-left 2x2 block is pixel (0, 0).
-    expect(r.scaled).toEqual({
-      width: 8,
-      height: 6,
-      block: [...r.rgba.slice(0, 4), ...r.rgba.slice(0, 4), ...r.rgba.slice(0, 4), ...r.rgba.slice(0, 4)],
-    });
-    expect(r.errors).toHaveLength(4);
-    expect(r.errors[0]).toMatch(/^BAD_IMAGE: the <img>.*has not loaded/);
-    expect(r.errors[1]).toMatch(/^BAD_IMAGE: expected an HTMLImageElement/);
-    expect(r.errors[2]).toMatch(/^BAD_OPTION: channels must be 1 or 3/);
-    expect(r.errors[3]).toMatch(/^BAD_IMAGE: image must be a live tf.Tensor/);
-    expect(r.tensorsAfter).toBe(r.tensorsBefore);
-  });
-
-  it('logged no page errors', () => {
-    expect(errors).toEqual([]);
-  });
-});
-
-describe('automatic backend choice in Chromium without a hardware GPU', () => {
-  let browser: Browser;
-
   afterAll(async () => {
-    await browser?.close();
+    await served?.close();
   });
 
-  it('skips software WebGPU/WebGL, picks WASM (binaries served by the app) with the kernel fixes, gradients equal Node', async () => {
-    browser = await launchChromium('webgpu');
-    const { page, errors } = await openPage(browser, `${served.url}lab.html`);
-    expect(await waitForState(page, ['ready', 'error'], 90_000)).toBe('ready');
-    const info = await page.evaluate(() => window.lab.info);
-    expect(info.name).toBe('wasm');
-    expect(info.tried.map((t) => [t.name, t.ok])).toEqual([
-      ['webgpu', false],
-      ['webgl', false],
-      ['wasm', true],
-    ]);
-    expect(info.tried[0].why).toMatch(/software adapter.*isFallbackAdapter/);
-    expect(info.tried[1].why).toMatch(/software renderer.*SwiftShader/);
-    expect(info.fixes).toEqual(expect.arrayContaining(['wasm:MaxPoolGrad', 'wasm:Conv2DBackpropFilter']));
-    const report = await checkGradients(page, {
-      model: 'fashionCnn',
-      image: 'fashion-bag',
-      layer: 'conv2',
-      noise: 0.05,
+  describe.each<GpuMode>(['webgl', 'webgpu'])('playground in Chromium on %s', (mode) => {
+    let browser: Browser;
+    let page: Page;
+    let errors: string[];
+
+    beforeAll(async () => {
+      browser = await launchChromium(mode);
+      ({ page, errors } = await openPage(
+        browser,
+        `${served.url}index.html?backend=${mode}&model=fashionCnn&image=fashion-sneaker`,
+      ));
+      await waitForState(page, ['ready', 'error'], 90_000);
+    }, 120_000);
+
+    afterAll(async () => {
+      await browser?.close();
     });
-    expect(report.backend).toBe('wasm');
-    expect(errors).toEqual([]);
-  }, 120_000);
+
+    it('loads on the requested backend and lists the model layers', async () => {
+      expect(await page.getAttribute('body', 'data-state')).toBe('ready');
+      expect(await page.getAttribute('body', 'data-backend')).toBe(mode);
+      await page.selectOption('#technique', 'gradcam');
+      const layers = await page.$$eval('#layer option', (os) =>
+        os.map((o) => (o as HTMLOptionElement).value),
+      );
+      const model = await zoo.fashionCnn();
+      expect(layers).toEqual(model.layers.map((l) => l.name));
+      model.dispose?.();
+      expect(await page.inputValue('#layer')).toBe('conv3');
+    }, 100_000);
+
+    it('runs saliency: the result is not blank and differs from the input', async () => {
+      expect(await runTechnique(page, 'saliency')).toBe('done');
+      const input = await pixels(page, 'input');
+      const result = await pixels(page, 'result');
+      expect([result.w, result.h]).toEqual([input.w, input.h]);
+      expect(spread(result.data)).toBeGreaterThan(10);
+      expect(meanAbsDiff(result.data, input.data)).toBeGreaterThan(20);
+    }, 120_000);
+
+    it('runs DeepDream with a live preview per step, and downloads the result as PNG', async () => {
+      const input = await pixels(page, 'input');
+      expect(await runTechnique(page, 'deepdream', 8)).toBe('done');
+      expect(await page.getAttribute('body', 'data-frames')).toBe('8');
+      expect(Number(await page.getAttribute('body', 'data-ms-per-step'))).toBeGreaterThan(0);
+      expect(await page.textContent('#status')).toMatch(/ms\/step/);
+      const result = await pixels(page, 'result');
+      expect(spread(result.data)).toBeGreaterThan(10);
+      // The dream keeps the sneaker but changes its pixels.
+      const diff = meanAbsDiff(result.data, input.data);
+      expect(diff).toBeGreaterThan(1);
+      expect(diff).toBeLessThan(120);
+      // Download PNG saves the result canvas.
+      const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+      expect(download.suggestedFilename()).toBe('cnnviz-deepdream.png');
+      const png = await readFile((await download.path())!);
+      expect([...png.subarray(1, 4)].map((c) => String.fromCharCode(c)).join('')).toBe('PNG');
+      expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([result.w, result.h]);
+    }, 120_000);
+
+    it('cancels a long run, stays responsive meanwhile, and frees its tensors', async () => {
+      const before = Number((await page.textContent('#tensors'))!.split(' ')[0]);
+      await page.selectOption('#technique', 'deepdream');
+      await page.fill('#steps', '2000');
+      await page.click('#run');
+      await page.waitForFunction(() => Number(document.body.dataset.step ?? 0) >= 3, null, {
+        timeout: 60_000,
+      });
+      // The page answers while the technique runs (it yields to the event loop every step).
+      const t0 = Date.now();
+      await page.evaluate(() => new Promise((r) => requestAnimationFrame(r)));
+      expect(Date.now() - t0).toBeLessThan(3000);
+      expect(await page.getAttribute('body', 'data-state')).toBe('running');
+      await page.click('#cancel');
+      expect(await waitForState(page, ['cancelled', 'done', 'error'], 30_000)).toBe('cancelled');
+      expect(Number(await page.getAttribute('body', 'data-step'))).toBeLessThan(2000);
+      expect(Number((await page.textContent('#tensors'))!.split(' ')[0])).toBe(before);
+      expect(await page.isEnabled('#run')).toBe(true);
+    }, 120_000);
+
+    it('gradients (saliency, guided backprop, Grad-CAM) equal Node CPU ones (rel. err < 1e-3)', async () => {
+      await page.goto(`${served.url}lab.html?backend=${mode}`);
+      expect(await waitForState(page, ['ready', 'error'], 90_000)).toBe('ready');
+      const fashion = await checkGradients(page, {
+        model: 'fashionCnn',
+        image: 'fashion-sneaker',
+        layer: 'conv3',
+        target: 7,
+        noise: 0.05,
+      });
+      expect(fashion.backend).toBe(mode);
+      // Depthwise convolutions, ReLU6, BatchNorm and a residual add, as in MobileNetV2: the kernels
+      // cnnviz's WebGPU fixes replace.
+      const mobile = await checkGradients(page, {
+        model: 'tinyMobileNet',
+        image: 'chelsea',
+        layer: TINY_CAM_LAYER,
+        noise: 0.05,
+      });
+      expect(mobile.backend).toBe(mode);
+    }, 180_000);
+
+    it('canvas helpers read every image source and draw tensors back exactly', async () => {
+      const r = (await page.evaluate(() => window.lab.canvasCheck())) as CanvasReport;
+      const rgb = r.rgba.flatMap((v, i) => (i % 4 === 3 ? [] : [v / 255]));
+      expect(Object.keys(r.fromSources)).toEqual(['imageData', 'canvas', 'offscreen', 'bitmap', 'img']);
+      for (const values of Object.values(r.fromSources)) {
+        expect(values.length).toBe(rgb.length);
+        values.forEach((v, i) => expect(v).toBeCloseTo(rgb[i], 6));
+      }
+      r.luma.forEach((v, i) =>
+        expect(v).toBeCloseTo(0.299 * rgb[3 * i] + 0.587 * rgb[3 * i + 1] + 0.114 * rgb[3 * i + 2], 5),
+      );
+      expect(r.resizedShape).toEqual([6, 8, 3]);
+      expect(r.drawn).toEqual(r.rgba);
+      // Nearest-neighbour enlargement: the top-left 2x2 block is pixel (0, 0).
+      expect(r.scaled).toEqual({
+        width: 8,
+        height: 6,
+        block: [...r.rgba.slice(0, 4), ...r.rgba.slice(0, 4), ...r.rgba.slice(0, 4), ...r.rgba.slice(0, 4)],
+      });
+      expect(r.errors).toHaveLength(4);
+      expect(r.errors[0]).toMatch(/^BAD_IMAGE: the <img>.*has not loaded/);
+      expect(r.errors[1]).toMatch(/^BAD_IMAGE: expected an HTMLImageElement/);
+      expect(r.errors[2]).toMatch(/^BAD_OPTION: channels must be 1 or 3/);
+      expect(r.errors[3]).toMatch(/^BAD_IMAGE: image must be a live tf.Tensor/);
+      expect(r.tensorsAfter).toBe(r.tensorsBefore);
+    });
+
+    it('logged no page errors', () => {
+      expect(errors).toEqual([]);
+    });
+  });
+
+  describe('automatic backend choice in Chromium without a hardware GPU', () => {
+    let browser: Browser;
+
+    afterAll(async () => {
+      await browser?.close();
+    });
+
+    it('skips software WebGPU/WebGL, picks WASM (binaries served by the app) with the kernel fixes, gradients equal Node', async () => {
+      browser = await launchChromium('webgpu');
+      const { page, errors } = await openPage(browser, `${served.url}lab.html`);
+      expect(await waitForState(page, ['ready', 'error'], 90_000)).toBe('ready');
+      const info = await page.evaluate(() => window.lab.info);
+      expect(info.name).toBe('wasm');
+      expect(info.tried.map((t) => [t.name, t.ok])).toEqual([
+        ['webgpu', false],
+        ['webgl', false],
+        ['wasm', true],
+      ]);
+      expect(info.tried[0].why).toMatch(/software adapter.*isFallbackAdapter/);
+      expect(info.tried[1].why).toMatch(/software renderer.*SwiftShader/);
+      expect(info.fixes).toEqual(expect.arrayContaining(['wasm:MaxPoolGrad', 'wasm:Conv2DBackpropFilter']));
+      const report = await checkGradients(page, {
+        model: 'fashionCnn',
+        image: 'fashion-bag',
+        layer: 'conv2',
+        noise: 0.05,
+      });
+      expect(report.backend).toBe('wasm');
+      expect(errors).toEqual([]);
+    }, 120_000);
+  });
 });

@@ -5,6 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import {
+  CHROMIUM as CHROMIUM_NEED,
+  type Requirement,
+} from '../../../../packages/core/src/test-support/needs.js';
 
 /** The playground's folder (vite.config.ts, index.html). */
 export const PLAYGROUND = fileURLToPath(new URL('../..', import.meta.url));
@@ -68,6 +72,26 @@ export async function launchChromium(mode: GpuMode): Promise<Browser> {
   const args = ['--no-sandbox', '--disable-dev-shm-usage', '--ignore-gpu-blocklist'];
   if (mode === 'webgpu') args.push('--enable-unsafe-webgpu', '--enable-features=Vulkan');
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args });
+}
+
+/** Whether a chromium starts here (one that exists but cannot start counts as missing), for the tests' skip rule. */
+export async function chromiumRequirement(): Promise<Requirement> {
+  if (!existsSync(CHROMIUM)) return { ...CHROMIUM_NEED, ok: false, why: `no file ${CHROMIUM}` };
+  try {
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox'],
+    });
+    await browser.close();
+    return { ...CHROMIUM_NEED, ok: true, why: CHROMIUM };
+  } catch (e) {
+    return {
+      ...CHROMIUM_NEED,
+      ok: false,
+      why: `${CHROMIUM} did not start: ${(e as Error).message.split('\n')[0]}`,
+    };
+  }
 }
 
 /** A page that records uncaught errors and console errors, for the tests to assert on. */

@@ -1,20 +1,21 @@
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-layers';
 import * as tf from '@tensorflow/tfjs-core';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { guidedOverrides } from '../overrides/guided-relu.js';
 import { withGradientOverrides } from '../overrides.js';
 import { createRng } from '../random.js';
 import { kernelFixNames, registerKernelFixes, unregisterKernelFixes } from './index.js';
 import { counterNormal } from './webgpu-counter-noise.js';
 import { fusedInputOnlyConv2d, type FusedInputConvOptions } from './webgpu-fused-input-conv.js';
-import { relErr, setupWebgpu } from './webgpu-test-setup.js';
+import { describeNeeding } from '../test-support/needs.js';
+import { relErr, webgpuRequirement } from './webgpu-test-setup.js';
 
 // WebGPU kernels and gradients in Node on Dawn (lavapipe in CI): cnnviz's webgpu kernel fixes against the cpu
 // backend, finite differences on webgpu, guided backprop through webgpu kernels, and no leaks. Skipped only
 // where no WebGPU adapter can be created. Shapes are small: lavapipe compiles every shader on the CPU.
 
-const gpu = await setupWebgpu();
+const gpu = await webgpuRequirement();
 
 function values(n: number, seed: number, scale = 1): Float32Array {
   const rng = createRng(seed);
@@ -67,7 +68,7 @@ function unfusedConv(x: tf.Tensor4D, filter: tf.Tensor4D, o: FusedInputConvOptio
   return y;
 }
 
-describe.runIf(gpu.ok)(`webgpu kernels and gradients on Dawn (${gpu.what})`, () => {
+describeNeeding(gpu, `webgpu kernels and gradients on Dawn`, () => {
   it('registerKernelFixes("webgpu") installs every webgpu fix, idempotently', async () => {
     await tf.setBackend('webgpu');
     expect(registerKernelFixes('webgpu')).toEqual(kernelFixNames('webgpu'));

@@ -1,7 +1,9 @@
+import { spawnSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs-core';
+import { type Requirement, WEBGPU_IN_NODE } from '../test-support/needs.js';
 
 // Test helper (not exported from the package): WebGPU in Node through Dawn, GPU.md's recipe. CI installs Mesa's
-// lavapipe, so these tests run there; a machine with neither Dawn nor a Vulkan driver skips them.
+// lavapipe, so these tests run there; a machine with neither Dawn nor a Vulkan driver skips them (test-support/needs).
 
 export interface WebgpuSetup {
   ok: boolean;
@@ -21,6 +23,10 @@ let setup: Promise<WebgpuSetup> | undefined;
  */
 export function setupWebgpu(): Promise<WebgpuSetup> {
   setup ??= (async (): Promise<WebgpuSetup> => {
+    // Asked in a child process first: without a driver Dawn writes its loader's complaints to stderr, which only a
+    // child's stderr can catch.
+    const none = quietAdapterCheck();
+    if (none !== undefined) return { ok: false, what: none };
     let gpu: MinimalGpu;
     try {
       const specifier = 'webgpu';
@@ -46,6 +52,31 @@ export function setupWebgpu(): Promise<WebgpuSetup> {
     return { ok: true, what: `${adapter.info.vendor} ${adapter.info.description}`.trim() };
   })();
   return setup;
+}
+
+/** Why Dawn has no adapter here (with what it wrote to stderr), or undefined when it has one. */
+function quietAdapterCheck(): string | undefined {
+  const script = `const { create } = await import('webgpu');
+process.stdout.write((await create([]).requestAdapter()) ? 'yes' : 'no'); process.exit(0);`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  if (r.stdout === 'yes') return undefined;
+  const said = (r.stderr ?? '')
+    .split('\n')
+    .map((l) => l.trim().replace(/^Warning:\s*/, ''))
+    .filter((l) => l !== '' && !l.startsWith('at '))
+    .slice(0, 2)
+    .join('; ');
+  const why = r.stdout === 'no' ? 'Dawn found no WebGPU adapter' : "Dawn (npm 'webgpu') did not load";
+  return said ? `${why}: ${said}` : why;
+}
+
+/** WebGPU in Node for the tests that need it: Dawn with a Vulkan driver (Mesa's lavapipe will do). */
+export async function webgpuRequirement(): Promise<Requirement> {
+  const s = await setupWebgpu();
+  return { ok: s.ok, why: s.what, ...WEBGPU_IN_NODE };
 }
 
 /** Largest |a - b| over largest |a|: the comparison the issue asks for (< 1e-3 between webgpu and cpu). */

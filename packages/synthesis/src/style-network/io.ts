@@ -124,7 +124,7 @@ export async function loadStyleNetwork(source: string | tf.io.IOHandler): Promis
   }
 }
 
-/** Style networks trained in this repository (scripts/train-style.ts) and shipped with the package. */
+/** Style networks trained in this repository (examples/scripts/synthesis/train-style.ts in the repository) and shipped with the package. */
 export const BUNDLED_STYLES = { starry_night: 'style-starry-night' } as const;
 export type BundledStyle = keyof typeof BUNDLED_STYLES;
 

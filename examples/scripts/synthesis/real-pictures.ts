@@ -2,7 +2,7 @@
  * Real pictures from every synthesis technique, on the bundled images and zoo models, written to
  * out/synthesis/*.png for a person to look at.
  *
- *   npx tsx packages/synthesis/scripts/real-pictures.ts [section ...]
+ *   npx tsx examples/scripts/synthesis/real-pictures.ts [section ...]
  *
  * Sections: dream texture style fast class unit invert adversarial (default: all). WASM backend
  * with cnnviz's kernel fixes (CNNVIZ_BACKEND overrides).

@@ -2,7 +2,7 @@
  * Every attribution technique on real pictures, written as PNGs to out/attribution/:
  * MobileNetV2 (ImageNet backbone, no classifier head: the target is the strongest channel of the
  * global-pooled out_relu features) on bundled photos, and the Fashion-MNIST CNN (class target) on
- * bundled Fashion-MNIST items. Run: npx tsx packages/attribution/scripts/real-pictures.ts [--fast] [mobilenet|fashion]
+ * bundled Fashion-MNIST items. Run: npx tsx examples/scripts/attribution/real-pictures.ts [--fast] [mobilenet|fashion]
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { mkdir } from 'node:fs/promises';

@@ -1,4 +1,4 @@
-// The README's example, runnable: npx tsx packages/attribution/scripts/readme-example.ts
+// The README's example, runnable: npx tsx examples/scripts/attribution/readme-example.ts
 import { mkdir } from 'node:fs/promises';
 import { initBackend, writePng } from '@cnnviz/node';
 import { images, zoo } from '@cnnviz/models';

@@ -1,4 +1,4 @@
-// The example of packages/synthesis/README.md (kept runnable): npx tsx packages/synthesis/scripts/readme-example.ts
+// The example of packages/synthesis/README.md (kept runnable): npx tsx examples/scripts/synthesis/readme-example.ts
 import { run } from '@cnnviz/core';
 import { images, zoo } from '@cnnviz/models';
 import { initBackend, writePng } from '@cnnviz/node';

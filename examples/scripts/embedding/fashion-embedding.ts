@@ -5,7 +5,7 @@
  *   tsne-images.png                      the same map drawn with the images themselves
  *   neighbours.png                       query images and their 8 nearest neighbours in feature space
  *
- *   npx tsx packages/embedding/examples/fashion-embedding.ts [outDir]   (default out/embedding)
+ *   npx tsx examples/scripts/embedding/fashion-embedding.ts [outDir]   (default out/embedding)
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -21,7 +21,7 @@ import {
   scatterPlot,
   trustworthiness,
   tsne,
-} from '../src/index.js';
+} from '@cnnviz/embedding';
 
 const out = process.argv[2] ?? 'out/embedding';
 await mkdir(out, { recursive: true });

@@ -1,7 +1,7 @@
 /**
  * Trains the bundled Starry Night style network (packages/synthesis/assets/style-starry-night/).
  *
- *   npx tsx packages/synthesis/scripts/train-style.ts [--minutes 14] [--size 128] [--chunk 50] [--out DIR] [--resume]
+ *   npx tsx examples/scripts/synthesis/train-style.ts [--minutes 14] [--size 128] [--chunk 50] [--out DIR] [--resume]
  *     [--backend wasm|webgpu|cpu] [--asset-base DIR] [--batch 2] [--style-size 192] [--lr 0.002]
  *     [--style-weight 100] [--tv-weight 10] [--layers a,b,c] [--init DIR]
  *     [--logit-penalty 1] [--logit-limit 4]
@@ -21,7 +21,7 @@
  * dark green blotches on red and orange. To fine-tune it from its current weights with the
  * penalty, keep the loss it was trained with (those layers, style weight 10) and lower the lr
  * (Adam moves every weight by up to lr a step, and the 9x9 output convolution sums 1296 of them):
- *   npx tsx packages/synthesis/scripts/train-style.ts --init packages/synthesis/assets/style-starry-night \
+ *   npx tsx examples/scripts/synthesis/train-style.ts --init packages/synthesis/assets/style-starry-night \
  *     --out /tmp/starry-ft --size 256 --style-size 384 --batch 2 --style-weight 10 --lr 0.001 \
  *     --logit-penalty 1 --logit-limit 4 --chunk 25 --minutes 60 \
  *     --layers block_1_expand_relu,block_3_expand_relu,block_6_expand_relu,block_13_expand_relu
@@ -47,7 +47,10 @@ const arg = (name: string, fallback: string) => {
 };
 const minutes = Number(arg('minutes', '14'));
 const size = Number(arg('size', '128'));
-const out = arg('out', fileURLToPath(new URL('../assets/style-starry-night/', import.meta.url)));
+const out = arg(
+  'out',
+  fileURLToPath(new URL('../../../packages/synthesis/assets/style-starry-night/', import.meta.url)),
+);
 const resume = process.argv.includes('--resume');
 const chunk = Number(arg('chunk', '50'));
 
