@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { cropOrPad, resize, type VisionModel } from '@cnnviz/core';
 import { images, zoo, type ZooModel } from '@cnnviz/models';
-import { imageFromElement } from '@cnnviz/web';
+import { imageFromFile } from '@cnnviz/web';
 
 /** A zoo model the page offers. */
 export interface ModelChoice {
@@ -66,17 +66,15 @@ export async function loadPicture(name: string, model: VisionModel): Promise<tf.
   }
 }
 
-/** A dropped or chosen file (any format the browser decodes) at the model's input size. */
+/**
+ * A dropped or chosen file (PNG, JPEG, WebP, GIF or BMP) at the model's input size; its header is
+ * checked against the pixel limit before the browser decodes it.
+ */
 export async function pictureFromFile(file: Blob, model: VisionModel): Promise<tf.Tensor3D> {
-  const bitmap = await createImageBitmap(file);
+  const raw = await imageFromFile(file, { channels: model.inputShape[2] as 1 | 3 });
   try {
-    const raw = imageFromElement(bitmap, { channels: model.inputShape[2] as 1 | 3 });
-    try {
-      return fitSquare(raw, modelSize(model));
-    } finally {
-      raw.dispose();
-    }
+    return fitSquare(raw, modelSize(model));
   } finally {
-    bitmap.close();
+    raw.dispose();
   }
 }
