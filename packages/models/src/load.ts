@@ -156,6 +156,45 @@ function metaOptions(art: tf.io.ModelArtifacts, options: LoadModelOptions): Load
   };
 }
 
+/** The topology with every `*_initializer` set to Zeros: the loaded weights overwrite them anyway. */
+function zeroInitializers(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(zeroInitializers);
+  if (typeof v !== 'object' || v === null) return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) {
+    out[k] =
+      k.endsWith('_initializer') && x !== null ? { class_name: 'Zeros', config: {} } : zeroInitializers(x);
+  }
+  return out;
+}
+
+/**
+ * tfl.loadLayersModel, split in two so a failure frees everything: the model is built from its
+ * topology (zero-initialised: cheap), then the weights are decoded here and set; tfl's own path
+ * leaks the decoded weights when they do not fit the model (a wrong shape or name in the file).
+ */
+async function buildLayersModel(art: tf.io.ModelArtifacts): Promise<tfl.LayersModel> {
+  const { weightData, weightSpecs, ...rest } = art;
+  const m = await tfl.loadLayersModel(
+    tf.io.fromMemory({ ...rest, modelTopology: zeroInitializers(art.modelTopology) as object }),
+  );
+  if (weightData === undefined || !weightSpecs) return m;
+  let named: tf.NamedTensorMap = {};
+  try {
+    // tidy: a decode that fails half-way (a string weight) frees what it decoded so far.
+    named = tf.tidy(() => tf.io.decodeWeights(weightData, weightSpecs));
+    const model: tf.NamedTensorMap = {};
+    for (const spec of weightSpecs) if (spec.group !== 'optimizer') model[spec.name] = named[spec.name];
+    m.loadWeights(model, true);
+    return m;
+  } catch (e) {
+    m.dispose();
+    throw e;
+  } finally {
+    tf.dispose(Object.values(named));
+  }
+}
+
 /**
  * A model that failed half-way holds tensors nobody can reach: the built model's weights, or the
  * variables of layers built before a bad one. Only variables named after one of this topology's
@@ -173,7 +212,7 @@ function freePartialModel(
   }
   const names = new Set<string>();
   JSON.stringify(topo, (key, value: unknown) => {
-    if (key === 'name' && typeof value === 'string') names.add(value);
+    if (key === 'name' && (typeof value === 'string' || typeof value === 'number')) names.add(String(value));
     return value;
   });
   for (const [name, v] of Object.entries(tf.engine().registeredVariables)) {
@@ -228,7 +267,7 @@ export async function loadModel(
       await g.load();
       return fromGraphModel(g, opts);
     }
-    const m = await tfl.loadLayersModel(tf.io.fromMemory(art));
+    const m = await buildLayersModel(art);
     built = m;
     return fromLayersModel(m, opts);
   } catch (e) {
