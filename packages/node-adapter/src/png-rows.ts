@@ -8,7 +8,8 @@ const u32 = (b: Uint8Array, i: number) =>
   ((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) >>> 0;
 
 let crcTable: Uint32Array | undefined;
-function crc32(b: Uint8Array): number {
+/** CRC-32 of PNG chunks (zlib's when Node has it). */
+export function crc32(b: Uint8Array): number {
   const native = (zlib as { crc32?: (d: Uint8Array) => number }).crc32;
   if (native) return native(b) >>> 0;
   if (!crcTable) {

@@ -1,21 +1,7 @@
 import * as zlib from 'node:zlib';
+import { crc32 } from './png-rows.js';
 
 // Test helpers: PNG files built chunk by chunk, so tests can declare any header over any data.
-
-let table: Uint32Array | undefined;
-function crc32(b: Uint8Array): number {
-  if (!table) {
-    table = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      table[n] = c >>> 0;
-    }
-  }
-  let c = 0xffffffff;
-  for (let i = 0; i < b.length; i++) c = table[(c ^ b[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
 
 /** One chunk: length, type, data, CRC. */
 export function pngChunk(type: string, data: Uint8Array): Uint8Array {
