@@ -9,7 +9,7 @@ import type { VisionModel } from '@cnnviz/core';
 import { gradCam } from './grad-cam.js';
 import { guidedBackprop } from './guided-backprop.js';
 import { integratedGradients } from './integrated-gradients.js';
-import type { Attribution } from './result.js';
+import type { Attribution, BatchAttribution } from './result.js';
 import { saliency } from './saliency.js';
 import { smoothGrad } from './smooth-grad.js';
 
@@ -26,7 +26,7 @@ beforeAll(async () => {
   shirt = (await images.load('fashion-shirt')) as tf.Tensor3D;
 });
 
-async function bytes(r: Attribution): Promise<Float32Array[]> {
+async function bytes(r: Attribution | BatchAttribution): Promise<Float32Array[]> {
   const out = [(await r.raw.data()) as Float32Array, (await r.map.data()) as Float32Array];
   r.dispose();
   return out;
@@ -62,7 +62,7 @@ describe('concurrent calls', () => {
     const batch = tf.stack([bag, shirt, bag, shirt]) as tf.Tensor4D;
     // internalBatchSize 1: every call awaits between images, so the calls interleave at each await.
     const one = { internalBatchSize: 1 };
-    const calls: (() => Promise<Attribution>)[] = [
+    const calls: (() => Promise<Attribution | BatchAttribution>)[] = [
       () => guidedBackprop(model, batch, { target: 8, ...one }),
       () => saliency(model, batch, { target: 8, ...one }),
       () => gradCam(model, batch, { target: 6, layer: 'conv2', ...one }),
