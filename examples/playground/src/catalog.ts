@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { cropOrPad, resize, type VisionModel } from '@cnnviz/core';
+import { cropOrPad, readImageHeader, resize, type VisionModel } from '@cnnviz/core';
 import { images, zoo, type ZooModel } from '@cnnviz/models';
 import { imageFromFile } from '@cnnviz/web';
 
@@ -71,7 +71,13 @@ export async function loadPicture(name: string, model: VisionModel): Promise<tf.
  * checked against the pixel limit before the browser decodes it.
  */
 export async function pictureFromFile(file: Blob, model: VisionModel): Promise<tf.Tensor3D> {
-  const raw = await imageFromFile(file, { channels: model.inputShape[2] as 1 | 3 });
+  // A big photo is decoded at twice the model's size (the browser scales while decoding), not in full.
+  const [th, tw] = modelSize(model);
+  const head = readImageHeader(new Uint8Array(await file.slice(0, 1 << 20).arrayBuffer()));
+  const k = head ? Math.max((2 * th) / head.height, (2 * tw) / head.width) : 1;
+  const size: [number, number] | undefined =
+    head && k < 1 ? [Math.round(head.height * k), Math.round(head.width * k)] : undefined;
+  const raw = await imageFromFile(file, { channels: model.inputShape[2] as 1 | 3, size });
   try {
     return fitSquare(raw, modelSize(model));
   } finally {
