@@ -238,6 +238,8 @@ describe('http: weight URLs stay inside the model URL folder', () => {
     }
     expect(requests.filter((r) => r.includes('secret'))).toEqual([]);
     expect(weightUrl('http://h/a/b/model.json', 'c/w.bin')).toBe('http://h/a/b/c/w.bin');
+    expect(weightUrl('http://h/a/model.json?v=2', 'w.bin')).toBe('http://h/a/w.bin?v=2');
+    expect(() => weightUrl('http://h/a/model.json', '//evil/a/w.bin')).toThrow(/leaves the model's folder/);
   });
 
   it('refuses a weight response longer than its manifest, and a model.json over the limit', async () => {

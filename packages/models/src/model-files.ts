@@ -114,6 +114,8 @@ export function weightUrl(modelUrl: string, path: string): string {
   } catch (e) {
     throw loadError(modelUrl, `weight path ${JSON.stringify(path)} is not a URL path`, e);
   }
+  // As tf.io.http does: the model URL's query (a cache buster, a token) goes on each weight URL.
+  if (url.search === '' && base.search !== '') url.search = base.search;
   if (url.origin !== base.origin || !url.pathname.startsWith(folder))
     throw loadError(
       modelUrl,
