@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { cropOrPad, resize, type VisionModel } from '@cnnviz/core';
+import { cropOrPad, readImageHeader, resize, type VisionModel } from '@cnnviz/core';
 import { images, zoo, type ZooModel } from '@cnnviz/models';
-import { imageFromElement } from '@cnnviz/web';
+import { imageFromFile } from '@cnnviz/web';
 
 /** A zoo model the page offers. */
 export interface ModelChoice {
@@ -66,17 +66,21 @@ export async function loadPicture(name: string, model: VisionModel): Promise<tf.
   }
 }
 
-/** A dropped or chosen file (any format the browser decodes) at the model's input size. */
+/**
+ * A dropped or chosen file (PNG, JPEG, WebP, GIF or BMP) at the model's input size; its header is
+ * checked against the pixel limit before the browser decodes it.
+ */
 export async function pictureFromFile(file: Blob, model: VisionModel): Promise<tf.Tensor3D> {
-  const bitmap = await createImageBitmap(file);
+  // A big photo is decoded at twice the model's size (the browser scales while decoding), not in full.
+  const [th, tw] = modelSize(model);
+  const head = readImageHeader(new Uint8Array(await file.slice(0, 1 << 20).arrayBuffer()));
+  const k = head ? Math.max((2 * th) / head.height, (2 * tw) / head.width) : 1;
+  const size: [number, number] | undefined =
+    head && k < 1 ? [Math.round(head.height * k), Math.round(head.width * k)] : undefined;
+  const raw = await imageFromFile(file, { channels: model.inputShape[2] as 1 | 3, size });
   try {
-    const raw = imageFromElement(bitmap, { channels: model.inputShape[2] as 1 | 3 });
-    try {
-      return fitSquare(raw, modelSize(model));
-    } finally {
-      raw.dispose();
-    }
+    return fitSquare(raw, modelSize(model));
   } finally {
-    bitmap.close();
+    raw.dispose();
   }
 }

@@ -1,6 +1,7 @@
 /** Stable error codes; each names a class of bad input or failure a caller can handle. */
 export type CnnvizErrorCode =
   | 'BAD_IMAGE'
+  | 'IMAGE_TOO_LARGE'
   | 'BAD_INPUT'
   | 'UNKNOWN_LAYER'
   | 'BAD_LAYER'

@@ -33,8 +33,12 @@ export interface StepResult {
   image?: () => tf.Tensor3D;
 }
 
-// setImmediate lets I/O callbacks run in Node; browsers only have the (clamped) timer.
-const yieldToEventLoop = (): Promise<void> =>
+/**
+ * Resolves after one turn of the event loop, so timers, UI events and abort handlers run between
+ * the steps of long work (an awaited `tensor.data()` on the CPU backend alone does not let them).
+ * setImmediate lets I/O callbacks run in Node; browsers only have the (clamped) timer.
+ */
+export const yieldToEventLoop = (): Promise<void> =>
   new Promise((resolve) => {
     const g = globalThis as { setImmediate?: (cb: () => void) => unknown };
     if (typeof g.setImmediate === 'function') g.setImmediate(resolve);

@@ -1,5 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { check, checkAborted, checkImage, checkLayer, checkNumber, type VisionModel } from '@cnnviz/core';
+import {
+  check,
+  checkAborted,
+  checkImage,
+  checkLayer,
+  checkNumber,
+  yieldToEventLoop,
+  type VisionModel,
+} from '@cnnviz/core';
 
 export interface ExtractFeaturesOptions {
   /** Layer whose activations are the features; default: the model's logits (last layer). */
@@ -60,6 +68,8 @@ export async function extractFeatures(
     images instanceof tf.Tensor ? images.shape[0] : Array.isArray(images) ? images.length : undefined;
 
   const run = async (batch: tf.Tensor4D): Promise<void> => {
+    // A turn of the event loop per batch, so an abort from a timer, a click or SIGINT is seen here.
+    await yieldToEventLoop();
     checkAborted(signal, 'extractFeatures');
     const feats = tf.tidy(() => {
       const x = model.preprocess(batch);

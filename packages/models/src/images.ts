@@ -1,5 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { check, closestNames, CnnvizError } from '@cnnviz/core';
+import {
+  check,
+  checkImageSize,
+  closestNames,
+  CnnvizError,
+  DEFAULT_MAX_PIXELS,
+  readImageHeader,
+} from '@cnnviz/core';
 import { readAsset } from './assets.js';
 
 /** One bundled image: where it came from and under which licence (see assets/images/NOTICE). */
@@ -160,6 +167,10 @@ async function load(name: string, options: LoadImageOptions = {}): Promise<tf.Te
   const channels = options.channels ?? entry.channels;
   check(channels === 1 || channels === 3, 'BAD_OPTION', `channels must be 1 or 3, got ${String(channels)}`);
   const bytes = await readAsset(`images/${entry.file}`);
+  // Bundled files are ours, but they are still checked as any image is, before a pixel buffer exists.
+  const header = readImageHeader(bytes, entry.file);
+  check(header !== undefined, 'BAD_IMAGE', `bundled image ${entry.file} is not a PNG or JPEG`);
+  checkImageSize(header, DEFAULT_MAX_PIXELS, entry.file);
   const isNode =
     typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node ===
     'string';

@@ -2,6 +2,7 @@ export { fromLayersModel, type LayersModelOptions, type ModelOptions } from './l
 export { fromGraphModel, type GraphModelOptions } from './graph-model.js';
 export { loadModel, fileHandler, type LoadModelOptions } from './load.js';
 export { layerSupport, type LayerSupport } from './supported.js';
+export { DEFAULT_MAX_MODEL_JSON_BYTES, httpHandler, type ModelFileLimits } from './model-files.js';
 export { zoo, zooEntries, type ZooEntry, type ZooModel, type BackboneOptions } from './zoo.js';
 export { images, imageCatalog, type ImageEntry, type LoadImageOptions } from './images.js';
 export { datasets, FASHION_LABELS, type LabelledImages } from './datasets.js';

@@ -1,39 +1,109 @@
 import { randomBytes } from 'node:crypto';
-import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { open, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { CnnvizError, check } from '@cnnviz/core';
+import {
+  CnnvizError,
+  DEFAULT_MAX_PIXELS,
+  check,
+  checkImageSize,
+  readImageHeader,
+  sniffImage,
+  type ImageHeader,
+} from '@cnnviz/core';
 import * as jpeg from 'jpeg-js';
 import * as pngjs from 'pngjs';
+import { decodePngRows, pngChunks } from './png-rows.js';
 
 export interface ReadImageOptions {
   /** 3 (RGB, default) or 1 (luma, ITU-R 601 weights as PIL's 'L'). */
   channels?: 1 | 3;
+  /**
+   * Images whose header declares more pixels are refused with IMAGE_TOO_LARGE before anything is
+   * decoded. Default `DEFAULT_MAX_PIXELS` (100 megapixels).
+   */
+  maxPixels?: number;
+  /**
+   * `[height, width]`: shrink while decoding, by the largest integer factor that keeps the image
+   * at least this size, averaging each factor x factor block (a box filter). A 8000 x 8000 PNG read
+   * with `shrinkTo: [224, 224]` never exists at full size in memory. Never enlarges.
+   */
+  shrinkTo?: [number, number];
 }
 
-type Format = 'png' | 'jpeg' | 'webp';
+/** Turns decoded RGB rows into the float32 result, box-averaging `factor` x `factor` blocks. */
+class PixelSink {
+  readonly out: Float32Array;
+  readonly oh: number;
+  readonly ow: number;
+  private readonly acc: Float64Array;
 
-function sniff(buf: Uint8Array): Format | undefined {
-  if (buf.length >= 8 && buf[0] === 0x89 && buf[1] === 0x50 && buf[2] === 0x4e && buf[3] === 0x47)
-    return 'png';
-  if (buf.length >= 3 && buf[0] === 0xff && buf[1] === 0xd8 && buf[2] === 0xff) return 'jpeg';
-  const ascii = (from: number, to: number) => String.fromCharCode(...buf.subarray(from, to));
-  if (buf.length >= 12 && ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') return 'webp';
-  return undefined;
+  constructor(
+    private readonly width: number,
+    private readonly height: number,
+    private readonly channels: 1 | 3,
+    private readonly factor: number,
+  ) {
+    this.oh = Math.ceil(height / factor);
+    this.ow = Math.ceil(width / factor);
+    this.out = new Float32Array(this.oh * this.ow * channels);
+    this.acc = new Float64Array(factor === 1 ? 0 : this.ow * 3);
+  }
+
+  push = (rgb: Uint8Array, y: number): void => {
+    const { width, channels, factor, out, acc, ow } = this;
+    if (factor === 1) {
+      const o = y * width * channels;
+      for (let x = 0; x < width; x++) {
+        const r = rgb[3 * x];
+        const g = rgb[3 * x + 1];
+        const b = rgb[3 * x + 2];
+        if (channels === 3) {
+          out[o + 3 * x] = r / 255;
+          out[o + 3 * x + 1] = g / 255;
+          out[o + 3 * x + 2] = b / 255;
+        } else out[o + x] = (0.299 * r + 0.587 * g + 0.114 * b) / 255;
+      }
+      return;
+    }
+    for (let x = 0; x < width; x++) {
+      const k = 3 * ((x / factor) | 0);
+      acc[k] += rgb[3 * x];
+      acc[k + 1] += rgb[3 * x + 1];
+      acc[k + 2] += rgb[3 * x + 2];
+    }
+    const last = y === this.height - 1;
+    if ((y + 1) % factor !== 0 && !last) return;
+    const rows = (y % factor) + 1;
+    const oy = (y / factor) | 0;
+    for (let ox = 0; ox < ow; ox++) {
+      const n = rows * Math.min(factor, width - ox * factor) * 255;
+      const r = acc[3 * ox] / n;
+      const g = acc[3 * ox + 1] / n;
+      const b = acc[3 * ox + 2] / n;
+      const o = (oy * ow + ox) * channels;
+      if (channels === 3) {
+        out[o] = r;
+        out[o + 1] = g;
+        out[o + 2] = b;
+      } else out[o] = 0.299 * r + 0.587 * g + 0.114 * b;
+    }
+    acc.fill(0);
+  };
 }
 
-/** Decoded pixels as RGBA or RGB bytes. */
-interface Raw {
-  width: number;
-  height: number;
-  data: Uint8Array;
-  stride: 3 | 4;
-}
-
-async function decodeWebp(buf: Uint8Array, what: string): Promise<Raw> {
+async function decodeWebp(
+  buf: Uint8Array,
+  what: string,
+  maxPixels: number,
+  sink: (w: number, h: number) => PixelSink['push'],
+): Promise<void> {
   // sharp is optional (prebuilt libvips, ~30 MB); pure-JS decoders here cover PNG and JPEG only.
   const specifier = 'sharp';
-  let sharp: (input: Uint8Array) => {
+  let sharp: (
+    input: Uint8Array,
+    options: { limitInputPixels: number },
+  ) => {
     removeAlpha(): {
       raw(): {
         toBuffer(o: {
@@ -51,48 +121,129 @@ async function decodeWebp(buf: Uint8Array, what: string): Promise<Raw> {
       `${what} is a WebP image; reading WebP needs the optional package 'sharp' (npm i sharp), or convert it to PNG/JPEG`,
     );
   }
+  const header = readImageHeader(buf, what)!;
+  checkImageSize(header, maxPixels, what);
+  let raw: { data: Buffer; info: { width: number; height: number; channels: number } };
   try {
-    const { data, info } = await sharp(buf).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-    check(info.channels === 3, 'BAD_IMAGE', `${what}: unexpected WebP channel count ${info.channels}`);
-    return { width: info.width, height: info.height, data, stride: 3 };
+    raw = await sharp(buf, { limitInputPixels: Math.floor(maxPixels) })
+      .removeAlpha()
+      .raw()
+      .toBuffer({ resolveWithObject: true });
   } catch (e) {
-    if (CnnvizError.isInstance(e)) throw e;
-    throw new CnnvizError('BAD_IMAGE', `${what} is not a readable WebP image: ${(e as Error).message}`, {
+    throw new CnnvizError('BAD_IMAGE', `${what} is not a readable WebP image: ${errorText(e)}`, {
       cause: e,
     });
   }
+  const { data, info } = raw;
+  check(info.channels === 3, 'BAD_IMAGE', `${what}: unexpected WebP channel count ${info.channels}`);
+  pushRows(data, info.width, info.height, 3, sink(info.width, info.height));
 }
 
-async function decode(buf: Uint8Array, what: string): Promise<Raw> {
-  const format = sniff(buf);
+/** Some decoders throw strings; every failure still gets a readable reason. */
+const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+function pushRows(
+  data: Uint8Array,
+  width: number,
+  height: number,
+  stride: 3 | 4,
+  push: PixelSink['push'],
+): void {
+  const row = new Uint8Array(width * 3);
+  for (let y = 0; y < height; y++) {
+    const o = y * width * stride;
+    if (stride === 3) push(data.subarray(o, o + width * 3), y);
+    else {
+      for (let x = 0; x < width; x++) {
+        row[3 * x] = data[o + 4 * x];
+        row[3 * x + 1] = data[o + 4 * x + 1];
+        row[3 * x + 2] = data[o + 4 * x + 2];
+      }
+      push(row, y);
+    }
+  }
+}
+
+/** Baseline and progressive Huffman JPEGs spend at least one bit on every 8 x 8 block. */
+function jpegBlocks(h: ImageHeader): number {
+  const comps = h.jpeg!.components;
+  const hmax = Math.max(...comps.map((c) => c.h));
+  const vmax = Math.max(...comps.map((c) => c.v));
+  let blocks = 0;
+  for (const c of comps) {
+    if (c.h === 0 || c.v === 0) return 0; // the decoder reports it
+    blocks +=
+      Math.ceil(Math.ceil((h.width * c.h) / hmax) / 8) * Math.ceil(Math.ceil((h.height * c.v) / vmax) / 8);
+  }
+  return blocks;
+}
+
+/**
+ * Checks the header (size limit, plausibility), then decodes into rows for `sink`. The sink is
+ * created from the final size only after the header passed, so no pixel buffer exists for a
+ * refused image.
+ */
+async function decode(
+  buf: Uint8Array,
+  what: string,
+  maxPixels: number,
+  sink: (w: number, h: number) => PixelSink['push'],
+): Promise<void> {
+  if (sniffImage(buf) === 'webp') return decodeWebp(buf, what, maxPixels, sink);
+  const header = readImageHeader(buf, what);
+  if (!header || header.format === 'gif' || header.format === 'bmp') {
+    throw new CnnvizError('BAD_IMAGE', `${what} is not an image: expected a PNG, JPEG or WebP file`);
+  }
+  checkImageSize(header, maxPixels, what);
+  const { format, width, height } = header;
+  if (format === 'png') {
+    const chunks = pngChunks(buf, header, what);
+    if (header.png!.interlace === 0) return decodePngRows(header, chunks, what, sink(width, height));
+  } else if (header.jpeg!.sof <= 0xc2 && buf.length * 8 < jpegBlocks(header)) {
+    throw new CnnvizError(
+      'BAD_IMAGE',
+      `${what} is not a readable JPEG image: ${buf.length} bytes cannot hold ${width} x ${height} pixels (truncated?)`,
+    );
+  }
+  let raw: { width: number; height: number; data: Uint8Array; stride: 3 | 4 };
   try {
     if (format === 'png') {
-      // pngjs expands palettes and grey to RGBA and rescales 16-bit samples to 8 bits.
+      // Interlaced (Adam7) PNGs need the whole image anyway: pngjs decodes them to RGBA.
       const png = pngjs.PNG.sync.read(Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength));
-      return { width: png.width, height: png.height, data: png.data, stride: 4 };
-    }
-    if (format === 'jpeg') {
-      const img = jpeg.decode(buf, { useTArray: true, formatAsRGBA: false, maxMemoryUsageInMB: 2048 });
-      return { width: img.width, height: img.height, data: img.data, stride: 3 };
+      raw = { width: png.width, height: png.height, data: png.data, stride: 4 };
+    } else {
+      const img = jpeg.decode(buf, {
+        useTArray: true,
+        formatAsRGBA: false,
+        maxResolutionInMP: maxPixels / 1e6,
+        maxMemoryUsageInMB: 2048,
+      });
+      raw = { width: img.width, height: img.height, data: img.data, stride: 3 };
     }
   } catch (e) {
     throw new CnnvizError(
       'BAD_IMAGE',
-      `${what} is not a readable ${format?.toUpperCase()} image: ${(e as Error).message}`,
+      `${what} is not a readable ${format.toUpperCase()} image: ${errorText(e)}`,
       {
         cause: e,
       },
     );
   }
-  if (format === 'webp') return decodeWebp(buf, what);
-  throw new CnnvizError('BAD_IMAGE', `${what} is not an image: expected a PNG, JPEG or WebP file`);
+  check(
+    raw.width === width && raw.height === height && raw.data.length >= width * height * raw.stride,
+    'BAD_IMAGE',
+    `${what} decoded to ${raw.width} x ${raw.height}, not the ${width} x ${height} its header declares`,
+  );
+  pushRows(raw.data, width, height, raw.stride, sink(width, height));
 }
 
 /**
  * Reads a PNG, JPEG (or WebP, with the optional `sharp`) file or buffer into a float32 tensor
  * `[H,W,C]` with values 0..1. The format is detected from the bytes, not the file name. Alpha is
- * dropped (as PIL's `convert('RGB')`). A missing or unreadable file is code IO; bytes that are not
- * a decodable image are code BAD_IMAGE; both messages name the file.
+ * dropped (as PIL's `convert('RGB')`). The header is read first: more than `maxPixels` pixels is
+ * IMAGE_TOO_LARGE, before any pixel buffer exists. PNGs are decoded row by row while inflating, so
+ * with `shrinkTo` a large image never exists at full size. A missing or unreadable file is code
+ * IO; bytes that are not a decodable image are code BAD_IMAGE; messages name the file.
  */
 export async function readImage(
   pathOrBuffer: string | Uint8Array,
@@ -100,6 +251,18 @@ export async function readImage(
 ): Promise<tf.Tensor3D> {
   const channels = options.channels ?? 3;
   check(channels === 1 || channels === 3, 'BAD_OPTION', `channels must be 1 or 3, got ${String(channels)}`);
+  const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
+  check(
+    typeof maxPixels === 'number' && maxPixels >= 1,
+    'BAD_OPTION',
+    `maxPixels must be a positive number, got ${String(maxPixels)}`,
+  );
+  const t = options.shrinkTo;
+  check(
+    t === undefined || (Array.isArray(t) && t.length === 2 && t.every((d) => Number.isInteger(d) && d >= 1)),
+    'BAD_OPTION',
+    () => `shrinkTo must be [height, width] with positive integers, got ${JSON.stringify(t)}`,
+  );
   let buf: Uint8Array;
   let what: string;
   if (typeof pathOrBuffer === 'string') {
@@ -121,24 +284,44 @@ export async function readImage(
     what = 'the image buffer';
     buf = pathOrBuffer;
   }
-  const raw = await decode(buf, what);
-  const { width, height, data, stride } = raw;
-  check(width > 0 && height > 0, 'BAD_IMAGE', `${what} has no pixels`);
-  const n = width * height;
-  const out = new Float32Array(n * channels);
-  for (let i = 0; i < n; i++) {
-    const r = data[i * stride];
-    const g = data[i * stride + 1];
-    const b = data[i * stride + 2];
-    if (channels === 3) {
-      out[3 * i] = r / 255;
-      out[3 * i + 1] = g / 255;
-      out[3 * i + 2] = b / 255;
-    } else {
-      out[i] = (0.299 * r + 0.587 * g + 0.114 * b) / 255;
+  let rows: PixelSink | undefined;
+  await decode(buf, what, maxPixels, (w, h) => {
+    const factor = t ? Math.max(1, Math.floor(Math.min(h / t[0], w / t[1]))) : 1;
+    rows = new PixelSink(w, h, channels, factor);
+    return rows.push;
+  });
+  return tf.tensor3d(rows!.out, [rows!.oh, rows!.ow, channels]);
+}
+
+/**
+ * Reads only the header of an image file (at most its first 1 MiB, where every JPEG frame header
+ * sits after its metadata) and refuses it as `readImage` would, without decoding: IMAGE_TOO_LARGE
+ * over `maxPixels`, BAD_IMAGE for no pixels or an unknown format, IO for an unreadable file. The
+ * CLI calls it on every input before it loads a model.
+ */
+export async function checkImageFile(
+  path: string,
+  maxPixels: number = DEFAULT_MAX_PIXELS,
+): Promise<ImageHeader> {
+  const what = `"${path}"`;
+  let head: Uint8Array;
+  try {
+    const fh = await open(path, 'r');
+    try {
+      const b = Buffer.alloc(1 << 20);
+      const { bytesRead } = await fh.read(b, 0, b.length, 0);
+      head = b.subarray(0, bytesRead);
+    } finally {
+      await fh.close();
     }
+  } catch (e) {
+    throw new CnnvizError('IO', `cannot read image ${what}: ${errorText(e)}`, { cause: e });
   }
-  return tf.tensor3d(out, [height, width, channels]);
+  const header = readImageHeader(head, what);
+  if (!header)
+    throw new CnnvizError('BAD_IMAGE', `${what} is not an image: expected a PNG, JPEG or WebP file`);
+  checkImageSize(header, maxPixels, what);
+  return header;
 }
 
 /**

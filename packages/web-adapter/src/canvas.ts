@@ -3,6 +3,10 @@ import {
   applyColormap,
   check,
   checkImage,
+  checkImageSize,
+  CnnvizError,
+  DEFAULT_MAX_PIXELS,
+  readImageHeader,
   overlayHeatmap,
   resize,
   type ColormapName,
@@ -158,6 +162,57 @@ export function imageFromElement(source: ImageSource, options: ImageFromElementO
         : rgb;
     return size[0] === h && size[1] === w ? out : resize(out, size);
   });
+}
+
+/** Options of `imageFromFile`. */
+export interface ImageFromFileOptions extends ImageFromElementOptions {
+  /**
+   * Files whose header declares more pixels are refused with IMAGE_TOO_LARGE before the browser
+   * decodes them. Default `DEFAULT_MAX_PIXELS` (100 megapixels).
+   */
+  maxPixels?: number;
+}
+
+/**
+ * A file the user dropped or chose (a `File` or any `Blob`) as a float32 `[H, W, C]` tensor with
+ * values 0..1. Its size is read from the header bytes first (PNG, JPEG, WebP, GIF, BMP; other
+ * formats are BAD_IMAGE) and refused over `maxPixels`, before `createImageBitmap` decodes it;
+ * with `size`, the browser scales while decoding, so a large photo need not exist at full size.
+ */
+export async function imageFromFile(file: Blob, options: ImageFromFileOptions = {}): Promise<tf.Tensor3D> {
+  check(
+    typeof Blob !== 'undefined' && file instanceof Blob,
+    'BAD_IMAGE',
+    'imageFromFile expects a File or Blob (e.g. from an <input type=file> or a drop event)',
+  );
+  check(options !== null && typeof options === 'object', 'BAD_OPTION', 'options must be an object');
+  const what = `"${(file as Partial<File>).name ?? 'the file'}"`;
+  // Every supported header sits in the first MiB (a JPEG's frame header follows its metadata).
+  const head = new Uint8Array(await file.slice(0, 1 << 20).arrayBuffer());
+  const header = readImageHeader(head, what);
+  check(
+    header !== undefined,
+    'BAD_IMAGE',
+    `${what} is not a PNG, JPEG, WebP, GIF or BMP image (its size cannot be checked before decoding)`,
+  );
+  checkImageSize(header, options.maxPixels ?? DEFAULT_MAX_PIXELS, what);
+  const [h, w] = targetSize(header.height, header.width, options.size);
+  let bitmap: ImageBitmap;
+  try {
+    bitmap = await createImageBitmap(
+      file,
+      h === header.height && w === header.width
+        ? {}
+        : { resizeHeight: h, resizeWidth: w, resizeQuality: 'high' },
+    );
+  } catch (e) {
+    throw new CnnvizError('BAD_IMAGE', `${what} could not be decoded: ${(e as Error).message}`, { cause: e });
+  }
+  try {
+    return imageFromElement(bitmap, { channels: options.channels, size: [h, w] });
+  } finally {
+    bitmap.close();
+  }
 }
 
 /** Pixel data of a 0..1 image `[H,W,1|3|4]` or `[H,W]` as RGBA bytes (NaN shows black). */

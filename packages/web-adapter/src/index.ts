@@ -11,12 +11,14 @@ export type { GlRendererInfo } from './probe.js';
 export type { GpuAdapterInfo } from '@cnnviz/core';
 export {
   imageFromElement,
+  imageFromFile,
   drawTensor,
   drawHeatmap,
   drawOverlay,
   type ImageSource,
   type DrawTarget,
   type ImageFromElementOptions,
+  type ImageFromFileOptions,
   type DrawOptions,
   type DrawHeatmapOptions,
   type DrawOverlayOptions,

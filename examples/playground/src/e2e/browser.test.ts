@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gradCam, guidedBackprop, saliency } from '@cnnviz/attribution';
 import { zoo } from '@cnnviz/models';
 import type { Browser, Page } from 'playwright-core';
+import { PNG } from 'pngjs';
 import type { CanvasReport, GradientReport, GradientSpec } from '../lab.js';
 import { TINY_CAM_LAYER, tinyMobileNet } from '../tiny-mobilenet.js';
 import { describeNeeding } from '../../../../packages/core/src/test-support/needs.js';
@@ -148,6 +149,40 @@ describeNeeding(need, "the playground in Debian's chromium", () => {
       model.dispose?.();
       expect(await page.inputValue('#layer')).toBe('conv3');
     }, 100_000);
+
+    it('refuses a dropped 30000 x 30000 PNG from its header, and reads a real file', async () => {
+      // Signature and IHDR only: the size alone must refuse it, before the browser decodes anything.
+      const bomb = Buffer.alloc(33);
+      bomb.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52]);
+      bomb.writeUInt32BE(30000, 16);
+      bomb.writeUInt32BE(30000, 20);
+      bomb.set([8, 0, 0, 0, 0], 24);
+      // The file input is disabled while the page is busy.
+      const state = await waitForState(page, ['ready', 'done', 'cancelled', 'error'], 60_000);
+      expect(await page.isDisabled('#file'), `state ${state}`).toBe(false);
+      await page.setInputFiles('#file', { name: 'bomb.png', mimeType: 'image/png', buffer: bomb });
+      await page.waitForFunction(() =>
+        /bomb\.png/.test(document.getElementById('status')!.textContent ?? ''),
+      );
+      expect(await page.textContent('#status')).toMatch(
+        /Cannot read bomb\.png: .*30000 x 30000 = 900\.0 megapixels, over the limit of 100\.0/,
+      );
+      const png = new PNG({ width: 300, height: 200 });
+      for (let i = 0; i < 300 * 200; i++) png.data.set([(i % 300) * 0.8, (i / 300) | 0, 128, 255], 4 * i);
+      await waitForState(page, ['ready', 'done', 'cancelled', 'error'], 60_000);
+      await page.setInputFiles('#file', {
+        name: 'ok.png',
+        mimeType: 'image/png',
+        buffer: PNG.sync.write(png),
+      });
+      await page.waitForFunction(() =>
+        /Using ok\.png/.test(document.getElementById('status')!.textContent ?? ''),
+      );
+      expect(spread((await pixels(page, 'input')).data)).toBeGreaterThan(10);
+      // Back to the bundled sneaker for the tests below.
+      await page.selectOption('#image', 'fashion-sneaker');
+      await waitForState(page, ['ready'], 60_000);
+    }, 150_000);
 
     it('runs saliency: the result is not blank and differs from the input', async () => {
       expect(await runTechnique(page, 'saliency')).toBe('done');

@@ -6,3 +6,4 @@ export * from './normalize.js';
 export * from './colormap.js';
 export * from './overlay.js';
 export * from './grid.js';
+export * from './header.js';

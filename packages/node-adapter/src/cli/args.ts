@@ -53,6 +53,13 @@ export const COMMON_OPTIONS: Record<string, OptionSpec> = {
     description:
       'TF.js backend to try first: wasm, cpu, webgpu, tensorflow (default: fastest that works; env CNNVIZ_BACKEND)',
   },
+  'max-pixels': {
+    type: 'integer',
+    min: 1,
+    placeholder: '<n>',
+    description:
+      'refuse input images with more pixels than this, read from their header before decoding (default 100000000)',
+  },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 };
 

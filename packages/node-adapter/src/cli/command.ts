@@ -13,6 +13,8 @@ export interface Ctx {
   bar(label: string): ProgressBar;
   /** Files written so far, in order. */
   written: string[];
+  /** `--max-pixels`: input images over it are refused (IMAGE_TOO_LARGE); undefined is the default limit. */
+  maxPixels?: number;
 }
 
 export function createCtx(command: string, values: Record<string, OptionValue>, signal: AbortSignal): Ctx {
@@ -27,6 +29,7 @@ export function createCtx(command: string, values: Record<string, OptionValue>, 
     },
     bar: (label) => progressBar(label, { enabled: !quiet }),
     written: [],
+    ...(typeof values['max-pixels'] === 'number' ? { maxPixels: values['max-pixels'] } : {}),
   };
 }
 

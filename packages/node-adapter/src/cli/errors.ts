@@ -24,6 +24,7 @@ export const EXIT = { ok: 0, failure: 1, usage: 2, interrupted: 130 } as const;
 
 const USER_ERRORS: CnnvizErrorCode[] = [
   'BAD_IMAGE',
+  'IMAGE_TOO_LARGE',
   'BAD_INPUT',
   'UNKNOWN_LAYER',
   'BAD_LAYER',

@@ -1,12 +1,22 @@
+import { statSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { applyColormap, tileGrid, type ColormapName } from '@cnnviz/core';
 import type { BackendInfo } from '../backend.js';
+import { checkImageFile } from '../image-io.js';
 import type { ParsedArgs } from './args.js';
 import type { CommandResult, Ctx } from './command.js';
 import { resolveInputs, type ImageInput } from './inputs.js';
 import { bundledImageNames, loadModelRef, parseModelRef, type LoadedModel } from './model-arg.js';
 import { outputPaths } from './output.js';
 import { loadImage, resolveTarget, save, since, startBackend, type ResolvedTarget } from './session.js';
+
+const isFile = (p: string) => {
+  try {
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
+};
 
 /** A model and its input images, all read and checked before any technique runs. */
 export interface Prepared {
@@ -27,7 +37,17 @@ export interface Prepared {
 export async function prepare(args: ParsedArgs, ctx: Ctx, suffix: string | undefined): Promise<Prepared> {
   const v = args.values;
   const ref = parseModelRef(String(v.model));
+  // Image headers first: a bomb is refused before the model package, the backend or the model load.
+  const checked = new Set<string>();
+  for (const p of args.positionals) {
+    if (isFile(p)) {
+      await checkImageFile(p, ctx.maxPixels);
+      checked.add(p);
+    }
+  }
   const inputs = resolveInputs(args.positionals, await bundledImageNames());
+  for (const input of inputs)
+    if (input.path && !checked.has(input.path)) await checkImageFile(input.path, ctx.maxPixels);
   const outputs =
     suffix === undefined
       ? []
@@ -40,7 +60,7 @@ export async function prepare(args: ParsedArgs, ctx: Ctx, suffix: string | undef
   const lm = await loadModelRef(ref, v.size as number | undefined);
   const images: tf.Tensor3D[] = [];
   try {
-    for (const input of inputs) images.push(await loadImage(input, lm));
+    for (const input of inputs) images.push(await loadImage(input, lm, ctx));
   } catch (e) {
     images.forEach((t) => t.dispose());
     throw e;

@@ -60,16 +60,26 @@ function centreCrop(img: tf.Tensor3D, th: number, tw: number): tf.Tensor3D {
  * for models that take any size). The largest centred crop with the model's aspect ratio is
  * resized, so pictures are never squashed.
  */
-export async function loadImage(input: ImageInput, lm: LoadedModel): Promise<tf.Tensor3D> {
+export async function loadImage(
+  input: ImageInput,
+  lm: LoadedModel,
+  limits: { maxPixels?: number } = {},
+): Promise<tf.Tensor3D> {
   const c = lm.model.inputShape[2];
+  const [h, w] = lm.model.inputShape;
+  const target: [number, number] = h !== null && w !== null ? [h, w] : [lm.size ?? 224, lm.size ?? 224];
   let img: tf.Tensor3D;
-  if (input.path) img = await readImage(input.path, { channels: c === 1 ? 1 : 3 });
-  else {
+  if (input.path) {
+    // Shrunk while decoding (box filter, integer factor), so a large photo never exists at full size.
+    img = await readImage(input.path, {
+      channels: c === 1 ? 1 : 3,
+      maxPixels: limits.maxPixels,
+      shrinkTo: target,
+    });
+  } else {
     const models = await import('@cnnviz/models');
     img = (await models.images.load(input.bundled!)) as tf.Tensor3D;
   }
-  const [h, w] = lm.model.inputShape;
-  const target: [number, number] = h !== null && w !== null ? [h, w] : [lm.size ?? 224, lm.size ?? 224];
   return tf.tidy(() => {
     const src = centreCrop(toChannels(img, c), target[0], target[1]);
     const out = src.shape[0] === target[0] && src.shape[1] === target[1] ? src.clone() : resize(src, target);

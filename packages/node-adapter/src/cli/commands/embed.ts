@@ -103,6 +103,8 @@ export const embed: Command = {
     const s = await import('../session.js');
     const emb = await import('@cnnviz/embedding');
     const { dirname, basename } = await import('node:path');
+    const { checkImageFile } = await import('../../image-io.js');
+    for (const input of inputs) if (input.path) await checkImageFile(input.path, ctx.maxPixels);
     const backend = await s.startBackend(ctx, v.backend);
     const lm = await loadModelRef(ref, v.size as number | undefined);
     const start = performance.now();
@@ -136,7 +138,7 @@ export const embed: Command = {
       }
     } else {
       const pics = [];
-      for (const input of inputs) pics.push(await s.loadImage(input, lm));
+      for (const input of inputs) pics.push(await s.loadImage(input, lm, ctx));
       batch = tf.stack(pics) as import('@tensorflow/tfjs-core').Tensor4D;
       tf.dispose(pics);
       names = inputs.map((i) => i.name);

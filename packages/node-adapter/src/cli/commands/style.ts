@@ -90,7 +90,7 @@ export const style: Command = {
     const styles: { image: import('@tensorflow/tfjs-core').Tensor3D; weight: number }[] = [];
     try {
       for (let i = 0; i < styleInputs.length; i++)
-        styles.push({ image: await loadImage(styleInputs[i], p.lm), weight: specs[i].weight });
+        styles.push({ image: await loadImage(styleInputs[i], p.lm, ctx), weight: specs[i].weight });
       const opts = Object.fromEntries(
         Object.entries({
           contentLayer: v['content-layer'] ?? p.lm.layersOfInterest.content,
