@@ -1,5 +1,5 @@
 """PyTorch side of bench/src/guided-backprop-torch.ts: the exported Keras graph in torch (keras_torch.py), the
-gradient of the mean of one channel w.r.t. the image with guided, deconvnet and plain ReLU backward passes.
+gradient of one channel's mean (or of one unit) w.r.t. the image with guided, deconvnet and plain ReLU backward passes.
 Writes torch-<rule>.bin (HWC float32) into the folder and prints `TORCH_JSON {rule: {maxRelDiff}}` against
 the cnnviz-<rule>.bin files there.
 
@@ -25,7 +25,8 @@ result = {}
 for rule in meta["rules"]:
     x = torch.from_numpy(img).permute(2, 0, 1)[None].contiguous().requires_grad_(True)
     act = keras_torch.run(graph, weights, x, [layer], keras_torch.RULES[rule])[layer]
-    act[0, unit].mean().backward()
+    pos = meta.get("pos")
+    (act[0, unit, pos[0], pos[1]] if pos else act[0, unit].mean()).backward()
     g = x.grad[0].permute(1, 2, 0).contiguous().numpy()
     g.astype(np.float32).tofile(os.path.join(folder, f"torch-{rule}.bin"))
     ours = np.fromfile(os.path.join(folder, f"cnnviz-{rule}.bin"), dtype=np.float32).reshape(g.shape)
@@ -33,6 +34,7 @@ for rule in meta["rules"]:
     result[rule] = {
         "maxRelDiff": float(np.abs(ours - g).max() / scale) if scale > 0 else float(np.abs(ours).max()),
         "maxAbsTorch": scale,
-        "signAgreement": float(np.mean(np.sign(ours) == np.sign(g))),
+        "relL2": float(np.linalg.norm(ours - g) / max(np.linalg.norm(g), 1e-30)),
+        "worstPixel": [int(v) for v in np.unravel_index(np.abs(ours - g).argmax(), g.shape)],
     }
 print("TORCH_JSON " + json.dumps(result), flush=True)

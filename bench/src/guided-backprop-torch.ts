@@ -12,7 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import { channel, resize, tileGrid } from '@cnnviz/core';
+import { channel, neuron, resize, tileGrid } from '@cnnviz/core';
 import { guidedBackprop, saliency } from '@cnnviz/attribution';
 import { fromLayersModel, images, loadNsfwjsBackbone } from '@cnnviz/models';
 import { initBackend, writePng } from '@cnnviz/node';
@@ -34,6 +34,7 @@ const { values } = parseArgs({
     image: { type: 'string', default: 'chelsea' },
     out: { type: 'string', default: resolve(here, '../../out/guided-torch') },
     backend: { type: 'string' },
+    neuron: { type: 'boolean', default: false },
   },
 });
 const spec = DEFAULTS[values.model as keyof typeof DEFAULTS];
@@ -62,7 +63,22 @@ if (unit < 0) {
   unit = (await c.data())[0];
   c.dispose();
 }
-const objective = channel(layer, unit);
+// --neuron: one unit at the position where the channel is strongest (Zeiler & Fergus's choice), else the channel's mean.
+let objective = channel(layer, unit);
+let where = '';
+let pos: [number, number] | null = null;
+if (values.neuron) {
+  const best = tf.tidy(() => {
+    const act = model.forward(model.preprocess(image), [layer]).activations[layer] as tf.Tensor4D;
+    return tf.argMax(tf.reshape(tf.slice(act, [0, 0, 0, unit], [1, -1, -1, 1]), [-1]));
+  });
+  const i = (await best.data())[0];
+  best.dispose();
+  const w = model.layers.find((l) => l.name === layer)!.outputShape.at(-2) as number;
+  pos = [Math.floor(i / w), i % w];
+  objective = neuron(layer, unit, pos[0], pos[1]);
+  where = ` at (${Math.floor(i / w)}, ${i % w})`;
+}
 
 const dir = mkdtempSync(join(tmpdir(), 'cnnviz-guided-torch-'));
 const rules = ['guided', 'deconvnet', 'plain'] as const;
@@ -80,9 +96,12 @@ try {
     ms[rule] = performance.now() - t0;
     ours[rule] = r.raw.clone() as tf.Tensor3D;
     r.dispose();
-    writeFileSync(join(dir, `cnnviz-${rule}.bin`), Buffer.from(((await ours[rule].data()) as Float32Array).buffer));
+    writeFileSync(
+      join(dir, `cnnviz-${rule}.bin`),
+      Buffer.from(((await ours[rule].data()) as Float32Array).buffer),
+    );
   }
-  writeFileSync(join(dir, 'meta.json'), JSON.stringify({ size, layer, unit, rules }));
+  writeFileSync(join(dir, 'meta.json'), JSON.stringify({ size, layer, unit, rules, pos }));
   const py = spawnSync(PYTHON, [join(here, 'guided-backprop-torch-ref.py'), dir], { encoding: 'utf8' });
   if (py.status !== 0) throw new Error(`${PYTHON} failed: ${py.stderr}`);
   const line = py.stdout.split('\n').find((l) => l.startsWith('TORCH_JSON '));
@@ -91,24 +110,29 @@ try {
   const picture = (g: tf.Tensor3D) =>
     tf.tidy(() => {
       const { mean, variance } = tf.moments(g);
-      return tf.clipByValue(tf.add(tf.mul(tf.div(tf.sub(g, mean), tf.add(tf.sqrt(variance), 1e-8)), 0.15), 0.5), 0, 1);
+      return tf.clipByValue(
+        tf.add(tf.mul(tf.div(tf.sub(g, mean), tf.add(tf.sqrt(variance), 1e-8)), 0.15), 0.5),
+        0,
+        1,
+      );
     }) as tf.Tensor3D;
   const tiles: tf.Tensor3D[] = [];
   for (const rule of rules) {
-    const t = tf.tensor3d(
-      new Float32Array(readFileSync(join(dir, `torch-${rule}.bin`)).buffer.slice(0)),
-      [size, size, 3],
-    );
+    const t = tf.tensor3d(new Float32Array(readFileSync(join(dir, `torch-${rule}.bin`)).buffer.slice(0)), [
+      size,
+      size,
+      3,
+    ]);
     tiles.push(image.clone(), picture(ours[rule]), picture(t));
     t.dispose();
   }
   const sheet = tileGrid(tiles, { cols: 3, pad: 3 });
   tf.dispose(tiles);
-  const file = join(values.out!, `${values.model}-${layer}-${unit}.png`);
+  const file = join(values.out!, `${values.model}-${layer}-${unit}${values.neuron ? '-neuron' : ''}.png`);
   await writePng(file, sheet);
   sheet.dispose();
   console.log(
-    `${values.model} ${size}px, channel ${unit} of ${layer}, backend ${backend.name}, load ${loadavg()
+    `${values.model} ${size}px, ${values.neuron ? 'neuron' : 'channel'} ${unit} of ${layer}${where}, backend ${backend.name}, load ${loadavg()
       .map((x) => x.toFixed(1))
       .join(' ')}`,
   );

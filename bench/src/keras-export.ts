@@ -30,7 +30,8 @@ export async function exportKerasGraph(model: tfl.LayersModel, dir: string): Pro
   const layers: ExportedLayer[] = [];
   const chunks: Float32Array[] = [];
   let offset = 0;
-  if (sequential) layers.push({ name: 'input', className: 'InputLayer', config: {}, inputs: [], weights: [] });
+  if (sequential)
+    layers.push({ name: 'input', className: 'InputLayer', config: {}, inputs: [], weights: [] });
   for (const [i, l] of list.entries()) {
     const name = l.config.name;
     const inputs = sequential

@@ -6,3 +6,8 @@
  * of tfjs-core.
  */
 import '@tensorflow/tfjs-layers';
+import * as tf from '@tensorflow/tfjs-core';
+import { avgPoolGradient } from './gradient-fixes/avg-pool.js';
+
+// Replaces stock gradients that are wrong (see each file); process-wide like the rest.
+tf.registerGradient(avgPoolGradient);
