@@ -28,6 +28,8 @@ export interface Figure {
   ms: number;
   /** What to look for. */
   note?: string;
+  /** How to make it again: `cnnviz` command lines (one per line) or the API call. */
+  command?: string;
 }
 
 /** A section of the report: one technique of the lecture (or an addition). */
