@@ -34,7 +34,9 @@ function numericGrad(
 
 describe('AvgPool gradient fix', () => {
   it('gives a corner of a 3x3 "same" pool 1/4 + 1/6 + 1/6 + 1/9 (stock TF.js: 4/9)', () => {
-    const g = tf.grad((v: tf.Tensor4D) => tf.sum(tf.avgPool(v, 3, 1, 'same')))(tf.ones([1, 4, 4, 1]));
+    const g = tf.grad((v: tf.Tensor) => tf.sum(tf.avgPool(v as tf.Tensor4D, 3, 1, 'same')))(
+      tf.ones([1, 4, 4, 1]),
+    );
     const d = g.dataSync();
     expect(d[0]).toBeCloseTo(1 / 4 + 1 / 6 + 1 / 6 + 1 / 9, 6);
     // An edge cell: windows of 4, 6, 6 (row 0) and 6, 9, 9 (row 1) cells.
@@ -62,9 +64,9 @@ describe('AvgPool gradient fix', () => {
         ) as number[];
         const before = tf.memory().numTensors;
         const g = tf.tidy(() =>
-          tf.grad((v: tf.Tensor4D) => tf.sum(tf.mul(tf.avgPool(v, k, s, pad), tf.tensor(w, out))))(
-            tf.tensor4d(x, shape),
-          ),
+          tf.grad((v: tf.Tensor) =>
+            tf.sum(tf.mul(tf.avgPool(v as tf.Tensor4D, k, s, pad), tf.tensor(w, out))),
+          )(tf.tensor4d(x, shape)),
         );
         const got = Array.from(g.dataSync());
         g.dispose();
@@ -73,7 +75,9 @@ describe('AvgPool gradient fix', () => {
         for (let i = 0; i < n; i++) expect(got[i]).toBeCloseTo(want[i], 3);
       }
       // A 3-D image goes through the same path.
-      const g3 = tf.grad((v: tf.Tensor3D) => tf.sum(tf.avgPool(v, 3, 1, 'same')))(tf.ones([4, 4, 1]));
+      const g3 = tf.grad((v: tf.Tensor) => tf.sum(tf.avgPool(v as tf.Tensor3D, 3, 1, 'same')))(
+        tf.ones([4, 4, 1]),
+      );
       expect(g3.shape).toEqual([4, 4, 1]);
       expect(g3.dataSync()[0]).toBeCloseTo(1 / 4 + 1 / 6 + 1 / 6 + 1 / 9, 5);
       g3.dispose();
