@@ -4,7 +4,8 @@
 //
 //   npx tsx --tsconfig tsconfig.json bench/src/feature-vis-bench.ts [--steps 64] [--size 224] [--rounds 1]
 //       [--models inception-v3,mobilenet-v2]
-// Prints one line per run, then per model: median ms per step for each and the ratio cnnviz / PyTorch.
+// Prints one line per run, then per model: median ms per step for each and the ratio cnnviz / PyTorch, in wall time
+// and in process CPU time (on a busy machine both are noisy; CPU time counts spin-waiting thread pools too).
 import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -49,7 +50,9 @@ const load = () =>
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const backend = await initBackend(values.backend ? { backend: values.backend } : {});
-console.log(`feature visualisation, ${size} px, ${steps} steps; cnnviz on ${backend.name}; load ${load()}`);
+console.log(
+  `feature visualisation, ${size} px, ${steps} steps; cnnviz on ${backend.name}; PyTorch OMP_WAIT_POLICY=${process.env.OMP_WAIT_POLICY ?? 'PASSIVE'}; load ${load()}`,
+);
 const summary: Record<string, unknown> = {};
 for (const name of values.models!.split(',') as (keyof typeof CASES)[]) {
   const c = CASES[name];
@@ -58,11 +61,18 @@ for (const name of values.models!.split(',') as (keyof typeof CASES)[]) {
   await run(visualizeUnit(model, c.objective, { steps: 2, size }));
   const ours: number[] = [];
   const theirs: number[] = [];
+  const oursCpu: number[] = [];
+  const theirsCpu: number[] = [];
   for (let r = 0; r < rounds; r++) {
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     await run(visualizeUnit(model, c.objective, { steps, size, seed: r }));
     ours.push(performance.now() - t0);
-    console.log(`  ${name} cnnviz  ${(ours[r] / 1000).toFixed(1)} s   load ${load()}`);
+    const cu = process.cpuUsage(c0);
+    oursCpu.push((cu.user + cu.system) / 1000);
+    console.log(
+      `  ${name} cnnviz  ${(ours[r] / 1000).toFixed(1)} s (CPU ${(oursCpu[r] / 1000).toFixed(1)} s)   load ${load()}`,
+    );
     const py = spawnSync(
       PYTHON,
       [
@@ -74,19 +84,33 @@ for (const name of values.models!.split(',') as (keyof typeof CASES)[]) {
         '--size',
         String(size),
       ].concat(['--channel', String(c.channel)]),
-      { encoding: 'utf8' },
+      // OpenMP threads that spin while waiting lose most of their time slices on a shared machine (PyTorch's
+      // MobileNetV2 step read 12 s instead of 0.5 s at load 19); passive waiting costs little on an idle one.
+      { encoding: 'utf8', env: { OMP_WAIT_POLICY: 'PASSIVE', ...process.env } },
     );
     const line = py.stdout.split('\n').find((l) => l.startsWith('TORCH_JSON '));
     if (line === undefined)
       throw new Error(`${PYTHON} feature-vis-torch.py failed: ${py.stderr.slice(-500)}`);
-    theirs.push((JSON.parse(line.slice('TORCH_JSON '.length)) as { ms: number }).ms);
-    console.log(`  ${name} PyTorch ${(theirs[r] / 1000).toFixed(1)} s   load ${load()}`);
+    const t = JSON.parse(line.slice('TORCH_JSON '.length)) as { ms: number; cpuMs: number };
+    theirs.push(t.ms);
+    theirsCpu.push(t.cpuMs);
+    console.log(
+      `  ${name} PyTorch ${(t.ms / 1000).toFixed(1)} s (CPU ${(t.cpuMs / 1000).toFixed(1)} s)   load ${load()}`,
+    );
   }
   model.dispose?.();
   const ratio = median(ours) / median(theirs);
-  summary[name] = { cnnvizMs: median(ours), torchMs: median(theirs), ratio };
+  const cpuRatio = median(oursCpu) / median(theirsCpu);
+  summary[name] = {
+    cnnvizMs: median(ours),
+    torchMs: median(theirs),
+    ratio,
+    cnnvizCpuMs: median(oursCpu),
+    torchCpuMs: median(theirsCpu),
+    cpuRatio,
+  };
   console.log(
-    `${name.padEnd(13)} cnnviz ${(median(ours) / steps).toFixed(0)} ms/step, PyTorch ${(median(theirs) / steps).toFixed(0)} ms/step, ratio ${ratio.toFixed(2)} (512 steps: ~${((median(ours) / steps) * 0.512).toFixed(0)} s vs ~${((median(theirs) / steps) * 0.512).toFixed(0)} s)`,
+    `${name.padEnd(13)} cnnviz ${(median(ours) / steps).toFixed(0)} ms/step, PyTorch ${(median(theirs) / steps).toFixed(0)} ms/step, ratio ${ratio.toFixed(2)} (CPU time ratio ${cpuRatio.toFixed(2)}; 512 steps: ~${((median(ours) / steps) * 0.512).toFixed(0)} s vs ~${((median(theirs) / steps) * 0.512).toFixed(0)} s)`,
   );
 }
 console.log(

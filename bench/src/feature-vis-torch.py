@@ -8,6 +8,7 @@ Prints one line `TORCH_JSON {...}`.
 """
 import json
 import math
+import resource
 import sys
 import time
 
@@ -76,6 +77,7 @@ def transform(x):
 
 
 t0 = time.perf_counter()
+c0 = resource.getrusage(resource.RUSAGE_SELF)
 for _ in range(steps):
     opt.zero_grad(set_to_none=True)
     act = trunk(transform(image()))
@@ -83,8 +85,10 @@ for _ in range(steps):
     loss.backward()
     opt.step()
 ms = (time.perf_counter() - t0) * 1000
+c1 = resource.getrusage(resource.RUSAGE_SELF)
+cpu_ms = (c1.ru_utime - c0.ru_utime + c1.ru_stime - c0.ru_stime) * 1000
 print(
     "TORCH_JSON "
-    + json.dumps({"model": model_name, "steps": steps, "size": size, "ms": ms, "threads": torch.get_num_threads(), "torch": torch.__version__}),
+    + json.dumps({"model": model_name, "steps": steps, "size": size, "ms": ms, "cpuMs": cpu_ms, "threads": torch.get_num_threads(), "torch": torch.__version__}),
     flush=True,
 )

@@ -92,7 +92,7 @@ export const guidedBackpropSection: Technique = {
       layer: incLayer,
       settings: `objective: channel ${unit1} (the most active one), mean over positions`,
       ms: ti1 + ti2,
-      note: 'Guided backprop shows the eyes this unit fires on. The deconvnet passes every positive signal back through every ReLU, so with only four max-pools in the network little of the image survives: a regular grid, as Mahendran & Vedaldi (2016) found for deconvnets. Both match PyTorch on the same weights (bench/src/guided-backprop-torch.ts).',
+      note: 'Guided backprop shows the eyes this unit fires on. The deconvnet passes every positive signal back through every ReLU, so with only three max-pools below this layer little of the image survives: a regular grid, as Mahendran & Vedaldi (2016) found for deconvnets. Both match PyTorch on the same weights (bench/src/guided-backprop-torch.ts).',
       command: [
         `cnnviz guided chelsea -m inception-v3 --objective ${incLayer}:${unit1} -o guided.png`,
         `cnnviz guided chelsea -m inception-v3 --objective ${incLayer}:${unit1} --rule deconvnet -o deconvnet.png`,
@@ -117,7 +117,7 @@ export const guidedBackpropSection: Technique = {
       layer: midLayer,
       settings: `objective: channel ${unit} (the most active one), mean over positions`,
       ms: t,
-      note: "MobileNetV2 reaches this layer through four stride-2 3x3 convolutions (two depthwise); their transposed filters overlap unevenly and print a fine checkerboard on the gradient. PyTorch's guided backprop on the same weights and image gives the same picture (max relative difference 2.3e-7 at 224 px).",
+      note: "MobileNetV2 reaches this layer through three stride-2 3x3 convolutions (the stem and two depthwise ones); their transposed filters overlap unevenly and print a fine checkerboard on the gradient. PyTorch's guided backprop on the same weights and image gives the same picture (max relative difference 2.3e-7 at 224 px).",
       command: `cnnviz guided chelsea -m mobilenet-v2 --size ${size2} --objective ${midLayer}:${unit} -o guided.png`,
     });
     return figures;
