@@ -17,25 +17,31 @@ const { values } = parseArgs({
     objective: { type: 'string' },
     steps: { type: 'string', default: '4' },
     size: { type: 'string', default: '224' },
+    // The zoo model's input size (default: --size). InceptionV3's default 299 upsamples every step.
+    'model-size': { type: 'string' },
     top: { type: 'string', default: '25' },
     calls: { type: 'boolean', default: false },
   },
 });
 const size = Number(values.size);
 const steps = Number(values.steps);
+const modelSize = Number(values['model-size'] ?? size);
 const backend = await initBackend({});
 const model =
   values.model === 'inception-v3'
-    ? await zoo.inceptionV3Features({ inputSize: size })
-    : await zoo.mobilenetV2Features({ inputSize: size });
+    ? await zoo.inceptionV3Features({ inputSize: modelSize })
+    : await zoo.mobilenetV2Features({ inputSize: modelSize });
 const objective =
   values.objective ?? (values.model === 'inception-v3' ? 'mixed4:97' : 'block_13_expand_relu:42');
 await run(visualizeUnit(model, objective, { steps: 2, size }));
 const t0 = performance.now();
+const c0 = process.cpuUsage();
 const info = await tf.profile(() =>
   run(visualizeUnit(model, objective, { steps, size })).then(() => undefined),
 );
 const wall = performance.now() - t0;
+const cu = process.cpuUsage(c0);
+const cpu = (cu.user + cu.system) / 1000;
 const byKernel = new Map<string, { ms: number; n: number }>();
 for (const k of info.kernels) {
   const e = byKernel.get(k.name) ?? { ms: 0, n: 0 };
@@ -45,7 +51,7 @@ for (const k of info.kernels) {
 }
 const total = [...byKernel.values()].reduce((a, e) => a + e.ms, 0);
 console.log(
-  `${values.model} ${objective}, ${size} px, ${steps} steps on ${backend.name}: wall ${(wall / steps).toFixed(0)} ms/step (profiled), kernels ${(total / steps).toFixed(0)} ms/step; load ${loadavg()
+  `${values.model} ${objective}, ${size} px (network at ${modelSize} px), ${steps} steps on ${backend.name}: wall ${(wall / steps).toFixed(0)} ms/step, CPU ${(cpu / steps).toFixed(0)} ms/step (profiled), kernels ${(total / steps).toFixed(0)} ms/step; load ${loadavg()
     .map((x) => x.toFixed(1))
     .join(' ')}`,
 );

@@ -85,8 +85,8 @@ export class Gallery {
     return this.cached(`mobilenet-${size}`, () => zoo.mobilenetV2Features({ inputSize: size }));
   }
 
-  inception(): Promise<VisionModel> {
-    return this.cached('inception', () => zoo.inceptionV3Features());
+  inception(size = 299): Promise<VisionModel> {
+    return this.cached(`inception-${size}`, () => zoo.inceptionV3Features({ inputSize: size }));
   }
 
   /**
