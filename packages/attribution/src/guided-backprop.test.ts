@@ -156,7 +156,9 @@ describe('guidedBackprop', () => {
     await expect(guidedBackprop(model, img, { target: 0, rule: 'lrp' as 'guided' })).rejects.toThrow(
       /rule must be 'guided' or 'deconvnet'/,
     );
-    await expectNoLeak(async () => (await guidedBackprop(model, img, { target: 1, rule: 'deconvnet' })).dispose());
+    await expectNoLeak(async () =>
+      (await guidedBackprop(model, img, { target: 1, rule: 'deconvnet' })).dispose(),
+    );
     img.dispose();
     model.dispose();
   });

@@ -1,5 +1,11 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import { check, deconvOverrides, guidedOverrides, withGradientOverrides, type VisionModel } from '@cnnviz/core';
+import {
+  check,
+  deconvOverrides,
+  guidedOverrides,
+  withGradientOverrides,
+  type VisionModel,
+} from '@cnnviz/core';
 import type { BatchOptions } from './batching.js';
 import { batchedGradient, maxAbsOverChannels } from './gradient.js';
 import { prepareImages } from './input.js';
