@@ -28,6 +28,8 @@ export interface Figure {
   ms: number;
   /** What to look for. */
   note?: string;
+  /** How to make it again: `cnnviz` command lines (one per line) or the API call. */
+  command?: string;
 }
 
 /** A section of the report: one technique of the lecture (or an addition). */
@@ -83,8 +85,8 @@ export class Gallery {
     return this.cached(`mobilenet-${size}`, () => zoo.mobilenetV2Features({ inputSize: size }));
   }
 
-  inception(): Promise<VisionModel> {
-    return this.cached('inception', () => zoo.inceptionV3Features());
+  inception(size = 299): Promise<VisionModel> {
+    return this.cached(`inception-${size}`, () => zoo.inceptionV3Features({ inputSize: size }));
   }
 
   /**

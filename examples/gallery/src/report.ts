@@ -41,6 +41,7 @@ figure{margin:0;background:#fff;border:1px solid #e3e3e3;border-radius:6px;paddi
 figure img{display:block;max-width:540px;max-height:420px;image-rendering:pixelated}
 figcaption{font-size:12.5px;color:#333;margin-top:6px;max-width:540px}
 figcaption b{display:block;font-size:13.5px;color:#111}
+figcaption pre{margin:6px 0 0;padding:5px 7px;background:#f3f3f5;border-radius:4px;font:11.5px/1.35 ui-monospace,Menlo,Consolas,monospace;white-space:pre-wrap;word-break:break-all;color:#222}
 .highlights{display:flex;gap:10px;flex-wrap:wrap;margin:10px 0 0}
 .highlights a{display:block;text-decoration:none;color:#333;font-size:12px;text-align:center}
 .highlights img{display:block;height:150px;width:auto;border-radius:4px;border:1px solid #ddd;image-rendering:auto}
@@ -93,7 +94,7 @@ export function writeReport(outDir: string, outcomes: TechniqueOutcome[], meta: 
         ].filter(Boolean);
         parts.push(
           `<figure><img src="data:image/png;base64,${data}" alt="${esc(f.title)}" title="${esc(f.file)}">`,
-          `<figcaption><b>${esc(f.title)}</b>${esc(bits.join(' · '))}${f.note ? `<br>${esc(f.note)}` : ''}</figcaption></figure>`,
+          `<figcaption><b>${esc(f.title)}</b>${esc(bits.join(' · '))}${f.note ? `<br>${esc(f.note)}` : ''}${f.command ? `<pre title="how to make it again">${esc(f.command)}</pre>` : ''}</figcaption></figure>`,
         );
       }
       parts.push('</div></section>');

@@ -37,9 +37,14 @@ const k2 = (a: number, b: number, c: number, o: number) => K2[((a * 2 + b) * 2 +
 /**
  * The definition written out by hand: forward in loops, then the backward pass with every ReLU's
  * gradient replaced by (grad > 0) * (input > 0) * grad (or, with guided = false, the ordinary
- * (input > 0) * grad). `seed(o, i, j)` is d objective / d relu2 output.
+ * (input > 0) * grad; with 'deconvnet', Zeiler & Fergus's (grad > 0) * grad). `seed(o, i, j)` is
+ * d objective / d relu2 output.
  */
-function byHand(x: Float32Array, seed: (o: number, i: number, j: number) => number, guided: boolean) {
+function byHand(
+  x: Float32Array,
+  seed: (o: number, i: number, j: number) => number,
+  guided: boolean | 'deconvnet',
+) {
   const z1 = [0, 1].map((o) =>
     [0, 1, 2].map((i) =>
       [0, 1, 2].map((j) => {
@@ -60,7 +65,8 @@ function byHand(x: Float32Array, seed: (o: number, i: number, j: number) => numb
       }),
     ),
   );
-  const relu = (g: number, z: number) => (guided ? (g > 0 && z > 0 ? g : 0) : z > 0 ? g : 0);
+  const relu = (g: number, z: number) =>
+    guided === 'deconvnet' ? Math.max(g, 0) : guided ? (g > 0 && z > 0 ? g : 0) : z > 0 ? g : 0;
   const g2 = [0, 1].map((o) => [0, 1].map((i) => [0, 1].map((j) => relu(seed(o, i, j), z2[o][i][j]))));
   const gh1 = [0, 1].map((c) =>
     [0, 1, 2].map((p) =>
@@ -128,6 +134,31 @@ describe('guidedBackprop', () => {
     const expected = byHand(x, (o, i, j) => (o === 1 && i === 0 && j === 1 ? 1 : 0), true).gx;
     expectClose(await r.raw.data(), expected, 1e-5);
     r.dispose();
+    img.dispose();
+    model.dispose();
+  });
+
+  it("with rule 'deconvnet' equals Zeiler & Fergus's reconstruction by hand, unlike guided backprop", async () => {
+    const model = net();
+    const img = seededImage([4, 4, 1], 38);
+    const x = (await img.data()) as Float32Array;
+    let differs = false;
+    for (const target of [0, 1, 2]) {
+      const seed = (o: number, i: number, j: number) => W[((i * 2 + j) * 2 + o) * 3 + target];
+      const deconv = byHand(x, seed, 'deconvnet');
+      const r = await guidedBackprop(model, img, { target, rule: 'deconvnet' });
+      expectClose(await r.raw.data(), deconv.gx, 1e-5);
+      // The case must pass a positive gradient through a unit that was off going forward.
+      differs ||= byHand(x, seed, true).gx.some((v, i) => Math.abs(v - deconv.gx[i]) > 1e-3);
+      r.dispose();
+    }
+    expect(differs).toBe(true);
+    await expect(guidedBackprop(model, img, { target: 0, rule: 'lrp' as 'guided' })).rejects.toThrow(
+      /rule must be 'guided' or 'deconvnet'/,
+    );
+    await expectNoLeak(async () =>
+      (await guidedBackprop(model, img, { target: 1, rule: 'deconvnet' })).dispose(),
+    );
     img.dispose();
     model.dispose();
   });

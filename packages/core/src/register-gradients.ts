@@ -7,6 +7,7 @@
  */
 import '@tensorflow/tfjs-layers';
 import * as tf from '@tensorflow/tfjs-core';
+import { avgPoolGradient } from './gradient-fixes/avg-pool.js';
 
 // Comparisons are piecewise constant: their gradient is zero almost everywhere, but tfjs registers none, so
 // `tf.grad` through tfjs-layers' ThresholdedReLU (x · cast(x > θ)) or a graph's Greater throws "gradient function
@@ -20,3 +21,6 @@ for (const kernelName of ['Greater', 'GreaterEqual', 'Less', 'LessEqual', 'Equal
     });
   }
 }
+
+// Replaces stock gradients that are wrong (see each file); process-wide like the rest.
+tf.registerGradient(avgPoolGradient);

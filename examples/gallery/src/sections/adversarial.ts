@@ -53,6 +53,7 @@ export const adversarialSection: Technique = {
         file: await g.save('09-adversarial', grid(tiles, 3)),
         model: 'fashion-cnn',
         settings: `targeted PGD, ε ${epsilon}, ${steps} steps; predictions of the saved 8-bit images: ${lines.join('; ')}`,
+        command: `cnnviz adversarial fashion-sneaker -m fashion-cnn --method pgd --target Bag --epsilon ${epsilon} --steps ${steps} --perturbation perturbation.png -o adversarial.png`,
         ms,
       },
     ];

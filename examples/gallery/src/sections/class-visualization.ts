@@ -43,6 +43,7 @@ export const classVisualizationSection: Technique = {
       file: await g.save('08-class-visualization-fashion', grid(tiles, 5)),
       model: 'fashion-cnn',
       settings: `${steps} steps of ${settings.lr}, L2 decay ${settings.l2}, blur σ ${settings.blurSigma} every ${settings.blurEvery} steps, jitter ${settings.jitter} px; the network classifies ${recognised} of ${classes} pictures as their class`,
+      command: `cnnviz class -m fashion-cnn --target ${labels[7] ?? 7} --seed 7 --steps ${steps} -o class.png   # one class; --seed k for class k`,
       ms,
     });
 
@@ -71,7 +72,25 @@ export const classVisualizationSection: Technique = {
       layer,
       settings: `${unitSteps} Adam steps, Fourier parameterisation, decorrelated colour, standard transforms`,
       ms: ms2,
+      note: 'The gallery keeps this fast; at 224 px and 512 steps the same loop gives Lucid-quality pictures (second command, on InceptionV3).',
+      command: `cnnviz class -m mobilenet-v2 --objective ${layer}:${units[0]} --steps ${unitSteps} --size ${size} --seed ${units[0]} -o unit.png   # --seed c for channel c\ncnnviz class -m inception-v3 --objective mixed4:97 --steps 512 --size 224 -o mixed4-97.png`,
     });
+    if (g.quality === 'high') {
+      // Lucid's paper setting: 224 px, 512 steps, on the network Lucid's pictures were made with.
+      const inception = await g.inception(224);
+      const [{ image }, ms3] = await timed(() =>
+        finalImage(visualizeUnit(inception, 'mixed4:97', { steps: 512, size: 224, seed: 0 })),
+      );
+      figures.push({
+        title: 'Channel 97 of mixed4 at paper quality',
+        file: await g.save('08c-unit-visualization-inception', image),
+        model: 'inception-v3 (ImageNet, 224 px)',
+        layer: 'mixed4',
+        settings: '512 Adam steps, Fourier parameterisation, decorrelated colour, standard transforms',
+        ms: ms3,
+        command: 'cnnviz class -m inception-v3 --objective mixed4:97 --steps 512 --size 224 -o mixed4-97.png',
+      });
+    }
     return figures;
   },
 };

@@ -41,6 +41,7 @@ export const deepDreamSection: Technique = {
         model: `inception-v3 (ImageNet, ${size} px)`,
         layer,
         settings: `${octaves} octaves × ${steps} steps, octave scale 1.4, step ${stepSize}, jitter 16 px`,
+        command: `cnnviz dream chelsea -m inception-v3 --size ${size} --layer ${layer} --octaves ${octaves} --octave-scale 1.4 --steps ${steps} --step-size ${stepSize} --jitter 16 --seed 1 -o dream.png`,
         ms,
       });
     }

@@ -32,6 +32,7 @@ export const fastStyleTransferSection: Technique = {
         file: await g.save('14-fast-style-transfer', grid([...photos, ...tiles], names.length)),
         model: 'bundled style network (Starry Night)',
         settings: `${size} px, ${names.length} images, ${Math.round(ms / names.length)} ms per image`,
+        command: `API: applyStyleNetwork(await loadBundledStyleNetwork('starry_night'), image)  // @cnnviz/synthesis; image [H,W,3] in 0..1`,
         ms,
       });
     } finally {

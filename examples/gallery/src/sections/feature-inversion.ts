@@ -45,6 +45,12 @@ export const featureInversionSection: Technique = {
         model: `mobilenet-v2 (ImageNet, ${size} px)`,
         layer: layers.join(', '),
         settings: `${steps} Adam steps from noise; TV weight ${layers.map(tvFor).join(', ')}`,
+        command: layers
+          .map(
+            (l) =>
+              `cnnviz invert chelsea -m mobilenet-v2 --size ${size} --layer ${l} --steps ${steps} --tv ${tvFor(l)} --seed 1 -o ${l}.png`,
+          )
+          .join('\n'),
         ms,
       },
     ];

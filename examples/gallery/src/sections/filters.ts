@@ -25,6 +25,7 @@ export const filtersSection: Technique = {
       layer: 'Conv1',
       settings: 'each filter scaled to 0..1, 16 px per weight',
       ms: t1,
+      command: 'cnnviz filters -m mobilenet-v2 --layer Conv1 -o filters.png',
     });
     rgbGrid.dispose();
     bar.update(1, 3);
@@ -44,6 +45,7 @@ export const filtersSection: Technique = {
       layer: first,
       settings: 'one grey tile per filter, 16 px per weight',
       ms: t2,
+      command: `cnnviz filters -m fashion-cnn --layer ${first} -o filters.png`,
     });
     greyGrid.dispose();
     bar.update(2, 3);
@@ -64,6 +66,7 @@ export const filtersSection: Technique = {
         layer: second,
         settings: `first ${g.q(8, 16)} filters × first ${channels} input channels, one row per filter`,
         ms: t3,
+        command: `cnnviz filters -m fashion-cnn --layer ${second} --max-filters ${g.q(8, 16)} --max-channels ${channels} -o filters.png`,
       });
       deep.dispose();
     }

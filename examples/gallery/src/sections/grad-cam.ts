@@ -34,6 +34,7 @@ export const gradCamSection: Technique = {
         layer,
         settings: 'map upsampled bilinearly, jet colours over the image',
         ms,
+        command: `cnnviz gradcam ${samples.map((s) => s.name).join(' ')} -m fashion-cnn --layer ${layer} --view side -o out/\ncnnviz gradcam ${samples.map((s) => s.name).join(' ')} -m fashion-cnn --layer ${layer} --plus-plus --view side -o out/`,
       },
     ];
   },

@@ -33,6 +33,7 @@ export const integratedGradientsSection: Technique = {
         model: 'fashion-cnn',
         settings: `baseline black, ${steps} steps (Gauss–Legendre); completeness error ≤ ${(worst * 100).toFixed(2)} %`,
         ms,
+        command: `cnnviz saliency ${samples.map((s) => s.name).join(' ')} -m fashion-cnn --method ig --steps ${steps} --view side -o out/`,
       },
     ];
   },

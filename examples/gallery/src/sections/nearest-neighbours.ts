@@ -47,6 +47,10 @@ export const nearestNeighboursSection: Technique = {
           layer: space === 'feature' ? FEATURE_LAYER : undefined,
           settings: `${set.images.shape[0]} Fashion-MNIST test images, exact ${k}-NN (euclidean); same class as the query: ${same.reduce((a, b) => a + b, 0)}/${queries.length * k}`,
           ms: space === 'feature' ? ms + set.ms : ms,
+          command:
+            space === 'feature'
+              ? `cnnviz embed --dataset fashion-mnist-1k -m fashion-cnn --layer ${FEATURE_LAYER} --knn ${k} --json > neighbours.json`
+              : `API: knn(pixels, pixels, { k: ${k}, excludeSelf: true, metric: 'euclidean' })  // pixels: the 1000 images as rows`,
         });
         bar.update(figures.length, 2);
       }

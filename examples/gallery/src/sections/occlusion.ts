@@ -35,6 +35,7 @@ export const occlusionSection: Technique = {
         model: 'fashion-cnn',
         settings: `black (background-coloured) ${window}x${window} patch, stride ${stride}`,
         ms,
+        command: `cnnviz occlusion ${samples.map((s) => s.name).join(' ')} -m fashion-cnn --window ${window} --stride ${stride} --baseline 0 -o out/`,
       },
     ];
   },

@@ -31,6 +31,7 @@ export const pcaTsneSection: Technique = {
       layer: FEATURE_LAYER,
       settings: `${labels.length} images; explained variance ${Array.from(p.explainedVarianceRatio, (r) => `${(r * 100).toFixed(1)} %`).join(' + ')}`,
       ms: msPca + set.ms,
+      command: `cnnviz embed --dataset fashion-mnist-1k -m fashion-cnn --layer ${FEATURE_LAYER} --method pca -o pca.png`,
     });
     const iterations = g.q(500, 1000);
     const perplexity = 30;
@@ -53,6 +54,7 @@ export const pcaTsneSection: Technique = {
       layer: FEATURE_LAYER,
       settings: `${labels.length} images, Barnes–Hut, perplexity ${perplexity}, ${iterations} iterations`,
       ms: msTsne,
+      command: `cnnviz embed --dataset fashion-mnist-1k -m fashion-cnn --layer ${FEATURE_LAYER} --method tsne --perplexity ${perplexity} --iterations ${iterations} --seed 1 -o tsne.png`,
     });
     const [thumbs, msGrid] = await timed(() =>
       imageGrid(points, set.images, { width: 640, height: 640, thumbSize: 20, layout: 'grid' }),
@@ -64,6 +66,7 @@ export const pcaTsneSection: Technique = {
       layer: FEATURE_LAYER,
       settings: 'the same embedding, thumbnails snapped to a grid',
       ms: msGrid,
+      command: `cnnviz embed --dataset fashion-mnist-1k -m fashion-cnn --layer ${FEATURE_LAYER} --method tsne --perplexity ${perplexity} --iterations ${iterations} --seed 1 --view images -o tsne-images.png`,
     });
     return figures;
   },

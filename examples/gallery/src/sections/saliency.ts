@@ -32,6 +32,7 @@ export const saliencySection: Technique = {
         settings: `targets: ${samples.map((s) => s.labelName).join(', ')}; image | saliency pairs`,
         ms,
         note: 'Bright pixels change the class score most; they trace the garment outline.',
+        command: `cnnviz saliency ${samples.map((s) => s.name).join(' ')} -m fashion-cnn --view side -o out/`,
       },
     ];
   },

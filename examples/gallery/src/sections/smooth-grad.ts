@@ -34,6 +34,7 @@ export const smoothGradSection: Technique = {
         model: 'fashion-cnn',
         settings: `${samplesN} samples, noise σ ${noise} of the range`,
         ms,
+        command: `cnnviz saliency ${samples.map((s) => s.name).join(' ')} -m fashion-cnn --method smoothgrad --samples ${samplesN} --noise ${noise} --seed 1 --view side -o out/`,
       },
     ];
   },

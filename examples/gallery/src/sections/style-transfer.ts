@@ -63,6 +63,7 @@ export const styleTransferSection: Technique = {
         model: `mobilenet-v2 (ImageNet, ${size} px)`,
         layer: "the zoo model's content and style layers",
         settings: `${steps} Adam steps of ${weights.lr} from the content image; content ${weights.contentWeight}, style ${weights.styleWeight}, TV ${weights.tvWeight}`,
+        command: `cnnviz style chelsea ${r.styles.length === 1 ? '--style starry_night' : '--style starry_night:0.5 --style scream:0.5'} -m mobilenet-v2 --size ${size} --steps ${steps} --lr ${weights.lr} --content-weight ${weights.contentWeight} --style-weight ${weights.styleWeight} --tv-weight ${weights.tvWeight} --seed 1 -o ${r.name}.png`,
         ms,
       });
       image.dispose();

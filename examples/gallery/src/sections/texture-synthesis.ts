@@ -41,6 +41,12 @@ export const textureSynthesisSection: Technique = {
         layer: "the zoo model's style layers",
         settings: `${steps} L-BFGS iterations from noise, equal layer weights`,
         note: "MobileNetV2's stride-2 first layer leaves pixel-level noise unconstrained: a weaker texture model than the lecture's VGG-19.",
+        command: names
+          .map(
+            (n) =>
+              `cnnviz texture ${n} -m mobilenet-v2 --size ${size} --out-size ${size} --steps ${steps} --optimizer lbfgs --seed 1 -o ${n}-texture.png`,
+          )
+          .join('\n'),
         ms,
       },
     ];

@@ -51,6 +51,7 @@ export const topPatchesSection: Technique = {
           layer,
           settings: `${n} Fashion-MNIST test images, one patch per image, receptive fields`,
           ms,
+          command: `API: topPatches(await zoo.fashionCnn(), (await datasets.fashionMnistTest1k()).images, { layer: '${layer}', channel: ${channels[0]}, k: ${k}, distinctImages: true })\ncnnviz patches "packages/models/assets/images/fashion-*.png" -m fashion-cnn --layer ${layer} --channel ${channels[0]} -k ${k} -o patches.png`,
         },
       ];
     } finally {

@@ -214,6 +214,38 @@ describe('attribution subcommands', () => {
     expect(meanWhere(dev, mask, true)).toBeGreaterThan(meanWhere(dev, mask, false));
   });
 
+  it('guided --rule deconvnet: the picture is the deconvnet gradient as computed here, unlike guided', async () => {
+    const r = await cli([
+      'guided',
+      'fashion-ankle-boot',
+      '-m',
+      'fashion-cnn',
+      '--rule',
+      'deconvnet',
+      '--scale',
+      '1',
+      '-o',
+      out('deconv.png'),
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const { v } = greyValues(out('deconv.png'));
+    const img = (await images.load('fashion-ankle-boot')) as tf.Tensor3D;
+    const a = await import('@cnnviz/attribution');
+    const { gradientPicture } = await import('./render.js');
+    const refs: Float32Array[] = [];
+    for (const rule of ['deconvnet', 'guided'] as const) {
+      const res = await a.guidedBackprop(fashion, img, { target: label('Ankle boot'), rule });
+      const pic = gradientPicture(res.raw as tf.Tensor3D);
+      refs.push((await pic.data()) as Float32Array);
+      tf.dispose([pic]);
+      res.dispose();
+    }
+    img.dispose();
+    const worst = (ref: Float32Array) => Math.max(...Array.from(ref, (x, i) => Math.abs(x - v[i])));
+    expect(worst(refs[0])).toBeLessThan(0.01);
+    expect(worst(refs[1])).toBeGreaterThan(0.05);
+  });
+
   it('filters: one tile per first-layer filter, not blank', async () => {
     const r = await cli(['filters', '-m', 'fashion-cnn', '--scale', '4', '-o', out('filters.png'), '--json']);
     expect(r.code, r.stderr).toBe(0);

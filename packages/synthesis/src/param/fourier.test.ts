@@ -64,6 +64,35 @@ describe('fourierParam', () => {
     });
   }
 
+  for (const [n, h, w, c, decorrelate] of [
+    [2, 8, 10, 3, true],
+    [1, 9, 7, 1, false],
+  ] as const) {
+    it(`its spectrum gradient matches central differences (${n}x${h}x${w}x${c}, decorrelate ${decorrelate})`, () => {
+      const before = tf.memory().numTensors;
+      const p = fourierParam([n, h, w, c], createRng(2), { decorrelate, sd: 0.3 });
+      const v = p.variables[0] as tf.Variable;
+      const u = randomNormal([n, h, w, c], createRng(4));
+      const f = (x: tf.Tensor) => tf.sum(tf.mul(p.render(x), u)) as tf.Scalar;
+      const g = tf.grad(f)(v);
+      for (const seed of [7, 8, 9]) {
+        const d = tf.tidy(() => tf.reshape(randomNormal([v.size], createRng(seed)), v.shape));
+        const eps = 1e-2;
+        const fd = tf.tidy(
+          () =>
+            (f(tf.add(v, tf.mul(d, eps))).dataSync()[0] - f(tf.sub(v, tf.mul(d, eps))).dataSync()[0]) /
+            (2 * eps),
+        );
+        const an = tf.tidy(() => tf.sum(tf.mul(g, d)).dataSync()[0]);
+        expect(Math.abs(an - fd)).toBeLessThan(1e-2 * Math.max(1, Math.abs(fd)));
+        d.dispose();
+      }
+      tf.dispose([g, u]);
+      p.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+    });
+  }
+
   it('produces a differentiable image in 0..1 and frees its tensors', () => {
     const before = tf.memory().numTensors;
     const p = fourierParam([2, 16, 16, 3], createRng(1));

@@ -24,6 +24,13 @@ export const guided: Command = {
       target: targetOption,
       objective: objectiveOption,
       cam: { type: 'boolean', description: 'guided Grad-CAM: multiply by the Grad-CAM map' },
+      rule: {
+        type: 'string',
+        choices: ['guided', 'deconvnet'],
+        placeholder: '<r>',
+        description:
+          "ReLU backward rule: guided (default) or deconvnet (Zeiler & Fergus: ignores the forward pass's ReLU masks)",
+      },
       layer: {
         type: 'string',
         short: 'l',
@@ -36,6 +43,7 @@ export const guided: Command = {
     examples: [
       'cnnviz guided fashion-trouser -m fashion-cnn -o guided.png',
       'cnnviz guided photo.jpg -m mobilenet-v2 --objective neuron:block_6_expand_relu:17 -o neuron.png',
+      'cnnviz guided chelsea -m inception-v3 --objective mixed4:359 --rule deconvnet -o deconvnet.png',
     ],
   },
   async run(args, ctx) {
@@ -44,6 +52,10 @@ export const guided: Command = {
     const a = await import('@cnnviz/attribution');
     const v = args.values;
     const cam = v.cam === true;
+    if (cam && v.rule !== undefined) {
+      const { CliError } = await import('../errors.js');
+      throw new CliError('BAD_OPTION', '--rule applies to plain guided backprop; leave it out with --cam');
+    }
     return runAttribution(args, ctx, {
       suffix: cam ? 'guidedgradcam' : 'guided',
       defaultView: 'heatmap',
@@ -57,7 +69,10 @@ export const guided: Command = {
         };
         const r = cam
           ? await a.guidedGradCam(lm.model, image, { ...base, layer: v.layer as string | undefined })
-          : await a.guidedBackprop(lm.model, image, base);
+          : await a.guidedBackprop(lm.model, image, {
+              ...base,
+              rule: v.rule as 'guided' | 'deconvnet' | undefined,
+            });
         const picture = gradientPicture(r.raw as import('@tensorflow/tfjs-core').Tensor3D);
         return {
           map: r.map,
