@@ -15,3 +15,8 @@ export {
   type RunProgress,
   type RunSummary,
 } from './extract-to-store.js';
+export { runWorker, type RunWorkerOptions, type WorkerSummary, type JobEvent } from './worker.js';
+export { runQueued, type RunQueuedOptions, type QueuedSummary } from './run-queued.js';
+export { mergeWorkerTables, type MergeSummary } from './merge.js';
+export { jobId, DEFAULT_QUEUE, type QueueRef, type JobData } from './queue-names.js';
+export { loadModelRef, type ModelLoader } from './model-ref.js';
