@@ -20,3 +20,11 @@ export { runQueued, type RunQueuedOptions, type QueuedSummary } from './run-queu
 export { mergeWorkerTables, type MergeSummary } from './merge.js';
 export { jobId, DEFAULT_QUEUE, type QueueRef, type JobData } from './queue-names.js';
 export { loadModelRef, type ModelLoader } from './model-ref.js';
+export {
+  storeKnn,
+  buildVectorIndex,
+  EXACT_BELOW,
+  type StoreKnnOptions,
+  type StoreKnnResult,
+  type VectorIndexOptions,
+} from './store-knn.js';
