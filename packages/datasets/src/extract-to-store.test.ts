@@ -6,6 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import type { VisionModel } from '@cnnviz/core';
+import { gradCam } from '@cnnviz/attribution';
 import { extractFeatures } from '@cnnviz/embedding';
 import { zoo } from '@cnnviz/models';
 import { readImage } from '@cnnviz/node';
@@ -187,6 +188,42 @@ describe('extractToStore', () => {
     expect(rows.length).toBe(60);
     expect(new Set(rows.map((r) => r.path))).toEqual(new Set(paths));
     expect(rows.map((r) => r.id)).toEqual([...Array(60).keys()]);
+  });
+});
+
+describe('extractToStore with an attribution', () => {
+  it('stores per image the Grad-CAM map of its predicted class, as gradCam computes it alone', async () => {
+    const store = join(dir, 'db6');
+    const sub = paths.slice(0, 6);
+    const before = tf.memory().numTensors;
+    await extractToStore(model, sub, {
+      store,
+      table: 'audit',
+      batchSize: 4,
+      attribution: { method: 'gradcam', layer: 'conv3' },
+    });
+    expect(tf.memory().numTensors).toBe(before);
+    const t = (await openTable({ store, table: 'audit' }))!;
+    const meta = JSON.parse((await t.schema()).metadata.get('cnnviz')!);
+    expect(meta.attribution).toEqual({ method: 'gradcam', layer: 'conv3', shape: [7, 7] });
+    const rows = (await t.query().select(['path', 'prediction', 'attribution']).toArray()) as {
+      path: string;
+      prediction: number;
+      attribution: { toArray(): Float32Array };
+    }[];
+    expect(rows.length).toBe(6);
+    for (const r of rows) {
+      const img = await readImage(r.path, { channels: 1 });
+      const cam = await gradCam(model, img, { target: r.prediction, layer: 'conv3' });
+      const want = await cam.map.data();
+      cam.dispose();
+      img.dispose();
+      const got = r.attribution.toArray();
+      expect(got.length).toBe(49);
+      const scale = Math.max(...want, 1e-6);
+      got.forEach((v, i) => expect(Math.abs(v - want[i]) / scale).toBeLessThan(1e-4));
+      expect(Math.max(...got)).toBeGreaterThan(0);
+    }
   });
 });
 
