@@ -5,7 +5,7 @@
  *
  *   cd bench && npx tsx --tsconfig ../tsconfig.json src/datasets-ann-bench.ts [--n 1000000] [--d 128]
  *        [--clusters 1000] [--queries 200] [--store /tmp/ann-store] [--table NAME] [--partitions P]
- *        [--settings 16x5,32x10,64x20]
+ *        [--settings 16x5,32x10,64x20] [--intrinsic 0|k] [--subvectors m]
  *
  * Without --table, writes `--n` seeded clustered vectors into a fresh table; with --table, searches
  * an existing feature table (e.g. one `datasets-stream-bench.ts --model mobilenet-v2` wrote), with
@@ -27,6 +27,9 @@ export interface AnnBenchOptions {
   store: string;
   table?: string;
   partitions?: number;
+  subVectors?: number;
+  /** 0: isotropic Gaussian clusters; k > 0: each cluster spread along its own k directions (low intrinsic dimension, as CNN features). */
+  intrinsic: number;
   settings: [number, number][];
 }
 
@@ -46,16 +49,42 @@ function lcg(seed: number) {
   return () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
 }
 
-/** Gaussian clusters: `clusters` centres in [-1, 1]^d, points at sigma 0.15 around them (Box–Muller). */
-function clusteredRows(n: number, d: number, clusters: number, seed: number): Float32Array {
+/**
+ * Gaussian clusters: `clusters` centres in [-1, 1]^d. Isotropic (`intrinsic` 0): points at sigma
+ * 0.15 around them, where in 128-D every point of a cluster is almost equally far from every other
+ * (the hardest case for any index). With `intrinsic` k: spread 0.3 along k random directions per
+ * cluster plus 0.02 isotropic noise, closer to CNN features (Box–Muller normals).
+ */
+function clusteredRows(
+  n: number,
+  d: number,
+  clusters: number,
+  seed: number,
+  intrinsic: number,
+): Float32Array {
   const u = lcg(seed);
   const gauss = () => Math.sqrt(-2 * Math.log(u() + 1e-12)) * Math.cos(2 * Math.PI * u());
   const c = lcg(12345);
+  const cg = () => Math.sqrt(-2 * Math.log(c() + 1e-12)) * Math.cos(2 * Math.PI * c());
   const centres = Float32Array.from({ length: clusters * d }, () => c() * 2 - 1);
+  const bases =
+    intrinsic > 0
+      ? Float32Array.from({ length: clusters * intrinsic * d }, () => cg() / Math.sqrt(d))
+      : undefined;
   const out = new Float32Array(n * d);
+  const z = new Float32Array(intrinsic);
   for (let i = 0; i < n; i++) {
     const k = Math.floor(u() * clusters);
-    for (let j = 0; j < d; j++) out[i * d + j] = centres[k * d + j] + 0.15 * gauss();
+    if (!bases) {
+      for (let j = 0; j < d; j++) out[i * d + j] = centres[k * d + j] + 0.15 * gauss();
+      continue;
+    }
+    for (let t = 0; t < intrinsic; t++) z[t] = 0.3 * gauss();
+    for (let j = 0; j < d; j++) {
+      let v = centres[k * d + j] + 0.02 * gauss();
+      for (let t = 0; t < intrinsic; t++) v += z[t] * bases[(k * intrinsic + t) * d + j] * Math.sqrt(d);
+      out[i * d + j] = v;
+    }
   }
   return out;
 }
@@ -73,11 +102,11 @@ export async function annBench(o: AnnBenchOptions): Promise<AnnBenchResult> {
   let n = o.n;
   let d = o.d;
   if (!table) {
-    table = `clustered_${o.n}x${o.d}`;
+    table = `clustered_${o.n}x${o.d}_i${o.intrinsic}`;
     rmSync(`${o.store}/${table}.lance`, { recursive: true, force: true });
     const meta: TableMeta = { model: 'synthetic', layer: 'clustered', dims: o.d };
     const t = await openOrCreate({ store: o.store, table }, meta);
-    const data = clusteredRows(o.n, o.d, o.clusters, 1);
+    const data = clusteredRows(o.n, o.d, o.clusters, 1, o.intrinsic);
     all = rowsOf(data, o.n, o.d);
     const start = performance.now();
     for (let i = 0; i < o.n; i += 50_000) {
@@ -95,7 +124,7 @@ export async function annBench(o: AnnBenchOptions): Promise<AnnBenchResult> {
       await appendRows(t, rows, meta);
     }
     writeSeconds = (performance.now() - start) / 1000;
-    queries = rowsOf(clusteredRows(o.queries, o.d, o.clusters, 99), o.queries, o.d);
+    queries = rowsOf(clusteredRows(o.queries, o.d, o.clusters, 99, o.intrinsic), o.queries, o.d);
   } else {
     const t = (await openTable({ store: o.store, table }))!;
     n = await t.countRows();
@@ -129,7 +158,12 @@ export async function annBench(o: AnnBenchOptions): Promise<AnnBenchResult> {
   console.log(`exact knn: ${(exactSecondsPerQuery * 1000).toFixed(1)} ms per query (batched, in memory)`);
 
   start = performance.now();
-  const buildSeconds = await buildVectorIndex({ store: o.store, table, partitions: o.partitions });
+  const buildSeconds = await buildVectorIndex({
+    store: o.store,
+    table,
+    partitions: o.partitions,
+    subVectors: o.subVectors,
+  });
   console.log(`IVF-PQ index built in ${buildSeconds.toFixed(1)} s`);
   const settings: AnnBenchResult['settings'] = [];
   for (const [nprobes, refineFactor] of o.settings) {
@@ -194,6 +228,8 @@ if (process.argv[1]?.endsWith('datasets-ann-bench.ts')) {
     store: get('store', '/tmp/cnnviz-ann-store')!,
     table: get('table'),
     partitions: get('partitions') ? Number(get('partitions')) : undefined,
+    subVectors: get('subvectors') ? Number(get('subvectors')) : undefined,
+    intrinsic: Number(get('intrinsic', '0')),
     settings: (get('settings', '16x5,32x10,64x20') as string)
       .split(',')
       .map((s) => s.split('x').map(Number) as [number, number]),

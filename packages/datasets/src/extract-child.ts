@@ -14,6 +14,7 @@ const summary = await extractToStore(model, images, {
   layer: 'dense1',
   modelName: 'fashion-cnn',
   batchSize: Number(batch),
-  onProgress: (p) => process.stdout.write(`batch ${p.done}\n`),
+  commitRows: Number(batch),
+  onProgress: (p) => process.stdout.write(`batch ${p.stored}\n`),
 });
 process.stdout.write(`${JSON.stringify(summary)}\n`);

@@ -137,8 +137,9 @@ describe('extractToStore', () => {
         store,
         table: 't',
         batchSize: 5,
+        commitRows: 5,
         signal: ac.signal,
-        onProgress: (p) => p.done >= 10 && ac.abort(),
+        onProgress: (p) => p.stored >= 10 && ac.abort(),
       }),
     ).rejects.toMatchObject({ code: 'ABORTED' });
     expect(tf.memory().numTensors).toBe(before);

@@ -9,13 +9,18 @@ import {
   openOrCreate,
   openTable,
   storedPaths,
+  type FeatureRow,
   type StoreRef,
+  type TableMeta,
 } from './store.js';
 
 /** Progress of a run: images stored by this run of those it had to do, and the rate. */
 export interface RunProgress {
+  /** Images computed by this run (stored once their commit lands: see `stored`). */
   done: number;
   total: number;
+  /** Images of this run committed to the table. */
+  stored: number;
   /** Images found already stored and skipped. */
   skipped: number;
   /** Images per second so far. */
@@ -25,8 +30,14 @@ export interface RunProgress {
 export interface ExtractToStoreOptions extends StoreRef, Omit<RowSpec, 'model' | 'modelName'> {
   /** Recorded with every row; default 'model'. */
   modelName?: string;
-  /** Images per forward pass and per LanceDB commit. Default 32. */
+  /** Images per forward pass. Default 32. */
   batchSize?: number;
+  /**
+   * Rows per LanceDB commit (whole batches; default 1024). Each commit writes a fragment, so
+   * small ones cost time and make the table slow to read; a kill loses at most one uncommitted
+   * commit's work, which the rerun recomputes.
+   */
+  commitRows?: number;
   signal?: AbortSignal;
   onProgress?: (p: RunProgress) => void;
 }
@@ -49,9 +60,10 @@ export interface RunSummary {
  * Streams a data set (folder, glob, manifest or entries; see `listImages`) through `model` into a
  * LanceDB table: per image its features, prediction and metadata (path, label, model, layer,
  * time), and optionally an attribution map. The pipeline is bounded (one batch decoding ahead,
- * one batch computing, one commit in flight), so memory does not grow with the data set.
+ * one batch computing, at most `commitRows` rows waiting and one commit in flight), so memory
+ * does not grow with the data set.
  *
- * Resumable and crash-safe: each batch is one LanceDB commit (all of its rows or none), and a run
+ * Resumable and crash-safe: each commit is one LanceDB transaction (all of its rows or none), and a run
  * first skips every path already in the table, so a rerun after a crash or SIGKILL stores each
  * image exactly once. One writer per table: for many processes use the queue (`runQueued`).
  */
@@ -60,8 +72,9 @@ export async function extractToStore(
   images: string | string[] | ImageEntry[],
   options: ExtractToStoreOptions,
 ): Promise<RunSummary> {
-  const { batchSize = 32, signal, onProgress } = options;
+  const { batchSize = 32, commitRows = 1024, signal, onProgress } = options;
   checkNumber(batchSize, 'batchSize', { integer: true, min: 1 });
+  checkNumber(commitRows, 'commitRows', { integer: true, min: 1 });
   const spec: RowSpec = { ...options, model, modelName: options.modelName ?? 'model' };
   checkRowSpec(spec);
   const start = performance.now();
@@ -75,7 +88,30 @@ export async function extractToStore(
   stored.clear();
 
   let added = 0;
+  let done = 0;
   let pendingWrite: Promise<void> = Promise.resolve();
+  let buffer: FeatureRow[] = [];
+  let meta: TableMeta | undefined;
+  const progress = () =>
+    onProgress?.({
+      done,
+      total: todo.length,
+      stored: added,
+      skipped,
+      rate: done / ((performance.now() - start) / 1000),
+    });
+  // One commit in flight at a time, overlapping the next batches' decoding and forward passes.
+  const commit = async () => {
+    await pendingWrite;
+    if (buffer.length === 0) return;
+    const t = table!;
+    const rows = buffer;
+    buffer = [];
+    pendingWrite = appendRows(t, rows, meta!).then(() => {
+      added += rows.length;
+    });
+    pendingWrite.catch(() => {});
+  };
   const decode = (from: number) => {
     const p = loadBatch(spec, todo.slice(from, from + batchSize));
     p.catch(() => {}); // awaited below; a prefetch must not be an unhandled rejection meanwhile
@@ -95,20 +131,19 @@ export async function extractToStore(
       } finally {
         images.dispose();
       }
-      await pendingWrite;
       // The first batch knows the feature width: create the table, or check it holds this kind of row.
-      if (from === 0) table = await openOrCreate(options, computed.meta);
-      const t = table!;
-      const batch = computed.rows.map((r, i) => ({ ...r, id: rows + i }));
-      rows += batch.length;
-      pendingWrite = appendRows(t, batch, computed.meta).then(() => {
-        added += batch.length;
-        const seconds = (performance.now() - start) / 1000;
-        onProgress?.({ done: added, total: todo.length, skipped, rate: added / seconds });
-      });
-      pendingWrite.catch(() => {});
+      if (from === 0) {
+        meta = computed.meta;
+        table = await openOrCreate(options, meta);
+      }
+      for (const r of computed.rows) buffer.push({ ...r, id: rows++ });
+      done += computed.rows.length;
+      if (buffer.length >= commitRows) await commit();
+      progress();
     }
+    await commit();
     await pendingWrite;
+    progress();
   } finally {
     // On an error or abort: let the commit in flight finish (it is whole either way) and free the prefetch.
     await pendingWrite.catch(() => {});

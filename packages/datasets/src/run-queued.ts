@@ -116,6 +116,7 @@ export async function runQueued(
       const seconds = (performance.now() - start) / 1000;
       options.onProgress?.({
         done,
+        stored: done,
         total,
         skipped,
         rate: done / seconds,

@@ -1,5 +1,6 @@
+import { createRequire } from 'node:module';
 import * as lancedb from '@lancedb/lancedb';
-import * as arrow from 'apache-arrow';
+import type * as Arrow from 'apache-arrow';
 import { CnnvizError } from '@cnnviz/core';
 
 /** Where a run's rows live: a LanceDB database (a local folder or any LanceDB URI) and a table. */
@@ -13,6 +14,10 @@ export interface StoreRef {
 }
 
 export const DEFAULT_STORE = './cnnviz-store';
+
+// LanceDB is CommonJS and tests `instanceof` against the CommonJS build of apache-arrow; an ESM
+// import would load a second copy whose tables it would not recognise, so use that same build.
+const arrow = createRequire(import.meta.url)('apache-arrow') as typeof Arrow;
 
 /** One stored image: what a run appends per image (column names of the table). */
 export interface FeatureRow {
@@ -57,7 +62,7 @@ export interface TableMeta {
 const vectorOf = (n: number) =>
   new arrow.FixedSizeList(n, new arrow.Field('item', new arrow.Float32(), true));
 
-export function featureSchema(meta: TableMeta): arrow.Schema {
+export function featureSchema(meta: TableMeta): Arrow.Schema {
   const fields = [
     new arrow.Field('id', new arrow.Int64(), false),
     new arrow.Field('path', new arrow.Utf8(), false),
@@ -148,9 +153,56 @@ export async function storedPaths(table: lancedb.Table | undefined): Promise<Set
 /** Appends rows in one LanceDB commit: all of them become visible, or (killed before) none. */
 export async function appendRows(table: lancedb.Table, rows: FeatureRow[], meta: TableMeta): Promise<void> {
   if (rows.length === 0) return;
-  const data = lancedb.makeArrowTable(
-    rows.map((r) => ({ ...r, id: BigInt(r.id) })) as unknown as Record<string, unknown>[],
-    { schema: featureSchema(meta) },
-  );
-  await table.add(data);
+  await table.add(toArrow(rows, meta));
+}
+
+/** Rows as one Arrow record batch, built column by column (vectors copied once into one buffer). */
+function toArrow(rows: FeatureRow[], meta: TableMeta): Arrow.Table {
+  // The table's metadata was written when it was created; appended data carries none.
+  const schema = new arrow.Schema(featureSchema(meta).fields);
+  const n = rows.length;
+  const list = (name: 'vector' | 'attribution') => {
+    const type = schema.fields.find((f) => f.name === name)!.type as Arrow.FixedSizeList;
+    const d = type.listSize;
+    const flat = new Float32Array(n * d);
+    rows.forEach((r, i) => {
+      const v = r[name]!;
+      if (v.length !== d)
+        throw new CnnvizError('BAD_INPUT', `${name} of ${r.path} has ${v.length} values, the table ${d}`);
+      flat.set(v, i * d);
+    });
+    const child = arrow.makeData({ type: new arrow.Float32(), length: n * d, data: flat });
+    return arrow.makeVector(arrow.makeData({ type, length: n, nullCount: 0, child }));
+  };
+  const columns: Record<string, Arrow.Vector> = {
+    id: arrow.vectorFromArray(BigInt64Array.from(rows, (r) => BigInt(r.id))),
+    path: arrow.vectorFromArray(
+      rows.map((r) => r.path),
+      new arrow.Utf8(),
+    ),
+    label: arrow.vectorFromArray(
+      rows.map((r) => r.label),
+      new arrow.Utf8(),
+    ),
+    model: arrow.vectorFromArray(
+      rows.map((r) => r.model),
+      new arrow.Utf8(),
+    ),
+    layer: arrow.vectorFromArray(
+      rows.map((r) => r.layer),
+      new arrow.Utf8(),
+    ),
+    time: arrow.vectorFromArray(Float64Array.from(rows, (r) => r.time)),
+    prediction: arrow.vectorFromArray(Int32Array.from(rows, (r) => r.prediction)),
+    probability: arrow.vectorFromArray(Float32Array.from(rows, (r) => r.probability)),
+    vector: list('vector'),
+  };
+  if (meta.attribution) columns.attribution = list('attribution');
+  const data = arrow.makeData({
+    type: new arrow.Struct(schema.fields),
+    length: n,
+    nullCount: 0,
+    children: schema.fields.map((f) => columns[f.name].data[0]),
+  });
+  return new arrow.Table(new arrow.RecordBatch(schema, data));
 }
