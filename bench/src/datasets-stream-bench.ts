@@ -4,7 +4,7 @@
  *
  *   cd bench && npx tsx --tsconfig ../tsconfig.json src/datasets-stream-bench.ts [--n 10000,30000]
  *        [--memory-n 10000] [--model fashion-cnn] [--layer dense1] [--size 32] [--batch 64]
- *        [--dir /tmp/cnnviz-stream-bench] [--table NAME]
+ *        [--dir /tmp/cnnviz-stream-bench] [--table NAME] [--repeat 2]
  *
  * Images: Fashion-MNIST's bundled 1,000 test images, augmented (shifted by up to 2 px, mirrored) to
  * N PNG files in class folders. Each variant runs in its own Node process (peak RSS is its own):
@@ -12,7 +12,7 @@
  * `extractToStore` from the folder into a fresh LanceDB table. Both include reading and decoding.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +27,8 @@ export interface StreamBenchOptions {
   batch: number;
   dir: string;
   table?: string;
+  /** Alternating stream / memory pairs at `memoryN`. */
+  repeat: number;
 }
 
 export interface VariantResult {
@@ -34,6 +36,9 @@ export interface VariantResult {
   n: number;
   seconds: number;
   imagesPerSecond: number;
+  /** CPU seconds of the process (all threads): the work done, less sensitive to a shared machine's load than wall time. */
+  cpuSeconds: number;
+  imagesPerCpuSecond: number;
   peakRssMB: number;
   load: number;
 }
@@ -99,6 +104,7 @@ async function variant(
   const channels = model.inputShape[2] === 1 ? 1 : 3;
   const side = model.inputShape[0] ?? o.size ?? 32;
   const start = performance.now();
+  const cpu0 = process.cpuUsage();
   if (mode === 'memory') {
     const files = (await listImages(images)).map((e) => e.path);
     const all: import('@tensorflow/tfjs-core').Tensor3D[] = [];
@@ -126,11 +132,15 @@ async function variant(
     });
   }
   const seconds = (performance.now() - start) / 1000;
+  const c = process.cpuUsage(cpu0);
+  const cpuSeconds = (c.user + c.system) / 1e6;
   return {
     mode,
     n,
     seconds,
     imagesPerSecond: n / seconds,
+    cpuSeconds,
+    imagesPerCpuSecond: n / cpuSeconds,
     peakRssMB: process.resourceUsage().maxRSS / 1024,
     load: loadavg()[0],
   };
@@ -154,7 +164,7 @@ export async function streamBench(o: StreamBenchOptions): Promise<VariantResult[
       throw new Error(`${mode} ${n} failed: ${r.stderr.slice(-2000)}`);
     const res = JSON.parse(line) as VariantResult;
     console.log(
-      `${mode.padEnd(6)} N=${n}: ${res.seconds.toFixed(1)} s, ${res.imagesPerSecond.toFixed(0)} img/s, peak RSS ${res.peakRssMB.toFixed(0)} MB (load ${res.load.toFixed(1)})`,
+      `${mode.padEnd(6)} N=${n}: ${res.seconds.toFixed(1)} s, ${res.imagesPerSecond.toFixed(0)} img/s, CPU ${res.cpuSeconds.toFixed(1)} s (${res.imagesPerCpuSecond.toFixed(0)} img per CPU s), peak RSS ${res.peakRssMB.toFixed(0)} MB (load ${res.load.toFixed(1)})`,
     );
     results.push(res);
   };
@@ -162,12 +172,11 @@ export async function streamBench(o: StreamBenchOptions): Promise<VariantResult[
   if (o.layer) passOn.push('--layer', o.layer);
   if (o.size) passOn.push('--size', String(o.size));
   if (o.table) passOn.push('--table', o.table);
-  for (const n of [...new Set([o.memoryN, ...o.n])]) await makeImages(o.dir, n);
+  for (const n of [...new Set([o.memoryN, ...o.n])]) if (n > 0) await makeImages(o.dir, n);
   // Same images, alternating, so both see the same load.
-  if (o.memoryN > 0) {
+  for (let r = 0; r < o.repeat && o.memoryN > 0; r++) {
     run('stream', o.memoryN);
     run('memory', o.memoryN);
-    run('stream', o.memoryN);
   }
   for (const n of o.n) if (n !== o.memoryN) run('stream', n);
   return results;
@@ -189,6 +198,7 @@ function args(argv: string[]) {
       batch: Number(get('batch', '64')),
       dir: get('dir', '/tmp/cnnviz-stream-bench')!,
       table: get('table'),
+      repeat: Number(get('repeat', '2')),
     } satisfies StreamBenchOptions,
   };
 }
