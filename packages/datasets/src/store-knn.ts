@@ -37,14 +37,17 @@ export interface VectorIndexOptions extends StoreRef {
   type?: 'ivf-pq' | 'hnsw-sq';
   /** IVF partitions; default about sqrt(N). */
   partitions?: number;
-  /** PQ sub-vectors; default d / 8 when d divides (16 dims per code for d > 256), else d / 4 or 1. */
+  /**
+   * PQ sub-vectors; default 4 dimensions per code up to d = 256, 8 above (when d divides; measured:
+   * 8 dimensions per code on 128-D clusters left recall@10 at 0.65, 4 gave 1.0).
+   */
   subVectors?: number;
 }
 
 const distanceType = (m: KnnMetric) => (m === 'cosine' ? 'cosine' : 'l2');
 
 function defaultSubVectors(d: number): number {
-  for (const per of d > 256 ? [16, 8, 4, 2] : [8, 4, 2]) if (d % per === 0) return d / per;
+  for (const per of d > 256 ? [8, 4, 2] : [4, 2]) if (d % per === 0) return d / per;
   return 1;
 }
 

@@ -91,8 +91,7 @@ export interface DatasetsModule {
 }
 
 /** Loads @cnnviz/datasets, or says how to install it. */
-export async function loadDatasets(command: string): Promise<DatasetsModule> {
-  const specifier = '@cnnviz/datasets';
+export async function loadDatasets(command: string, specifier = '@cnnviz/datasets'): Promise<DatasetsModule> {
   try {
     return (await import(specifier)) as DatasetsModule;
   } catch (e) {
