@@ -1,11 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobId, redisConnection } from './queue-names.js';
+import { runQueued } from './run-queued.js';
 import { connect, openTable } from './store.js';
 import { haveRedis, startRedis } from './test-redis.js';
 import { writeSyntheticImages } from './test-util.js';
@@ -155,4 +156,31 @@ describe.skipIf(!redisOk)('runQueued and runWorker on a real Redis', () => {
       `fault test: ${N} images, ${N / 4} jobs, 4 workers (2 SIGKILLed: mid-batch and after commit), coordinator SIGKILLed once; ${summary.merge.duplicates} duplicate rows left out by the merge; ${rows.length} rows, ${new Set(rows.map((r) => r.path)).size} distinct paths`,
     );
   }, 240_000);
+
+  it('reports a job that keeps failing, and retries it when rerun after the fix', async () => {
+    const data = join(dir, 'bad');
+    const good = writeSyntheticImages(data, 3, 1);
+    writeFileSync(good[1], 'not an image');
+    const store = join(dir, 'store-bad');
+    const worker = start(['worker', redis.url, 'bad', '0', '0']);
+    const opts = {
+      redis: redis.url,
+      queue: 'bad',
+      store,
+      table: 't',
+      model: 'fashion-cnn',
+      batchSize: 2,
+      attempts: 2,
+      pollInterval: 100,
+    };
+    const err = await runQueued(data, opts).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'IO' });
+    expect((err as Error).message).toContain('img-000000.png');
+    expect((err as Error).message).toMatch(/failed after 2 attempts.*img-000001\.png/);
+    writeSyntheticImages(data, 3, 1); // the fix: the file is an image again
+    const s = await runQueued(data, opts);
+    expect(s).toMatchObject({ images: 3, rows: 3 });
+    worker.p.kill('SIGTERM');
+    await worker.exited;
+  }, 120_000);
 });

@@ -88,6 +88,10 @@ export async function runQueued(
   const total = all.length - skipped;
   try {
     for (let i = 0; i < jobs.length; i += 500) await queue.addBulk(jobs.slice(i, i + 500));
+    // Jobs that failed in an earlier run keep their id (so addBulk skipped them): retry them now.
+    const before = await Promise.all(jobs.map((j) => queue.getJobState(j.opts.jobId)));
+    for (let i = 0; i < jobs.length; i++)
+      if (before[i] === 'failed') await (await queue.getJob(jobs[i].opts.jobId))?.retry('failed');
     const pending = new Map(jobs.map((j) => [j.opts.jobId, j.data.entries.length]));
     let done = 0;
     while (pending.size > 0) {
@@ -100,13 +104,12 @@ export async function runQueued(
           done += pending.get(ids[i])!;
           pending.delete(ids[i]);
         } else if (state === 'failed') {
+          // Final: attempts used up, or its workers died too often (BullMQ's maxStalledCount).
           const job = await queue.getJob(ids[i]);
-          if (job && job.attemptsMade >= attempts) {
-            throw new CnnvizError(
-              'IO',
-              `job ${ids[i]} (${job.data.entries[0]?.path} ...) failed ${job.attemptsMade} times: ${job.failedReason}`,
-            );
-          }
+          throw new CnnvizError(
+            'IO',
+            `job ${ids[i]} (${job?.data.entries[0]?.path} ...) failed after ${job?.attemptsMade ?? '?'} attempts: ${job?.failedReason ?? 'unknown reason'}; fix it and rerun (failed jobs are retried)`,
+          );
         } else if (state === 'unknown') {
           // Removed (completed long ago, or by hand): queue it again; the merge keeps one row per image.
           const j = jobs.find((x) => x.opts.jobId === ids[i])!;
