@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { CnnvizError, check, checkLayer, resize, type VisionModel } from '@cnnviz/core';
 import { gradCam, saliency } from '@cnnviz/attribution';
@@ -58,19 +58,20 @@ export function inputSize(spec: RowSpec): [number, number] {
 }
 
 /**
- * Reads and decodes a batch of images into `[N,H,W,C]` at the model's size and channel count.
- * File reads run concurrently; a file that is no image is BAD_IMAGE naming it.
+ * Reads and decodes a batch of images into `[N,H,W,C]` at the model's size and channel count; a
+ * file that is no image is BAD_IMAGE naming it. Reads are synchronous: decoding is CPU-bound on
+ * this thread anyway, and for small images fs.promises.readFile costs more CPU than the decode.
  */
 export async function loadBatch(spec: RowSpec, entries: ImageEntry[]): Promise<tf.Tensor4D> {
   const [h, w] = inputSize(spec);
   const channels = spec.model.inputShape[2] === 1 ? 1 : 3;
-  const buffers = await Promise.all(
-    entries.map((e) =>
-      readFile(e.path).catch((err: unknown) => {
-        throw new CnnvizError('IO', `cannot read ${e.path}: ${(err as Error).message}`, { cause: err });
-      }),
-    ),
-  );
+  const buffers = entries.map((e) => {
+    try {
+      return readFileSync(e.path);
+    } catch (err) {
+      throw new CnnvizError('IO', `cannot read ${e.path}: ${(err as Error).message}`, { cause: err });
+    }
+  });
   const images: tf.Tensor3D[] = [];
   try {
     for (let i = 0; i < buffers.length; i++) {
@@ -109,26 +110,33 @@ export async function computeRows(
   images: tf.Tensor4D,
 ): Promise<ComputedBatch> {
   const { model, layer } = spec;
-  const [feats, pred, prob] = tf.tidy(() => {
+  const [feats, logits] = tf.tidy(() => {
     const out = model.forward(model.preprocess(images), layer === undefined ? [] : [layer], { logits: true });
     const act = layer === undefined ? out.logits : out.activations[layer];
     check(act !== undefined, 'UNKNOWN_LAYER', `the model returned no activation for layer "${layer}"`);
+    check(out.logits !== undefined, 'BAD_OPTION', 'the model gave no logits');
     // Every axis between batch and channels is spatial.
     const axes = Array.from({ length: act.rank - 2 }, (_, i) => i + 1);
     const f = act.rank === 2 ? act : spec.pooling === 'max' ? tf.max(act, axes) : tf.mean(act, axes);
-    check(out.logits !== undefined, 'BAD_OPTION', 'the model gave no logits');
-    const p = tf.softmax(out.logits);
-    return [f as tf.Tensor2D, tf.argMax(p, 1), tf.max(p, 1)];
+    return [f as tf.Tensor2D, out.logits];
   });
-  let f: Float32Array, classes: Int32Array, probs: Float32Array;
+  let f: Float32Array, z: Float32Array;
   try {
-    [f, classes, probs] = (await Promise.all([feats.data(), pred.data(), prob.data()])) as [
-      Float32Array,
-      Int32Array,
-      Float32Array,
-    ];
+    [f, z] = (await Promise.all([feats.data(), logits.data()])) as [Float32Array, Float32Array];
   } finally {
-    tf.dispose([feats, pred, prob]);
+    tf.dispose([feats, logits]);
+  }
+  // Predicted class and its softmax probability, in JS: a few logits per image.
+  const k = logits.shape[1];
+  const classes = new Int32Array(entries.length);
+  const probs = new Float32Array(entries.length);
+  for (let i = 0; i < entries.length; i++) {
+    let best = 0;
+    for (let c = 1; c < k; c++) if (z[i * k + c] > z[i * k + best]) best = c;
+    let sum = 0;
+    for (let c = 0; c < k; c++) sum += Math.exp(z[i * k + c] - z[i * k + best]);
+    classes[i] = best;
+    probs[i] = 1 / sum;
   }
   const dims = feats.shape[1];
   let maps: Float32Array | undefined;
