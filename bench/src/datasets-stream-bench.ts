@@ -103,6 +103,9 @@ async function variant(
       : await zoo.fashionCnn();
   const channels = model.inputShape[2] === 1 ? 1 : 3;
   const side = model.inputShape[0] ?? o.size ?? 32;
+  // Peak RSS sampled here: getrusage's maxRSS of a forked child starts at its parent's RSS.
+  let peak = process.memoryUsage.rss();
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 20);
   const start = performance.now();
   const cpu0 = process.cpuUsage();
   if (mode === 'memory') {
@@ -133,6 +136,7 @@ async function variant(
   }
   const seconds = (performance.now() - start) / 1000;
   const c = process.cpuUsage(cpu0);
+  clearInterval(sampler);
   const cpuSeconds = (c.user + c.system) / 1e6;
   return {
     mode,
@@ -141,7 +145,7 @@ async function variant(
     imagesPerSecond: n / seconds,
     cpuSeconds,
     imagesPerCpuSecond: n / cpuSeconds,
-    peakRssMB: process.resourceUsage().maxRSS / 1024,
+    peakRssMB: Math.max(peak, process.memoryUsage.rss()) / 2 ** 20,
     load: loadavg()[0],
   };
 }
