@@ -39,6 +39,7 @@ export interface ExtractToStoreOptions extends StoreRef, Omit<RowSpec, 'model' |
    * to read; a kill loses at most the uncommitted work, which the rerun recomputes.
    */
   commitRows?: number;
+  /** Seconds after which a commit is made even with fewer than `commitRows` rows (default 30). */
   commitSeconds?: number;
   signal?: AbortSignal;
   onProgress?: (p: RunProgress) => void;
