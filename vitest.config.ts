@@ -14,6 +14,7 @@ export default defineConfig({
       '@cnnviz/embedding': src('embedding'),
       '@cnnviz/node': src('node-adapter'),
       '@cnnviz/web': src('web-adapter'),
+      '@cnnviz/datasets': src('datasets'),
     },
   },
   test: {

@@ -1,5 +1,6 @@
 import type { Command } from '../command.js';
 import { modelOption, outputOption, seedOption, sizeOption } from '../command.js';
+import { embedStoreOptions } from './embed-store.js';
 
 /** `cnnviz embed`: features of many images → nearest neighbours, PCA or t-SNE map. */
 export const embed: Command = {
@@ -72,14 +73,17 @@ export const embed: Command = {
       },
       seed: seedOption,
       size: sizeOption,
+      ...embedStoreOptions,
     },
     examples: [
       'cnnviz embed --dataset fashion-mnist-1k -m fashion-cnn --layer dense1 --method tsne -o tsne.png',
       'cnnviz embed "photos/*/*.jpg" -m mobilenet-v2 --layer out_relu --knn 5 --json > neighbours.json',
+      'cnnviz embed --table photos-out_relu --neighbours 10 --json > neighbours.json',
     ],
   },
   async run(args, ctx) {
     const v = args.values;
+    if (v.table !== undefined) return (await import('./embed-store.js')).embedStore(args, ctx);
     const { CliError } = await import('../errors.js');
     if (args.positionals.length === 0 && v.dataset === undefined) {
       throw new CliError(

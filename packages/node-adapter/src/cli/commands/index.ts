@@ -1,8 +1,10 @@
 import type { Command } from '../command.js';
 import { adversarial } from './adversarial.js';
+import { audit } from './audit.js';
 import { classViz } from './class.js';
 import { dream } from './dream.js';
 import { embed } from './embed.js';
+import { extract } from './extract.js';
 import { filters } from './filters.js';
 import { gallery } from './gallery.js';
 import { gradcam } from './gradcam.js';
@@ -12,9 +14,11 @@ import { invert } from './invert.js';
 import { layers } from './layers.js';
 import { occlusion } from './occlusion.js';
 import { patches } from './patches.js';
+import { queue } from './queue.js';
 import { saliency } from './saliency.js';
 import { style } from './style.js';
 import { texture } from './texture.js';
+import { worker } from './worker.js';
 
 /** Every subcommand, in the order `cnnviz --help` lists them (the lecture's order where it applies). */
 export const COMMANDS: Command[] = [
@@ -34,4 +38,9 @@ export const COMMANDS: Command[] = [
   texture,
   style,
   gallery,
+  // Data sets (@cnnviz/datasets, loaded only by these).
+  extract,
+  audit,
+  queue,
+  worker,
 ];
