@@ -21,7 +21,12 @@ import { PYTHON } from './python.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const DEFAULTS = {
-  'mobilenet-v2': { zoo: 'mobilenetV2Features' as const, cut: 'out_relu', size: 224, layer: 'block_6_expand_relu' },
+  'mobilenet-v2': {
+    zoo: 'mobilenetV2Features' as const,
+    cut: 'out_relu',
+    size: 224,
+    layer: 'block_6_expand_relu',
+  },
   'inception-v3': { zoo: 'inceptionV3Features' as const, cut: 'mixed10', size: 299, layer: 'mixed4' },
 } as const;
 
