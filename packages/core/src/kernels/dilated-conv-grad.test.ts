@@ -8,17 +8,13 @@ import { registerKernelFixes } from './index.js';
 import { inputOnlyConv2d, inputOnlyDepthwiseConv2d } from './input-only-conv.js';
 import { randomArray, relErr, seeded } from './test-util.js';
 import { fusedInputOnlyConv2d, type FusedInputConvActivation } from './webgpu-fused-input-conv.js';
-import { setupWebgpu } from './webgpu-test-setup.js';
+import { describeNeeding } from '../test-support/needs.js';
+import { webgpuRequirement } from './webgpu-test-setup.js';
 
 // Input gradients of dilated convolutions (tfjs refuses them) on every backend, against two references computed on
 // cpu: the undilated convolution with the zero-inserted filter (stock tfjs gradient), and central differences.
 
-const gpu = await setupWebgpu();
-const backends = ['cpu', 'wasm', ...(gpu.ok ? ['webgpu'] : [])];
-if (!gpu.ok && process.env.CI !== 'true')
-  console.log(
-    `dilated-conv-grad: webgpu skipped (${gpu.what}); install Mesa lavapipe (see GPU.md) to run it`,
-  );
+const gpu = await webgpuRequirement();
 
 function rand(shape: number[], seed: number): tf.Tensor {
   return tf.tensor(randomArray(tf.util.sizeFromShape(shape), seeded(seed)), shape);
@@ -81,11 +77,34 @@ function reference(c: Case, x: tf.Tensor4D, w: ReturnType<typeof weightsOf>): tf
   return tf.add(tf.conv2d(act(d, c.act), w.pw, 1, 'valid'), w.bias);
 }
 
-describe('input gradients of dilated convolutions', () => {
-  it.runIf(!gpu.ok && process.env.CI === 'true')('has WebGPU (lavapipe) in CI', () => {
-    expect.fail(`webgpu unavailable in CI: ${gpu.what}`);
+/** cnnviz's dilated path on `backend` against the stock gradient of the undilated conv with the zero-inserted filter. */
+async function matchesZeroInsertedReference(backend: string, c: Case): Promise<void> {
+  await tf.setBackend('cpu');
+  const xv = randomArray(2 * 11 * 10 * C, seeded(7));
+  const shape = tf.tidy(() => reference(c, tf.tensor4d(xv, [2, 11, 10, C]), weightsOf(c)).shape);
+  const objective = (f: (x: tf.Tensor4D) => tf.Tensor4D, probe: tf.Tensor) => (t: tf.Tensor) =>
+    tf.sum(tf.mul(f(t as tf.Tensor4D), probe));
+  const wantT = tf.tidy(() => {
+    const w = weightsOf(c);
+    return tf.grad(objective((x) => reference(c, x, w), rand(shape, 9)))(tf.tensor4d(xv, [2, 11, 10, C]));
   });
+  const want = (await wantT.data()) as Float32Array;
+  wantT.dispose();
 
+  await tf.setBackend(backend);
+  registerKernelFixes(backend);
+  const w = weightsOf(c);
+  const x = tf.tensor4d(xv, [2, 11, 10, C]);
+  const probe = rand(shape, 9);
+  const f = objective((t) => ours(c, t, w), probe);
+  const before = tf.memory().numTensors;
+  const got = tf.grad(f)(x);
+  expect(tf.memory().numTensors).toBe(before + 1);
+  expect(relErr((await got.data()) as Float32Array, want)).toBeLessThan(2e-5);
+  tf.dispose([got, x, probe, w.dw, w.full, w.pw, w.bias]);
+}
+
+describe('input gradients of dilated convolutions', () => {
   it('the zero-inserted filter gives the dilated convolution (the identity the gradients rest on)', async () => {
     await tf.setBackend('cpu');
     const x = rand([1, 9, 10, C], 1) as tf.Tensor4D;
@@ -98,36 +117,10 @@ describe('input gradients of dilated convolutions', () => {
     tf.dispose([x, f, big, a, b]);
   });
 
-  for (const backend of backends) {
+  for (const backend of ['cpu', 'wasm']) {
     it.each(cases)(
       `${backend}: $kind ($path) dilation $dil $pad $act: gradient = undilated conv on the zero-inserted filter`,
-      async (c) => {
-        await tf.setBackend('cpu');
-        const xv = randomArray(2 * 11 * 10 * C, seeded(7));
-        const shape = tf.tidy(() => reference(c, tf.tensor4d(xv, [2, 11, 10, C]), weightsOf(c)).shape);
-        const objective = (f: (x: tf.Tensor4D) => tf.Tensor4D, probe: tf.Tensor) => (t: tf.Tensor) =>
-          tf.sum(tf.mul(f(t as tf.Tensor4D), probe));
-        const wantT = tf.tidy(() => {
-          const w = weightsOf(c);
-          return tf.grad(objective((x) => reference(c, x, w), rand(shape, 9)))(
-            tf.tensor4d(xv, [2, 11, 10, C]),
-          );
-        });
-        const want = (await wantT.data()) as Float32Array;
-        wantT.dispose();
-
-        await tf.setBackend(backend);
-        registerKernelFixes(backend);
-        const w = weightsOf(c);
-        const x = tf.tensor4d(xv, [2, 11, 10, C]);
-        const probe = rand(shape, 9);
-        const f = objective((t) => ours(c, t, w), probe);
-        const before = tf.memory().numTensors;
-        const got = tf.grad(f)(x);
-        expect(tf.memory().numTensors).toBe(before + 1);
-        expect(relErr((await got.data()) as Float32Array, want)).toBeLessThan(2e-5);
-        tf.dispose([got, x, probe, w.dw, w.full, w.pw, w.bias]);
-      },
+      (c) => matchesZeroInsertedReference(backend, c),
     );
   }
 
@@ -158,5 +151,12 @@ describe('input gradients of dilated convolutions', () => {
       }
       tf.dispose([x, probe, w.dw, w.full, w.pw, w.bias]);
     },
+  );
+});
+
+describeNeeding(gpu, 'input gradients of dilated convolutions on webgpu', () => {
+  it.each(cases)(
+    'webgpu: $kind ($path) dilation $dil $pad $act: gradient = undilated conv on the zero-inserted filter',
+    (c) => matchesZeroInsertedReference('webgpu', c),
   );
 });
