@@ -4,53 +4,18 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { zoo } from '@cnnviz/models';
-import { CnnvizError, createRng, type VisionModel } from '@cnnviz/core';
+import { createRng, type VisionModel } from '@cnnviz/core';
 import { extractFeatures } from './extract-features.js';
 import { knn } from './knn.js';
 import { tsne } from './tsne.js';
 import { clusteredData } from './test-util.js';
+import { abortMidway, type StartRun } from '../../core/src/test-support/abort-midway.js';
 
 let model: VisionModel;
 beforeAll(async () => {
   await tf.setBackend('cpu');
   model = await zoo.fashionCnn();
 });
-
-type Start = (o: { signal: AbortSignal; onProgress: () => void }) => Promise<unknown>;
-
-/** Aborts half a step after the second progress report; returns the latency from then to the rejection. */
-async function abortMidway(name: string, start: Start) {
-  const before = tf.memory().numTensors;
-  const controller = new AbortController();
-  const ticks: number[] = [];
-  let due = 0;
-  let aborted = false;
-  const p = start({
-    signal: controller.signal,
-    onProgress: () => {
-      if (aborted) return;
-      ticks.push(performance.now());
-      if (ticks.length !== 2) return;
-      const step = ticks[1] - ticks[0];
-      due = performance.now() + step / 2;
-      setTimeout(() => {
-        aborted = true;
-        controller.abort();
-      }, step / 2);
-    },
-  });
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  const latency = performance.now() - due;
-  expect(
-    CnnvizError.isInstance(err) && err.code,
-    `${name}: ${String(err)} after ${ticks.length} reports`,
-  ).toBe('ABORTED');
-  expect(tf.memory().numTensors).toBe(before);
-  return { latency, step: (ticks[ticks.length - 1] - ticks[0]) / (ticks.length - 1) };
-}
 
 describe('cancellation', () => {
   it('tsne, knn and extractFeatures stop within one step and leak nothing', async () => {
@@ -60,7 +25,7 @@ describe('cancellation', () => {
       tf.randomUniform([256, 28, 28, 1], 0, 1, 'float32', Math.floor(rng() * 1e6)),
     ) as tf.Tensor4D;
     const big = clusteredData(6000, 64, 8, 4).rows;
-    const cases: [string, Start][] = [
+    const cases: [string, StartRun][] = [
       [
         'tsne (1,500 points, report every 10 iterations)',
         (o) => tsne(rows, { iterations: 1000, reportEvery: 10, ...o }),
