@@ -55,7 +55,8 @@ export const atlas: Command = {
         type: 'integer',
         min: 8,
         placeholder: '<px>',
-        description: "side of each cell's icon (default: 64, or the model's input size if smaller)",
+        description:
+          "side of each cell's icon (default: 64, 80 for inception-v3, or the model's input size if smaller)",
       },
       steps: { type: 'integer', min: 1, default: 128, placeholder: '<n>', description: 'optimisation steps' },
       'batch-size': {
@@ -164,10 +165,16 @@ export const atlas: Command = {
         })
         .finally(() => tbar.done());
       const [ih, iw] = sampled.inputSize;
-      const iconSize = (v['icon-size'] as number | undefined) ?? Math.min(64, Math.max(ih, iw));
+      const iconSize =
+        (v['icon-size'] as number | undefined) ??
+        (ref.zoo === 'inception-v3' ? 80 : Math.min(64, Math.max(ih, iw)));
+      // A zoo backbone is built for one input size: render the icons with one built for theirs (same
+      // weights), not by resizing every icon up to the sampling size at every step.
+      const resizable = ref.zoo === 'mobilenet-v2' || ref.zoo === 'inception-v3';
+      const iconModel = resizable && iconSize !== ih ? (await loadModelRef(ref, iconSize)).model : model;
       const rbar = ctx.bar('atlas');
       const result = await syn
-        .activationAtlas(model, {
+        .activationAtlas(iconModel, {
           layer,
           activations: sampled.activations,
           coords,
