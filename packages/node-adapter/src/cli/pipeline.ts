@@ -268,3 +268,28 @@ export async function fashionBatch(
   data.dispose();
   return { batch, labels, classNames };
 }
+
+/**
+ * t-SNE of `features` with a progress bar, perplexity capped where the rows are few (it must stay below (n-1)/3).
+ */
+export async function tsneWithBar(
+  ctx: Ctx,
+  features: import('@cnnviz/embedding').Matrix,
+  opts: { perplexity: number; iterations: number; seed: number },
+): Promise<{ points: Float32Array[]; perplexity: number }> {
+  const emb = await import('@cnnviz/embedding');
+  const n = Array.isArray(features) ? features.length : features.shape[0];
+  const perplexity = Math.min(opts.perplexity, Math.max(1, (n - 1) / 3 - 1e-6));
+  const bar = ctx.bar('t-SNE');
+  const points = await emb
+    .tsne(features, {
+      perplexity,
+      iterations: opts.iterations,
+      seed: opts.seed,
+      signal: ctx.signal,
+      onProgress: (st) =>
+        bar.update(st.iteration, st.iterations, st.kl !== undefined ? `KL ${st.kl.toFixed(3)}` : undefined),
+    })
+    .finally(() => bar.done());
+  return { points, perplexity };
+}

@@ -149,21 +149,12 @@ export const atlas: Command = {
         const p = await emb.pca(sampled.activations, { components: 50, seed: v.seed as number });
         features = p.projected;
       }
-      const tbar = ctx.bar('t-SNE');
-      const coords = await emb
-        .tsne(features, {
-          perplexity: Math.min(30, Math.max(1, (n - 1) / 3 - 1e-6)),
-          iterations: v.iterations as number,
-          seed: v.seed as number,
-          signal: ctx.signal,
-          onProgress: (st) =>
-            tbar.update(
-              st.iteration,
-              st.iterations,
-              st.kl !== undefined ? `KL ${st.kl.toFixed(3)}` : undefined,
-            ),
-        })
-        .finally(() => tbar.done());
+      const { tsneWithBar } = await import('../pipeline.js');
+      const { points: coords } = await tsneWithBar(ctx, features, {
+        perplexity: 30,
+        iterations: v.iterations as number,
+        seed: v.seed as number,
+      });
       const [ih, iw] = sampled.inputSize;
       const iconSize =
         (v['icon-size'] as number | undefined) ??

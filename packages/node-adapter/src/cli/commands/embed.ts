@@ -177,22 +177,14 @@ export const embed: Command = {
           points = p.projected;
           json.explainedVarianceRatio = Array.from(p.explainedVarianceRatio);
         } else {
-          const perplexity = Math.min(v.perplexity as number, Math.max(1, (names.length - 1) / 3 - 1e-6));
-          const tbar = ctx.bar('t-SNE');
-          points = await emb
-            .tsne(features, {
-              perplexity,
-              iterations: v.iterations as number,
-              seed: v.seed as number,
-              signal: ctx.signal,
-              onProgress: (st) =>
-                tbar.update(
-                  st.iteration,
-                  st.iterations,
-                  st.kl !== undefined ? `KL ${st.kl.toFixed(3)}` : undefined,
-                ),
-            })
-            .finally(() => tbar.done());
+          const { tsneWithBar } = await import('../pipeline.js');
+          const t = await tsneWithBar(ctx, features, {
+            perplexity: v.perplexity as number,
+            iterations: v.iterations as number,
+            seed: v.seed as number,
+          });
+          points = t.points;
+          const perplexity = t.perplexity;
           json.perplexity = perplexity;
         }
         json.points = points.map((p, i) => ({
