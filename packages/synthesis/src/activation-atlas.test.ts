@@ -131,6 +131,35 @@ describe('activationAtlas', () => {
     }
   });
 
+  it('cells optimised in one batch do not influence each other', async () => {
+    const vecs = Array.from({ length: 3 }, (_, i) =>
+      Float32Array.from({ length: 16 }, (_, j) => ((i * 7 + j * 3) % 5) / 4),
+    );
+    const other = vecs.map((v, i) => (i === 0 ? v.map((x) => 1 - x) : v));
+    const xy = vecs.map((_, i) => Float32Array.from([i, 0]));
+    // Same seed, so the same starting spectrum and transforms; only cell 0's direction differs.
+    // Lucid sums one objective per item: cells 1 and 2 must not see cell 0's change.
+    const opts = { layer: 'relu2', coords: xy, grid: 3, size: 16, steps: 10, seed: 3 };
+    const r1 = await activationAtlas(model, { ...opts, activations: vecs });
+    const r2 = await activationAtlas(model, { ...opts, activations: other });
+    try {
+      const cut = (t: tf.Tensor3D, col: number): number[] => {
+        const part = tf.slice(t, [0, col * 16, 0], [16, 16, 3]);
+        const values = Array.from(part.dataSync());
+        part.dispose();
+        return values;
+      };
+      expect(cut(r1.image, 1)).toEqual(cut(r2.image, 1));
+      expect(cut(r1.image, 2)).toEqual(cut(r2.image, 2));
+      const [a, b] = [cut(r1.image, 0), cut(r2.image, 0)];
+      const d = a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
+      expect(d).toBeGreaterThan(0.01);
+    } finally {
+      r1.dispose();
+      r2.dispose();
+    }
+  });
+
   it('frees every tensor, also when aborted, and rejects bad input with CnnvizError', async () => {
     const before = tf.memory().numTensors;
     const pad = (v: Float32Array) => Float32Array.from([...v, 0, 0, 0, 0, 0, 0]);
