@@ -3,11 +3,13 @@
  * at most 15 min on 2 cores): sampleActivations -> PCA to 50 -> Barnes–Hut t-SNE -> activationAtlas, the pipeline of
  * `cnnviz atlas`. No stock TF.js or reference tool makes an atlas, so there is no comparison row. The images are the
  * bundled Fashion-MNIST test images tiled to RGB at 224 px (the only data set bundled); `ATLAS_N` sets the number of
- * activations (default 100,000: 1,000 images x 100 of the 196 positions). Each stage's time goes to stderr.
+ * activations (default 100,000: 1,000 images x 100 of the 196 positions). Each stage's time goes to stderr;
+ * `ATLAS_PNG=<path>` writes the atlas.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { datasets, zoo } from '@cnnviz/models';
 import { pca, tsne } from '@cnnviz/embedding';
+import { writePng } from '@cnnviz/node';
 import { activationAtlas, sampleActivations } from '@cnnviz/synthesis';
 import type { Benchmark } from '../harness.js';
 
@@ -64,6 +66,8 @@ export const atlas: Benchmark = {
           seed: 1,
         });
         log(`activationAtlas (${r.cells.length} cells)`, t);
+        // ATLAS_PNG=path keeps the picture, to look at beside the Distill article's figure.
+        if (process.env.ATLAS_PNG) await writePng(process.env.ATLAS_PNG, r.image);
         r.dispose();
       };
     },
