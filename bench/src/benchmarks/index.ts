@@ -1,4 +1,5 @@
 import type { Benchmark } from '../harness.js';
+import { atlas } from './atlas.js';
 import { ATTRIBUTION } from './attribution.js';
 import { EMBEDDING } from './embedding.js';
 import { GPU } from './gpu.js';
@@ -11,6 +12,7 @@ import { ZOO } from './zoo.js';
 export const BENCHMARKS: Benchmark[] = [
   ...ATTRIBUTION,
   ...SYNTHESIS,
+  atlas,
   ...EMBEDDING,
   ...ZOO,
   mobilenetV2,

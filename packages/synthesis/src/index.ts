@@ -20,3 +20,5 @@ export * from './style-network/architecture.js';
 export * from './style-network/apply.js';
 export * from './style-network/io.js';
 export * from './style-network/train.js';
+export * from './sample-activations.js';
+export * from './activation-atlas.js';

@@ -1,4 +1,5 @@
 import type { Technique } from '../gallery.js';
+import { activationAtlasSection } from './activation-atlas.js';
 import { adversarialSection } from './adversarial.js';
 import { classVisualizationSection } from './class-visualization.js';
 import { deepDreamSection } from './deep-dream.js';
@@ -22,6 +23,7 @@ export const TECHNIQUES: Technique[] = [
   filtersSection,
   nearestNeighboursSection,
   pcaTsneSection,
+  activationAtlasSection,
   topPatchesSection,
   occlusionSection,
   saliencySection,

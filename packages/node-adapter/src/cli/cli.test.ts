@@ -413,6 +413,58 @@ describe('model and embedding subcommands', () => {
     const png = readPng(out('pca.png'));
     expect([png.width, png.height]).toEqual([640, 640]);
   });
+
+  it('atlas: every sample lands in one cell, cells under --min-count stay out, boxes cover their unit', async () => {
+    const r = await cli([
+      'atlas',
+      '--dataset',
+      'fashion-mnist-1k',
+      '--limit',
+      '60',
+      '-m',
+      'fashion-cnn',
+      '--layer',
+      'conv3',
+      '--grid',
+      '3',
+      '--min-count',
+      '2',
+      '--steps',
+      '3',
+      '--iterations',
+      '50',
+      '-o',
+      out('atlas.png'),
+      '--json',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const summary = JSON.parse(r.stdout);
+    expect(summary.samples).toBe(240);
+    const full = JSON.parse(readFileSync(summary.json, 'utf8')) as {
+      cells: {
+        row: number;
+        col: number;
+        count: number;
+        examples: { y: number; x: number; box: Record<string, number> }[];
+      }[];
+    };
+    const counted = full.cells.reduce((a, c) => a + c.count, 0);
+    // At most 9 cells, each dropped one held a single sample.
+    expect(counted).toBeGreaterThanOrEqual(240 - (9 - full.cells.length));
+    expect(counted).toBeLessThanOrEqual(240);
+    for (const c of full.cells) {
+      expect(c.count).toBeGreaterThanOrEqual(2);
+      for (const e of c.examples) {
+        // conv3 sits behind two 2x2 poolings: unit (y, x) is centred near input pixel 4y+2, 4x+2.
+        expect(e.box.top).toBeLessThanOrEqual(4 * e.y + 2);
+        expect(e.box.top + e.box.height).toBeGreaterThan(4 * e.y + 2);
+        expect(e.box.left).toBeLessThanOrEqual(4 * e.x + 2);
+        expect(e.box.left + e.box.width).toBeGreaterThan(4 * e.x + 2);
+      }
+    }
+    const png = readPng(out('atlas.png'));
+    expect([png.width, png.height]).toEqual([84, 84]);
+  });
 });
 
 describe('more synthesis subcommands (small MobileNetV2 runs)', () => {

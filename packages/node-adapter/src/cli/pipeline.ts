@@ -241,3 +241,55 @@ export async function synthesize(
     image.dispose();
   }
 }
+
+/**
+ * The first `limit` bundled Fashion-MNIST test images as the model wants them (tiled to 3
+ * channels and resized for a colour or larger model), with their labels and class names.
+ */
+export async function fashionBatch(
+  lm: LoadedModel,
+  limit?: number,
+): Promise<{ batch: tf.Tensor4D; labels: number[]; classNames: string[] }> {
+  const { datasets } = await import('@cnnviz/models');
+  const data = await datasets.fashionMnistTest1k();
+  const n = Math.min(limit ?? data.images.shape[0], data.images.shape[0]);
+  const want = lm.model.inputShape;
+  const batch = tf.tidy(() => {
+    let b = tf.slice(data.images, [0, 0, 0, 0], [n, -1, -1, -1]) as tf.Tensor4D;
+    if (want[2] !== 1 || (want[0] !== null && want[0] !== 28)) {
+      if (want[2] === 3) b = tf.tile(b, [1, 1, 1, 3]);
+      const size = lm.size ?? want[0] ?? 28;
+      b = tf.image.resizeBilinear(b, [size, size], false, true);
+    }
+    return b;
+  });
+  const labels = Array.from(data.labels.slice(0, n));
+  const classNames = data.classNames;
+  data.dispose();
+  return { batch, labels, classNames };
+}
+
+/**
+ * t-SNE of `features` with a progress bar, perplexity capped where the rows are few (it must stay below (n-1)/3).
+ */
+export async function tsneWithBar(
+  ctx: Ctx,
+  features: import('@cnnviz/embedding').Matrix,
+  opts: { perplexity: number; iterations: number; seed: number },
+): Promise<{ points: Float32Array[]; perplexity: number }> {
+  const emb = await import('@cnnviz/embedding');
+  const n = Array.isArray(features) ? features.length : features.shape[0];
+  const perplexity = Math.min(opts.perplexity, Math.max(1, (n - 1) / 3 - 1e-6));
+  const bar = ctx.bar('t-SNE');
+  const points = await emb
+    .tsne(features, {
+      perplexity,
+      iterations: opts.iterations,
+      seed: opts.seed,
+      signal: ctx.signal,
+      onProgress: (st) =>
+        bar.update(st.iteration, st.iterations, st.kl !== undefined ? `KL ${st.kl.toFixed(3)}` : undefined),
+    })
+    .finally(() => bar.done());
+  return { points, perplexity };
+}

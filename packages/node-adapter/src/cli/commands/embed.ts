@@ -119,27 +119,12 @@ export const embed: Command = {
     let labels: number[] | undefined;
     let classNames: string[] | undefined;
     if (v.dataset !== undefined) {
-      const { datasets } = await import('@cnnviz/models');
-      const data = await datasets.fashionMnistTest1k();
-      const n = Math.min(typeof v.limit === 'number' ? v.limit : data.images.shape[0], data.images.shape[0]);
-      batch = tf.tidy(() =>
-        tf.slice(data.images, [0, 0, 0, 0], [n, -1, -1, -1]),
-      ) as import('@tensorflow/tfjs-core').Tensor4D;
-      labels = Array.from(data.labels.slice(0, n));
+      const { fashionBatch } = await import('../pipeline.js');
+      const data = await fashionBatch(lm, typeof v.limit === 'number' ? v.limit : undefined);
+      batch = data.batch;
+      labels = data.labels;
       classNames = data.classNames;
-      names = labels.map((l, i) => `${v.dataset}[${i}] ${classNames![l]}`);
-      data.dispose();
-      const want = lm.model.inputShape;
-      if (want[2] !== 1 || (want[0] !== null && want[0] !== 28)) {
-        const fix = tf.tidy(() => {
-          let b: import('@tensorflow/tfjs-core').Tensor4D = batch;
-          if (want[2] === 3) b = tf.tile(b, [1, 1, 1, 3]);
-          const size = lm.size ?? want[0] ?? 28;
-          return tf.image.resizeBilinear(b, [size, size], false, true);
-        });
-        batch.dispose();
-        batch = fix;
-      }
+      names = labels.map((l, i) => `${String(v.dataset)}[${i}] ${classNames![l]}`);
     } else {
       const pics = [];
       for (const input of inputs) pics.push(await s.loadImage(input, lm, ctx));
@@ -196,22 +181,14 @@ export const embed: Command = {
           points = p.projected;
           json.explainedVarianceRatio = Array.from(p.explainedVarianceRatio);
         } else {
-          const perplexity = Math.min(v.perplexity as number, Math.max(1, (names.length - 1) / 3 - 1e-6));
-          const tbar = ctx.bar('t-SNE');
-          points = await emb
-            .tsne(features, {
-              perplexity,
-              iterations: v.iterations as number,
-              seed: v.seed as number,
-              signal: ctx.signal,
-              onProgress: (st) =>
-                tbar.update(
-                  st.iteration,
-                  st.iterations,
-                  st.kl !== undefined ? `KL ${st.kl.toFixed(3)}` : undefined,
-                ),
-            })
-            .finally(() => tbar.done());
+          const { tsneWithBar } = await import('../pipeline.js');
+          const t = await tsneWithBar(ctx, features, {
+            perplexity: v.perplexity as number,
+            iterations: v.iterations as number,
+            seed: v.seed as number,
+          });
+          points = t.points;
+          const perplexity = t.perplexity;
           json.perplexity = perplexity;
         }
         json.points = points.map((p, i) => ({

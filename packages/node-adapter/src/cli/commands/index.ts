@@ -1,5 +1,6 @@
 import type { Command } from '../command.js';
 import { adversarial } from './adversarial.js';
+import { atlas } from './atlas.js';
 import { audit } from './audit.js';
 import { classViz } from './class.js';
 import { dream } from './dream.js';
@@ -26,6 +27,7 @@ export const COMMANDS: Command[] = [
   layers,
   filters,
   embed,
+  atlas,
   patches,
   occlusion,
   saliency,
