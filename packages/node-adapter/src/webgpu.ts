@@ -88,7 +88,10 @@ export function probeDawn(): Promise<DawnProbe> {
     try {
       url = pathToFileURL(createRequire(import.meta.url).resolve('webgpu')).href;
     } catch {
-      return { ok: false, why: "the optional package 'webgpu' (Dawn) is not installed" };
+      return {
+        ok: false,
+        why: "the optional peer 'webgpu' (Dawn) is not installed: npm i webgpu for the GPU path",
+      };
     }
     const { stdout, stderr, error } = await new Promise<{
       stdout: string;
