@@ -20,7 +20,7 @@ import { GRAPHS, UNSUPPORTED_GRAPHS, type GraphBuilder } from './conformance-gra
 import { gradCam } from './grad-cam.js';
 import { guidedBackprop } from './guided-backprop.js';
 import { saliency } from './saliency.js';
-import { relErr } from './test-nets.js';
+import { relErr } from '../../core/src/kernels/test-util.js';
 
 // The conformance suite (issue 22): architectures built in tfjs-layers and hand-written GraphModels, saved to
 // model.json + weights on disk and loaded with loadModel. For each: forward = the original, saliency = tf.grad on
