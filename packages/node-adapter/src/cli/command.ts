@@ -109,6 +109,20 @@ export const imagesPositional = {
   variadic: true,
 };
 
+/** Image files, or none with --dataset: the commands that map many images (embed, atlas). */
+export const datasetImagesPositional = {
+  name: 'image',
+  description: 'image files or quoted globs (or none with --dataset)',
+  variadic: true,
+};
+
+export const datasetOption: OptionSpec = {
+  type: 'string',
+  choices: ['fashion-mnist-1k'],
+  placeholder: '<name>',
+  description: 'use a bundled data set instead of image files',
+};
+
 export const viewOptions: Record<string, OptionSpec> = {
   view: {
     type: 'string',

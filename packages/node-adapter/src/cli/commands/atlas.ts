@@ -1,5 +1,12 @@
 import type { Command } from '../command.js';
-import { modelOption, outputOption, seedOption, sizeOption } from '../command.js';
+import {
+  datasetImagesPositional,
+  datasetOption,
+  modelOption,
+  outputOption,
+  seedOption,
+  sizeOption,
+} from '../command.js';
 
 /** `cnnviz atlas`: an Activation Atlas of one layer over many images. */
 export const atlas: Command = {
@@ -8,20 +15,11 @@ export const atlas: Command = {
     summary: 'Activation Atlas: feature visualisations of a whole layer, laid out by t-SNE',
     description:
       "Reads --layer at random positions of every image, lays the activation vectors out in 2-D with t-SNE (after PCA to 50 dimensions), bins the map into a --grid x --grid grid and renders one feature visualisation of each cell's mean activation, all cells in one batch (Carter et al. 2019, Distill). Writes the atlas PNG and, beside it, a JSON with each cell's count and example patches (image and box in the model's input).",
-    positionals: {
-      name: 'image',
-      description: 'image files or quoted globs (or none with --dataset)',
-      variadic: true,
-    },
+    positionals: datasetImagesPositional,
     options: {
       model: modelOption('fashion-cnn'),
       output: outputOption('the atlas'),
-      dataset: {
-        type: 'string',
-        choices: ['fashion-mnist-1k'],
-        placeholder: '<name>',
-        description: 'use a bundled data set instead of image files',
-      },
+      dataset: datasetOption,
       limit: { type: 'integer', min: 1, placeholder: '<n>', description: 'use at most n images' },
       layer: {
         type: 'string',

@@ -1,5 +1,12 @@
 import type { Command } from '../command.js';
-import { modelOption, outputOption, seedOption, sizeOption } from '../command.js';
+import {
+  datasetImagesPositional,
+  datasetOption,
+  modelOption,
+  outputOption,
+  seedOption,
+  sizeOption,
+} from '../command.js';
 import { embedStoreOptions } from './embed-store.js';
 
 /** `cnnviz embed`: features of many images → nearest neighbours, PCA or t-SNE map. */
@@ -9,20 +16,11 @@ export const embed: Command = {
     summary: 'features of many images: nearest neighbours and a 2-D map (PCA or t-SNE)',
     description:
       "Extracts one feature vector per image at --layer (spatial layers are average-pooled), finds each image's nearest neighbours in that space (--knn) and draws the images' 2-D PCA or t-SNE embedding, coloured by class. Classes come from the data set, or from each image file's folder name (photos/cat/1.jpg is a 'cat').",
-    positionals: {
-      name: 'image',
-      description: 'image files or quoted globs (or none with --dataset)',
-      variadic: true,
-    },
+    positionals: datasetImagesPositional,
     options: {
       model: modelOption('fashion-cnn'),
       output: outputOption('the 2-D map'),
-      dataset: {
-        type: 'string',
-        choices: ['fashion-mnist-1k'],
-        placeholder: '<name>',
-        description: 'use a bundled data set instead of image files',
-      },
+      dataset: datasetOption,
       limit: { type: 'integer', min: 2, placeholder: '<n>', description: 'use at most n images' },
       layer: {
         type: 'string',
