@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { silenceFirstUseNotice } from './first-use-notice.js';
 import { CnnvizError } from './errors.js';
 import { registerKernelFixes } from './kernels/index.js';
 
@@ -72,10 +73,8 @@ export async function activateBackend(name: string): Promise<BackendStart<object
       };
     }
     await tf.ready();
-    // Chosen on purpose, and said so in backendInfo(): the CPU backend's "install our node backend" notice, printed
-    // on its first use in Node, would only interrupt the output.
-    const backend = tf.findBackend(name) as { firstUse?: boolean } | null;
-    if (backend && 'firstUse' in backend) backend.firstUse = false;
+    // Chosen on purpose, and said so in backendInfo().
+    silenceFirstUseNotice(name);
     return { ok: true, name };
   } catch (e) {
     return { ok: false, why: `tf.setBackend('${name}') threw: ${errorFirstLine(e)}` };
