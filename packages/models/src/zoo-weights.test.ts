@@ -171,6 +171,8 @@ describe('the zoo weight packages', () => {
       const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
         cwd: app,
         encoding: 'utf8',
+        // Captured, not passed through: the app's own CPU backend prints tfjs's first-use notice.
+        stdio: ['ignore', 'pipe', 'pipe'],
       });
       expect(out).toMatch(/^mobilenet \d+$/m);
       expect(out).toMatch(/^MODEL_NOT_INSTALLED .*npm i @cnnviz\/zoo-inception-v3/m);
