@@ -12,6 +12,7 @@ export * from './overrides/deconv-relu.js';
 export * from './objectives.js';
 export * from './optimize.js';
 export * from './gram.js';
+export * from './pool.js';
 export * from './kernels/webgpu-fused-input-conv.js';
 export * from './kernels/webgpu-counter-noise.js';
 export * from './backend-select.js';

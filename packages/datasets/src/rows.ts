@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
-import { CnnvizError, check, checkLayer, resize, type VisionModel } from '@cnnviz/core';
+import { CnnvizError, check, checkLayer, poolSpatial, resize, type VisionModel } from '@cnnviz/core';
 import { gradCam, saliency } from '@cnnviz/attribution';
 import { readImage } from '@cnnviz/node';
 import type { ImageEntry } from './sources.js';
@@ -115,10 +115,7 @@ export async function computeRows(
     const act = layer === undefined ? out.logits : out.activations[layer];
     check(act !== undefined, 'UNKNOWN_LAYER', `the model returned no activation for layer "${layer}"`);
     check(out.logits !== undefined, 'BAD_OPTION', 'the model gave no logits');
-    // Every axis between batch and channels is spatial.
-    const axes = Array.from({ length: act.rank - 2 }, (_, i) => i + 1);
-    const f = act.rank === 2 ? act : spec.pooling === 'max' ? tf.max(act, axes) : tf.mean(act, axes);
-    return [f as tf.Tensor2D, out.logits];
+    return [poolSpatial(act, spec.pooling ?? 'avg'), out.logits];
   });
   let f: Float32Array, z: Float32Array;
   try {

@@ -5,7 +5,9 @@ import {
   checkImage,
   checkLayer,
   checkNumber,
+  poolSpatial,
   yieldToEventLoop,
+  type FeaturePooling,
   type VisionModel,
 } from '@cnnviz/core';
 
@@ -19,7 +21,7 @@ export interface ExtractFeaturesOptions {
    * pooling, default), `max` (global max pooling) or `none` (flatten to H*W*C). Rank-2
    * activations are used as they are.
    */
-  pooling?: 'avg' | 'max' | 'none';
+  pooling?: FeaturePooling;
   /** Called after each batch with the images done (and the total when it is known). */
   onProgress?: (p: { done: number; total?: number }) => void;
   signal?: AbortSignal;
@@ -77,7 +79,7 @@ export async function extractFeatures(
       const out = model.forward(x, layer === undefined ? [] : [layer], { logits: layer === undefined });
       const act = layer === undefined ? out.logits : out.activations[layer];
       check(act !== undefined, 'UNKNOWN_LAYER', `the model returned no activation for layer "${layer}"`);
-      return pool(act, pooling);
+      return poolSpatial(act, pooling);
     });
     try {
       const [b, f] = feats.shape;
@@ -164,13 +166,4 @@ export async function extractFeatures(
     off += c.length;
   }
   return tf.tensor2d(out, [done, width]);
-}
-
-function pool(act: tf.Tensor, pooling: 'avg' | 'max' | 'none'): tf.Tensor2D {
-  const n = act.shape[0];
-  if (act.rank === 2) return act as tf.Tensor2D;
-  if (pooling === 'none') return tf.reshape(act, [n, -1]);
-  // Every axis between batch and channels is spatial (rank 3 sequences, rank 4 images, ...).
-  const axes = Array.from({ length: act.rank - 2 }, (_, i) => i + 1);
-  return (pooling === 'avg' ? tf.mean(act, axes) : tf.max(act, axes)) as tf.Tensor2D;
 }
