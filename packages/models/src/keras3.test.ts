@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { CnnvizError } from '@cnnviz/core';
 import { isKeras3, normalizeKeras3 } from './keras3.js';
 import { loadModel } from './load.js';
+import { relErr } from '../../core/src/kernels/test-util.js';
 
 // Keras 3 exports (TensorFlow >= 2.16 + tensorflowjs). The fixtures are model.json files in the exact format of
 // tfjs issue #8328's attachment and of Keras 3's serialisation (keras/src/models/functional.py `get_config`,
@@ -62,11 +63,6 @@ function undilate(w: Float32Array, shape: number[], d: number): tf.Tensor4D {
   return tf.tensor4d(out, [(fh - 1) * d + 1, W, a, b]);
 }
 
-/** max |a − b| over max |b|, computed with tensor ops. */
-function relErr(a: tf.Tensor, b: tf.Tensor): number {
-  return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0] / tf.max(tf.abs(b)).dataSync()[0]);
-}
-
 /** Logits and the saliency of class 1 from the loaded model equal those of the tfjs-layers reference. */
 async function expectSame(path: string, reference: tfl.LayersModel): Promise<void> {
   const vm = await loadModel(path);
@@ -77,9 +73,9 @@ async function expectSame(path: string, reference: tfl.LayersModel): Promise<voi
   const theirs = (t: tf.Tensor4D) => reference.apply(t) as tf.Tensor2D;
   const before = tf.memory().numTensors;
   const [a, b] = tf.tidy(() => [ours(x), theirs(x)]);
-  expect(relErr(a, b)).toBeLessThan(1e-5);
+  expect(relErr(a.dataSync(), b.dataSync())).toBeLessThan(1e-5);
   const [ga, gb] = tf.tidy(() => [tf.grad(logit(ours))(x), tf.grad(logit(theirs))(x)]);
-  expect(relErr(ga, gb)).toBeLessThan(1e-5);
+  expect(relErr(ga.dataSync(), gb.dataSync())).toBeLessThan(1e-5);
   tf.dispose([a, b, ga, gb]);
   expect(tf.memory().numTensors).toBe(before);
   x.dispose();

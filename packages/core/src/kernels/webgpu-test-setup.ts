@@ -79,14 +79,4 @@ export async function webgpuRequirement(): Promise<Requirement> {
   return { ok: s.ok, why: s.what, ...WEBGPU_IN_NODE };
 }
 
-/** Largest |a - b| over largest |a|: the comparison the issue asks for (< 1e-3 between webgpu and cpu). */
-export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) return Infinity;
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num = Math.max(num, Math.abs(a[i] - b[i]));
-    den = Math.max(den, Math.abs(a[i]));
-  }
-  return den === 0 ? num : num / den;
-}
+export { relErr } from './test-util.js';
