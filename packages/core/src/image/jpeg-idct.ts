@@ -1,0 +1,200 @@
+/*
+ * Inverse DCTs of the streaming JPEG decoder (jpeg-rows.ts).
+ *
+ * The full-size 8 x 8 transform is adapted from jpeg-js 0.4.4 (lib/decoder.js, BSD-3-Clause,
+ * Copyright (c) 2014, Eugene Ware), itself from pdf.js (Apache-2.0, Copyright 2011 notmasteryet),
+ * a port of poppler's IDCT: C. Loeffler, A. Ligtenberg, G. Moschytz, "Practical Fast 1-D DCT
+ * Algorithms with 11 Multiplications", ICASSP 1989. The notices are in the repository's NOTICE.
+ * Keeping its integer rounding keeps full-size output identical to jpeg-js's.
+ */
+
+const dctCos1 = 4017; // cos(pi/16)
+const dctSin1 = 799; // sin(pi/16)
+const dctCos3 = 3406; // cos(3*pi/16)
+const dctSin3 = 2276; // sin(3*pi/16)
+const dctCos6 = 1567; // cos(6*pi/16)
+const dctSin6 = 3784; // sin(6*pi/16)
+const dctSqrt2 = 5793; // sqrt(2)
+const dctSqrt1d2 = 2896; // sqrt(2) / 2
+
+const clamp8 = (v: number) => (v < 0 ? 0 : v > 255 ? 255 : v);
+
+/**
+ * Dequantises one block (`coefs` in natural order from `at`) and writes its 8 x 8 samples into
+ * `out` at `o` with row stride `stride`. `p` is scratch of 64 entries.
+ */
+export function idct8(
+  coefs: ArrayLike<number>,
+  at: number,
+  qt: Int32Array,
+  p: Int32Array,
+  out: Uint8Array,
+  o: number,
+  stride: number,
+): void {
+  let v0, v1, v2, v3, v4, v5, v6, v7, t;
+  for (let i = 0; i < 64; i++) p[i] = coefs[at + i] * qt[i];
+  for (let row = 0; row < 64; row += 8) {
+    if (
+      p[1 + row] === 0 &&
+      p[2 + row] === 0 &&
+      p[3 + row] === 0 &&
+      p[4 + row] === 0 &&
+      p[5 + row] === 0 &&
+      p[6 + row] === 0 &&
+      p[7 + row] === 0
+    ) {
+      t = (dctSqrt2 * p[row] + 512) >> 10;
+      for (let i = 0; i < 8; i++) p[row + i] = t;
+      continue;
+    }
+    v0 = (dctSqrt2 * p[row] + 128) >> 8;
+    v1 = (dctSqrt2 * p[4 + row] + 128) >> 8;
+    v2 = p[2 + row];
+    v3 = p[6 + row];
+    v4 = (dctSqrt1d2 * (p[1 + row] - p[7 + row]) + 128) >> 8;
+    v7 = (dctSqrt1d2 * (p[1 + row] + p[7 + row]) + 128) >> 8;
+    v5 = p[3 + row] << 4;
+    v6 = p[5 + row] << 4;
+    t = (v0 - v1 + 1) >> 1;
+    v0 = (v0 + v1 + 1) >> 1;
+    v1 = t;
+    t = (v2 * dctSin6 + v3 * dctCos6 + 128) >> 8;
+    v2 = (v2 * dctCos6 - v3 * dctSin6 + 128) >> 8;
+    v3 = t;
+    t = (v4 - v6 + 1) >> 1;
+    v4 = (v4 + v6 + 1) >> 1;
+    v6 = t;
+    t = (v7 + v5 + 1) >> 1;
+    v5 = (v7 - v5 + 1) >> 1;
+    v7 = t;
+    t = (v0 - v3 + 1) >> 1;
+    v0 = (v0 + v3 + 1) >> 1;
+    v3 = t;
+    t = (v1 - v2 + 1) >> 1;
+    v1 = (v1 + v2 + 1) >> 1;
+    v2 = t;
+    t = (v4 * dctSin3 + v7 * dctCos3 + 2048) >> 12;
+    v4 = (v4 * dctCos3 - v7 * dctSin3 + 2048) >> 12;
+    v7 = t;
+    t = (v5 * dctSin1 + v6 * dctCos1 + 2048) >> 12;
+    v5 = (v5 * dctCos1 - v6 * dctSin1 + 2048) >> 12;
+    v6 = t;
+    p[row] = v0 + v7;
+    p[7 + row] = v0 - v7;
+    p[1 + row] = v1 + v6;
+    p[6 + row] = v1 - v6;
+    p[2 + row] = v2 + v5;
+    p[5 + row] = v2 - v5;
+    p[3 + row] = v3 + v4;
+    p[4 + row] = v3 - v4;
+  }
+  for (let col = 0; col < 8; col++) {
+    if (
+      p[8 + col] === 0 &&
+      p[16 + col] === 0 &&
+      p[24 + col] === 0 &&
+      p[32 + col] === 0 &&
+      p[40 + col] === 0 &&
+      p[48 + col] === 0 &&
+      p[56 + col] === 0
+    ) {
+      t = (dctSqrt2 * p[col] + 8192) >> 14;
+      for (let i = 0; i < 64; i += 8) p[i + col] = t;
+      continue;
+    }
+    v0 = (dctSqrt2 * p[col] + 2048) >> 12;
+    v1 = (dctSqrt2 * p[32 + col] + 2048) >> 12;
+    v2 = p[16 + col];
+    v3 = p[48 + col];
+    v4 = (dctSqrt1d2 * (p[8 + col] - p[56 + col]) + 2048) >> 12;
+    v7 = (dctSqrt1d2 * (p[8 + col] + p[56 + col]) + 2048) >> 12;
+    v5 = p[24 + col];
+    v6 = p[40 + col];
+    t = (v0 - v1 + 1) >> 1;
+    v0 = (v0 + v1 + 1) >> 1;
+    v1 = t;
+    t = (v2 * dctSin6 + v3 * dctCos6 + 2048) >> 12;
+    v2 = (v2 * dctCos6 - v3 * dctSin6 + 2048) >> 12;
+    v3 = t;
+    t = (v4 - v6 + 1) >> 1;
+    v4 = (v4 + v6 + 1) >> 1;
+    v6 = t;
+    t = (v7 + v5 + 1) >> 1;
+    v5 = (v7 - v5 + 1) >> 1;
+    v7 = t;
+    t = (v0 - v3 + 1) >> 1;
+    v0 = (v0 + v3 + 1) >> 1;
+    v3 = t;
+    t = (v1 - v2 + 1) >> 1;
+    v1 = (v1 + v2 + 1) >> 1;
+    v2 = t;
+    t = (v4 * dctSin3 + v7 * dctCos3 + 2048) >> 12;
+    v4 = (v4 * dctCos3 - v7 * dctSin3 + 2048) >> 12;
+    v7 = t;
+    t = (v5 * dctSin1 + v6 * dctCos1 + 2048) >> 12;
+    v5 = (v5 * dctCos1 - v6 * dctSin1 + 2048) >> 12;
+    v6 = t;
+    p[col] = v0 + v7;
+    p[56 + col] = v0 - v7;
+    p[8 + col] = v1 + v6;
+    p[48 + col] = v1 - v6;
+    p[16 + col] = v2 + v5;
+    p[40 + col] = v2 - v5;
+    p[24 + col] = v3 + v4;
+    p[32 + col] = v3 - v4;
+  }
+  for (let y = 0; y < 8; y++) {
+    const r = o + y * stride;
+    for (let x = 0; x < 8; x++) out[r + x] = clamp8(128 + ((p[8 * y + x] + 8) >> 4));
+  }
+}
+
+/** basis[n][x * n + u] = C(u) cos((2x + 1) u pi / 2n), C(0) = 1/sqrt(2), else 1. */
+const basis: Record<number, Float64Array> = {};
+for (const n of [2, 4]) {
+  const b = new Float64Array(n * n);
+  for (let x = 0; x < n; x++)
+    for (let u = 0; u < n; u++)
+      b[x * n + u] = (u === 0 ? Math.SQRT1_2 : 1) * Math.cos(((2 * x + 1) * u * Math.PI) / (2 * n));
+  basis[n] = b;
+}
+
+/**
+ * The reduced-size inverse DCT of libjpeg's scale_denom: an n x n block (n = 4, 2 or 1) from the
+ * n x n lowest-frequency coefficients, with the 8-point transform's scale, so each sample is
+ * about the mean of the (8/n) x (8/n) pixels it stands for and the work drops with n.
+ * `tmp` is scratch of 16 entries.
+ */
+export function idctReduced(
+  n: 1 | 2 | 4,
+  coefs: ArrayLike<number>,
+  at: number,
+  qt: Int32Array,
+  tmp: Float64Array,
+  out: Uint8Array,
+  o: number,
+  stride: number,
+): void {
+  if (n === 1) {
+    out[o] = clamp8(Math.round(128 + (coefs[at] * qt[0]) / 8));
+    return;
+  }
+  const b = basis[n];
+  // Rows of coefficients (vertical frequency v) to n samples each, then columns.
+  for (let v = 0; v < n; v++) {
+    for (let x = 0; x < n; x++) {
+      let s = 0;
+      for (let u = 0; u < n; u++) s += b[x * n + u] * coefs[at + 8 * v + u] * qt[8 * v + u];
+      tmp[v * n + x] = s;
+    }
+  }
+  for (let y = 0; y < n; y++) {
+    const r = o + y * stride;
+    for (let x = 0; x < n; x++) {
+      let s = 0;
+      for (let v = 0; v < n; v++) s += b[y * n + v] * tmp[v * n + x];
+      out[r + x] = clamp8(Math.round(128 + s / 4));
+    }
+  }
+}
