@@ -152,7 +152,7 @@ export function idct8(
 
 /** basis[n][x * n + u] = C(u) cos((2x + 1) u pi / 2n), C(0) = 1/sqrt(2), else 1. */
 const basis: Record<number, Float64Array> = {};
-for (const n of [2, 4]) {
+for (const n of [1, 2, 4, 8]) {
   const b = new Float64Array(n * n);
   for (let x = 0; x < n; x++)
     for (let u = 0; u < n; u++)
@@ -161,13 +161,14 @@ for (const n of [2, 4]) {
 }
 
 /**
- * The reduced-size inverse DCT of libjpeg's scale_denom: an n x n block (n = 4, 2 or 1) from the
- * n x n lowest-frequency coefficients, with the 8-point transform's scale, so each sample is
- * about the mean of the (8/n) x (8/n) pixels it stands for and the work drops with n.
- * `tmp` is scratch of 16 entries.
+ * The reduced-size inverse DCT of libjpeg's scale_denom: an nh x nw block (each 1, 2, 4 or 8,
+ * not both 8) from the nh x nw lowest-frequency coefficients, with the 8-point transform's scale,
+ * so each sample is about the mean of the pixels it stands for and the work drops with the size.
+ * Non-square sizes serve subsampled chroma (4:2:2 at 1/2 is 4 x 8). `tmp` is scratch of 64.
  */
 export function idctReduced(
-  n: 1 | 2 | 4,
+  nw: number,
+  nh: number,
   coefs: ArrayLike<number>,
   at: number,
   qt: Int32Array,
@@ -176,24 +177,25 @@ export function idctReduced(
   o: number,
   stride: number,
 ): void {
-  if (n === 1) {
+  if (nw === 1 && nh === 1) {
     out[o] = clamp8(Math.round(128 + (coefs[at] * qt[0]) / 8));
     return;
   }
-  const b = basis[n];
-  // Rows of coefficients (vertical frequency v) to n samples each, then columns.
-  for (let v = 0; v < n; v++) {
-    for (let x = 0; x < n; x++) {
+  const bw = basis[nw];
+  const bh = basis[nh];
+  // Each row of coefficients (vertical frequency v) to nw samples, then each column to nh.
+  for (let v = 0; v < nh; v++) {
+    for (let x = 0; x < nw; x++) {
       let s = 0;
-      for (let u = 0; u < n; u++) s += b[x * n + u] * coefs[at + 8 * v + u] * qt[8 * v + u];
-      tmp[v * n + x] = s;
+      for (let u = 0; u < nw; u++) s += bw[x * nw + u] * coefs[at + 8 * v + u] * qt[8 * v + u];
+      tmp[v * nw + x] = s;
     }
   }
-  for (let y = 0; y < n; y++) {
+  for (let y = 0; y < nh; y++) {
     const r = o + y * stride;
-    for (let x = 0; x < n; x++) {
+    for (let x = 0; x < nw; x++) {
       let s = 0;
-      for (let v = 0; v < n; v++) s += b[y * n + v] * tmp[v * n + x];
+      for (let v = 0; v < nh; v++) s += bh[y * nh + v] * tmp[v * nw + x];
       out[r + x] = clamp8(Math.round(128 + s / 4));
     }
   }

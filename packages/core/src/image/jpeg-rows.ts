@@ -60,6 +60,9 @@ interface Component extends EntropyComponent {
   v: number;
   tq: number;
   qt?: Int32Array;
+  /** Samples per block across and down at the output scale (more for subsampled chroma, as libjpeg). */
+  nw: number;
+  nh: number;
   /** Blocks that hold the component's samples, and the MCU-padded grid. */
   bw: number;
   bh: number;
@@ -152,11 +155,11 @@ export function decodeJpegRows(
   let rgb = new Uint8Array(0);
   let convert: (y: number, ly: number) => void = () => undefined;
   const p = new Int32Array(64);
-  const tmp = new Float64Array(16);
+  const tmp = new Float64Array(64);
 
   const idct = (c: Component, coefs: Int16Array | Int32Array, at: number, o: number) => {
-    if (n === 8) idct8(coefs, at, c.qt!, p, c.band, o, c.bandW);
-    else idctReduced(n, coefs, at, c.qt!, tmp, c.band, o, c.bandW);
+    if (c.nw === 8 && c.nh === 8) idct8(coefs, at, c.qt!, p, c.band, o, c.bandW);
+    else idctReduced(c.nw, c.nh, coefs, at, c.qt!, tmp, c.band, o, c.bandW);
   };
   // Quantisation tables are looked up when samples are made (after all scans of a progressive file).
   const latchTables = () => {
@@ -204,6 +207,8 @@ export function decodeJpegRows(
         v,
         tq: seg[o + 2],
         pred: 0,
+        nw: n,
+        nh: n,
         bw: 0,
         bh: 0,
         bwMcu: 0,
@@ -235,13 +240,22 @@ export function decodeJpegRows(
 
   const startOutput = () => {
     for (const c of comps) {
-      c.bandW = c.bwMcu * n;
-      c.band = new Uint8Array(c.bandW * c.v * n);
+      // A subsampled component scaled down gets a larger IDCT instead of being replicated later
+      // (libjpeg's DCT_scaled_size): 4:2:0 chroma at 1/8 is a 2 x 2 IDCT, at output resolution.
+      const larger = (s: number, max: number) => {
+        let k = n;
+        while (k < 8 && 2 * k * s <= max * n) k *= 2;
+        return k;
+      };
+      c.nw = larger(c.h, hmax);
+      c.nh = larger(c.v, vmax);
+      c.bandW = c.bwMcu * c.nw;
+      c.band = new Uint8Array(c.bandW * c.v * c.nh);
       c.xmap = new Int32Array(outW);
-      for (let x = 0; x < outW; x++) c.xmap[x] = Math.floor((x * c.h) / hmax);
+      for (let x = 0; x < outW; x++) c.xmap[x] = Math.floor((x * c.h * c.nw) / (hmax * n));
     }
     rgb = new Uint8Array(outW * 3);
-    const rowOf = (c: Component, ly: number) => Math.floor((ly * c.v) / vmax) * c.bandW;
+    const rowOf = (c: Component, ly: number) => Math.floor((ly * c.v * c.nh) / (vmax * n)) * c.bandW;
     const [c0, c1, c2, c3] = comps;
     if (comps.length === 1) {
       convert = (_y, ly) => {
@@ -315,7 +329,7 @@ export function decodeJpegRows(
             for (let bx = 0; bx < c.h; bx++) {
               blk.fill(0);
               decodeBaseline(r, c, blk, 0);
-              idct(c, blk, 0, by * n * c.bandW + (mx * c.h + bx) * n);
+              idct(c, blk, 0, by * c.nh * c.bandW + (mx * c.h + bx) * c.nw);
             }
         mcu++;
       }
@@ -372,7 +386,7 @@ export function decodeJpegRows(
       for (const c of comps)
         for (let by = 0; by < c.v; by++)
           for (let bx = 0; bx < c.bwMcu; bx++)
-            idct(c, c.coefs!, ((my * c.v + by) * c.bwMcu + bx) * 64, by * n * c.bandW + bx * n);
+            idct(c, c.coefs!, ((my * c.v + by) * c.bwMcu + bx) * 64, by * c.nh * c.bandW + bx * c.nw);
       emitRows(my);
     }
   };
