@@ -57,12 +57,16 @@ export function buildHuffmanTable(
 
 /**
  * Reads entropy-coded bits: 0xFF00 is an 0xFF data byte; at a marker or the end of the data it
- * supplies zero bits (libjpeg does the same for a truncated file) and stays at the marker.
+ * supplies zero bits and stays at the marker. Once a zero bit was used, `exhausted` says so and
+ * callers leave the remaining blocks as they are (libjpeg's insufficient_data), rather than
+ * decoding noise out of zeros.
  */
 export class BitReader {
   pos: number;
   private buf = 0;
   private cnt = 0;
+  /** Zero bits appended at the end of `buf` because the data had ended. */
+  private pad = 0;
 
   constructor(
     private readonly data: Uint8Array,
@@ -82,12 +86,19 @@ export class BitReader {
         if (byte === 0xff) {
           const next = d[p + 1];
           if (next === 0) this.pos = p + 2;
-          else byte = 0; // a marker: zeros from here on, pos stays on it
+          else {
+            byte = 0; // a marker: zeros from here on, pos stays on it
+            this.pad = Math.min(this.pad + 8, 64);
+          }
         } else this.pos = p + 1;
-      }
+      } else this.pad = Math.min(this.pad + 8, 64);
       this.buf = (this.buf << 8) | byte;
       this.cnt += 8;
     }
+  }
+
+  get exhausted(): boolean {
+    return this.cnt < this.pad;
   }
 
   bits(n: number): number {
@@ -134,6 +145,7 @@ export class BitReader {
   restart(): void {
     this.cnt = 0;
     this.buf = 0;
+    this.pad = 0;
     const d = this.data;
     if (d[this.pos] === 0xff && d[this.pos + 1] >= 0xd0 && d[this.pos + 1] <= 0xd7) this.pos += 2;
   }

@@ -328,7 +328,7 @@ export function decodeJpegRows(
           for (let by = 0; by < c.v; by++)
             for (let bx = 0; bx < c.h; bx++) {
               blk.fill(0);
-              decodeBaseline(r, c, blk, 0);
+              if (!r.exhausted) decodeBaseline(r, c, blk, 0);
               idct(c, blk, 0, by * c.nh * c.bandW + (mx * c.h + bx) * c.nw);
             }
         mcu++;
@@ -365,12 +365,13 @@ export function decodeJpegRows(
       for (let by = 0; by < c.bh; by++)
         for (let bx = 0; bx < c.bw; bx++) {
           restart();
-          decode(r, c, coefs, (by * c.bwMcu + bx) * 64, st);
+          if (!r.exhausted) decode(r, c, coefs, (by * c.bwMcu + bx) * 64, st);
         }
     } else {
       for (let my = 0; my < mcusY; my++)
         for (let mx = 0; mx < mcusX; mx++) {
           restart();
+          if (r.exhausted) continue;
           for (const c of scomps)
             for (let by = 0; by < c.v; by++)
               for (let bx = 0; bx < c.h; bx++)
