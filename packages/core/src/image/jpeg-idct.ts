@@ -4,7 +4,7 @@
  * The full-size 8 x 8 transform is adapted from jpeg-js 0.4.4 (lib/decoder.js, BSD-3-Clause,
  * Copyright (c) 2014, Eugene Ware), itself from pdf.js (Apache-2.0, Copyright 2011 notmasteryet),
  * a port of poppler's IDCT: C. Loeffler, A. Ligtenberg, G. Moschytz, "Practical Fast 1-D DCT
- * Algorithms with 11 Multiplications", ICASSP 1989. The notices are in the repository's NOTICE.
+ * Algorithms with 11 Multiplications", ICASSP 1989. The notices are in packages/core/NOTICE.
  * Keeping its integer rounding keeps full-size output identical to jpeg-js's.
  */
 

@@ -3,7 +3,7 @@
  * arithmetic follows jpeg-js 0.4.4 (BSD-3-Clause, Copyright (c) 2014, Eugene Ware; from pdf.js,
  * Apache-2.0, Copyright 2011 notmasteryet) so that full-size pixels equal jpeg-js's: the same IDCT
  * (jpeg-idct.ts), chroma replicated as jpeg-js does, and its YCbCr and Adobe CMYK/YCCK formulas.
- * The notices are in the repository's NOTICE.
+ * The notices are in packages/core/NOTICE.
  */
 import { CnnvizError } from '../errors.js';
 import { check } from '../validate.js';
