@@ -261,10 +261,7 @@ export function decodeAcRefine(
   const m1 = -1 << st.al;
   const se = st.se;
   let k = st.ss;
-  const refine = (z: number) => {
-    const coef = blk[z];
-    if (r.bit() && (coef & p1) === 0) blk[z] = coef >= 0 ? coef + p1 : coef + m1;
-  };
+  // A nonzero coefficient gets a correction bit; it adds p1 away from zero unless that bit is set.
   if (st.eobrun === 0) {
     const ac = c.ac!;
     for (; k <= se; k++) {
@@ -280,8 +277,10 @@ export function decodeAcRefine(
       }
       for (; k <= se; k++) {
         const z = o + ZIGZAG[k];
-        if (blk[z] !== 0) refine(z);
-        else if (--run < 0) break;
+        const coef = blk[z];
+        if (coef !== 0) {
+          if (r.bit() && (coef & p1) === 0) blk[z] = coef >= 0 ? coef + p1 : coef + m1;
+        } else if (--run < 0) break;
       }
       if (s && k <= se) blk[o + ZIGZAG[k]] = s;
     }
@@ -289,7 +288,8 @@ export function decodeAcRefine(
   if (st.eobrun > 0) {
     for (; k <= se; k++) {
       const z = o + ZIGZAG[k];
-      if (blk[z] !== 0) refine(z);
+      const coef = blk[z];
+      if (coef !== 0 && r.bit() && (coef & p1) === 0) blk[z] = coef >= 0 ? coef + p1 : coef + m1;
     }
     st.eobrun--;
   }
