@@ -39,9 +39,11 @@ export interface DecodeJpegRowsOptions {
 
 /** What `decodeJpegRows` decoded. */
 export interface JpegRowsInfo {
-  /** The output size (the image's size divided by `scale`, rounded up). */
+  /** The output width: the image's width divided by `scale`, rounded up. */
   width: number;
+  /** The output height: the image's height divided by `scale`, rounded up. */
   height: number;
+  /** A progressive (SOF2) file. */
   progressive: boolean;
   /**
    * Bytes of the coefficient buffer: 0 for a baseline JPEG with one scan (decoded one MCU row at a
