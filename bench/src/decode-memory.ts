@@ -87,15 +87,20 @@ function writePpm(side: number, file: string): void {
   writeFileSync(file, Buffer.concat(chunks));
 }
 
-/** Box-averages RGB rows by `factor`, as readImage's sink does (for the jpeg-js "before" modes). */
+/** Box-averages RGB rows by `factor` as readImage's sink does (for the jpeg-js "before" modes). */
 function boxAverage(data: Uint8Array, w: number, h: number, factor: number): Float32Array {
   const ow = Math.ceil(w / factor);
   const oh = Math.ceil(h / factor);
   const out = new Float32Array(ow * oh * 3);
-  for (let y = 0; y < h; y++)
-    for (let x = 0; x < w; x++)
-      for (let k = 0; k < 3; k++)
-        out[(((y / factor) | 0) * ow + ((x / factor) | 0)) * 3 + k] += data[(y * w + x) * 3 + k];
+  for (let y = 0; y < h; y++) {
+    const o = ((y / factor) | 0) * ow * 3;
+    for (let x = 0, i = y * w * 3; x < w; x++, i += 3) {
+      const k = o + 3 * ((x / factor) | 0);
+      out[k] += data[i];
+      out[k + 1] += data[i + 1];
+      out[k + 2] += data[i + 2];
+    }
+  }
   for (let i = 0; i < out.length; i++) out[i] /= 255 * factor * factor;
   return out;
 }
