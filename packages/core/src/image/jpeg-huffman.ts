@@ -160,6 +160,15 @@ export class BitReader {
   }
 }
 
+/** Decodes one block of a scan into `blk` at `o`. */
+export type BlockDecoder = (
+  r: BitReader,
+  c: EntropyComponent,
+  blk: Int16Array,
+  o: number,
+  st: ScanState,
+) => void;
+
 /** What one scan decodes; `eobrun` carries over between blocks of a progressive AC scan. */
 export interface ScanState {
   ss: number;
@@ -200,35 +209,17 @@ export function decodeBaseline(
   }
 }
 
-export function decodeDcFirst(
-  r: BitReader,
-  c: EntropyComponent,
-  blk: Int16Array,
-  o: number,
-  st: ScanState,
-): void {
+export const decodeDcFirst: BlockDecoder = (r, c, blk, o, st) => {
   const s = r.decode(c.dc!);
   c.pred += s === 0 ? 0 : r.receiveExtend(s);
   blk[o] = c.pred * (1 << st.al);
-}
+};
 
-export function decodeDcRefine(
-  r: BitReader,
-  _c: EntropyComponent,
-  blk: Int16Array,
-  o: number,
-  st: ScanState,
-): void {
+export const decodeDcRefine: BlockDecoder = (r, _c, blk, o, st) => {
   if (r.bit()) blk[o] |= 1 << st.al;
-}
+};
 
-export function decodeAcFirst(
-  r: BitReader,
-  c: EntropyComponent,
-  blk: Int16Array,
-  o: number,
-  st: ScanState,
-): void {
+export const decodeAcFirst: BlockDecoder = (r, c, blk, o, st) => {
   if (st.eobrun > 0) {
     st.eobrun--;
     return;
@@ -247,21 +238,20 @@ export function decodeAcFirst(
       break;
     }
   }
+};
+
+/** A nonzero coefficient's correction bit: when set, it adds p1 away from zero (unless already there). */
+function correct(r: BitReader, blk: Int16Array, z: number, p1: number): void {
+  const coef = blk[z];
+  if (r.bit() && (coef & p1) === 0) blk[z] = coef >= 0 ? coef + p1 : coef - p1;
 }
 
 /** Successive approximation of AC coefficients (libjpeg's decode_mcu_AC_refine). */
-export function decodeAcRefine(
-  r: BitReader,
-  c: EntropyComponent,
-  blk: Int16Array,
-  o: number,
-  st: ScanState,
-): void {
+export const decodeAcRefine: BlockDecoder = (r, c, blk, o, st) => {
   const p1 = 1 << st.al;
   const m1 = -1 << st.al;
   const se = st.se;
   let k = st.ss;
-  // A nonzero coefficient gets a correction bit; it adds p1 away from zero unless that bit is set.
   if (st.eobrun === 0) {
     const ac = c.ac!;
     for (; k <= se; k++) {
@@ -277,10 +267,8 @@ export function decodeAcRefine(
       }
       for (; k <= se; k++) {
         const z = o + ZIGZAG[k];
-        const coef = blk[z];
-        if (coef !== 0) {
-          if (r.bit() && (coef & p1) === 0) blk[z] = coef >= 0 ? coef + p1 : coef + m1;
-        } else if (--run < 0) break;
+        if (blk[z] !== 0) correct(r, blk, z, p1);
+        else if (--run < 0) break;
       }
       if (s && k <= se) blk[o + ZIGZAG[k]] = s;
     }
@@ -288,9 +276,8 @@ export function decodeAcRefine(
   if (st.eobrun > 0) {
     for (; k <= se; k++) {
       const z = o + ZIGZAG[k];
-      const coef = blk[z];
-      if (coef !== 0 && r.bit() && (coef & p1) === 0) blk[z] = coef >= 0 ? coef + p1 : coef + m1;
+      if (blk[z] !== 0) correct(r, blk, z, p1);
     }
     st.eobrun--;
   }
-}
+};

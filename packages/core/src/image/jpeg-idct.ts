@@ -20,6 +20,71 @@ const dctSqrt1d2 = 2896; // sqrt(2) / 2
 const clamp8 = (v: number) => (v < 0 ? 0 : v > 255 ? 255 : v);
 
 /**
+ * One 8-point pass over p[base + k * stride]. The row pass keeps 4 more fractional bits
+ * (sh = 8, odd inputs shifted by 4); the column pass works at sh = 12 (jpeg-js's rounding).
+ */
+function pass(p: Int32Array, base: number, stride: number, sh: number, oddShift: number): void {
+  const r = 1 << (sh - 1);
+  const i0 = base;
+  const i1 = base + stride;
+  const i2 = base + 2 * stride;
+  const i3 = base + 3 * stride;
+  const i4 = base + 4 * stride;
+  const i5 = base + 5 * stride;
+  const i6 = base + 6 * stride;
+  const i7 = base + 7 * stride;
+  if (p[i1] === 0 && p[i2] === 0 && p[i3] === 0 && p[i4] === 0 && p[i5] === 0 && p[i6] === 0 && p[i7] === 0) {
+    const t = (dctSqrt2 * p[i0] + (r << 2)) >> (sh + 2);
+    p[i0] = p[i1] = p[i2] = p[i3] = p[i4] = p[i5] = p[i6] = p[i7] = t;
+    return;
+  }
+  let t;
+  let v0 = (dctSqrt2 * p[i0] + r) >> sh;
+  let v1 = (dctSqrt2 * p[i4] + r) >> sh;
+  let v2 = p[i2];
+  let v3 = p[i6];
+  let v4 = (dctSqrt1d2 * (p[i1] - p[i7]) + r) >> sh;
+  let v7 = (dctSqrt1d2 * (p[i1] + p[i7]) + r) >> sh;
+  let v5 = p[i3] << oddShift;
+  let v6 = p[i5] << oddShift;
+  // stage 3
+  t = (v0 - v1 + 1) >> 1;
+  v0 = (v0 + v1 + 1) >> 1;
+  v1 = t;
+  t = (v2 * dctSin6 + v3 * dctCos6 + r) >> sh;
+  v2 = (v2 * dctCos6 - v3 * dctSin6 + r) >> sh;
+  v3 = t;
+  t = (v4 - v6 + 1) >> 1;
+  v4 = (v4 + v6 + 1) >> 1;
+  v6 = t;
+  t = (v7 + v5 + 1) >> 1;
+  v5 = (v7 - v5 + 1) >> 1;
+  v7 = t;
+  // stage 2
+  t = (v0 - v3 + 1) >> 1;
+  v0 = (v0 + v3 + 1) >> 1;
+  v3 = t;
+  t = (v1 - v2 + 1) >> 1;
+  v1 = (v1 + v2 + 1) >> 1;
+  v2 = t;
+  t = (v4 * dctSin3 + v7 * dctCos3 + 2048) >> 12;
+  v4 = (v4 * dctCos3 - v7 * dctSin3 + 2048) >> 12;
+  v7 = t;
+  t = (v5 * dctSin1 + v6 * dctCos1 + 2048) >> 12;
+  v5 = (v5 * dctCos1 - v6 * dctSin1 + 2048) >> 12;
+  v6 = t;
+  // stage 1
+  p[i0] = v0 + v7;
+  p[i7] = v0 - v7;
+  p[i1] = v1 + v6;
+  p[i6] = v1 - v6;
+  p[i2] = v2 + v5;
+  p[i5] = v2 - v5;
+  p[i3] = v3 + v4;
+  p[i4] = v3 - v4;
+}
+
+/**
  * Dequantises one block (`coefs` in natural order from `at`) and writes its 8 x 8 samples into
  * `out` at `o` with row stride `stride`. `p` is scratch of 64 entries.
  */
@@ -32,118 +97,9 @@ export function idct8(
   o: number,
   stride: number,
 ): void {
-  let v0, v1, v2, v3, v4, v5, v6, v7, t;
   for (let i = 0; i < 64; i++) p[i] = coefs[at + i] * qt[i];
-  for (let row = 0; row < 64; row += 8) {
-    if (
-      p[1 + row] === 0 &&
-      p[2 + row] === 0 &&
-      p[3 + row] === 0 &&
-      p[4 + row] === 0 &&
-      p[5 + row] === 0 &&
-      p[6 + row] === 0 &&
-      p[7 + row] === 0
-    ) {
-      t = (dctSqrt2 * p[row] + 512) >> 10;
-      for (let i = 0; i < 8; i++) p[row + i] = t;
-      continue;
-    }
-    v0 = (dctSqrt2 * p[row] + 128) >> 8;
-    v1 = (dctSqrt2 * p[4 + row] + 128) >> 8;
-    v2 = p[2 + row];
-    v3 = p[6 + row];
-    v4 = (dctSqrt1d2 * (p[1 + row] - p[7 + row]) + 128) >> 8;
-    v7 = (dctSqrt1d2 * (p[1 + row] + p[7 + row]) + 128) >> 8;
-    v5 = p[3 + row] << 4;
-    v6 = p[5 + row] << 4;
-    t = (v0 - v1 + 1) >> 1;
-    v0 = (v0 + v1 + 1) >> 1;
-    v1 = t;
-    t = (v2 * dctSin6 + v3 * dctCos6 + 128) >> 8;
-    v2 = (v2 * dctCos6 - v3 * dctSin6 + 128) >> 8;
-    v3 = t;
-    t = (v4 - v6 + 1) >> 1;
-    v4 = (v4 + v6 + 1) >> 1;
-    v6 = t;
-    t = (v7 + v5 + 1) >> 1;
-    v5 = (v7 - v5 + 1) >> 1;
-    v7 = t;
-    t = (v0 - v3 + 1) >> 1;
-    v0 = (v0 + v3 + 1) >> 1;
-    v3 = t;
-    t = (v1 - v2 + 1) >> 1;
-    v1 = (v1 + v2 + 1) >> 1;
-    v2 = t;
-    t = (v4 * dctSin3 + v7 * dctCos3 + 2048) >> 12;
-    v4 = (v4 * dctCos3 - v7 * dctSin3 + 2048) >> 12;
-    v7 = t;
-    t = (v5 * dctSin1 + v6 * dctCos1 + 2048) >> 12;
-    v5 = (v5 * dctCos1 - v6 * dctSin1 + 2048) >> 12;
-    v6 = t;
-    p[row] = v0 + v7;
-    p[7 + row] = v0 - v7;
-    p[1 + row] = v1 + v6;
-    p[6 + row] = v1 - v6;
-    p[2 + row] = v2 + v5;
-    p[5 + row] = v2 - v5;
-    p[3 + row] = v3 + v4;
-    p[4 + row] = v3 - v4;
-  }
-  for (let col = 0; col < 8; col++) {
-    if (
-      p[8 + col] === 0 &&
-      p[16 + col] === 0 &&
-      p[24 + col] === 0 &&
-      p[32 + col] === 0 &&
-      p[40 + col] === 0 &&
-      p[48 + col] === 0 &&
-      p[56 + col] === 0
-    ) {
-      t = (dctSqrt2 * p[col] + 8192) >> 14;
-      for (let i = 0; i < 64; i += 8) p[i + col] = t;
-      continue;
-    }
-    v0 = (dctSqrt2 * p[col] + 2048) >> 12;
-    v1 = (dctSqrt2 * p[32 + col] + 2048) >> 12;
-    v2 = p[16 + col];
-    v3 = p[48 + col];
-    v4 = (dctSqrt1d2 * (p[8 + col] - p[56 + col]) + 2048) >> 12;
-    v7 = (dctSqrt1d2 * (p[8 + col] + p[56 + col]) + 2048) >> 12;
-    v5 = p[24 + col];
-    v6 = p[40 + col];
-    t = (v0 - v1 + 1) >> 1;
-    v0 = (v0 + v1 + 1) >> 1;
-    v1 = t;
-    t = (v2 * dctSin6 + v3 * dctCos6 + 2048) >> 12;
-    v2 = (v2 * dctCos6 - v3 * dctSin6 + 2048) >> 12;
-    v3 = t;
-    t = (v4 - v6 + 1) >> 1;
-    v4 = (v4 + v6 + 1) >> 1;
-    v6 = t;
-    t = (v7 + v5 + 1) >> 1;
-    v5 = (v7 - v5 + 1) >> 1;
-    v7 = t;
-    t = (v0 - v3 + 1) >> 1;
-    v0 = (v0 + v3 + 1) >> 1;
-    v3 = t;
-    t = (v1 - v2 + 1) >> 1;
-    v1 = (v1 + v2 + 1) >> 1;
-    v2 = t;
-    t = (v4 * dctSin3 + v7 * dctCos3 + 2048) >> 12;
-    v4 = (v4 * dctCos3 - v7 * dctSin3 + 2048) >> 12;
-    v7 = t;
-    t = (v5 * dctSin1 + v6 * dctCos1 + 2048) >> 12;
-    v5 = (v5 * dctCos1 - v6 * dctSin1 + 2048) >> 12;
-    v6 = t;
-    p[col] = v0 + v7;
-    p[56 + col] = v0 - v7;
-    p[8 + col] = v1 + v6;
-    p[48 + col] = v1 - v6;
-    p[16 + col] = v2 + v5;
-    p[40 + col] = v2 - v5;
-    p[24 + col] = v3 + v4;
-    p[32 + col] = v3 - v4;
-  }
+  for (let row = 0; row < 64; row += 8) pass(p, row, 1, 8, 4);
+  for (let col = 0; col < 8; col++) pass(p, col, 8, 12, 0);
   for (let y = 0; y < 8; y++) {
     const r = o + y * stride;
     for (let x = 0; x < 8; x++) out[r + x] = clamp8(128 + ((p[8 * y + x] + 8) >> 4));

@@ -16,6 +16,7 @@ import {
   decodeDcFirst,
   decodeDcRefine,
   ZIGZAG,
+  type BlockDecoder,
   type EntropyComponent,
   type HuffmanTable,
   type ScanState,
@@ -76,8 +77,6 @@ interface Component extends EntropyComponent {
   /** Output column -> sample column (nearest, as jpeg-js). */
   xmap: Int32Array;
 }
-
-type BlockDecoder = (r: BitReader, c: Component, blk: Int16Array, o: number, st: ScanState) => void;
 
 const YCC = (() => {
   const t = {
