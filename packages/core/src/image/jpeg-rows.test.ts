@@ -163,6 +163,11 @@ describe('decodeJpegRows refuses what it cannot read with BAD_IMAGE', () => {
     );
   });
 
+  it('a scan whose quantisation table is missing', () => {
+    const b = patchedSof('base420.jpg', (i, b) => (b[i + 12] = 3)); // Y names table 3, never defined
+    refuses(b, /component 1 uses quantisation table 3, which is not defined/);
+  });
+
   it('a header declaring more pixels than the file can hold (a bomb), before allocating', () => {
     const b = patchedSof('base420.jpg', (i, b) => b.set([0xea, 0x60, 0xea, 0x60], i + 5)); // 60000 x 60000
     refuses(b, /cannot hold 60000 x 60000 pixels/);

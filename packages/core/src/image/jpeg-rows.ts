@@ -119,7 +119,7 @@ const UNSUPPORTED: Record<number, string> = {
  * full-size image. Progressive (and multi-scan) files keep their coefficients (Int16 per sample)
  * and then emit rows the same way. Lossless, hierarchical, arithmetic-coded and 12-bit JPEGs, and
  * data that cannot be decoded, are BAD_IMAGE; a file that ends early is decoded as far as it goes
- * (missing data reads as zeros, as libjpeg does). EXIF orientation is not applied.
+ * (later blocks stay empty, mid-grey, as libjpeg leaves them). EXIF orientation is not applied.
  */
 export function decodeJpegRows(
   bytes: Uint8Array,
@@ -315,7 +315,6 @@ export function decodeJpegRows(
 
   /** The one scan of a baseline file with all components interleaved: decode, IDCT and emit per MCU row. */
   const streamScan = (scomps: Component[], start: number) => {
-    latchTables();
     const r = new BitReader(d, start, fail);
     const blk = new Int32Array(64);
     let mcu = 0;
@@ -481,6 +480,7 @@ export function decodeJpegRows(
             c.coefs = new Int16Array(c.bwMcu * c.bhMcu * 64);
             coefficientBytes += c.coefs.byteLength;
           }
+        if (!buffered) latchTables(); // refused before the sink allocates anything
         startOutput();
         if (!buffered) {
           streamScan(scomps, i);
