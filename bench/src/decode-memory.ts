@@ -1,13 +1,18 @@
 /**
- * Peak memory of reading one large PNG, each way in its own process (peak RSS is per process):
- *   shrink  readImage(file, { shrinkTo: [224, 224] })  what the CLI does: rows box-averaged while inflating
+ * Peak memory of reading one large image, each way in its own process (peak RSS is per process):
+ *   shrink  readImage(file, { shrinkTo: [224, 224] })  what the CLI does: rows box-averaged while decoding
  *   full    readImage(file)                            one full-size float32 copy, no 8-bit copy
- *   pngjs   pngjs.PNG.sync.read + float conversion     the decoder before issue 17 (for comparison)
- * Usage: tsx bench/src/decode-memory.ts [side=8000]   (writes a side x side RGB PNG to the temp dir)
+ *   pngjs   pngjs.PNG.sync.read + float conversion     the PNG decoder before issue 17 (for comparison)
+ *   jpeg-js-shrink / jpeg-js-full                      the JPEG decoder before (jpeg-js, then the same box
+ *                                                      filter or float conversion readImage applied)
+ * Usage: tsx bench/src/decode-memory.ts [side=8000] [png|jpeg|progressive] [--no-before]
+ *   png: a side x side RGB PNG; jpeg / progressive: the same picture as a quality-90 4:2:0 JPEG made by
+ *   cjpeg (and jpegtran -progressive): Debian's libjpeg-turbo-progs. Files go to the temp dir.
+ *   --no-before skips pngjs / jpeg-js (at 100 megapixels jpeg-js needs several GB).
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as zlib from 'node:zlib';
@@ -53,6 +58,53 @@ function makePng(side: number): Buffer {
   ]);
 }
 
+/**
+ * The same gradients with pseudo-random grain, as a binary PPM for cjpeg: at quality 90 it
+ * compresses to about 2 bits per pixel, like a photo (smooth gradients alone make a tiny JPEG).
+ */
+function writePpm(side: number, file: string): void {
+  const header = Buffer.from(`P6\n${side} ${side}\n255\n`, 'latin1');
+  const chunks: Buffer[] = [header];
+  let s = 17;
+  const grain = () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s & 15) - 8;
+  };
+  const c = (v: number) => (v < 0 ? 0 : v > 255 ? 255 : v);
+  for (let y = 0; y < side; y++) {
+    const r = Buffer.alloc(3 * side);
+    for (let x = 0; x < side; x++) {
+      const v = ((x * 255) / side + ((x * y) & 7)) & 255;
+      const g = grain();
+      r[3 * x] = c(v + g);
+      r[3 * x + 1] = c((y * 255) / side + g);
+      r[3 * x + 2] = c(((v + y) & 255) + grain());
+    }
+    chunks.push(r);
+  }
+  writeFileSync(file, Buffer.concat(chunks));
+}
+
+/** Box-averages RGB rows by `factor` as readImage's sink does (for the jpeg-js "before" modes). */
+function boxAverage(data: Uint8Array, w: number, h: number, factor: number): Float32Array {
+  const ow = Math.ceil(w / factor);
+  const oh = Math.ceil(h / factor);
+  const out = new Float32Array(ow * oh * 3);
+  for (let y = 0; y < h; y++) {
+    const o = ((y / factor) | 0) * ow * 3;
+    for (let x = 0, i = y * w * 3; x < w; x++, i += 3) {
+      const k = o + 3 * ((x / factor) | 0);
+      out[k] += data[i];
+      out[k + 1] += data[i + 1];
+      out[k + 2] += data[i + 2];
+    }
+  }
+  for (let i = 0; i < out.length; i++) out[i] /= 255 * factor * factor;
+  return out;
+}
+
 async function child(mode: string, file: string): Promise<void> {
   const tf = await import('@tensorflow/tfjs-core');
   await import('@tensorflow/tfjs-backend-cpu');
@@ -68,6 +120,17 @@ async function child(mode: string, file: string): Promise<void> {
     for (let i = 0; i < png.width * png.height; i++)
       for (let k = 0; k < 3; k++) out[3 * i + k] = png.data[4 * i + k] / 255;
     shape = [png.height, png.width, 3];
+  } else if (mode.startsWith('jpeg-js')) {
+    const jpeg = await import('jpeg-js');
+    const img = jpeg.decode(readFileSync(file), {
+      useTArray: true,
+      formatAsRGBA: false,
+      maxResolutionInMP: 200,
+      maxMemoryUsageInMB: 16384,
+    });
+    const factor = mode === 'jpeg-js-shrink' ? Math.floor(Math.min(img.height, img.width) / 224) : 1;
+    boxAverage(img.data, img.width, img.height, factor);
+    shape = [Math.ceil(img.height / factor), Math.ceil(img.width / factor), 3];
   } else {
     const t = await readImage(file, mode === 'shrink' ? { shrinkTo: [224, 224] } : {});
     shape = t.shape;
@@ -85,14 +148,36 @@ async function child(mode: string, file: string): Promise<void> {
   process.stdout.write(JSON.stringify(report) + '\n');
 }
 
+/** The input file for a format, made once in the temp dir. */
+function inputFile(side: number, format: 'png' | 'jpeg' | 'progressive'): string {
+  const base = join(tmpdir(), `cnnviz-decode-${side}`);
+  if (format === 'png') {
+    if (!existsSync(`${base}.png`)) writeFileSync(`${base}.png`, makePng(side));
+    return `${base}.png`;
+  }
+  const jpg = `${base}.jpg`;
+  if (!existsSync(jpg)) {
+    writePpm(side, `${base}.ppm`);
+    execFileSync('cjpeg', ['-quality', '90', '-outfile', jpg, `${base}.ppm`]);
+    rmSync(`${base}.ppm`);
+  }
+  if (format === 'jpeg') return jpg;
+  const prog = `${base}-progressive.jpg`;
+  if (!existsSync(prog)) execFileSync('jpegtran', ['-progressive', '-outfile', prog, jpg]);
+  return prog;
+}
+
 /** Runs each mode in a fresh process; returns their reports. */
 export function decodeMemory(
   side = 8000,
+  format: 'png' | 'jpeg' | 'progressive' = 'png',
+  before = true,
 ): { mode: string; shape: number[]; ms: number; baselineMiB: number; peakRssMiB: number }[] {
-  const file = join(tmpdir(), `cnnviz-decode-${side}.png`);
-  if (!existsSync(file)) writeFileSync(file, makePng(side));
+  const file = inputFile(side, format);
   const self = fileURLToPath(import.meta.url);
-  return ['shrink', 'full', 'pngjs'].map((mode) => {
+  const modes = ['shrink', 'full'];
+  if (before) modes.push(...(format === 'png' ? ['pngjs'] : ['jpeg-js-shrink', 'jpeg-js-full']));
+  return modes.map((mode) => {
     // Plain node on the built packages: a TypeScript loader in the child would count in its peak.
     const env = { ...process.env };
     delete env.TSX_TSCONFIG_PATH;
@@ -110,6 +195,17 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   if (argv[0] === '--child') await child(argv[1], argv[2]);
   else {
     const side = Number(argv[0] ?? 8000);
-    for (const r of decodeMemory(side)) console.log(JSON.stringify(r));
+    const format = (argv[1] ?? 'png') as 'png' | 'jpeg' | 'progressive';
+    const file = inputFile(side, format);
+    const mb = (readFileSync(file).length / 1e6).toFixed(1);
+    console.log(
+      `${format} ${side} x ${side}, ${mb} MB; load average ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
+    );
+    for (const r of decodeMemory(side, format, !argv.includes('--no-before')))
+      console.log(
+        JSON.stringify({ ...r, extraMiB: r.peakRssMiB - r.baselineMiB, load: +loadavg()[0].toFixed(1) }),
+      );
   }
 }

@@ -18,9 +18,8 @@ export default defineConfig({
       '@cnnviz/synthesis': src('synthesis'),
       '@cnnviz/embedding': src('embedding'),
       '@cnnviz/web': src('web-adapter'),
-      // Node-only image decoders (browsers use createImageBitmap).
+      // The Node-only PNG decoder (browsers use createImageBitmap).
       pngjs: here('./src/node-only-stub.ts'),
-      'jpeg-js': here('./src/node-only-stub.ts'),
     },
   },
   build: {

@@ -8,9 +8,7 @@ const nodeOnly = (): never => {
 };
 
 /**
- * Stands in for pngjs and jpeg-js, which @cnnviz/models imports only in Node (browsers decode
- * images with createImageBitmap): keeps Node's zlib/stream shims out of the bundle.
+ * Stands in for pngjs, which @cnnviz/models imports only in Node (browsers decode images with
+ * createImageBitmap): keeps Node's zlib/stream shims out of the bundle.
  */
 export const PNG = { sync: { read: nodeOnly } };
-export const decode = nodeOnly;
-export default { decode: nodeOnly };

@@ -4,6 +4,7 @@ import {
   checkImageSize,
   closestNames,
   CnnvizError,
+  decodeJpegRows,
   DEFAULT_MAX_PIXELS,
   readImageHeader,
 } from '@cnnviz/core';
@@ -129,9 +130,18 @@ async function decodeNode(bytes: Uint8Array, file: string): Promise<Decoded> {
     const png = PNG.sync.read(Buffer.from(bytes));
     return { width: png.width, height: png.height, data: new Uint8Array(png.data) };
   }
-  const jpeg = await import('jpeg-js');
-  const img = (jpeg.default ?? jpeg).decode(bytes, { useTArray: true, formatAsRGBA: true });
-  return { width: img.width, height: img.height, data: img.data };
+  let data = new Uint8Array(0);
+  const { width, height } = decodeJpegRows(bytes, { what: file }, (w, h) => {
+    data = new Uint8Array(w * h * 4).fill(255);
+    return (rgb, y) => {
+      for (let x = 0, o = y * w * 4; x < w; x++, o += 4) {
+        data[o] = rgb[3 * x];
+        data[o + 1] = rgb[3 * x + 1];
+        data[o + 2] = rgb[3 * x + 2];
+      }
+    };
+  });
+  return { width, height, data };
 }
 
 async function decodeBrowser(bytes: Uint8Array, file: string): Promise<Decoded> {
@@ -152,8 +162,8 @@ export interface LoadImageOptions {
 
 /**
  * A bundled image as a float32 `[H, W, C]` tensor with values in 0..1 (the caller disposes it).
- * Names: `images.list()`. Node decodes with pngjs / jpeg-js (imported on first use), browsers with
- * createImageBitmap.
+ * Names: `images.list()`. Node decodes with pngjs (imported on first use) and core's JPEG decoder,
+ * browsers with createImageBitmap.
  */
 async function load(name: string, options: LoadImageOptions = {}): Promise<tf.Tensor3D> {
   const names = Object.keys(imageCatalog);

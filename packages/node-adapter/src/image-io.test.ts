@@ -141,6 +141,36 @@ describe('JPEG', () => {
   });
 });
 
+describe('JPEG shrinkTo', () => {
+  // 157 x 109, progressive 4:2:0 with restart markers (packages/core/fixtures/jpeg/make.sh).
+  const fixture = join(import.meta.dirname, '../../core/fixtures/jpeg/prog-restart420.jpg');
+
+  it('decodes at 1/4 in the DCT domain, then box-filters: close to the full image area-averaged', async () => {
+    // Largest factor for [20, 20] is 5 (109 / 20); 4 x 1 is within 3/4 of it, so the DCT scale is 4:
+    // 40 x 28, and the box factor of that for [20, 20] is 1.
+    const small = await readImage(fixture, { shrinkTo: [20, 20] });
+    const full = await readImage(fixture);
+    expect(small.shape).toEqual([28, 40, 3]);
+    const area = tf.tidy(() => tf.avgPool(tf.slice(full, [0, 0, 0], [108, 156, 3]), 4, 4, 'valid'));
+    const a = await area.data();
+    const cut = tf.slice(small, [0, 0, 0], [27, 39, 3]);
+    const b = await cut.data();
+    let sum = 0;
+    let max = 0;
+    for (let i = 0; i < a.length; i++) {
+      const d = Math.abs(a[i] - b[i]) * 255;
+      sum += d;
+      max = Math.max(max, d);
+    }
+    expect(sum / a.length).toBeLessThan(3); // levels of 255; the reduced IDCT is not a box filter
+    expect(max).toBeLessThan(40);
+    // A factor of 8 or more uses the 1/8 scale (DC terms): [12, 12] -> factor 9 -> 20 x 14, box 1.
+    const tiny = await readImage(fixture, { shrinkTo: [12, 12] });
+    expect(tiny.shape).toEqual([14, 20, 3]);
+    tf.dispose([small, full, area, cut, tiny]);
+  });
+});
+
 describe('errors', () => {
   it('missing file → IO naming the path; not an image → BAD_IMAGE naming the path', async () => {
     const missing = join(dir, 'nope.png');

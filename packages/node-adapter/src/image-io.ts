@@ -7,11 +7,11 @@ import {
   DEFAULT_MAX_PIXELS,
   check,
   checkImageSize,
+  decodeJpegRows,
   readImageHeader,
   sniffImage,
   type ImageHeader,
 } from '@cnnviz/core';
-import * as jpeg from 'jpeg-js';
 import * as pngjs from 'pngjs';
 import { decodePngRows, pngChunks } from './png-rows.js';
 
@@ -26,7 +26,9 @@ export interface ReadImageOptions {
   /**
    * `[height, width]`: shrink while decoding, by the largest integer factor that keeps the image
    * at least this size, averaging each factor x factor block (a box filter). A 8000 x 8000 PNG read
-   * with `shrinkTo: [224, 224]` never exists at full size in memory. Never enlarges.
+   * with `shrinkTo: [224, 224]` never exists at full size in memory. A JPEG is first reduced by
+   * 2, 4 or 8 in the DCT domain (as libjpeg's scale_denom) and then box-averaged, with a total
+   * factor within 3/4 of the largest, so its result can be up to 4/3 of `shrinkTo`. Never enlarges.
    */
   shrinkTo?: [number, number];
 }
@@ -164,29 +166,21 @@ function pushRows(
   }
 }
 
-/** Baseline and progressive Huffman JPEGs spend at least one bit on every 8 x 8 block. */
-function jpegBlocks(h: ImageHeader): number {
-  const comps = h.jpeg!.components;
-  const hmax = Math.max(...comps.map((c) => c.h));
-  const vmax = Math.max(...comps.map((c) => c.v));
-  let blocks = 0;
-  for (const c of comps) {
-    if (c.h === 0 || c.v === 0) return 0; // the decoder reports it
-    blocks +=
-      Math.ceil(Math.ceil((h.width * c.h) / hmax) / 8) * Math.ceil(Math.ceil((h.height * c.v) / vmax) / 8);
-  }
-  return blocks;
-}
+/** The largest integer factor that keeps a w x h image at least `shrinkTo` (1 without it). */
+const shrinkFactor = (w: number, h: number, t?: [number, number]) =>
+  t ? Math.max(1, Math.floor(Math.min(h / t[0], w / t[1]))) : 1;
 
 /**
  * Checks the header (size limit, plausibility), then decodes into rows for `sink`. The sink is
- * created from the final size only after the header passed, so no pixel buffer exists for a
- * refused image.
+ * created from the decoded size only after the header passed, so no pixel buffer exists for a
+ * refused image. A JPEG that will be shrunk by 2, 4 or 8 or more is decoded at that scale in the
+ * DCT domain (libjpeg's scale_denom): `sink` then gets the reduced size.
  */
 async function decode(
   buf: Uint8Array,
   what: string,
   maxPixels: number,
+  shrinkTo: [number, number] | undefined,
   sink: (w: number, h: number) => PixelSink['push'],
 ): Promise<void> {
   if (sniffImage(buf) === 'webp') return decodeWebp(buf, what, maxPixels, sink);
@@ -196,52 +190,37 @@ async function decode(
   }
   checkImageSize(header, maxPixels, what);
   const { format, width, height } = header;
-  if (format === 'png') {
-    const chunks = pngChunks(buf, header, what);
-    if (header.png!.interlace === 0) return decodePngRows(header, chunks, what, sink(width, height));
-  } else if (header.jpeg!.sof <= 0xc2 && buf.length * 8 < jpegBlocks(header)) {
-    throw new CnnvizError(
-      'BAD_IMAGE',
-      `${what} is not a readable JPEG image: ${buf.length} bytes cannot hold ${width} x ${height} pixels (truncated?)`,
-    );
+  if (format === 'jpeg') {
+    // The largest DCT scale whose multiples come within 3/4 of the factor wanted: 17 -> 8 x 2,
+    // 15 -> 4 x 3, 3 -> 1 x 3 (8 would leave the result twice the size asked for).
+    const f = shrinkFactor(width, height, shrinkTo);
+    const scale = ([8, 4, 2] as const).find((s) => s * Math.floor(f / s) >= 0.75 * f) ?? 1;
+    decodeJpegRows(buf, { scale, what }, sink);
+    return;
   }
-  let raw: { width: number; height: number; data: Uint8Array; stride: 3 | 4 };
+  const chunks = pngChunks(buf, header, what);
+  if (header.png!.interlace === 0) return decodePngRows(header, chunks, what, sink(width, height));
+  let png: pngjs.PNGWithMetadata;
   try {
-    if (format === 'png') {
-      // Interlaced (Adam7) PNGs need the whole image anyway: pngjs decodes them to RGBA.
-      const png = pngjs.PNG.sync.read(Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength));
-      raw = { width: png.width, height: png.height, data: png.data, stride: 4 };
-    } else {
-      const img = jpeg.decode(buf, {
-        useTArray: true,
-        formatAsRGBA: false,
-        maxResolutionInMP: maxPixels / 1e6,
-        maxMemoryUsageInMB: 2048,
-      });
-      raw = { width: img.width, height: img.height, data: img.data, stride: 3 };
-    }
+    // Interlaced (Adam7) PNGs need the whole image anyway: pngjs decodes them to RGBA.
+    png = pngjs.PNG.sync.read(Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength));
   } catch (e) {
-    throw new CnnvizError(
-      'BAD_IMAGE',
-      `${what} is not a readable ${format.toUpperCase()} image: ${errorText(e)}`,
-      {
-        cause: e,
-      },
-    );
+    throw new CnnvizError('BAD_IMAGE', `${what} is not a readable PNG image: ${errorText(e)}`, { cause: e });
   }
   check(
-    raw.width === width && raw.height === height && raw.data.length >= width * height * raw.stride,
+    png.width === width && png.height === height && png.data.length >= width * height * 4,
     'BAD_IMAGE',
-    `${what} decoded to ${raw.width} x ${raw.height}, not the ${width} x ${height} its header declares`,
+    `${what} decoded to ${png.width} x ${png.height}, not the ${width} x ${height} its header declares`,
   );
-  pushRows(raw.data, width, height, raw.stride, sink(width, height));
+  pushRows(png.data, width, height, 4, sink(width, height));
 }
 
 /**
  * Reads a PNG, JPEG (or WebP, with the optional `sharp`) file or buffer into a float32 tensor
  * `[H,W,C]` with values 0..1. The format is detected from the bytes, not the file name. Alpha is
  * dropped (as PIL's `convert('RGB')`). The header is read first: more than `maxPixels` pixels is
- * IMAGE_TOO_LARGE, before any pixel buffer exists. PNGs are decoded row by row while inflating, so
+ * IMAGE_TOO_LARGE, before any pixel buffer exists. PNGs are decoded row by row while inflating and
+ * JPEGs one MCU row at a time (progressive ones from a coefficient buffer of Int16 per sample), so
  * with `shrinkTo` a large image never exists at full size. A missing or unreadable file is code
  * IO; bytes that are not a decodable image are code BAD_IMAGE; messages name the file.
  */
@@ -285,9 +264,8 @@ export async function readImage(
     buf = pathOrBuffer;
   }
   let rows: PixelSink | undefined;
-  await decode(buf, what, maxPixels, (w, h) => {
-    const factor = t ? Math.max(1, Math.floor(Math.min(h / t[0], w / t[1]))) : 1;
-    rows = new PixelSink(w, h, channels, factor);
+  await decode(buf, what, maxPixels, t, (w, h) => {
+    rows = new PixelSink(w, h, channels, shrinkFactor(w, h, t));
     return rows.push;
   });
   return tf.tensor3d(rows!.out, [rows!.oh, rows!.ow, channels]);

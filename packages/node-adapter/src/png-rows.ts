@@ -1,8 +1,5 @@
 import * as zlib from 'node:zlib';
-import { CnnvizError, type ImageHeader } from '@cnnviz/core';
-
-/** Receives one decoded row as RGB bytes (`width * 3`); the buffer is reused for the next row. */
-export type RowSink = (rgb: Uint8Array, y: number) => void;
+import { CnnvizError, type ImageHeader, type RowSink } from '@cnnviz/core';
 
 const u32 = (b: Uint8Array, i: number) =>
   ((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) >>> 0;

@@ -7,3 +7,4 @@ export * from './colormap.js';
 export * from './overlay.js';
 export * from './grid.js';
 export * from './header.js';
+export * from './jpeg-rows.js';
