@@ -46,13 +46,9 @@ const TYPES: Record<string, string> = {
   '.json': 'application/json',
 };
 
-/** The built page: dist/viewer beside the bundle, or (running from src/ in tests) the package's dist/viewer. */
-function defaultViewerDir(): string | undefined {
-  for (const rel of ['./viewer/', '../dist/viewer/']) {
-    const dir = fileURLToPath(new URL(rel, import.meta.url));
-    if (existsSync(join(dir, 'index.html'))) return dir;
-  }
-  return undefined;
+/** The built page: <package>/dist/viewer, from dist/index.(c)js and from src/ (tests) alike. */
+function defaultViewerDir(): string {
+  return fileURLToPath(new URL('../dist/viewer/', import.meta.url));
 }
 
 /** Every file of the built page by URL path, listed once: requests name one of these or nothing. */
@@ -124,10 +120,10 @@ export async function serveMap(options: ServeMapOptions): Promise<MapServer> {
   const maxK = options.maxNeighbours ?? 50;
   checkNumber(maxK, 'maxNeighbours', { integer: true, min: 1, max: 1000 });
   const viewerDir = options.viewerDir ?? defaultViewerDir();
-  if (!viewerDir || !existsSync(join(viewerDir, 'index.html')))
+  if (!existsSync(join(viewerDir, 'index.html')))
     throw new CnnvizError(
       'BAD_OPTION',
-      `the map viewer's page is not built${viewerDir ? ` in ${viewerDir}` : ''}: npm run build -w @cnnviz/datasets`,
+      `the map viewer's page is not built in ${viewerDir}: npm run build -w @cnnviz/datasets`,
     );
   const files = listViewer(viewerDir);
   const start = performance.now();
