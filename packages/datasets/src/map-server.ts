@@ -8,7 +8,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { checkNumber, CnnvizError } from '@cnnviz/core';
 import { encodePng, readImage } from '@cnnviz/node';
 import { loadMapData, NO_CATEGORY, type LoadMapDataOptions, type MapData } from './map-data.js';
-import { storeKnn } from './store-knn.js';
+import { buildVectorIndex, EXACT_BELOW, hasVectorIndex, storeKnn } from './store-knn.js';
+import { openTable } from './store.js';
 
 export interface ServeMapOptions extends LoadMapDataOptions {
   /** Default 0: any free port (the URL says which). */
@@ -21,6 +22,11 @@ export interface ServeMapOptions extends LoadMapDataOptions {
   maxPixels?: number;
   /** Most neighbours one request may ask for (default 50). */
   maxNeighbours?: number;
+  /**
+   * Build the table's vector index in the background when neighbour searches will need one and it
+   * has none (from `EXACT_BELOW` rows; default true), so that the first click does not wait minutes.
+   */
+  prepareIndex?: boolean;
   /** The built viewer (index.html + assets/); default the one built into this package's dist/viewer. */
   viewerDir?: string;
 }
@@ -147,6 +153,16 @@ export async function serveMap(options: ServeMapOptions): Promise<MapServer> {
     layout: 'x f32[n], y f32[n], label u16[n], prediction u16[n]',
   });
 
+  // storeKnn searches a large table through its vector index, building it on first use (minutes for
+  // 10^5 rows on 2 cores): start that build now, so that a click seldom waits for it.
+  const indexReady =
+    data.n >= EXACT_BELOW && options.prepareIndex !== false
+      ? (async () => {
+          const t = await openTable(options);
+          if (t && !(await hasVectorIndex(t))) await buildVectorIndex(options);
+        })().catch(() => undefined)
+      : Promise.resolve();
+
   const rowOf = (id: number) => ({
     id,
     path: data.paths[id],
@@ -228,6 +244,7 @@ export async function serveMap(options: ServeMapOptions): Promise<MapServer> {
       const k = Number(url.searchParams.get('k') ?? 8);
       if (!Number.isInteger(k) || k < 1 || k > maxK)
         throw new HttpError(400, 'BAD_OPTION', `k must be an integer in 1..${maxK}`);
+      await indexReady;
       const r = await storeKnn(
         { paths: [data.paths[id]] },
         {

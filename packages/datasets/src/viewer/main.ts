@@ -124,8 +124,8 @@ async function main(): Promise<void> {
     height: 'auto',
     backgroundColor: '#111111',
     pointSize: n > 200_000 ? 2 : n > 20_000 ? 3 : 5,
-    pointSizeSelected: 2,
-    pointOutlineWidth: 2,
+    pointSizeSelected: 6,
+    pointOutlineWidth: 3,
     performanceMode: n > 500_000,
     lassoColor: '#ffffff',
     lassoOnLongPress: false,
@@ -177,7 +177,7 @@ async function main(): Promise<void> {
     img.dataset.id = String(id);
     const nb = $('neighbours');
     if (withNeighbours) {
-      $('neighbours-title').textContent = 'nearest neighbours (features):';
+      $('neighbours-title').textContent = 'searching the nearest neighbours…';
       nb.replaceChildren();
     }
     const row = await getJson<Row>(`api/rows/${id}`);
@@ -187,8 +187,11 @@ async function main(): Promise<void> {
     $('d-label').textContent = row.label ?? '—';
     $('d-prediction').textContent = `${row.predictionName} (${(100 * row.probability).toFixed(1)}%)`;
     if (!withNeighbours) return;
-    const r = await getJson<{ neighbours: (Row & { distance: number })[] }>(`api/neighbours/${id}?k=8`);
+    const r = await getJson<{ search: string; neighbours: (Row & { distance: number })[] }>(
+      `api/neighbours/${id}?k=8`,
+    );
     if (shown !== id) return;
+    $('neighbours-title').textContent = `nearest neighbours in feature space (${r.search} search):`;
     nb.replaceChildren(
       ...r.neighbours.map((m) => {
         const fig = document.createElement('figure');
@@ -206,16 +209,23 @@ async function main(): Promise<void> {
   };
   const report = (e: unknown) => setState('error', (e as Error).message);
 
+  // A clicked point stays in the panel (with its neighbours) until it is deselected; until then hovering
+  // other points does not replace it.
   let selected: number[] = [];
-  scatterplot.subscribe('pointOver', (id: number) => void showDetail(id, false).catch(report));
+  let pinned = false;
+  scatterplot.subscribe('pointOver', (id: number) => {
+    if (!pinned) void showDetail(id, false).catch(report);
+  });
   scatterplot.subscribe('select', ({ points }: { points: number[] }) => {
     selected = points;
+    pinned = points.length === 1;
     $('selection').hidden = points.length === 0;
     $('sel-count').textContent = points.length.toLocaleString('en');
     if (points.length === 1) void showDetail(points[0], true).catch(report);
   });
   scatterplot.subscribe('deselect', () => {
     selected = [];
+    pinned = false;
     $('selection').hidden = true;
   });
 
