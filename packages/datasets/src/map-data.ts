@@ -28,9 +28,11 @@ export interface MapData {
   layer: string;
 }
 
+/** Which map to read (store, table, map name), and how to name the predicted classes. */
 export interface LoadMapDataOptions extends MapRef {
   /** Names of the predicted classes; default: the zoo model's labels when the table's model is one. */
   classNames?: string[];
+  /** Stops reading the rows (ABORTED). */
   signal?: AbortSignal;
 }
 

@@ -11,6 +11,7 @@ import { loadMapData, NO_CATEGORY, type LoadMapDataOptions, type MapData } from 
 import { buildVectorIndex, EXACT_BELOW, hasVectorIndex, storeKnn } from './store-knn.js';
 import { openTable } from './store.js';
 
+/** Where the map is (store, table, name) and how to serve it; `signal` also closes the server. */
 export interface ServeMapOptions extends LoadMapDataOptions {
   /** Default 0: any free port (the URL says which). */
   port?: number;
@@ -39,6 +40,7 @@ export interface MapServer {
   n: number;
   /** Seconds spent reading the map and rows before listening. */
   loadSeconds: number;
+  /** Stops listening and drops open connections. */
   close(): Promise<void>;
 }
 
