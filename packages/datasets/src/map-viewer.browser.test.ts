@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { FASHION_LABELS } from '@cnnviz/models';
 import { PNG } from 'pngjs';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -160,6 +161,29 @@ describeNeeding({ ...CHROMIUM_NEED, ...need }, 'map viewer in chromium (10^6 poi
     for (let i = 0; i < file.data.length; i++)
       maxDiff = Math.max(maxDiff, Math.abs(shown.data[i] - file.data[i]));
     expect(maxDiff).toBe(0);
+
+    // A shift-drag lasso (a hexagon: every move redraws 10^6 points on SwiftShader) around the lone
+    // point selects it alone; the CSV download lists it.
+    await page.keyboard.down('Shift');
+    await page.mouse.move(sx + 40, sy);
+    await page.mouse.down();
+    for (let a = 1; a <= 6; a++)
+      await page.mouse.move(sx + 40 * Math.cos((a * Math.PI) / 3), sy + 40 * Math.sin((a * Math.PI) / 3));
+    await page.mouse.up();
+    await page.keyboard.up('Shift');
+    await page.waitForFunction(() => document.getElementById('sel-count')?.textContent === '1', null, {
+      timeout: 10_000,
+    });
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-csv')]);
+    const csv = readFileSync(await download.path(), 'utf8');
+    expect(csv).toBe(
+      `id,path,label,prediction\n${LONE},${images[0]},class${LONE % 10},${FASHION_LABELS[(LONE * 7) % 10]}\n`,
+    );
+
+    // Colour by prediction: the legend lists the model's classes.
+    await page.selectOption('#color-by', 'prediction');
+    expect(await page.locator('#legend li').allTextContents()).toEqual(FASHION_LABELS);
+    expect(errors).toEqual([]);
     await page.close();
   }, 120_000);
 });

@@ -216,12 +216,16 @@ async function main(): Promise<void> {
   scatterplot.subscribe('pointOver', (id: number) => {
     if (!pinned) void showDetail(id, false).catch(report);
   });
+  // A lasso selects for the export; only a click asks for neighbours (a search in the store).
+  let fromLasso = false;
+  scatterplot.subscribe('lassoStart', () => (fromLasso = true));
   scatterplot.subscribe('select', ({ points }: { points: number[] }) => {
     selected = points;
-    pinned = points.length === 1;
+    pinned = points.length === 1 && !fromLasso;
+    fromLasso = false;
     $('selection').hidden = points.length === 0;
     $('sel-count').textContent = points.length.toLocaleString('en');
-    if (points.length === 1) void showDetail(points[0], true).catch(report);
+    if (pinned) void showDetail(points[0], true).catch(report);
   });
   scatterplot.subscribe('deselect', () => {
     selected = [];
