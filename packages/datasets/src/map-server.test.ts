@@ -27,9 +27,9 @@ const meta: TableMeta = { model: 'fashion-cnn', layer: 'dense1', dims: 2 };
 
 const get = (path: string, init?: RequestInit) => fetch(new URL(path, server.url), init);
 
-function rawStatus(path: string): Promise<number> {
+function rawStatus(path: string, headers: Record<string, string> = {}): Promise<number> {
   return new Promise((resolve, reject) =>
-    httpGet(new URL(server.url), { path }, (res) => {
+    httpGet(new URL(server.url), { path, headers }, (res) => {
       res.resume();
       resolve(res.statusCode ?? 0);
     }).on('error', reject),
@@ -188,6 +188,10 @@ describe('serveMap', () => {
       expect((await get(bad)).status).toBe(404);
     // Sent as is (fetch would normalise the dots away).
     expect(await rawStatus('/assets/../../../../../../etc/passwd')).toBe(404);
+    // A page of another host name resolved to 127.0.0.1 (DNS rebinding) is refused; localhost is fine.
+    const port = new URL(server.url).port;
+    expect(await rawStatus('/api/rows/0', { host: `evil.example:${port}` })).toBe(403);
+    expect(await rawStatus('/api/rows/0', { host: `localhost:${port}` })).toBe(200);
     expect((await get('api/points', { method: 'POST' })).status).toBe(405);
     unlinkSync(paths[5]);
     const r = await get('api/thumbs/5.png');

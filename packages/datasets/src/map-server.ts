@@ -195,7 +195,12 @@ export async function serveMap(options: ServeMapOptions): Promise<MapServer> {
     return id;
   };
 
+  // On a loopback address, only requests that name it: a web page whose host name was re-pointed at
+  // 127.0.0.1 (DNS rebinding) must not read the images through the user's browser.
+  let allowedHosts: Set<string> | undefined;
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (allowedHosts && !allowedHosts.has(req.headers.host ?? ''))
+      throw new HttpError(403, 'FORBIDDEN', `host ${req.headers.host ?? '(none)'} is not this server's`);
     const url = new URL(req.url ?? '/', 'http://localhost');
     const parts = url.pathname.split('/').filter(Boolean);
     if (req.method === 'POST' && url.pathname === '/api/export') {
@@ -288,6 +293,8 @@ export async function serveMap(options: ServeMapOptions): Promise<MapServer> {
   });
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  if (/^(127\.|::1$|::ffff:127\.)/.test(addr.address))
+    allowedHosts = new Set([`${host}:${addr.port}`, `localhost:${addr.port}`]);
   let closed: Promise<void> | undefined;
   const close = () =>
     (closed ??= new Promise<void>((resolve) => {
