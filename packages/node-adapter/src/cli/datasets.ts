@@ -85,6 +85,7 @@ export interface DatasetsModule {
     name: string;
     port?: number;
     host?: string;
+    maxPixels?: number;
     signal?: AbortSignal;
   }): Promise<{ url: string; n: number; loadSeconds: number; close(): Promise<void> }>;
   openTable(ref: { store?: string; table: string }): Promise<

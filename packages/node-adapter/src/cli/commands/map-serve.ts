@@ -36,6 +36,8 @@ export async function mapServe(args: ParsedArgs, ctx: Ctx): Promise<CommandResul
       name: v.name as string,
       port: v.port as number,
       host: v.host as string,
+      // --max-pixels: stored images over it get no thumbnail (IMAGE_TOO_LARGE), as everywhere.
+      ...(ctx.maxPixels ? { maxPixels: ctx.maxPixels } : {}),
       signal: stop.signal,
     });
     const line = `map viewer of ${table} (${String(v.name)}, ${server.n} points, read in ${server.loadSeconds.toFixed(1)} s): ${server.url}`;
