@@ -199,6 +199,18 @@ describe('serveMap', () => {
     expect((await r.json()).error).toMatchObject({ code: 'IO' });
   });
 
+  it('an image over maxPixels gets no thumbnail (IMAGE_TOO_LARGE), the others do', async () => {
+    const small = await serveMap({ store, table: 'feat', name: 'fitsne', viewerDir, maxPixels: 28 * 28 });
+    try {
+      const r = await fetch(new URL(`api/thumbs/${N - 1}.png`, small.url));
+      expect(r.status).toBe(422);
+      expect((await r.json()).error.code).toBe('IMAGE_TOO_LARGE');
+      expect((await fetch(new URL('api/thumbs/0.png', small.url))).status).toBe(200);
+    } finally {
+      await small.close();
+    }
+  });
+
   it('a missing table or map is BAD_INPUT naming the command that makes it', async () => {
     await expect(serveMap({ store, table: 'none', name: 'fitsne', viewerDir })).rejects.toMatchObject({
       code: 'BAD_INPUT',
