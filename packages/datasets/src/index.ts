@@ -29,3 +29,5 @@ export {
   type StoreKnnResult,
   type VectorIndexOptions,
 } from './store-knn.js';
+export type { LoadMapDataOptions } from './map-data.js';
+export { serveMap, type ServeMapOptions, type MapServer } from './map-server.js';

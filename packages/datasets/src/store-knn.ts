@@ -60,7 +60,7 @@ async function mustOpen(ref: StoreRef): Promise<lancedb.Table> {
   return t;
 }
 
-async function hasVectorIndex(table: lancedb.Table): Promise<boolean> {
+export async function hasVectorIndex(table: lancedb.Table): Promise<boolean> {
   return (await table.listIndices()).some((i) => i.columns.includes('vector'));
 }
 

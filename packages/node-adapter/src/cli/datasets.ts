@@ -79,6 +79,15 @@ export interface DatasetsModule {
       onProgress?: (p: { done: number; total: number }) => void;
     },
   ): Promise<{ indices: Int32Array[]; distances: Float32Array[]; paths: string[][]; search: string }>;
+  serveMap(options: {
+    store?: string;
+    table: string;
+    name: string;
+    port?: number;
+    host?: string;
+    maxPixels?: number;
+    signal?: AbortSignal;
+  }): Promise<{ url: string; n: number; loadSeconds: number; close(): Promise<void> }>;
   openTable(ref: { store?: string; table: string }): Promise<
     | {
         countRows(filter?: string): Promise<number>;
