@@ -7,6 +7,7 @@ import { withGradientOverrides } from '../overrides.js';
 import { createRng } from '../random.js';
 import { kernelFixNames, registerKernelFixes, unregisterKernelFixes } from './index.js';
 import { counterNormal } from './webgpu-counter-noise.js';
+import { reduceChannels } from './webgpu-reduce-channels.js';
 import { fusedInputOnlyConv2d, type FusedInputConvOptions } from './webgpu-fused-input-conv.js';
 import { describeNeeding } from '../test-support/needs.js';
 import { relErr, webgpuRequirement } from './webgpu-test-setup.js';
@@ -78,6 +79,7 @@ describeNeeding(gpu, `webgpu kernels and gradients on Dawn`, () => {
         'webgpu:Conv2DBackpropFilter',
         'webgpu:DepthwiseConv2dNativeBackpropInput',
         'webgpu:DepthwiseConv2dNativeBackpropFilter',
+        'webgpu:CnnvizReduceChannels',
       ]),
     );
   });
@@ -131,6 +133,39 @@ describeNeeding(gpu, `webgpu kernels and gradients on Dawn`, () => {
       });
       expectClose(r);
     }
+  });
+
+  it('reduceChannels: one webgpu dispatch equals tf.max(tf.abs)/tf.sum on cpu (C = 1, 3, 5), NaN propagates', async () => {
+    for (const shape of [
+      [2, 5, 7, 3],
+      [1, 4, 4, 5],
+      [3, 6, 1],
+    ]) {
+      for (const op of ['maxAbs', 'sum'] as const) {
+        await tf.setBackend('cpu');
+        const ref = tf.tidy(() => {
+          const x = input(shape, 11, 3);
+          return op === 'maxAbs' ? tf.max(tf.abs(x), -1) : tf.sum(x, -1);
+        });
+        const want = (await ref.data()) as Float32Array;
+        ref.dispose();
+        registerKernelFixes('webgpu');
+        await tf.setBackend('webgpu');
+        const before = tf.memory().numTensors;
+        const got = tf.tidy(() => reduceChannels(input(shape, 11, 3), op));
+        expect(got.shape).toEqual(shape.slice(0, -1));
+        expect(relErr(want, (await got.data()) as Float32Array)).toBeLessThan(1e-6);
+        got.dispose();
+        expect(tf.memory().numTensors).toBe(before);
+      }
+    }
+    // NaN in any channel gives NaN for that pixel, as tf.max does; the others are untouched.
+    const x = tf.tensor3d([1, -4, NaN, 2, -3, 0.5], [1, 2, 3]);
+    const m = reduceChannels(x, 'maxAbs');
+    const v = await m.data();
+    expect(Number.isNaN(v[0])).toBe(true);
+    expect(v[1]).toBe(3);
+    tf.dispose([x, m]);
   });
 
   it('fusedInputOnlyConv2d: one fused forward, input gradient (masked kernels on webgpu) equals the unfused cpu gradient', async () => {

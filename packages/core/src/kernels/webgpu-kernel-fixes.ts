@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { type KernelArgs, isNHWC, noDilation, runOps, wrap } from './kernel-util.js';
 import { type KernelFix } from './registry.js';
 import { webgpuCounterNormalFix } from './webgpu-counter-noise.js';
+import { webgpuReduceChannelsFix } from './webgpu-reduce-channels.js';
 import {
   type DepthwiseGeometry,
   DepthwiseBackpropFilterProgram,
@@ -239,4 +240,5 @@ export const webgpuKernelFixes: KernelFix[] = [
   webgpuOutputMaskFix,
   webgpuDepthwiseBackpropInputMaskedFix,
   webgpuCounterNormalFix,
+  webgpuReduceChannelsFix,
 ];

@@ -128,6 +128,10 @@ const DEPTHWISE_UNIFORMS =
  * filter taps that reach each input pixel for any stride; optionally applies the output activation's mask to
  * dy on the fly (the forward was conv + bias + ReLU6 in one kernel). Stock tfjs runs this as one scalar
  * invocation per element with float divisions per tap, several times slower than the forward convolution.
+ * The geometry is compiled into the shader (one shader per layer shape, compiled once and cached by its key):
+ * with uniforms every index needed integer divisions by unknown divisors, which made this kernel 7x slower than
+ * the forward depthwise conv on lavapipe; with constants they become shifts and multiplies, and stride-1 taps
+ * need no division at all.
  */
 export class DepthwiseBackpropInputProgram implements WebGPUProgramLike {
   variableNames: string[];
@@ -153,7 +157,21 @@ export class DepthwiseBackpropInputProgram implements WebGPUProgramLike {
       (g.batch * g.inH * g.inW * g.channels) / this.outputComponent,
       this.workgroupSize[0],
     );
-    this.shaderKey = `cnnvizDepthwiseDx_${mask}_${this.outputComponent}`;
+    // The batch is not compiled in (it only bounds the index, through uniforms.size).
+    const geo = [
+      g.inH,
+      g.inW,
+      g.channels,
+      g.outH,
+      g.outW,
+      g.filterH,
+      g.filterW,
+      g.strideH,
+      g.strideW,
+      g.padTop,
+      g.padLeft,
+    ];
+    this.shaderKey = `cnnvizDepthwiseDx_${mask}_${this.outputComponent}_${geo.join('_')}`;
   }
 
   uniformData(): ProgramUniform[] {
@@ -161,34 +179,36 @@ export class DepthwiseBackpropInputProgram implements WebGPUProgramLike {
   }
 
   getUserCode(): string {
+    const g = this.geometry;
     const t = this.outputComponent === 4 ? 'vec4<f32>' : 'f32';
+    const cv = g.channels / this.outputComponent;
     const load =
       this.mask === 'none'
         ? 'let g = dy[o];'
         : `let yv = y[o]; let g = select(${t}(0.0), dy[o], ${maskExpr(this.mask, 'yv', t)});`;
+    // Tap kh reaches output row (iy + padT - kh) / sh when that is a whole number in range.
+    const tap = (i: string, pad: number, k: string, s: number, out: number, o: string) =>
+      s === 1
+        ? `let ${o} = ${i} + ${pad} - ${k}; if (${o} < 0 || ${o} >= ${out}) { continue; }`
+        : `let t${o} = ${i} + ${pad} - ${k}; if (t${o} < 0 || t${o} % ${s} != 0) { continue; }
+           let ${o} = t${o} / ${s}; if (${o} >= ${out}) { continue; }`;
     return `
       fn main(index : i32) {
         if (index < uniforms.size) {
-          let c = index % uniforms.cv;
-          var rest = index / uniforms.cv;
-          let ix = rest % uniforms.inW;
-          rest = rest / uniforms.inW;
-          let iy = rest % uniforms.inH;
-          let b = rest / uniforms.inH;
+          let c = index % ${cv};
+          var rest = index / ${cv};
+          let ix = rest % ${g.inW};
+          rest = rest / ${g.inW};
+          let iy = rest % ${g.inH};
+          let b = rest / ${g.inH};
           var acc = ${t}(0.0);
-          for (var kh = 0; kh < uniforms.fh; kh++) {
-            let ty = iy + uniforms.padT - kh;
-            if (ty < 0 || ty % uniforms.sh != 0) { continue; }
-            let oy = ty / uniforms.sh;
-            if (oy >= uniforms.outH) { continue; }
-            for (var kw = 0; kw < uniforms.fw; kw++) {
-              let tx = ix + uniforms.padL - kw;
-              if (tx < 0 || tx % uniforms.sw != 0) { continue; }
-              let ox = tx / uniforms.sw;
-              if (ox >= uniforms.outW) { continue; }
-              let o = ((b * uniforms.outH + oy) * uniforms.outW + ox) * uniforms.cv + c;
+          for (var kh = 0; kh < ${g.filterH}; kh++) {
+            ${tap('iy', g.padTop, 'kh', g.strideH, g.outH, 'oy')}
+            for (var kw = 0; kw < ${g.filterW}; kw++) {
+              ${tap('ix', g.padLeft, 'kw', g.strideW, g.outW, 'ox')}
+              let o = ((b * ${g.outH} + oy) * ${g.outW} + ox) * ${cv} + c;
               ${load}
-              acc = acc + g * W[(kh * uniforms.fw + kw) * uniforms.cv + c];
+              acc = acc + g * W[(kh * ${g.filterW} + kw) * ${cv} + c];
             }
           }
           result[index] = acc;
