@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 
+type ProfileInfo = Awaited<ReturnType<typeof tf.profile>>;
+
 /** What one call costs on the GPU: tfjs kernels, real dispatches, and GPU time from timestamp queries. */
 export interface KernelProfile {
   label: string;
@@ -56,13 +58,13 @@ export async function kernelProfile(
 ): Promise<KernelProfile> {
   await fn();
   // Timestamps on a software adapter include the host load: several runs, reduced per kernel below.
-  const runs: tf.ProfileInfo[] = [];
+  const runs: ProfileInfo[] = [];
   for (let i = 0; i < profileReps; i++) {
     // tf.profile returns the engine's one profile object, refilled by every call: copy what it holds now.
     const p = await tf.profile(fn);
     runs.push({ ...p, kernels: p.kernels.map((k) => ({ ...k })) });
   }
-  const total = (r: tf.ProfileInfo) =>
+  const total = (r: ProfileInfo) =>
     r.kernels.reduce((s, k) => s + (typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0), 0);
   runs.sort((a, b) => total(a) - total(b));
   if (process.env.CNNVIZ_PROFILE_DEBUG)
