@@ -1,7 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { CnnvizError } from '../errors.js';
 import { dilateFilter } from './conv-ops.js';
-import { DEPTHWISE_DX_MASKED_KERNEL, OUTPUT_MASK_KERNEL } from './webgpu-kernel-fixes.js';
+import {
+  CONV_DX_MASKED_KERNEL,
+  DEPTHWISE_DX_MASKED_KERNEL,
+  OUTPUT_MASK_KERNEL,
+} from './webgpu-kernel-fixes.js';
 
 /** Activations the fused convolution applies in the same kernel (all backends implement these three). */
 export type FusedInputConvActivation = 'linear' | 'relu' | 'relu6';
@@ -129,6 +133,21 @@ export function fusedInputOnlyConv2d(
             mask,
           } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
         }
+        const pointwiseDx = !depthwise && pointwise(w, input.shape, strides, pad);
+        // A spatial conv (the stem 3x3 of most nets): input gradient and mask in one dispatch where registered.
+        if (
+          !depthwise &&
+          !pointwiseDx &&
+          w.shape[3] % 4 === 0 &&
+          tf.getKernel(CONV_DX_MASKED_KERNEL, backendName)
+        ) {
+          const ins: tf.NamedTensorMap = { dy, filter: w };
+          if (mask !== 'none') ins.y = out;
+          return tf.engine().runKernel(CONV_DX_MASKED_KERNEL, ins, {
+            ...gradAttrs,
+            mask,
+          } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+        }
         let dyAct = dy;
         if (mask !== 'none' && tf.getKernel(OUTPUT_MASK_KERNEL, backendName)) {
           dyAct = tf.engine().runKernel(OUTPUT_MASK_KERNEL, { dy, y: out }, {
@@ -138,7 +157,7 @@ export function fusedInputOnlyConv2d(
         // ReLU6 from its output: passes where 0 < y < 6 (stock's 0 < x <= 6 differs only at x == 6 exactly).
         else if (activation === 'relu6')
           dyAct = tf.mul(dy, tf.logicalAnd(tf.greater(out, 0), tf.less(out, 6)));
-        if (backendName === 'webgpu' && !depthwise && pointwise(w, input.shape, strides, pad)) {
+        if (backendName === 'webgpu' && pointwiseDx) {
           // A 1x1 stride-1 conv's input gradient is one matrix product, dy · Wᵀ: tfjs's tiled matmul instead of
           // its naive transposed-conv shader (on lavapipe ~2x faster; 34 of MobileNetV2's 35 convs are 1x1).
           const [n, h, wd, ci] = shape;

@@ -80,6 +80,7 @@ describeNeeding(gpu, `webgpu kernels and gradients on Dawn`, () => {
         'webgpu:DepthwiseConv2dNativeBackpropInput',
         'webgpu:DepthwiseConv2dNativeBackpropFilter',
         'webgpu:CnnvizReduceChannels',
+        'webgpu:CnnvizConv2DBackpropInputMasked',
       ]),
     );
   });
@@ -189,6 +190,22 @@ describeNeeding(gpu, `webgpu kernels and gradients on Dawn`, () => {
         },
       ],
       [[1, 5, 5, 8], [1, 1, 8, 4], { pad: 'valid', activation: 'linear' }],
+      // Spatial convs (the masked full-conv input gradient): valid/linear, and stride 2 with uneven padding.
+      [[1, 6, 6, 5], [3, 3, 5, 4], { pad: 'valid', activation: 'linear' }],
+      [
+        [1, 9, 9, 3],
+        [3, 3, 3, 8],
+        {
+          pad: [
+            [0, 0],
+            [1, 0],
+            [0, 1],
+            [0, 0],
+          ],
+          strides: 2,
+          activation: 'relu6',
+        },
+      ],
     ];
     for (const [xs, ws, o] of cases) {
       const cout = o.depthwise ? ws[2] : ws[3];
