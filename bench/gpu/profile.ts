@@ -20,6 +20,11 @@ export interface KernelProfile {
   gpuMsFloor: number;
   /** Fastest wall time of `wallReps` un-profiled calls (ms), read back included. */
   wallMs: number;
+  /**
+   * Process CPU time per call (ms, user + system, mean of the wall runs). On a software adapter (lavapipe) the
+   * "GPU" is this process's threads, and CPU time barely moves with the host's load, unlike timestamps.
+   */
+  cpuMs: number;
   /** Kernel name → [GPU ms (its minimum over the profiled runs), count], largest first. */
   byKernel: [string, number, number][];
 }
@@ -86,6 +91,7 @@ export async function kernelProfile(
     .sort((x, y) => y[1] - x[1] || y[2] - x[2]);
   const dispatches = await countDispatches(fn);
   const walls: number[] = [];
+  const cpu0 = process.cpuUsage();
   for (let i = 0; i < wallReps; i++) {
     const t0 = performance.now();
     await fn();
@@ -99,13 +105,17 @@ export async function kernelProfile(
     gpuMsMin: timed ? total(runs[0]) : NaN,
     gpuMsFloor: timed ? byKernel.reduce((sum, k) => sum + k[1], 0) : NaN,
     wallMs: Math.min(...walls),
+    cpuMs: (() => {
+      const c = process.cpuUsage(cpu0);
+      return (c.user + c.system) / 1000 / wallReps;
+    })(),
     byKernel,
   };
 }
 
 export function printProfile(p: KernelProfile, top = 12): void {
   console.log(
-    `  profile: ${p.label}: ${p.kernels} kernels, ${p.dispatches} dispatches, GPU ${p.gpuMsFloor.toFixed(1)} ms (sum of per-kernel minima over the profiled runs; median run ${p.gpuMs.toFixed(1)}, fastest ${p.gpuMsMin.toFixed(1)}; timestamp queries), wall ${p.wallMs.toFixed(1)} ms`,
+    `  profile: ${p.label}: ${p.kernels} kernels, ${p.dispatches} dispatches, GPU ${p.gpuMsFloor.toFixed(1)} ms (sum of per-kernel minima over the profiled runs; median run ${p.gpuMs.toFixed(1)}, fastest ${p.gpuMsMin.toFixed(1)}; timestamp queries), wall ${p.wallMs.toFixed(1)} ms, process CPU ${p.cpuMs.toFixed(0)} ms per call`,
   );
   for (const [name, ms, n] of p.byKernel.slice(0, top))
     console.log(`    ${name.padEnd(40)} ${ms.toFixed(2).padStart(9)} ms  x${n}`);

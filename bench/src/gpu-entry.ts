@@ -35,6 +35,7 @@ import {
   counterNormal,
   gramMatrix,
   objectiveGradient,
+  POINTWISE_DX_MATMUL_FLAG,
   registerKernelFixes,
   run,
   unregisterKernelFixes,
@@ -163,6 +164,16 @@ function stockSaliencyMap(model: MobileNetV2Spec['model'], img: tf.Tensor4D, one
 
 const profiles: KernelProfile[] = [];
 
+/** Runs `fn` with 1x1 input gradients as matmuls (an A/B of core's flag, same machine, same call). */
+async function flagged(fn: () => Promise<void>) {
+  tf.env().set(POINTWISE_DX_MATMUL_FLAG, true);
+  try {
+    await fn();
+  } finally {
+    tf.env().set(POINTWISE_DX_MATMUL_FLAG, false);
+  }
+}
+
 async function benchSaliency(spec: MobileNetV2Spec, lib: VisionModel, folded: VisionModel | undefined) {
   const s = cfg.size;
   const img4 = tf.randomUniform([1, s, s, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
@@ -191,6 +202,9 @@ async function benchSaliency(spec: MobileNetV2Spec, lib: VisionModel, folded: Vi
     r.dispose();
   };
   await timeIt('saliency', 'cnnviz saliency() on fromLayersModel', () => lib1(lib), cfg.reps);
+  await flagged(() =>
+    timeIt('saliency', `cnnviz saliency(), ${POINTWISE_DX_MATMUL_FLAG}`, () => lib1(lib), cfg.reps),
+  );
   if (folded !== undefined)
     await timeIt('saliency', 'cnnviz saliency() on folded model', () => lib1(folded), cfg.reps);
   memoryCheck('saliency', before);
@@ -269,6 +283,9 @@ async function benchSmoothGrad(spec: MobileNetV2Spec, lib: VisionModel, folded: 
   };
   const sgReps = Math.max(1, Math.min(5, cfg.reps));
   await timeIt('smoothgrad', 'cnnviz smoothGrad() on fromLayersModel', () => libSg(lib), sgReps, 1);
+  await flagged(() =>
+    timeIt('smoothgrad', `cnnviz smoothGrad(), ${POINTWISE_DX_MATMUL_FLAG}`, () => libSg(lib), sgReps, 1),
+  );
   if (folded === undefined) {
     memoryCheck('smoothgrad', before);
     tf.dispose([img4, img3, onehot]);

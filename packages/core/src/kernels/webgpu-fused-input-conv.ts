@@ -38,6 +38,14 @@ function activationOverridden(activation: FusedInputConvActivation): boolean {
   return slots?.has(kernel) === true;
 }
 
+/**
+ * tfjs env flag (default false): on webgpu, take the input gradient of 1x1 convolutions in fusedInputOnlyConv2d as
+ * one matmul instead of tfjs's Conv2DBackpropInput. `tf.env().set(POINTWISE_DX_MATMUL_FLAG, true)`; the GPU bench
+ * times both.
+ */
+export const POINTWISE_DX_MATMUL_FLAG = 'CNNVIZ_WEBGPU_POINTWISE_DX_MATMUL';
+tf.env().registerFlag(POINTWISE_DX_MATMUL_FLAG, () => false);
+
 /** A 1x1 convolution with stride 1 and no padding: output pixel i is input pixel i times the filter. */
 function pointwise(
   filter: tf.Tensor4D,
@@ -157,9 +165,10 @@ export function fusedInputOnlyConv2d(
         // ReLU6 from its output: passes where 0 < y < 6 (stock's 0 < x <= 6 differs only at x == 6 exactly).
         else if (activation === 'relu6')
           dyAct = tf.mul(dy, tf.logicalAnd(tf.greater(out, 0), tf.less(out, 6)));
-        if (backendName === 'webgpu' && pointwiseDx) {
+        if (backendName === 'webgpu' && pointwiseDx && tf.env().getBool(POINTWISE_DX_MATMUL_FLAG)) {
           // A 1x1 stride-1 conv's input gradient is one matrix product, dy · Wᵀ: tfjs's tiled matmul instead of
-          // its naive transposed-conv shader (on lavapipe ~2x faster; 34 of MobileNetV2's 35 convs are 1x1).
+          // its naive transposed-conv shader. Behind a flag until a GPU run decides: on lavapipe the two were
+          // within the noise of a loaded host, and tfjs's matmul with a transposed operand may lose its vec4 path.
           const [n, h, wd, ci] = shape;
           const co = w.shape[3];
           return tf.tidy(() =>

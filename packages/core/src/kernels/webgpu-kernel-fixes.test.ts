@@ -8,7 +8,11 @@ import { createRng } from '../random.js';
 import { kernelFixNames, registerKernelFixes, unregisterKernelFixes } from './index.js';
 import { counterNormal } from './webgpu-counter-noise.js';
 import { reduceChannels } from './webgpu-reduce-channels.js';
-import { fusedInputOnlyConv2d, type FusedInputConvOptions } from './webgpu-fused-input-conv.js';
+import {
+  fusedInputOnlyConv2d,
+  type FusedInputConvOptions,
+  POINTWISE_DX_MATMUL_FLAG,
+} from './webgpu-fused-input-conv.js';
 import { describeNeeding } from '../test-support/needs.js';
 import { relErr, webgpuRequirement } from './webgpu-test-setup.js';
 
@@ -207,43 +211,49 @@ describeNeeding(gpu, `webgpu kernels and gradients on Dawn`, () => {
         },
       ],
     ];
-    for (const [xs, ws, o] of cases) {
-      const cout = o.depthwise ? ws[2] : ws[3];
-      const make = () => {
-        // Scaled so that ReLU6 both clips (> 6) and passes.
-        const x = input(xs, 7, 4) as tf.Tensor4D;
-        const w = input(ws, 8) as tf.Tensor4D;
-        const bias = input([cout], 9) as tf.Tensor1D;
-        return { x, w, opts: { ...o, bias } };
-      };
-      // cpu: unfused stock ops (the reference); webgpu: the fused op.
-      await tf.setBackend('cpu');
-      const ref = tf.tidy(() => {
-        const { x, w, opts } = make();
-        const up = input(unfusedConv(x, w, opts).shape, 10);
-        return [
-          unfusedConv(x, w, opts),
-          tf.grad((a: tf.Tensor) => tf.sum(tf.mul(unfusedConv(a as tf.Tensor4D, w, opts), up)))(x),
-        ];
-      });
-      const refVals = await Promise.all(ref.map((t) => t.data() as Promise<Float32Array>));
-      tf.dispose(ref);
-      registerKernelFixes('webgpu');
-      await tf.setBackend('webgpu');
-      const got = tf.tidy(() => {
-        const { x, w, opts } = make();
-        const y = fusedInputOnlyConv2d(x, w, opts);
-        const up = input(y.shape, 10);
-        return [
-          y,
-          tf.grad((a: tf.Tensor) => tf.sum(tf.mul(fusedInputOnlyConv2d(a as tf.Tensor4D, w, opts), up)))(x),
-        ];
-      });
-      const gotVals = await Promise.all(got.map((t) => t.data() as Promise<Float32Array>));
-      tf.dispose(got);
-      expect(relErr(refVals[0], gotVals[0])).toBeLessThan(1e-5);
-      expect(relErr(refVals[1], gotVals[1])).toBeLessThan(1e-5);
+    for (const matmul of [false, true]) {
+      tf.env().set(POINTWISE_DX_MATMUL_FLAG, matmul);
+      for (const [xs, ws, o] of cases) {
+        // With the flag, only the 1x1 convs take another path (their input gradient as one matmul).
+        if (matmul && (o.depthwise || ws[0] !== 1 || ws[1] !== 1)) continue;
+        const cout = o.depthwise ? ws[2] : ws[3];
+        const make = () => {
+          // Scaled so that ReLU6 both clips (> 6) and passes.
+          const x = input(xs, 7, 4) as tf.Tensor4D;
+          const w = input(ws, 8) as tf.Tensor4D;
+          const bias = input([cout], 9) as tf.Tensor1D;
+          return { x, w, opts: { ...o, bias } };
+        };
+        // cpu: unfused stock ops (the reference); webgpu: the fused op.
+        await tf.setBackend('cpu');
+        const ref = tf.tidy(() => {
+          const { x, w, opts } = make();
+          const up = input(unfusedConv(x, w, opts).shape, 10);
+          return [
+            unfusedConv(x, w, opts),
+            tf.grad((a: tf.Tensor) => tf.sum(tf.mul(unfusedConv(a as tf.Tensor4D, w, opts), up)))(x),
+          ];
+        });
+        const refVals = await Promise.all(ref.map((t) => t.data() as Promise<Float32Array>));
+        tf.dispose(ref);
+        registerKernelFixes('webgpu');
+        await tf.setBackend('webgpu');
+        const got = tf.tidy(() => {
+          const { x, w, opts } = make();
+          const y = fusedInputOnlyConv2d(x, w, opts);
+          const up = input(y.shape, 10);
+          return [
+            y,
+            tf.grad((a: tf.Tensor) => tf.sum(tf.mul(fusedInputOnlyConv2d(a as tf.Tensor4D, w, opts), up)))(x),
+          ];
+        });
+        const gotVals = await Promise.all(got.map((t) => t.data() as Promise<Float32Array>));
+        tf.dispose(got);
+        expect(relErr(refVals[0], gotVals[0])).toBeLessThan(1e-5);
+        expect(relErr(refVals[1], gotVals[1])).toBeLessThan(1e-5);
+      }
     }
+    tf.env().set(POINTWISE_DX_MATMUL_FLAG, false);
   });
 
   it('gradients on webgpu match central finite differences: conv, max-pool over negative windows, depthwise, dense', async () => {
