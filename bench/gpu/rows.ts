@@ -274,7 +274,9 @@ export async function benchFeatureVis(cfg: RowConfig) {
       'featvis',
       'stock TF.js webgpu (pixels, sigmoid, tf.train.adam)',
       async () => {
-        const logit = tf.variable(tf.randomNormal([1, s, s, 3], 0, 0.01, 'float32', 9));
+        const init = tf.randomNormal([1, s, s, 3], 0, 0.01, 'float32', 9);
+        const logit = tf.variable(init);
+        init.dispose();
         const opt = tf.train.adam(0.05);
         for (let i = 0; i < k; i++) {
           opt.minimize(
@@ -485,7 +487,7 @@ export async function benchKnn(cfg: RowConfig) {
       'stock TF.js webgpu (blocked matMul + tf.topk)',
       async () => {
         const n = cfg.knnN;
-        const sq = tf.sum(tf.square(f), 1);
+        const sq = tf.tidy(() => tf.sum(tf.square(f), 1));
         const out: tf.Tensor[] = [];
         for (let start = 0; start < n; start += 1024) {
           const rows = Math.min(1024, n - start);
