@@ -60,6 +60,7 @@ import {
 } from '../gpu/rows.js';
 import { memoryCheck, readAndDispose, type Row, rows, timeIt } from '../gpu/timing.js';
 import { TORCH_REF_PY } from '../gpu/torch-ref.js';
+import { type F16Error, f16Error } from '../gpu/f16-error.js';
 
 // ---------------------------------------------------------------------------------------------- options
 
@@ -86,6 +87,7 @@ const ALL_ROWS = [
   'faststyle',
   'tsne',
   'knn',
+  'f16',
 ];
 const cfg = {
   quick,
@@ -163,6 +165,7 @@ function stockSaliencyMap(model: MobileNetV2Spec['model'], img: tf.Tensor4D, one
 }
 
 const profiles: KernelProfile[] = [];
+let f16: F16Error | undefined;
 
 /** Runs `fn` with 1x1 input gradients as matmuls (an A/B of core's flag, same machine, same call). */
 async function flagged(fn: () => Promise<void>) {
@@ -651,6 +654,14 @@ async function main() {
     faststyle: () => benchFastStyle(cfg),
     tsne: () => benchTsne(cfg),
     knn: () => benchKnn(cfg),
+    f16: async () => {
+      try {
+        f16 = await f16Error(cfg.size, cfg.samples);
+        console.log(`  f16         activations rounded to f16 (emulated) vs f32: ${JSON.stringify(f16)}`);
+      } catch (e) {
+        console.log(`  f16         FAILED ${(e as Error).message.split('\n')[0]}`);
+      }
+    },
   };
   // Rows run in the table's order; once the run has used --budget-s, the rest are listed as skipped, so that a
   // device call always ends with the figures it has (and time to rerun).
@@ -695,6 +706,10 @@ async function main() {
   if (jsonPath !== undefined && jsonPath !== '-') writeFileSync(jsonPath, JSON.stringify(result, null, 2));
   console.log('\nRESULT_JSON ' + JSON.stringify(result));
   console.log('\n' + markdown(adapter, torch));
+  if (f16 !== undefined)
+    console.log(
+      `\nHalf-precision activations (emulated: every fused conv output rounded to f16; adds and gradients f32), ${f16.model}: saliency map max |error| / max |map| ${f16.saliency.relErr.toExponential(2)}, Spearman ${f16.saliency.spearman.toFixed(6)}; SmoothGrad-${f16.smoothGrad.samples} ${f16.smoothGrad.relErr.toExponential(2)}, Spearman ${f16.smoothGrad.spearman.toFixed(6)}. shader-f16 on this adapter: ${adapter.features.includes('shader-f16') ? 'yes' : 'no'}.`,
+    );
 }
 
 main().then(
