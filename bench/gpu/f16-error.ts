@@ -18,7 +18,7 @@ interface Backend extends tf.KernelBackend {
   runWebGPUProgram(p: object, inputs: tf.TensorInfo[], dtype: tf.DataType): tf.TensorInfo;
 }
 
-export class RoundF16Program {
+class RoundF16Program {
   variableNames = ['x'];
   outputShape: number[];
   shaderKey = 'cnnvizRoundF16';
@@ -76,6 +76,7 @@ async function withF16Activations<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+// Core's relErr lives in its test helpers, which load vitest: not in a bundle.
 function relErr(a: Float32Array, b: Float32Array): number {
   let num = 0;
   let den = 0;

@@ -44,6 +44,7 @@ import {
 import { fromLayersModel } from '@cnnviz/models';
 import { saliency, smoothGrad } from '@cnnviz/attribution';
 import { transferStyle } from '@cnnviz/synthesis';
+import { cliArgs } from '../gpu/args.js';
 import { type AdapterReport, startWebgpu, storageBindingLimit } from '../gpu/dawn.js';
 import { foldedVisionModel } from '../gpu/folded-model.js';
 import { buildMobileNetV2, foldMobileNetV2, type MobileNetV2Spec } from '../gpu/mobilenet-v2.js';
@@ -65,14 +66,7 @@ import { type F16Error, f16Error } from '../gpu/f16-error.js';
 // ---------------------------------------------------------------------------------------------- options
 
 const argv = process.argv.slice(2);
-const has = (f: string) => argv.includes(f);
-const opt = (name: string): string | undefined => {
-  const eq = argv.find((a) => a.startsWith(`${name}=`));
-  if (eq !== undefined) return eq.slice(name.length + 1);
-  const i = argv.indexOf(name);
-  return i >= 0 && i + 1 < argv.length && !argv[i + 1].startsWith('--') ? argv[i + 1] : undefined;
-};
-const num = (name: string, dflt: number) => (opt(name) !== undefined ? Number(opt(name)) : dflt);
+const { has, opt, num } = cliArgs(argv);
 
 const quick = has('--quick');
 const ALL_ROWS = [

@@ -14,18 +14,13 @@ import { registerKernelFixes, run } from '@cnnviz/core';
 import { fromLayersModel } from '@cnnviz/models';
 import { saliency, smoothGrad } from '@cnnviz/attribution';
 import { transferStyle } from '@cnnviz/synthesis';
+import { cliArgs } from '../gpu/args.js';
 import { startWebgpu } from '../gpu/dawn.js';
 import { buildMobileNetV2 } from '../gpu/mobilenet-v2.js';
 import { type KernelProfile, kernelProfile, printProfile } from '../gpu/profile.js';
 
 const argv = process.argv.slice(2);
-const opt = (name: string): string | undefined => {
-  const eq = argv.find((a) => a.startsWith(`${name}=`));
-  if (eq !== undefined) return eq.slice(name.length + 1);
-  const i = argv.indexOf(name);
-  return i >= 0 && i + 1 < argv.length && !argv[i + 1].startsWith('--') ? argv[i + 1] : undefined;
-};
-const num = (name: string, dflt: number) => (opt(name) !== undefined ? Number(opt(name)) : dflt);
+const { opt, num } = cliArgs(argv);
 const size = num('--size', 224);
 const samples = num('--samples', 4);
 const styleSize = num('--style-size', 128);

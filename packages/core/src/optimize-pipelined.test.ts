@@ -3,7 +3,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
 import { CnnvizError } from './errors.js';
 import { relErr, webgpuRequirement } from './kernels/webgpu-test-setup.js';
-import { optimizationLoop, run, type Step, type StepResult } from './optimize.js';
+import { optimizationLoop, run, type Step } from './optimize.js';
+import { descent } from './test-support/descent.js';
 import './register-gradients.js';
 import { describeNeeding } from './test-support/needs.js';
 
@@ -11,18 +12,6 @@ import { describeNeeding } from './test-support/needs.js';
 // images as the strict order (closed form), an abort that discards the one queued step, and no leaks.
 
 const gpu = await webgpuRequirement();
-
-/** Gradient descent on (v - 3)^2 with step 0.25: v_k = 3 - 3 * 0.5^k, loss_k = 9 * 0.25^k. */
-function descent(v: tf.Variable, calls: number[]): (i: number) => StepResult {
-  return (i) => {
-    calls.push(i);
-    const { value, grad } = tf.valueAndGrad((x: tf.Tensor) => tf.sum(tf.square(tf.sub(x, 3))) as tf.Scalar)(
-      v,
-    );
-    v.assign(tf.sub(v, tf.mul(grad, 0.25)) as tf.Tensor);
-    return { loss: value, image: () => tf.reshape(tf.tile(v, [4]), [2, 2, 1]) as tf.Tensor3D };
-  };
-}
 
 describeNeeding(gpu, 'optimizationLoop pipelined on webgpu', () => {
   it('gives the strict order’s losses and images (closed form), every imageEvery step, and frees the rest', async () => {

@@ -27,6 +27,24 @@ export const DEPTHWISE_DX_MASKED_KERNEL = 'CnnvizDepthwiseBackpropInputMasked';
  */
 export const CONV_DX_MASKED_KERNEL = 'CnnvizConv2DBackpropInputMasked';
 
+/** The programs' geometry from tfjs's Conv2DInfo (the batch, spatial sizes, filter, strides and padding). */
+function geometryOf(info: tf.backend_util.Conv2DInfo): DepthwiseGeometry {
+  return {
+    batch: info.batchSize,
+    inH: info.inHeight,
+    inW: info.inWidth,
+    channels: info.inChannels,
+    outH: info.outHeight,
+    outW: info.outWidth,
+    filterH: info.filterHeight,
+    filterW: info.filterWidth,
+    strideH: info.strideHeight,
+    strideW: info.strideWidth,
+    padTop: info.padInfo.top,
+    padLeft: info.padInfo.left,
+  };
+}
+
 function depthwiseGeometry(
   inputShape: number[],
   filterShape: number[],
@@ -43,23 +61,7 @@ function depthwiseGeometry(
     dimRoundingMode as 'floor' | undefined,
     true,
   );
-  return {
-    multiplier: filterShape[3],
-    g: {
-      batch: info.batchSize,
-      inH: info.inHeight,
-      inW: info.inWidth,
-      channels: info.inChannels,
-      outH: info.outHeight,
-      outW: info.outWidth,
-      filterH: info.filterHeight,
-      filterW: info.filterWidth,
-      strideH: info.strideHeight,
-      strideW: info.strideWidth,
-      padTop: info.padInfo.top,
-      padLeft: info.padInfo.left,
-    },
-  };
+  return { multiplier: filterShape[3], g: geometryOf(info) };
 }
 
 function depthwiseDx(
@@ -131,21 +133,7 @@ export const webgpuConvBackpropInputMaskedFix: KernelFix = {
     if (!isWebGPUBackend(backend) || info.outChannels % 4 !== 0)
       throw new Error('cnnviz: CnnvizConv2DBackpropInputMasked needs webgpu and output channels % 4 == 0');
     const program = new ConvBackpropInputProgram(
-      {
-        batch: info.batchSize,
-        inH: info.inHeight,
-        inW: info.inWidth,
-        channels: info.inChannels,
-        outH: info.outHeight,
-        outW: info.outWidth,
-        outChannels: info.outChannels,
-        filterH: info.filterHeight,
-        filterW: info.filterWidth,
-        strideH: info.strideHeight,
-        strideW: info.strideWidth,
-        padTop: info.padInfo.top,
-        padLeft: info.padInfo.left,
-      },
+      { ...geometryOf(info), outChannels: info.outChannels },
       mask,
     );
     const ins = mask === 'none' ? [dy, filter] : [dy, filter, inputs.y as tf.TensorInfo];

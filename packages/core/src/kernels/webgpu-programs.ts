@@ -53,6 +53,18 @@ function flatDispatch(n: number, workgroup: number): [number, number, number] {
   return [Math.ceil(n / workgroup), 1, 1];
 }
 
+/**
+ * WGSL for one filter tap of a transposed convolution, inside the tap loop: input index `i` (+ padding `pad`) minus
+ * tap `k` reaches output index `o` = (i + pad - k) / s when that is a whole number in [0, out); else `continue`.
+ * With the geometry compiled in, stride 1 needs no division and other strides divide by a constant.
+ */
+function tapCode(i: string, pad: number, k: string, s: number, out: number, o: string): string {
+  return s === 1
+    ? `let ${o} = ${i} + ${pad} - ${k}; if (${o} < 0 || ${o} >= ${out}) { continue; }`
+    : `let t${o} = ${i} + ${pad} - ${k}; if (t${o} < 0 || t${o} % ${s} != 0) { continue; }
+           let ${o} = t${o} / ${s}; if (${o} >= ${out}) { continue; }`;
+}
+
 /** `dy * act'(y)` for ReLU / ReLU6 given the activation output `y`: one dispatch instead of four or five. */
 export class OutputMaskProgram implements WebGPUProgramLike {
   variableNames = ['dy', 'y'];
@@ -186,12 +198,6 @@ export class DepthwiseBackpropInputProgram implements WebGPUProgramLike {
       this.mask === 'none'
         ? 'let g = dy[o];'
         : `let yv = y[o]; let g = select(${t}(0.0), dy[o], ${maskExpr(this.mask, 'yv', t)});`;
-    // Tap kh reaches output row (iy + padT - kh) / sh when that is a whole number in range.
-    const tap = (i: string, pad: number, k: string, s: number, out: number, o: string) =>
-      s === 1
-        ? `let ${o} = ${i} + ${pad} - ${k}; if (${o} < 0 || ${o} >= ${out}) { continue; }`
-        : `let t${o} = ${i} + ${pad} - ${k}; if (t${o} < 0 || t${o} % ${s} != 0) { continue; }
-           let ${o} = t${o} / ${s}; if (${o} >= ${out}) { continue; }`;
     return `
       fn main(index : i32) {
         if (index < uniforms.size) {
@@ -203,9 +209,9 @@ export class DepthwiseBackpropInputProgram implements WebGPUProgramLike {
           let b = rest / ${g.inH};
           var acc = ${t}(0.0);
           for (var kh = 0; kh < ${g.filterH}; kh++) {
-            ${tap('iy', g.padTop, 'kh', g.strideH, g.outH, 'oy')}
+            ${tapCode('iy', g.padTop, 'kh', g.strideH, g.outH, 'oy')}
             for (var kw = 0; kw < ${g.filterW}; kw++) {
-              ${tap('ix', g.padLeft, 'kw', g.strideW, g.outW, 'ox')}
+              ${tapCode('ix', g.padLeft, 'kw', g.strideW, g.outW, 'ox')}
               let o = ((b * ${g.outH} + oy) * ${g.outW} + ox) * ${cv} + c;
               ${load}
               acc = acc + g * W[(kh * ${g.filterW} + kw) * ${cv} + c];
@@ -346,11 +352,6 @@ export class ConvBackpropInputProgram implements WebGPUProgramLike {
       this.mask === 'none'
         ? 'let d = dy[o + k];'
         : `let yv = y[o + k]; let d = select(vec4<f32>(0.0), dy[o + k], ${maskExpr(this.mask, 'yv', 'vec4<f32>')});`;
-    const tap = (i: string, pad: number, k: string, s: number, out: number, o: string) =>
-      s === 1
-        ? `let ${o} = ${i} + ${pad} - ${k}; if (${o} < 0 || ${o} >= ${out}) { continue; }`
-        : `let t${o} = ${i} + ${pad} - ${k}; if (t${o} < 0 || t${o} % ${s} != 0) { continue; }
-           let ${o} = t${o} / ${s}; if (${o} >= ${out}) { continue; }`;
     // dy, y and W are read as vec4 (their last axis, the output channels, is a multiple of 4).
     return `
       fn main(index : i32) {
@@ -363,9 +364,9 @@ export class ConvBackpropInputProgram implements WebGPUProgramLike {
           let b = rest / ${g.inH};
           var acc = 0.0;
           for (var kh = 0; kh < ${g.filterH}; kh++) {
-            ${tap('iy', g.padTop, 'kh', g.strideH, g.outH, 'oy')}
+            ${tapCode('iy', g.padTop, 'kh', g.strideH, g.outH, 'oy')}
             for (var kw = 0; kw < ${g.filterW}; kw++) {
-              ${tap('ix', g.padLeft, 'kw', g.strideW, g.outW, 'ox')}
+              ${tapCode('ix', g.padLeft, 'kw', g.strideW, g.outW, 'ox')}
               let o = ((b * ${g.outH} + oy) * ${g.outW} + ox) * ${cov};
               let wrow = ((kh * ${g.filterW} + kw) * ${g.channels} + ci) * ${cov};
               for (var k = 0; k < ${cov}; k++) {
