@@ -132,6 +132,12 @@ function depthwiseUniforms(g: DepthwiseGeometry, components: number): ProgramUni
   ].map((v) => ({ type: 'int32', data: [v] }));
 }
 
+/** A shader key part for a geometry compiled into the shader (the batch is not: it only bounds the index). */
+function geometryKey(g: DepthwiseGeometry): string {
+  const { inH, inW, channels, outH, outW, filterH, filterW, strideH, strideW, padTop, padLeft } = g;
+  return [inH, inW, channels, outH, outW, filterH, filterW, strideH, strideW, padTop, padLeft].join('_');
+}
+
 const DEPTHWISE_UNIFORMS =
   'inH : i32, inW : i32, cv : i32, outH : i32, outW : i32, fh : i32, fw : i32, sh : i32, sw : i32, padT : i32, padL : i32,';
 
@@ -169,21 +175,7 @@ export class DepthwiseBackpropInputProgram implements WebGPUProgramLike {
       (g.batch * g.inH * g.inW * g.channels) / this.outputComponent,
       this.workgroupSize[0],
     );
-    // The batch is not compiled in (it only bounds the index, through uniforms.size).
-    const geo = [
-      g.inH,
-      g.inW,
-      g.channels,
-      g.outH,
-      g.outW,
-      g.filterH,
-      g.filterW,
-      g.strideH,
-      g.strideW,
-      g.padTop,
-      g.padLeft,
-    ];
-    this.shaderKey = `cnnvizDepthwiseDx_${mask}_${this.outputComponent}_${geo.join('_')}`;
+    this.shaderKey = `cnnvizDepthwiseDx_${mask}_${this.outputComponent}_${geometryKey(g)}`;
   }
 
   uniformData(): ProgramUniform[] {
@@ -328,21 +320,7 @@ export class ConvBackpropInputProgram implements WebGPUProgramLike {
     this.outputShape = [g.batch, g.inH, g.inW, g.channels];
     this.dispatchLayout = { x: [0, 1, 2, 3] };
     this.dispatch = flatDispatch(g.batch * g.inH * g.inW * g.channels, this.workgroupSize[0]);
-    const geo = [
-      g.inH,
-      g.inW,
-      g.channels,
-      g.outH,
-      g.outW,
-      g.outChannels,
-      g.filterH,
-      g.filterW,
-      g.strideH,
-      g.strideW,
-      g.padTop,
-      g.padLeft,
-    ];
-    this.shaderKey = `cnnvizConvDx_${mask}_${geo.join('_')}`;
+    this.shaderKey = `cnnvizConvDx_${mask}_${g.outChannels}_${geometryKey(g)}`;
   }
 
   getUserCode(): string {
