@@ -1,6 +1,9 @@
+import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { resize, type VisionModel } from '@cnnviz/core';
-import { fromLayersModel, images, zoo } from '@cnnviz/models';
+import { fromLayersModel, images, setAssetBase, zoo } from '@cnnviz/models';
 import { saliency, smoothGrad, spearman } from '@cnnviz/attribution';
 import { buildMobileNetV2 } from './mobilenet-v2.js';
 
@@ -93,12 +96,35 @@ export interface F16Error {
   smoothGrad: { samples: number; relErr: number; spearman: number };
 }
 
+/**
+ * Run from the packed bundle (.gpu/run.mjs, in the repository root of a device run), the zoo's weight package is
+ * in the working tree but not where Node resolves packages from the bundle: link it into .gpu/node_modules, and
+ * point the asset base at the tree's photos.
+ */
+function linkZooWeights(): void {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const pkg = resolve('packages/zoo-mobilenet-v2');
+  const link = join(here, 'node_modules/@cnnviz/zoo-mobilenet-v2');
+  if (basename(here) !== '.gpu') return;
+  // The bundled photos too: the bundle looks for them beside itself.
+  if (existsSync(resolve('packages/models/assets/images')))
+    setAssetBase(pathToFileURL(resolve('packages/models/assets/')));
+  if (!existsSync(join(pkg, 'package.json')) || existsSync(link)) return;
+  try {
+    mkdirSync(dirname(link), { recursive: true });
+    symlinkSync(pkg, link, 'dir');
+  } catch {
+    // Then the random-weight fallback says so.
+  }
+}
+
 /** Trained MobileNetV2 and the cat photo where the working tree has them, else random weights and noise. */
 export async function f16Error(size: number, samples: number): Promise<F16Error> {
   let model: VisionModel;
   let what: string;
   let image: tf.Tensor3D;
   let dispose: () => void;
+  linkZooWeights();
   try {
     model = await zoo.mobilenetV2Features({ inputSize: 224 });
     const cat = await images.load('chelsea', { channels: 3 });
@@ -106,11 +132,12 @@ export async function f16Error(size: number, samples: number): Promise<F16Error>
     cat.dispose();
     what = 'MobileNetV2 (trained, zoo), chelsea 224px';
     dispose = () => image.dispose();
-  } catch {
+  } catch (e) {
+    const why = (e as Error).message.split('\n')[0];
     const spec = buildMobileNetV2(size, 1000);
     model = fromLayersModel(spec.model);
     image = tf.randomUniform([size, size, 3], 0, 1, 'float32', 14) as tf.Tensor3D;
-    what = `MobileNetV2 (random weights: the zoo weights are not in this tree), noise ${size}px`;
+    what = `MobileNetV2 (random weights; no zoo model here: ${why}), noise ${size}px`;
     dispose = () => {
       image.dispose();
       spec.model.dispose();
