@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { objectiveGradient, type VisionModel } from '@cnnviz/core';
+import { objectiveGradient, reduceChannels, type VisionModel } from '@cnnviz/core';
 import { batchSize, bytesPerSample, step, type BatchOptions } from './batching.js';
 import type { ResolvedTarget } from './target.js';
 
@@ -50,12 +50,12 @@ export function range(start: number, end: number): number[] {
 
 /** `[N,H,W,C]` → `[N,H,W]`: the largest |value| over channels (Simonyan et al.'s saliency map). */
 export function maxAbsOverChannels(raw: tf.Tensor4D): tf.Tensor3D {
-  return tf.tidy(() => tf.max(tf.abs(raw), 3));
+  return reduceChannels(raw, 'maxAbs') as tf.Tensor3D;
 }
 
 /** `[N,H,W,C]` → `[N,H,W]`: the signed sum over channels, so the map keeps IG's completeness. */
 export function sumOverChannels(raw: tf.Tensor4D): tf.Tensor3D {
-  return tf.sum(raw, 3);
+  return reduceChannels(raw, 'sum') as tf.Tensor3D;
 }
 
 /**

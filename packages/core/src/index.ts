@@ -15,6 +15,7 @@ export * from './gram.js';
 export * from './pool.js';
 export * from './kernels/webgpu-fused-input-conv.js';
 export * from './kernels/webgpu-counter-noise.js';
+export * from './kernels/webgpu-reduce-channels.js';
 export * from './backend-select.js';
 export * from './gpu-adapter.js';
 export * from './self-test.js';

@@ -3,19 +3,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CnnvizError } from './errors.js';
 import { optimizationLoop, run, type Step, type StepResult } from './optimize.js';
+import { descent } from './test-support/descent.js';
 import './register-gradients.js';
-
-/** Gradient descent on (v - 3)^2 with step 0.25: v_k = 3 - 3 * 0.5^k from v_0 = 0, loss read before the update. */
-function descent(v: tf.Variable, calls: number[]): (i: number) => StepResult {
-  return (i) => {
-    calls.push(i);
-    const { value, grad } = tf.valueAndGrad((x: tf.Tensor) => tf.sum(tf.square(tf.sub(x, 3))) as tf.Scalar)(
-      v,
-    );
-    v.assign(tf.sub(v, tf.mul(grad, 0.25)) as tf.Tensor);
-    return { loss: value, image: () => tf.reshape(tf.tile(v, [4]), [2, 2, 1]) as tf.Tensor3D };
-  };
-}
 
 function codeOf(e: unknown): string | undefined {
   return CnnvizError.isInstance(e) ? e.code : undefined;

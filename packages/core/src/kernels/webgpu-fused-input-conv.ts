@@ -1,7 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { CnnvizError } from '../errors.js';
 import { dilateFilter } from './conv-ops.js';
-import { DEPTHWISE_DX_MASKED_KERNEL, OUTPUT_MASK_KERNEL } from './webgpu-kernel-fixes.js';
+import {
+  CONV_DX_MASKED_KERNEL,
+  DEPTHWISE_DX_MASKED_KERNEL,
+  OUTPUT_MASK_KERNEL,
+} from './webgpu-kernel-fixes.js';
 
 /** Activations the fused convolution applies in the same kernel (all backends implement these three). */
 export type FusedInputConvActivation = 'linear' | 'relu' | 'relu6';
@@ -32,6 +36,28 @@ function activationOverridden(activation: FusedInputConvActivation): boolean {
   if (kernel === undefined) return false;
   const slots = (globalThis as Record<symbol, unknown>)[OVERRIDES_KEY] as Map<string, unknown> | undefined;
   return slots?.has(kernel) === true;
+}
+
+/**
+ * tfjs env flag (default false): on webgpu, take the input gradient of 1x1 convolutions in fusedInputOnlyConv2d as
+ * one matmul instead of tfjs's Conv2DBackpropInput. `tf.env().set(POINTWISE_DX_MATMUL_FLAG, true)`; the GPU bench
+ * times both.
+ */
+export const POINTWISE_DX_MATMUL_FLAG = 'CNNVIZ_WEBGPU_POINTWISE_DX_MATMUL';
+tf.env().registerFlag(POINTWISE_DX_MATMUL_FLAG, () => false);
+
+/** A 1x1 convolution with stride 1 and no padding: output pixel i is input pixel i times the filter. */
+function pointwise(
+  filter: tf.Tensor4D,
+  inShape: number[],
+  strides: number | [number, number],
+  pad: FusedInputConvOptions['pad'],
+): boolean {
+  const [kh, kw] = filter.shape;
+  const unit = typeof strides === 'number' ? strides === 1 : strides.every((s) => s === 1);
+  const noPad =
+    pad === 'same' || pad === 'valid' || (Array.isArray(pad) && pad.every((p) => p[0] === 0 && p[1] === 0));
+  return kh === 1 && kw === 1 && unit && noPad && inShape.length === 4;
 }
 
 /**
@@ -115,6 +141,21 @@ export function fusedInputOnlyConv2d(
             mask,
           } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
         }
+        const pointwiseDx = !depthwise && pointwise(w, input.shape, strides, pad);
+        // A spatial conv (the stem 3x3 of most nets): input gradient and mask in one dispatch where registered.
+        if (
+          !depthwise &&
+          !pointwiseDx &&
+          w.shape[3] % 4 === 0 &&
+          tf.getKernel(CONV_DX_MASKED_KERNEL, backendName)
+        ) {
+          const ins: tf.NamedTensorMap = { dy, filter: w };
+          if (mask !== 'none') ins.y = out;
+          return tf.engine().runKernel(CONV_DX_MASKED_KERNEL, ins, {
+            ...gradAttrs,
+            mask,
+          } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+        }
         let dyAct = dy;
         if (mask !== 'none' && tf.getKernel(OUTPUT_MASK_KERNEL, backendName)) {
           dyAct = tf.engine().runKernel(OUTPUT_MASK_KERNEL, { dy, y: out }, {
@@ -124,6 +165,19 @@ export function fusedInputOnlyConv2d(
         // ReLU6 from its output: passes where 0 < y < 6 (stock's 0 < x <= 6 differs only at x == 6 exactly).
         else if (activation === 'relu6')
           dyAct = tf.mul(dy, tf.logicalAnd(tf.greater(out, 0), tf.less(out, 6)));
+        if (backendName === 'webgpu' && pointwiseDx && tf.env().getBool(POINTWISE_DX_MATMUL_FLAG)) {
+          // A 1x1 stride-1 conv's input gradient is one matrix product, dy · Wᵀ: tfjs's tiled matmul instead of
+          // its naive transposed-conv shader. Behind a flag until a GPU run decides: on lavapipe the two were
+          // within the noise of a loaded host, and tfjs's matmul with a transposed operand may lose its vec4 path.
+          const [n, h, wd, ci] = shape;
+          const co = w.shape[3];
+          return tf.tidy(() =>
+            tf.reshape(
+              tf.matMul(tf.reshape(dyAct, [n * h * wd, co]), tf.reshape(w, [ci, co]), false, true),
+              shape,
+            ),
+          ) as tf.Tensor4D;
+        }
         return tf
           .engine()
           .runKernel(

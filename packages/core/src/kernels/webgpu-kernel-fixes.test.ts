@@ -7,7 +7,12 @@ import { withGradientOverrides } from '../overrides.js';
 import { createRng } from '../random.js';
 import { kernelFixNames, registerKernelFixes, unregisterKernelFixes } from './index.js';
 import { counterNormal } from './webgpu-counter-noise.js';
-import { fusedInputOnlyConv2d, type FusedInputConvOptions } from './webgpu-fused-input-conv.js';
+import { reduceChannels } from './webgpu-reduce-channels.js';
+import {
+  fusedInputOnlyConv2d,
+  type FusedInputConvOptions,
+  POINTWISE_DX_MATMUL_FLAG,
+} from './webgpu-fused-input-conv.js';
 import { describeNeeding } from '../test-support/needs.js';
 import { relErr, webgpuRequirement } from './webgpu-test-setup.js';
 
@@ -78,6 +83,8 @@ describeNeeding(gpu, `webgpu kernels and gradients on Dawn`, () => {
         'webgpu:Conv2DBackpropFilter',
         'webgpu:DepthwiseConv2dNativeBackpropInput',
         'webgpu:DepthwiseConv2dNativeBackpropFilter',
+        'webgpu:CnnvizReduceChannels',
+        'webgpu:CnnvizConv2DBackpropInputMasked',
       ]),
     );
   });
@@ -133,6 +140,39 @@ describeNeeding(gpu, `webgpu kernels and gradients on Dawn`, () => {
     }
   });
 
+  it('reduceChannels: one webgpu dispatch equals tf.max(tf.abs)/tf.sum on cpu (C = 1, 3, 5), NaN propagates', async () => {
+    for (const shape of [
+      [2, 5, 7, 3],
+      [1, 4, 4, 5],
+      [3, 6, 1],
+    ]) {
+      for (const op of ['maxAbs', 'sum'] as const) {
+        await tf.setBackend('cpu');
+        const ref = tf.tidy(() => {
+          const x = input(shape, 11, 3);
+          return op === 'maxAbs' ? tf.max(tf.abs(x), -1) : tf.sum(x, -1);
+        });
+        const want = (await ref.data()) as Float32Array;
+        ref.dispose();
+        registerKernelFixes('webgpu');
+        await tf.setBackend('webgpu');
+        const before = tf.memory().numTensors;
+        const got = tf.tidy(() => reduceChannels(input(shape, 11, 3), op));
+        expect(got.shape).toEqual(shape.slice(0, -1));
+        expect(relErr(want, (await got.data()) as Float32Array)).toBeLessThan(1e-6);
+        got.dispose();
+        expect(tf.memory().numTensors).toBe(before);
+      }
+    }
+    // NaN in any channel gives NaN for that pixel, as tf.max does; the others are untouched.
+    const x = tf.tensor3d([1, -4, NaN, 2, -3, 0.5], [1, 2, 3]);
+    const m = reduceChannels(x, 'maxAbs');
+    const v = await m.data();
+    expect(Number.isNaN(v[0])).toBe(true);
+    expect(v[1]).toBe(3);
+    tf.dispose([x, m]);
+  });
+
   it('fusedInputOnlyConv2d: one fused forward, input gradient (masked kernels on webgpu) equals the unfused cpu gradient', async () => {
     const cases: [number[], number[], FusedInputConvOptions][] = [
       [[1, 6, 6, 4], [1, 1, 4, 8], { pad: 'same', activation: 'relu6' }],
@@ -154,44 +194,66 @@ describeNeeding(gpu, `webgpu kernels and gradients on Dawn`, () => {
         },
       ],
       [[1, 5, 5, 8], [1, 1, 8, 4], { pad: 'valid', activation: 'linear' }],
+      // Spatial convs (the masked full-conv input gradient): valid/linear, and stride 2 with uneven padding.
+      [[1, 6, 6, 5], [3, 3, 5, 4], { pad: 'valid', activation: 'linear' }],
+      [
+        [1, 9, 9, 3],
+        [3, 3, 3, 8],
+        {
+          pad: [
+            [0, 0],
+            [1, 0],
+            [0, 1],
+            [0, 0],
+          ],
+          strides: 2,
+          activation: 'relu6',
+        },
+      ],
     ];
-    for (const [xs, ws, o] of cases) {
-      const cout = o.depthwise ? ws[2] : ws[3];
-      const make = () => {
-        // Scaled so that ReLU6 both clips (> 6) and passes.
-        const x = input(xs, 7, 4) as tf.Tensor4D;
-        const w = input(ws, 8) as tf.Tensor4D;
-        const bias = input([cout], 9) as tf.Tensor1D;
-        return { x, w, opts: { ...o, bias } };
-      };
-      // cpu: unfused stock ops (the reference); webgpu: the fused op.
-      await tf.setBackend('cpu');
-      const ref = tf.tidy(() => {
-        const { x, w, opts } = make();
-        const up = input(unfusedConv(x, w, opts).shape, 10);
-        return [
-          unfusedConv(x, w, opts),
-          tf.grad((a: tf.Tensor) => tf.sum(tf.mul(unfusedConv(a as tf.Tensor4D, w, opts), up)))(x),
-        ];
-      });
-      const refVals = await Promise.all(ref.map((t) => t.data() as Promise<Float32Array>));
-      tf.dispose(ref);
-      registerKernelFixes('webgpu');
-      await tf.setBackend('webgpu');
-      const got = tf.tidy(() => {
-        const { x, w, opts } = make();
-        const y = fusedInputOnlyConv2d(x, w, opts);
-        const up = input(y.shape, 10);
-        return [
-          y,
-          tf.grad((a: tf.Tensor) => tf.sum(tf.mul(fusedInputOnlyConv2d(a as tf.Tensor4D, w, opts), up)))(x),
-        ];
-      });
-      const gotVals = await Promise.all(got.map((t) => t.data() as Promise<Float32Array>));
-      tf.dispose(got);
-      expect(relErr(refVals[0], gotVals[0])).toBeLessThan(1e-5);
-      expect(relErr(refVals[1], gotVals[1])).toBeLessThan(1e-5);
+    for (const matmul of [false, true]) {
+      tf.env().set(POINTWISE_DX_MATMUL_FLAG, matmul);
+      for (const [xs, ws, o] of cases) {
+        // With the flag, only the 1x1 convs take another path (their input gradient as one matmul).
+        if (matmul && (o.depthwise || ws[0] !== 1 || ws[1] !== 1)) continue;
+        const cout = o.depthwise ? ws[2] : ws[3];
+        const make = () => {
+          // Scaled so that ReLU6 both clips (> 6) and passes.
+          const x = input(xs, 7, 4) as tf.Tensor4D;
+          const w = input(ws, 8) as tf.Tensor4D;
+          const bias = input([cout], 9) as tf.Tensor1D;
+          return { x, w, opts: { ...o, bias } };
+        };
+        // cpu: unfused stock ops (the reference); webgpu: the fused op.
+        await tf.setBackend('cpu');
+        const ref = tf.tidy(() => {
+          const { x, w, opts } = make();
+          const up = input(unfusedConv(x, w, opts).shape, 10);
+          return [
+            unfusedConv(x, w, opts),
+            tf.grad((a: tf.Tensor) => tf.sum(tf.mul(unfusedConv(a as tf.Tensor4D, w, opts), up)))(x),
+          ];
+        });
+        const refVals = await Promise.all(ref.map((t) => t.data() as Promise<Float32Array>));
+        tf.dispose(ref);
+        registerKernelFixes('webgpu');
+        await tf.setBackend('webgpu');
+        const got = tf.tidy(() => {
+          const { x, w, opts } = make();
+          const y = fusedInputOnlyConv2d(x, w, opts);
+          const up = input(y.shape, 10);
+          return [
+            y,
+            tf.grad((a: tf.Tensor) => tf.sum(tf.mul(fusedInputOnlyConv2d(a as tf.Tensor4D, w, opts), up)))(x),
+          ];
+        });
+        const gotVals = await Promise.all(got.map((t) => t.data() as Promise<Float32Array>));
+        tf.dispose(got);
+        expect(relErr(refVals[0], gotVals[0])).toBeLessThan(1e-5);
+        expect(relErr(refVals[1], gotVals[1])).toBeLessThan(1e-5);
+      }
     }
+    tf.env().set(POINTWISE_DX_MATMUL_FLAG, false);
   });
 
   it('gradients on webgpu match central finite differences: conv, max-pool over negative windows, depthwise, dense', async () => {

@@ -2,7 +2,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { type KernelArgs, isNHWC, noDilation, runOps, wrap } from './kernel-util.js';
 import { type KernelFix } from './registry.js';
 import { webgpuCounterNormalFix } from './webgpu-counter-noise.js';
+import { webgpuReduceChannelsFix } from './webgpu-reduce-channels.js';
 import {
+  ConvBackpropInputProgram,
   type DepthwiseGeometry,
   DepthwiseBackpropFilterProgram,
   DepthwiseBackpropInputProgram,
@@ -18,6 +20,30 @@ export const OUTPUT_MASK_KERNEL = 'CnnvizOutputMask';
  * (inputs { dy, filter, y }; attrs as DepthwiseConv2dNativeBackpropInput plus { mask }).
  */
 export const DEPTHWISE_DX_MASKED_KERNEL = 'CnnvizDepthwiseBackpropInputMasked';
+/**
+ * Kernel cnnviz registers on webgpu: a full convolution's input gradient with the output activation's mask applied
+ * to dy (inputs { dy, filter, y? }; attrs as Conv2DBackpropInput plus { mask: 'none'|'relu'|'relu6' }). NHWC, no
+ * dilation, output channels a multiple of 4.
+ */
+export const CONV_DX_MASKED_KERNEL = 'CnnvizConv2DBackpropInputMasked';
+
+/** The programs' geometry from tfjs's Conv2DInfo (the batch, spatial sizes, filter, strides and padding). */
+function geometryOf(info: tf.backend_util.Conv2DInfo): DepthwiseGeometry {
+  return {
+    batch: info.batchSize,
+    inH: info.inHeight,
+    inW: info.inWidth,
+    channels: info.inChannels,
+    outH: info.outHeight,
+    outW: info.outWidth,
+    filterH: info.filterHeight,
+    filterW: info.filterWidth,
+    strideH: info.strideHeight,
+    strideW: info.strideWidth,
+    padTop: info.padInfo.top,
+    padLeft: info.padInfo.left,
+  };
+}
 
 function depthwiseGeometry(
   inputShape: number[],
@@ -35,23 +61,7 @@ function depthwiseGeometry(
     dimRoundingMode as 'floor' | undefined,
     true,
   );
-  return {
-    multiplier: filterShape[3],
-    g: {
-      batch: info.batchSize,
-      inH: info.inHeight,
-      inW: info.inWidth,
-      channels: info.inChannels,
-      outH: info.outHeight,
-      outW: info.outWidth,
-      filterH: info.filterHeight,
-      filterW: info.filterWidth,
-      strideH: info.strideHeight,
-      strideW: info.strideWidth,
-      padTop: info.padInfo.top,
-      padLeft: info.padInfo.left,
-    },
-  };
+  return { multiplier: filterShape[3], g: geometryOf(info) };
 }
 
 function depthwiseDx(
@@ -98,6 +108,36 @@ export const webgpuDepthwiseBackpropInputMaskedFix: KernelFix = {
     const mask = (args.attrs as { mask?: OutputMask } | undefined)?.mask ?? 'none';
     const stock = tf.getKernel(tf.DepthwiseConv2dNativeBackpropInput, 'webgpu');
     return depthwiseDx(args, mask, stock);
+  },
+};
+
+/** Full-convolution input gradient through a ReLU/ReLU6 (or none) given its output, in one dispatch. */
+export const webgpuConvBackpropInputMaskedFix: KernelFix = {
+  name: `webgpu:${CONV_DX_MASKED_KERNEL}`,
+  kernelName: CONV_DX_MASKED_KERNEL,
+  backendName: 'webgpu',
+  make: () => (args) => {
+    const { inputs, backend, attrs } = args as unknown as KernelArgs;
+    const a = attrs as unknown as tf.Conv2DBackpropInputAttrs & { mask?: OutputMask };
+    const mask = a.mask ?? 'none';
+    const dy = inputs.dy as tf.TensorInfo;
+    const filter = inputs.filter as tf.TensorInfo;
+    const info = tf.backend_util.computeConv2DInfo(
+      a.inputShape,
+      filter.shape as [number, number, number, number],
+      a.strides,
+      1,
+      a.pad,
+      a.dimRoundingMode,
+    );
+    if (!isWebGPUBackend(backend) || info.outChannels % 4 !== 0)
+      throw new Error('cnnviz: CnnvizConv2DBackpropInputMasked needs webgpu and output channels % 4 == 0');
+    const program = new ConvBackpropInputProgram(
+      { ...geometryOf(info), outChannels: info.outChannels },
+      mask,
+    );
+    const ins = mask === 'none' ? [dy, filter] : [dy, filter, inputs.y as tf.TensorInfo];
+    return backend.runWebGPUProgram(program, ins, 'float32');
   },
 };
 
@@ -238,5 +278,7 @@ export const webgpuKernelFixes: KernelFix[] = [
   webgpuDepthwiseBackpropFilterFix,
   webgpuOutputMaskFix,
   webgpuDepthwiseBackpropInputMaskedFix,
+  webgpuConvBackpropInputMaskedFix,
   webgpuCounterNormalFix,
+  webgpuReduceChannelsFix,
 ];

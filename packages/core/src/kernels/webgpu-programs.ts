@@ -53,6 +53,18 @@ function flatDispatch(n: number, workgroup: number): [number, number, number] {
   return [Math.ceil(n / workgroup), 1, 1];
 }
 
+/**
+ * WGSL for one filter tap of a transposed convolution, inside the tap loop: input index `i` (+ padding `pad`) minus
+ * tap `k` reaches output index `o` = (i + pad - k) / s when that is a whole number in [0, out); else `continue`.
+ * With the geometry compiled in, stride 1 needs no division and other strides divide by a constant.
+ */
+function tapCode(i: string, pad: number, k: string, s: number, out: number, o: string): string {
+  return s === 1
+    ? `let ${o} = ${i} + ${pad} - ${k}; if (${o} < 0 || ${o} >= ${out}) { continue; }`
+    : `let t${o} = ${i} + ${pad} - ${k}; if (t${o} < 0 || t${o} % ${s} != 0) { continue; }
+           let ${o} = t${o} / ${s}; if (${o} >= ${out}) { continue; }`;
+}
+
 /** `dy * act'(y)` for ReLU / ReLU6 given the activation output `y`: one dispatch instead of four or five. */
 export class OutputMaskProgram implements WebGPUProgramLike {
   variableNames = ['dy', 'y'];
@@ -120,6 +132,12 @@ function depthwiseUniforms(g: DepthwiseGeometry, components: number): ProgramUni
   ].map((v) => ({ type: 'int32', data: [v] }));
 }
 
+/** A shader key part for a geometry compiled into the shader (the batch is not: it only bounds the index). */
+function geometryKey(g: DepthwiseGeometry): string {
+  const { inH, inW, channels, outH, outW, filterH, filterW, strideH, strideW, padTop, padLeft } = g;
+  return [inH, inW, channels, outH, outW, filterH, filterW, strideH, strideW, padTop, padLeft].join('_');
+}
+
 const DEPTHWISE_UNIFORMS =
   'inH : i32, inW : i32, cv : i32, outH : i32, outW : i32, fh : i32, fw : i32, sh : i32, sw : i32, padT : i32, padL : i32,';
 
@@ -128,6 +146,10 @@ const DEPTHWISE_UNIFORMS =
  * filter taps that reach each input pixel for any stride; optionally applies the output activation's mask to
  * dy on the fly (the forward was conv + bias + ReLU6 in one kernel). Stock tfjs runs this as one scalar
  * invocation per element with float divisions per tap, several times slower than the forward convolution.
+ * The geometry is compiled into the shader (one shader per layer shape, compiled once and cached by its key):
+ * with uniforms every index needed integer divisions by unknown divisors, which made this kernel 7x slower than
+ * the forward depthwise conv on lavapipe; with constants they become shifts and multiplies, and stride-1 taps
+ * need no division at all.
  */
 export class DepthwiseBackpropInputProgram implements WebGPUProgramLike {
   variableNames: string[];
@@ -153,7 +175,7 @@ export class DepthwiseBackpropInputProgram implements WebGPUProgramLike {
       (g.batch * g.inH * g.inW * g.channels) / this.outputComponent,
       this.workgroupSize[0],
     );
-    this.shaderKey = `cnnvizDepthwiseDx_${mask}_${this.outputComponent}`;
+    this.shaderKey = `cnnvizDepthwiseDx_${mask}_${this.outputComponent}_${geometryKey(g)}`;
   }
 
   uniformData(): ProgramUniform[] {
@@ -161,7 +183,9 @@ export class DepthwiseBackpropInputProgram implements WebGPUProgramLike {
   }
 
   getUserCode(): string {
+    const g = this.geometry;
     const t = this.outputComponent === 4 ? 'vec4<f32>' : 'f32';
+    const cv = g.channels / this.outputComponent;
     const load =
       this.mask === 'none'
         ? 'let g = dy[o];'
@@ -169,26 +193,20 @@ export class DepthwiseBackpropInputProgram implements WebGPUProgramLike {
     return `
       fn main(index : i32) {
         if (index < uniforms.size) {
-          let c = index % uniforms.cv;
-          var rest = index / uniforms.cv;
-          let ix = rest % uniforms.inW;
-          rest = rest / uniforms.inW;
-          let iy = rest % uniforms.inH;
-          let b = rest / uniforms.inH;
+          let c = index % ${cv};
+          var rest = index / ${cv};
+          let ix = rest % ${g.inW};
+          rest = rest / ${g.inW};
+          let iy = rest % ${g.inH};
+          let b = rest / ${g.inH};
           var acc = ${t}(0.0);
-          for (var kh = 0; kh < uniforms.fh; kh++) {
-            let ty = iy + uniforms.padT - kh;
-            if (ty < 0 || ty % uniforms.sh != 0) { continue; }
-            let oy = ty / uniforms.sh;
-            if (oy >= uniforms.outH) { continue; }
-            for (var kw = 0; kw < uniforms.fw; kw++) {
-              let tx = ix + uniforms.padL - kw;
-              if (tx < 0 || tx % uniforms.sw != 0) { continue; }
-              let ox = tx / uniforms.sw;
-              if (ox >= uniforms.outW) { continue; }
-              let o = ((b * uniforms.outH + oy) * uniforms.outW + ox) * uniforms.cv + c;
+          for (var kh = 0; kh < ${g.filterH}; kh++) {
+            ${tapCode('iy', g.padTop, 'kh', g.strideH, g.outH, 'oy')}
+            for (var kw = 0; kw < ${g.filterW}; kw++) {
+              ${tapCode('ix', g.padLeft, 'kw', g.strideW, g.outW, 'ox')}
+              let o = ((b * ${g.outH} + oy) * ${g.outW} + ox) * ${cv} + c;
               ${load}
-              acc = acc + g * W[(kh * uniforms.fw + kw) * uniforms.cv + c];
+              acc = acc + g * W[(kh * ${g.filterW} + kw) * ${cv} + c];
             }
           }
           result[index] = acc;
@@ -265,6 +283,77 @@ export class DepthwiseBackpropFilterProgram implements WebGPUProgramLike {
         }
         if (localIndex == 0u && out < uniforms.outShape[0] * uniforms.outShape[1] * uniforms.cv) {
           result[out] = partial[0];
+        }
+      }`;
+  }
+}
+
+/** Geometry of a full convolution's input gradient (no dilation; a dilated filter arrives zero-inserted), NHWC. */
+export interface ConvGeometry extends DepthwiseGeometry {
+  outChannels: number;
+}
+
+/**
+ * dx of a full convolution, one input element per invocation, the output channels read four at a time (vec4 of
+ * dy, y and the filter row W[kh,kw,ci,:]), only the taps that reach the pixel visited, the geometry compiled in,
+ * and optionally the output activation's mask applied to dy on the fly. Stock tfjs (its default naive kernel)
+ * reads scalars with float divisions per tap, and the mask is a separate pass: on MobileNetV2's stem (3x3,
+ * stride 2, 3 -> 32 channels) that single dispatch was a tenth of a saliency step on lavapipe.
+ */
+export class ConvBackpropInputProgram implements WebGPUProgramLike {
+  variableNames: string[];
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number] = [64, 1, 1];
+  size = true;
+  variableComponents: number[];
+
+  constructor(
+    readonly geometry: ConvGeometry,
+    private readonly mask: OutputMask,
+  ) {
+    const g = geometry;
+    this.variableNames = mask === 'none' ? ['dy', 'W'] : ['dy', 'W', 'y'];
+    this.variableComponents = this.variableNames.map(() => 4);
+    this.outputShape = [g.batch, g.inH, g.inW, g.channels];
+    this.dispatchLayout = { x: [0, 1, 2, 3] };
+    this.dispatch = flatDispatch(g.batch * g.inH * g.inW * g.channels, this.workgroupSize[0]);
+    this.shaderKey = `cnnvizConvDx_${mask}_${g.outChannels}_${geometryKey(g)}`;
+  }
+
+  getUserCode(): string {
+    const g = this.geometry;
+    const cov = g.outChannels / 4;
+    const load =
+      this.mask === 'none'
+        ? 'let d = dy[o + k];'
+        : `let yv = y[o + k]; let d = select(vec4<f32>(0.0), dy[o + k], ${maskExpr(this.mask, 'yv', 'vec4<f32>')});`;
+    // dy, y and W are read as vec4 (their last axis, the output channels, is a multiple of 4).
+    return `
+      fn main(index : i32) {
+        if (index < uniforms.size) {
+          let ci = index % ${g.channels};
+          var rest = index / ${g.channels};
+          let ix = rest % ${g.inW};
+          rest = rest / ${g.inW};
+          let iy = rest % ${g.inH};
+          let b = rest / ${g.inH};
+          var acc = 0.0;
+          for (var kh = 0; kh < ${g.filterH}; kh++) {
+            ${tapCode('iy', g.padTop, 'kh', g.strideH, g.outH, 'oy')}
+            for (var kw = 0; kw < ${g.filterW}; kw++) {
+              ${tapCode('ix', g.padLeft, 'kw', g.strideW, g.outW, 'ox')}
+              let o = ((b * ${g.outH} + oy) * ${g.outW} + ox) * ${cov};
+              let wrow = ((kh * ${g.filterW} + kw) * ${g.channels} + ci) * ${cov};
+              for (var k = 0; k < ${cov}; k++) {
+                ${load}
+                acc = acc + dot(d, W[wrow + k]);
+              }
+            }
+          }
+          result[index] = acc;
         }
       }`;
   }
