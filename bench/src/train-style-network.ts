@@ -6,6 +6,7 @@
 //   npx tsx --tsconfig tsconfig.json bench/src/train-style-network.ts --photos DIR --style starry_night \
 //       [--holdout a.jpg,b.jpg] [--out out/style-starry-night] [--minutes 110] [--size 128] [--batch 2]
 //       [--style-weight 10] [--color-weight 1] [--tv-weight 1] [--lr 0.002] [--chunk 50] [--backend wasm]
+//       [--init DIR]
 //
 // Photos offline: `apt-get download python3-skimage opencv-doc darknet` and `dpkg -x` each into DIR (licences in
 // their copyright files); keep 8 of them out with --holdout for judging against transferStyle. --style takes a
@@ -16,7 +17,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { images, zoo } from '@cnnviz/models';
 import { initBackend, readImage } from '@cnnviz/node';
-import { saveStyleNetwork, trainStyleNetwork, type StyleNetwork } from '@cnnviz/synthesis';
+import { loadStyleNetwork, saveStyleNetwork, trainStyleNetwork, type StyleNetwork } from '@cnnviz/synthesis';
 
 const { values } = parseArgs({
   options: {
@@ -33,6 +34,7 @@ const { values } = parseArgs({
     lr: { type: 'string', default: '0.002' },
     chunk: { type: 'string', default: '50' },
     backend: { type: 'string', default: 'wasm' },
+    init: { type: 'string' },
   },
 });
 if (!values.photos) throw new Error('--photos DIR is required (a folder of .jpg / .png photographs)');
@@ -61,7 +63,8 @@ console.log(
 );
 
 const t0 = Date.now();
-let net: StyleNetwork | undefined;
+// --init warm-starts from a saved network of the same architecture (the old bundled one, or another style's).
+let net: StyleNetwork | undefined = values.init ? await loadStyleNetwork(values.init) : undefined;
 let done = 0;
 while ((Date.now() - t0) / 60000 < Number(values.minutes)) {
   net = await trainStyleNetwork(model, style, photos, {

@@ -124,13 +124,13 @@ export async function loadStyleNetwork(source: string | tf.io.IOHandler): Promis
   }
 }
 
-/** Style networks trained in this repository (examples/scripts/synthesis/train-style.ts in the repository) and shipped with the package. */
-export const BUNDLED_STYLES = { starry_night: 'style-starry-night' } as const;
+/** Style networks trained in this repository (bench/src/train-style-network.ts in the repository) and shipped with the package. */
+export const BUNDLED_STYLES = { starry_night: 'style-starry-night', scream: 'style-scream' } as const;
 export type BundledStyle = keyof typeof BUNDLED_STYLES;
 
 /**
- * Loads a style network that ships with @cnnviz/synthesis, e.g. `'starry_night'` (Van Gogh's
- * The Starry Night, public domain). Node reads the package's assets folder; browsers fetch it
+ * Loads a style network that ships with @cnnviz/synthesis: `'starry_night'` (Van Gogh's The
+ * Starry Night) or `'scream'` (Munch's The Scream), both paintings in the public domain. Node reads the package's assets folder; browsers fetch it
  * relative to the module (bundlers that copy `new URL(..., import.meta.url)` assets).
  */
 export async function loadBundledStyleNetwork(name: BundledStyle): Promise<StyleNetwork> {

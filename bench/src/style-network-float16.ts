@@ -1,0 +1,71 @@
+// Rewrites a saved style network (model.json + weights.bin from saveStyleNetwork) with float16 weights: half the
+// bytes, so two bundled styles fit @cnnviz/synthesis's size budget. tf.io decodes float16-quantised weights on load
+// (a weightsManifest entry's `quantization: { dtype: 'float16' }`), so loadStyleNetwork reads the result unchanged.
+// Prints the largest output difference to the float32 network on a photo (float16 keeps ~3 significant digits).
+//
+//   npx tsx --tsconfig tsconfig.json bench/src/style-network-float16.ts IN_DIR OUT_DIR
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { resize } from '@cnnviz/core';
+import { images } from '@cnnviz/models';
+import { initBackend } from '@cnnviz/node';
+import { applyStyleNetwork, loadStyleNetwork } from '@cnnviz/synthesis';
+
+const [inDir, outDir] = process.argv.slice(2);
+if (!inDir || !outDir) throw new Error('usage: style-network-float16.ts IN_DIR OUT_DIR');
+
+/** IEEE 754 half-precision bits of `x`, rounded to nearest even (subnormals included, overflow to ±inf). */
+function toHalf(x: number): number {
+  const f = new Float32Array([x]);
+  const u = new Uint32Array(f.buffer)[0];
+  const sign = (u >>> 16) & 0x8000;
+  const exp = (u >>> 23) & 0xff;
+  const mant = u & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  const e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    const m = mant | 0x800000;
+    const shift = 14 - e;
+    let half = m >>> shift;
+    const rest = m & ((1 << shift) - 1);
+    const mid = 1 << (shift - 1);
+    if (rest > mid || (rest === mid && half & 1)) half++;
+    return sign | half;
+  }
+  let half = (e << 10) | (mant >>> 13);
+  const rest = mant & 0x1fff;
+  if (rest > 0x1000 || (rest === 0x1000 && half & 1)) half++;
+  return sign | half;
+}
+
+const modelJson = JSON.parse(readFileSync(join(inDir, 'model.json'), 'utf8'));
+const bin = readFileSync(join(inDir, 'weights.bin'));
+const floats = new Float32Array(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength));
+const halves = new Uint16Array(floats.length);
+for (let i = 0; i < floats.length; i++) halves[i] = toHalf(floats[i]);
+for (const group of modelJson.weightsManifest)
+  for (const w of group.weights) {
+    if (w.dtype !== 'float32' || w.quantization) throw new Error(`${w.name}: expected unquantised float32`);
+    w.quantization = { dtype: 'float16', original_dtype: 'float32' };
+  }
+mkdirSync(outDir, { recursive: true });
+writeFileSync(join(outDir, 'weights.bin.tmp'), new Uint8Array(halves.buffer));
+writeFileSync(join(outDir, 'model.json.tmp'), JSON.stringify(modelJson));
+renameSync(join(outDir, 'weights.bin.tmp'), join(outDir, 'weights.bin'));
+renameSync(join(outDir, 'model.json.tmp'), join(outDir, 'model.json'));
+
+await initBackend({ backend: 'wasm' });
+const [a, b] = [await loadStyleNetwork(inDir), await loadStyleNetwork(outDir)];
+const photo = resize(await images.load('chelsea'), [128, 192]);
+const [ya, yb] = [applyStyleNetwork(a, photo), applyStyleNetwork(b, photo)];
+const diff = tf.max(tf.abs(tf.sub(ya, yb)));
+console.log(
+  `${floats.length} weights, ${bin.byteLength} -> ${halves.byteLength} bytes; ` +
+    `largest output difference on chelsea ${(await diff.data())[0].toExponential(2)}`,
+);
+tf.dispose([photo, ya, yb, diff]);
+a.dispose();
+b.dispose();
