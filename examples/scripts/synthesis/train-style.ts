@@ -1,5 +1,7 @@
 /**
- * Trains the bundled Starry Night style network (packages/synthesis/assets/style-starry-night/).
+ * Trained the first bundled Starry Night style network (November 2026, on a GPU). The networks bundled now
+ * (starry-night, scream) were warm-started from it and retrained on photographs by
+ * bench/src/train-style-network.ts: see the synthesis README for the recipe and the figures.
  *
  *   npx tsx examples/scripts/synthesis/train-style.ts [--minutes 14] [--size 128] [--chunk 50] [--out DIR] [--resume]
  *     [--backend wasm|webgpu|cpu] [--asset-base DIR] [--batch 2] [--style-size 192] [--lr 0.002]
