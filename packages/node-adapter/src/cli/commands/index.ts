@@ -13,6 +13,7 @@ import { guided } from './guided.js';
 import { info } from './info.js';
 import { invert } from './invert.js';
 import { layers } from './layers.js';
+import { map } from './map.js';
 import { occlusion } from './occlusion.js';
 import { patches } from './patches.js';
 import { queue } from './queue.js';
@@ -45,4 +46,5 @@ export const COMMANDS: Command[] = [
   audit,
   queue,
   worker,
+  map,
 ];
