@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fitAB, fuzzySet, umap } from './umap.js';
 import { tsne } from './tsne.js';
+import { knnGraph } from './knn-graph.js';
 import { trustworthiness } from './trustworthiness.js';
 import { clusteredData, expectCode } from './test-util.js';
 
@@ -53,6 +54,28 @@ describe('UMAP', () => {
     const tb = await trustworthiness(rows, await tsne(rows, { seed: 3, iterations: 500 }), 10);
     expect(tu).toBeGreaterThan(tb - 0.03);
   }, 300_000);
+
+  it('takes a tensor without leaking one, and stops on abort', async () => {
+    const { rows } = clusteredData(300, 8, 3, 2);
+    const x = tf.tensor2d(rows.map((r) => [...r]));
+    const before = tf.memory().numTensors;
+    const a = await umap(x, { epochs: 20, seed: 1 });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(a).toEqual(await umap(rows, { epochs: 20, seed: 1 }));
+    x.dispose();
+    const ctl = new AbortController();
+    const run = umap(rows, {
+      epochs: 500,
+      reportEvery: 1,
+      signal: ctl.signal,
+      onProgress: (p) => p.epoch >= 2 && ctl.abort(),
+    });
+    await expectCode(() => run, 'ABORTED');
+    await expectCode(
+      () => knnGraph(rows, { k: 5, method: 'ivf', cells: 4, signal: AbortSignal.abort() }),
+      'ABORTED',
+    );
+  });
 
   it('refuses bad options', async () => {
     const { rows } = clusteredData(50, 4, 2, 1);
