@@ -274,11 +274,17 @@ export async function* tsneFlat(
       // The graph's first k neighbours (FIt-SNE and openTSNE calibrate on 3 * perplexity).
       const g = options.graph;
       k = Math.min(k, g.k);
-      indices = new Int32Array(n * k);
-      dist2 = new Float64Array(n * k);
-      for (let i = 0; i < n; i++) {
-        indices.set(g.indices.subarray(i * g.k, i * g.k + k), i * k);
-        dist2.set(g.dist2.subarray(i * g.k, i * g.k + k), i * k);
+      if (k === g.k) {
+        // Used as it is: at 10^6 rows a copy would be another gigabyte.
+        indices = g.indices;
+        dist2 = g.dist2;
+      } else {
+        indices = new Int32Array(n * k);
+        dist2 = new Float64Array(n * k);
+        for (let i = 0; i < n; i++) {
+          indices.set(g.indices.subarray(i * g.k, i * g.k + k), i * k);
+          dist2.set(g.dist2.subarray(i * g.k, i * g.k + k), i * k);
+        }
       }
     } else if (o.method === 'fft') {
       ({ indices, dist2 } = await knnGraphFlat(m, { k, seed: o.seed, signal: options.signal }, engine));
