@@ -179,7 +179,7 @@ function passing(
   return c;
 }
 
-/** Replaces the root of the max-heap at `base` (k entries) by (dd, id) and sifts it down. */
+/** Replaces the root of the max-heap at `base` (its first k entries) by (dd, id) and sifts it down. */
 function siftDown(
   bestD: Float64Array,
   bestI: Int32Array,
@@ -209,24 +209,12 @@ function heapsToLists(bestI: Int32Array, bestD: Float64Array, k: number): void {
   for (let q = 0; q < rows; q++) {
     const base = q * k;
     for (let end = k - 1; end > 0; end--) {
-      // Move the max to the end, sift the new root down in [0, end).
+      // Move the max to the end, sift the old last entry down from the root in [0, end).
       const td = bestD[base + end];
       const ti = bestI[base + end];
       bestD[base + end] = bestD[base];
       bestI[base + end] = bestI[base];
-      let pos = 0;
-      for (;;) {
-        const l = 2 * pos + 1;
-        if (l >= end) break;
-        const r = l + 1;
-        const ch = r < end && bestD[base + r] > bestD[base + l] ? r : l;
-        if (bestD[base + ch] <= td) break;
-        bestD[base + pos] = bestD[base + ch];
-        bestI[base + pos] = bestI[base + ch];
-        pos = ch;
-      }
-      bestD[base + pos] = td;
-      bestI[base + pos] = ti;
+      siftDown(bestD, bestI, base, end, td, ti);
     }
   }
 }
