@@ -8,6 +8,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { knn } from '@cnnviz/embedding';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTable } from './store.js';
+import { readMap } from './map-table.js';
+import { storeMap } from './store-map.js';
 import { haveRedis, startRedis } from './test-redis.js';
 import { writeSyntheticImages } from './test-util.js';
 
@@ -89,6 +91,40 @@ describe('cnnviz extract / embed --table / audit', () => {
       expect(n.neighbours.map((x) => x.image)).toEqual(Array.from(ref.indices[i], (j) => rows[j].path));
     });
   });
+
+  it('map make writes the same map as storeMap, and says when the table is too small', async () => {
+    const store = join(dir, 'cnnviz-store');
+    const r = await cnnviz(
+      [
+        'map',
+        'make',
+        '--table',
+        'f',
+        '--method',
+        'umap',
+        '--neighbors',
+        '5',
+        '--epochs',
+        '50',
+        '--name',
+        'cli',
+        '--json',
+      ],
+      dir,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(json(r.stdout)).toMatchObject({ command: 'map make', rows: N, name: 'cli', method: 'umap' });
+    await storeMap({ store, table: 'f', method: 'umap', neighbors: 5, epochs: 50, name: 'api' });
+    const cli = (await readMap({ store, table: 'f', name: 'cli' }))!;
+    const api = (await readMap({ store, table: 'f', name: 'api' }))!;
+    expect(cli.x).toEqual(api.x);
+    expect(cli.y).toEqual(api.y);
+    const small = await cnnviz(['map', 'make', '--table', 'f'], dir);
+    expect(small.code).toBe(2);
+    expect(small.stderr).toMatch(/30 rows: too few for a map with perplexity 30/);
+    const bad = await cnnviz(['map', 'draw', '--table', 'f'], dir);
+    expect(bad.stderr).toMatch(/unknown map action "draw"; expected one of make/);
+  }, 120_000);
 
   it('audit stores a map per image and reports the accuracy against the labels', async () => {
     const manifest = join(dir, 'labelled.jsonl');

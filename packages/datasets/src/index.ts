@@ -18,6 +18,7 @@ export {
 export { runWorker, type RunWorkerOptions, type WorkerSummary, type JobEvent } from './worker.js';
 export { runQueued, type RunQueuedOptions, type QueuedSummary } from './run-queued.js';
 export { mergeWorkerTables, type MergeSummary } from './merge.js';
+export { storeMap, type StoreMapOptions, type StoreMapProgress, type StoreMapSummary } from './store-map.js';
 export { writeMap, readMap, mapTableName, type MapRef, type MapMeta, type StoredMap } from './map-table.js';
 export { jobId, DEFAULT_QUEUE, type QueueRef, type JobData } from './queue-names.js';
 export { loadModelRef, type ModelLoader } from './model-ref.js';

@@ -11,7 +11,9 @@ import {
   type Matrix,
 } from './matrix.js';
 import { pcaFlat } from './pca.js';
-import { BarnesHut, exactGradient, fullRows, sparseKl } from './tsne-gradient.js';
+import { attraction, BarnesHut, exactGradient, fullRows, sparseKl } from './tsne-gradient.js';
+import { FftRepulsion, type FftGridOptions } from './tsne-fft.js';
+import { knnGraphFlat, type KnnGraph } from './knn-graph.js';
 import { createForcePool, type ClosablePool } from './tsne-threads.js';
 import { vpTreeKnn } from './vptree.js';
 
@@ -34,8 +36,20 @@ export interface TsneOptions {
   exaggerationIterations?: number;
   /** `pca` (default): the first principal components scaled to std 1e-4 (as sklearn). `random`: N(0, 1e-4^2). */
   init?: 'pca' | 'random';
-  /** `barnes-hut` (default), or `exact` O(N^2) t-SNE for N <= 2000 (the reference). */
-  method?: 'barnes-hut' | 'exact';
+  /**
+   * `barnes-hut` (default); `fft`: FIt-SNE (Linderman et al. 2019), repulsion by interpolation
+   * on a grid and FFT convolution in O(N + grid), 2-D only, for 10^5..10^6 points, on an
+   * approximate neighbour graph above 50,000 points (see `knnGraph`); or `exact` O(N^2) t-SNE
+   * for N <= 2000 (the reference).
+   */
+  method?: 'barnes-hut' | 'exact' | 'fft';
+  /**
+   * `fft` and `barnes-hut`: a precomputed neighbour graph of x's rows (`knnGraph`), of which the
+   * first 3 * perplexity neighbours per row are used (it needs at least that many).
+   */
+  graph?: KnnGraph;
+  /** `fft`: the interpolation grid (FIt-SNE's defaults: 3 nodes per interval, >= 50 intervals, >= 1 per unit). */
+  grid?: FftGridOptions;
   /**
    * How Barnes–Hut finds each point's 3*perplexity + 1 neighbours (exact either way, so the
    * embedding does not depend on it): `vptree` (bhtsne's vantage-point tree, plain JS; fast in
@@ -70,6 +84,8 @@ export interface TsneStep {
   kl?: number;
   /** A copy of the current embedding, N rows of `dims`. */
   embedding?: Float32Array[];
+  /** On the last step: seconds spent on neighbours, affinities (P) and the optimisation. */
+  timings?: { neighbours: number; affinities: number; optimisation: number };
 }
 
 /**
@@ -113,7 +129,7 @@ interface Resolved {
   earlyExaggeration: number;
   exaggerationIterations: number;
   init: 'pca' | 'random';
-  method: 'barnes-hut' | 'exact';
+  method: 'barnes-hut' | 'exact' | 'fft';
   neighbors: 'vptree' | 'knn';
   reportEvery: number;
   threads: number | undefined;
@@ -125,11 +141,15 @@ function resolveOptions(o: TsneOptions, n: number, d: number): Resolved {
   const dims = o.dims ?? 2;
   const method = o.method ?? 'barnes-hut';
   check(
-    method === 'barnes-hut' || method === 'exact',
+    method === 'barnes-hut' || method === 'exact' || method === 'fft',
     'BAD_OPTION',
-    `method must be 'barnes-hut' or 'exact', got ${String(method)}`,
+    `method must be 'barnes-hut', 'exact' or 'fft', got ${String(method)}`,
   );
-  checkNumber(dims, 'dims', { integer: true, min: 1, max: method === 'barnes-hut' ? 3 : 64 });
+  checkNumber(dims, 'dims', {
+    integer: true,
+    min: method === 'fft' ? 2 : 1,
+    max: method === 'barnes-hut' ? 3 : method === 'fft' ? 2 : 64,
+  });
   const perplexity = o.perplexity ?? 30;
   checkNumber(perplexity, 'perplexity', { min: 1 });
   check(
@@ -173,6 +193,20 @@ function resolveOptions(o: TsneOptions, n: number, d: number): Resolved {
     'BAD_OPTION',
     `method 'exact' is O(N^2) and limited to N <= ${EXACT_TSNE_MAX_N}, got N = ${n}; use 'barnes-hut'`,
   );
+  if (o.graph !== undefined) {
+    const g = o.graph;
+    check(
+      typeof g === 'object' && g !== null && g.indices instanceof Int32Array && g.n === n,
+      'BAD_OPTION',
+      `graph must be a knnGraph of x's ${n} rows`,
+    );
+    check(
+      g.k >= Math.min(n - 1, Math.floor(3 * perplexity)),
+      'BAD_OPTION',
+      `graph has ${g.k} neighbours per row; perplexity ${perplexity} needs ${Math.floor(3 * perplexity)}`,
+    );
+    check(method !== 'exact', 'BAD_OPTION', "method 'exact' uses every pair; it takes no graph");
+  }
   const threads = o.threads;
   if (threads !== undefined) checkNumber(threads, 'threads', { integer: true, min: 1, max: 64 });
   const reportEvery = o.reportEvery ?? 50;
@@ -226,15 +260,35 @@ export async function* tsneFlat(
   const rng = createRng(o.seed);
   const { dims } = o;
 
+  const t0 = performance.now();
+  let tNeighbours = 0;
   let P: SparseP | undefined;
   let dense: Float64Array | undefined;
   if (o.method === 'exact') {
     dense = denseJointP(data, n, d, o.perplexity);
   } else {
-    const k = Math.min(n - 1, Math.floor(3 * o.perplexity + 1));
+    let k = Math.min(n - 1, Math.floor(3 * o.perplexity + 1));
     let indices: Int32Array;
     let dist2: Float64Array;
-    if (o.neighbors === 'knn') {
+    if (options.graph) {
+      // The graph's first k neighbours (FIt-SNE and openTSNE calibrate on 3 * perplexity).
+      const g = options.graph;
+      k = Math.min(k, g.k);
+      if (k === g.k) {
+        // Used as it is: at 10^6 rows a copy would be another gigabyte.
+        indices = g.indices;
+        dist2 = g.dist2;
+      } else {
+        indices = new Int32Array(n * k);
+        dist2 = new Float64Array(n * k);
+        for (let i = 0; i < n; i++) {
+          indices.set(g.indices.subarray(i * g.k, i * g.k + k), i * k);
+          dist2.set(g.dist2.subarray(i * g.k, i * g.k + k), i * k);
+        }
+      }
+    } else if (o.method === 'fft') {
+      ({ indices, dist2 } = await knnGraphFlat(m, { k, seed: o.seed, signal: options.signal }, engine));
+    } else if (o.neighbors === 'knn') {
       const r = await knnFlat(m, 'self', { k, excludeSelf: true, signal: options.signal }, engine);
       indices = r.indices;
       dist2 = r.dist;
@@ -243,9 +297,12 @@ export async function* tsneFlat(
       ({ indices, dist2 } = await vpTreeKnn(data, n, d, k, createRng(o.seed + 0x9e3779b9), pause));
     }
     await pause();
+    tNeighbours = (performance.now() - t0) / 1000;
     P = sparseJointP(indices, dist2, n, k, o.perplexity);
   }
   await pause();
+  const tAffinities = (performance.now() - t0) / 1000 - tNeighbours;
+  const t1 = performance.now();
 
   const y0 = await initialEmbedding(m, o, rng, engine);
   // Barnes–Hut runs on points relabelled so that P's neighbours sit close in memory (the
@@ -258,9 +315,12 @@ export async function* tsneFlat(
   const gains = new Float64Array(N).fill(1);
   const grad = new Float64Array(N);
   // Worker threads repay their start-up from a few thousand points (Barnes–Hut only).
-  const threads = P ? await autoThreads(o.threads, n >= 4000) : 1;
+  const fft = o.method === 'fft' ? new FftRepulsion(n, options.grid) : undefined;
+  const threads = P && !fft ? await autoThreads(o.threads, n >= 4000) : 1;
   const threaded = P !== undefined && threads > 1;
-  const bh = P ? new BarnesHut(n, dims, threaded) : undefined;
+  const bh = P && !fft ? new BarnesHut(n, dims, threaded) : undefined;
+  const attr = fft ? new Float64Array(N) : undefined;
+  const rep = fft ? new Float64Array(N) : undefined;
   if (bh && P) bh.setP(P);
   const qbuf = dense ? new Float64Array(n * n) : undefined;
   let pool: ClosablePool | undefined;
@@ -283,7 +343,12 @@ export async function* tsneFlat(
         ? it + 1 === o.iterations
         : (it + 1) % o.reportEvery === 0 || it + 1 === o.iterations;
       let kl: number | undefined;
-      if (bh && P) {
+      if (fft && P) {
+        attraction(y, P, 2, attr!);
+        const Z = fft.forces(y, rep!);
+        for (let t = 0; t < N; t++) grad[t] = 4 * (exaggeration * attr![t] - rep![t] / Z);
+        if (report) kl = sparseKl(y, P, dims, Z);
+      } else if (bh && P) {
         const Z = bh.gradient(y, P, exaggeration, o.theta, grad);
         if (report) kl = sparseKl(y, P, dims, Z);
       } else {
@@ -305,7 +370,15 @@ export async function* tsneFlat(
       recentre(y, n, dims);
       if (report) {
         const embedding = perm ? copyRows(unpermuteRows(y, perm, dims), n, dims) : copyRows(y, n, dims);
-        yield { iteration: it + 1, iterations: o.iterations, kl, embedding };
+        const last = it + 1 === o.iterations;
+        const timings = last
+          ? {
+              neighbours: tNeighbours,
+              affinities: tAffinities,
+              optimisation: (performance.now() - t1) / 1000,
+            }
+          : undefined;
+        yield { iteration: it + 1, iterations: o.iterations, kl, embedding, ...(timings && { timings }) };
       }
       await pause();
     }

@@ -88,6 +88,28 @@ export interface DatasetsModule {
     maxPixels?: number;
     signal?: AbortSignal;
   }): Promise<{ url: string; n: number; loadSeconds: number; close(): Promise<void> }>;
+  storeMap(options: {
+    store?: string;
+    table: string;
+    method?: 'fitsne' | 'umap';
+    name?: string;
+    seed?: number;
+    perplexity?: number;
+    iterations?: number;
+    neighbors?: number;
+    epochs?: number;
+    graph?: 'auto' | 'exact' | 'ivf';
+    signal?: AbortSignal;
+    onProgress?: (p: { phase: 'read' | 'graph' | 'optimise' | 'write'; done: number; total: number }) => void;
+  }): Promise<{
+    store: string;
+    table: string;
+    name: string;
+    method: string;
+    rows: number;
+    dims: number;
+    seconds: Record<'read' | 'graph' | 'affinities' | 'optimisation' | 'write' | 'total', number>;
+  }>;
   openTable(ref: { store?: string; table: string }): Promise<
     | {
         countRows(filter?: string): Promise<number>;

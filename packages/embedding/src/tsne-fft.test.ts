@@ -1,0 +1,119 @@
+import '@tensorflow/tfjs-backend-cpu';
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Fft, fft2d } from './fft.js';
+import { FftRepulsion } from './tsne-fft.js';
+import { tsne } from './tsne.js';
+import { knnGraph } from './knn-graph.js';
+import { trustworthiness } from './trustworthiness.js';
+import { clusteredData, expectCode, normals } from './test-util.js';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+describe('FFT', () => {
+  it('2-D transform equals the DFT sum (spectrum transposed) and the inverse returns the grid', () => {
+    const L = 8;
+    const g = normals(3);
+    const re = Float64Array.from({ length: L * L }, () => g());
+    const im = Float64Array.from({ length: L * L }, () => g());
+    const r0 = re.slice();
+    const i0 = im.slice();
+    const f = new Fft(L);
+    fft2d(f, re, im, false, L);
+    for (const [u, v] of [
+      [0, 0],
+      [1, 3],
+      [5, 2],
+      [7, 7],
+    ]) {
+      let sr = 0;
+      let si = 0;
+      for (let r = 0; r < L; r++)
+        for (let c = 0; c < L; c++) {
+          const a = (-2 * Math.PI * (u * r + v * c)) / L;
+          sr += r0[r * L + c] * Math.cos(a) - i0[r * L + c] * Math.sin(a);
+          si += r0[r * L + c] * Math.sin(a) + i0[r * L + c] * Math.cos(a);
+        }
+      // Forward leaves the spectrum transposed: X[u][v] at [v][u].
+      expect(re[v * L + u]).toBeCloseTo(sr, 10);
+      expect(im[v * L + u]).toBeCloseTo(si, 10);
+    }
+    fft2d(f, re, im, true, L);
+    for (let t = 0; t < L * L; t++) expect(re[t] / (L * L)).toBeCloseTo(r0[t], 10);
+  });
+});
+
+describe('FFT-interpolated repulsion', () => {
+  it('matches the exact O(N^2) sums: Z and sum_j w_ij^2 (y_i - y_j) on 300 points', () => {
+    const n = 300;
+    // Spans ~6 and ~60 (85 intervals: widths 0.07 and 0.7); measured relative errors (Z / forces) 9e-8 / 6e-6 and 7.5e-3 / 1.4e-2.
+    for (const [scale, tolZ, tolF] of [
+      [1, 1e-6, 1e-4],
+      [10, 1.5e-2, 3e-2],
+    ]) {
+      const g = normals(scale);
+      const y = Float64Array.from({ length: 2 * n }, () => scale * g());
+      const rep = new Float64Array(2 * n);
+      const Z = new FftRepulsion(n).forces(y, rep);
+      let Ze = 0;
+      const ex = new Float64Array(2 * n);
+      for (let i = 0; i < n; i++)
+        for (let j = 0; j < n; j++) {
+          if (i === j) continue;
+          const dx = y[2 * i] - y[2 * j];
+          const dy = y[2 * i + 1] - y[2 * j + 1];
+          const w = 1 / (1 + dx * dx + dy * dy);
+          Ze += w;
+          ex[2 * i] += w * w * dx;
+          ex[2 * i + 1] += w * w * dy;
+        }
+      let num = 0;
+      let den = 0;
+      for (let t = 0; t < 2 * n; t++) {
+        num += (rep[t] - ex[t]) ** 2;
+        den += ex[t] ** 2;
+      }
+      expect(Math.abs(Z - Ze) / Ze, `Z at scale ${scale}`).toBeLessThan(tolZ);
+      expect(Math.sqrt(num / den), `forces at scale ${scale}`).toBeLessThan(tolF);
+    }
+  });
+});
+
+describe("tsne method 'fft' (FIt-SNE)", () => {
+  const { rows } = clusteredData(2000, 30, 10, 5, 4);
+  // A coarser grid than the default keeps the test short; the bench uses the defaults.
+  const grid = { minIntervals: 20 };
+
+  it('keeps neighbourhoods as well as Barnes-Hut: trustworthiness(10) within 0.01', async () => {
+    const yf = await tsne(rows, { method: 'fft', seed: 2, iterations: 500, grid });
+    const yb = await tsne(rows, { seed: 2, iterations: 500 });
+    const tf10 = await trustworthiness(rows, yf, 10);
+    const tb10 = await trustworthiness(rows, yb, 10);
+    expect(tf10).toBeGreaterThan(0.9);
+    expect(Math.abs(tf10 - tb10)).toBeLessThan(0.01);
+  }, 300_000);
+
+  it('is deterministic for a seed and takes a precomputed graph (same result as its own)', async () => {
+    const graph = await knnGraph(rows, { k: 91 });
+    const o = { method: 'fft' as const, seed: 7, iterations: 60, grid };
+    const a = await tsne(rows, o);
+    const b = await tsne(rows, { ...o, graph });
+    const c = await tsne(rows, o);
+    expect(c).toEqual(a);
+    expect(Buffer.from(new Float32Array(a.flatMap((r) => [...r])).buffer)).toEqual(
+      Buffer.from(new Float32Array(b.flatMap((r) => [...r])).buffer),
+    );
+  }, 120_000);
+
+  it('refuses dims other than 2 and a graph with too few neighbours', async () => {
+    await expectCode(() => tsne(rows, { method: 'fft', dims: 3 }), 'BAD_OPTION', /dims/);
+    const small = await knnGraph(rows.slice(0, 200), { k: 10 });
+    await expectCode(
+      () => tsne(rows.slice(0, 200), { method: 'fft', graph: small }),
+      'BAD_OPTION',
+      /perplexity 30 needs 90/,
+    );
+  });
+});
