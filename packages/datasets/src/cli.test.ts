@@ -123,7 +123,7 @@ describe('cnnviz extract / embed --table / audit', () => {
     expect(small.code).toBe(2);
     expect(small.stderr).toMatch(/30 rows: too few for a map with perplexity 30/);
     const bad = await cnnviz(['map', 'draw', '--table', 'f'], dir);
-    expect(bad.stderr).toMatch(/unknown map action "draw"; expected one of make/);
+    expect(bad.stderr).toMatch(/unknown map action "draw"; expected `cnnviz map make` or `cnnviz map serve`/);
   }, 120_000);
 
   it('audit stores a map per image and reports the accuracy against the labels', async () => {
