@@ -87,7 +87,12 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+// Node ends a process whose event loop is empty with code 0, even while a promise is pending (one waiting on an
+// unref'd worker, such as Emscripten's pthreads once wasm-threads.ts has unref'd them): CI once saw `cnnviz embed
+// --json` exit 0 with no output. Keep the loop alive until the command has answered.
+const keepAlive = setInterval(() => undefined, 2 ** 30);
 // Exit explicitly once stdout has drained: backends may hold timers or worker handles open.
 main(process.argv.slice(2)).then((code) => {
+  clearInterval(keepAlive);
   process.stdout.write('', () => process.exit(code));
 });
