@@ -3,8 +3,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
 import { CnnvizError } from './errors.js';
 import { relErr, webgpuRequirement } from './kernels/webgpu-test-setup.js';
-import { optimizationLoop, run, type Step } from './optimize.js';
-import { descent } from './test-support/descent.js';
+import { optimizationLoop, type Step } from './optimize.js';
+import { abortDescentAtStep2, descent } from './test-support/descent.js';
 import './register-gradients.js';
 import { describeNeeding } from './test-support/needs.js';
 
@@ -44,19 +44,8 @@ describeNeeding(gpu, 'optimizationLoop pipelined on webgpu', () => {
     await tf.setBackend('webgpu');
     const v = tf.variable(tf.zeros([1]));
     const before = tf.memory().numTensors;
-    const ac = new AbortController();
     const calls: number[] = [];
-    let err: unknown;
-    try {
-      await run(
-        optimizationLoop(
-          { steps: 100, signal: ac.signal, onProgress: (s) => (s.step === 2 ? ac.abort() : undefined) },
-          descent(v, calls),
-        ),
-      );
-    } catch (e) {
-      err = e;
-    }
+    const err = await abortDescentAtStep2(v, calls);
     expect(CnnvizError.isInstance(err) ? err.code : undefined).toBe('ABORTED');
     expect(calls).toEqual([0, 1, 2]);
     expect(tf.memory().numTensors).toBe(before);

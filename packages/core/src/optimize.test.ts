@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CnnvizError } from './errors.js';
 import { optimizationLoop, run, type Step, type StepResult } from './optimize.js';
-import { descent } from './test-support/descent.js';
+import { abortDescentAtStep2, descent } from './test-support/descent.js';
 import './register-gradients.js';
 
 function codeOf(e: unknown): string | undefined {
@@ -62,19 +62,8 @@ describe('optimizationLoop', () => {
   it('aborts within one step with ABORTED and leaks nothing', async () => {
     const v = tf.variable(tf.zeros([1]));
     const before = tf.memory().numTensors;
-    const ac = new AbortController();
     const calls: number[] = [];
-    let err: unknown;
-    try {
-      await run(
-        optimizationLoop(
-          { steps: 100, signal: ac.signal, onProgress: (s) => (s.step === 2 ? ac.abort() : undefined) },
-          descent(v, calls),
-        ),
-      );
-    } catch (e) {
-      err = e;
-    }
+    const err = await abortDescentAtStep2(v, calls);
     expect(codeOf(err)).toBe('ABORTED');
     expect(calls).toEqual([0, 1]);
     expect(tf.memory().numTensors).toBe(before);

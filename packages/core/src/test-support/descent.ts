@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { StepResult } from '../optimize.js';
+import { optimizationLoop, run, type StepResult } from '../optimize.js';
 
 // Test support (not exported from the package): a step function with a closed form for optimizationLoop's tests.
 
@@ -16,4 +16,23 @@ export function descent(v: tf.Variable, calls: number[]): (i: number) => StepRes
     v.assign(tf.sub(v, tf.mul(grad, 0.25)) as tf.Tensor);
     return { loss: value, image: () => tf.reshape(tf.tile(v, [4]), [2, 2, 1]) as tf.Tensor3D };
   };
+}
+
+/**
+ * Runs `descent` for up to 100 steps and aborts from the progress callback of step 2; returns what the loop threw
+ * (undefined if it finished), for the abort tests of the strict and the pipelined loop.
+ */
+export async function abortDescentAtStep2(v: tf.Variable, calls: number[]): Promise<unknown> {
+  const ac = new AbortController();
+  try {
+    await run(
+      optimizationLoop(
+        { steps: 100, signal: ac.signal, onProgress: (s) => (s.step === 2 ? ac.abort() : undefined) },
+        descent(v, calls),
+      ),
+    );
+  } catch (e) {
+    return e;
+  }
+  return undefined;
 }
