@@ -1,10 +1,5 @@
-import { createRequire } from 'node:module';
-import type * as Arrow from 'apache-arrow';
 import { CnnvizError } from '@cnnviz/core';
-import { connect, type StoreRef } from './store.js';
-
-// The same CommonJS build of apache-arrow that LanceDB checks tables against (see store.ts).
-const arrow = createRequire(import.meta.url)('apache-arrow') as typeof Arrow;
+import { arrow, connect, type StoreRef } from './store.js';
 
 /** A 2-D map of a feature table: which table, and the map's name (one per method and settings). */
 export interface MapRef extends StoreRef {

@@ -17,7 +17,7 @@ export const DEFAULT_STORE = './cnnviz-store';
 
 // LanceDB is CommonJS and tests `instanceof` against the CommonJS build of apache-arrow; an ESM
 // import would load a second copy whose tables it would not recognise, so use that same build.
-const arrow = createRequire(import.meta.url)('apache-arrow') as typeof Arrow;
+export const arrow = createRequire(import.meta.url)('apache-arrow') as typeof Arrow;
 
 /** One stored image: what a run appends per image (column names of the table). */
 export interface FeatureRow {
