@@ -14,7 +14,7 @@ function numericGrad(
   shape: [number, number, number, number],
   w: number[],
   out: number[],
-  k: number,
+  k: number | [number, number],
   s: number,
   pad: 'same' | 'valid',
 ) {
@@ -49,12 +49,15 @@ describe('AvgPool gradient fix', () => {
     it(`matches central differences on ${backend} ('same' strides 1 and 2, 'valid', 3-D input), leaking nothing`, async () => {
       await tf.setBackend(backend);
       await tf.ready();
-      const cases: [number, number, 'same' | 'valid', [number, number, number, number]][] = [
-        [3, 1, 'same', [1, 5, 6, 2]],
-        [3, 2, 'same', [2, 7, 5, 1]],
-        [2, 2, 'same', [1, 5, 5, 1]],
-        [2, 2, 'valid', [1, 6, 4, 2]],
-      ];
+      const cases: [number | [number, number], number, 'same' | 'valid', [number, number, number, number]][] =
+        [
+          [3, 1, 'same', [1, 5, 6, 2]],
+          // Stride 1, odd windows: the fast path (one forward pool between two multiplications).
+          [[5, 3], 1, 'same', [2, 5, 3, 2]],
+          [3, 2, 'same', [2, 7, 5, 1]],
+          [2, 2, 'same', [1, 5, 5, 1]],
+          [2, 2, 'valid', [1, 6, 4, 2]],
+        ];
       for (const [k, s, pad, shape] of cases) {
         const n = shape.reduce((a, b) => a * b, 1);
         const x = Array.from({ length: n }, (_, i) => Math.sin(i * 1.3) + 0.2 * i);

@@ -7,7 +7,7 @@ import { wasmConv2dBackpropFilterFix } from './wasm-conv2d-backprop-filter.js';
 import { wasmBatchMatMulFix } from './wasm-fast-batch-matmul.js';
 import { wasmComparisonFixes } from './wasm-fast-elementwise.js';
 import { wasmDepthToSpaceFix } from './wasm-fast-depth-to-space.js';
-import { wasmSliceFix } from './wasm-fast-slice.js';
+import { wasmSliceFix, wasmSplitVFix } from './wasm-fast-slice.js';
 import { wasmTileFix } from './wasm-fast-tile.js';
 import { wasmDepthwiseBackpropFilterFix } from './wasm-depthwise-backprop-filter.js';
 import { wasmDepthwiseBackpropInputFix } from './wasm-depthwise-backprop-input.js';
@@ -35,6 +35,7 @@ const FIXES: Record<string, KernelFix[]> = {
     wasmDepthwiseBackpropFilterFix,
     wasmUnsortedSegmentSumFix,
     wasmSliceFix,
+    wasmSplitVFix,
     wasmDepthToSpaceFix,
     wasmTileFix,
     wasmBatchMatMulFix,

@@ -30,3 +30,42 @@ describe('wasm Slice fix', () => {
     },
   );
 });
+
+const splits: Array<{ shape: number[]; sizes: number[] | number; axis: number; dtype?: 'int32' }> = [
+  { shape: [1, 5, 5, 12], sizes: [3, 4, 5], axis: 3 },
+  { shape: [1, 7, 9, 3], sizes: [2, -1], axis: 2 },
+  { shape: [2, 6, 4, 3], sizes: 3, axis: 1 },
+  { shape: [8], sizes: [0, 8], axis: 0 },
+  { shape: [4, 6], sizes: [1, 5], axis: -1, dtype: 'int32' },
+];
+
+describe('wasm SplitV fix', () => {
+  beforeAll(setupBackends);
+
+  it.each(splits)(
+    'matches cpu: $shape into $sizes on axis $axis $dtype',
+    async ({ shape, sizes, axis, dtype }) => {
+      const x = randomInput(shape, seeded(7), -100, 100);
+      const values = dtype === 'int32' ? Array.from(x.values, Math.round) : Array.from(x.values);
+      const run = async (backend: string) => {
+        await tf.setBackend(backend);
+        const t = tf.tensor(values, shape, dtype ?? 'float32');
+        const before = tf.memory().numTensors;
+        const buffers = tf.engine().backend.numDataIds();
+        const parts = tf.engine().runKernel(tf.SplitV, { x: t }, {
+          numOrSizeSplits: sizes,
+          axis,
+        } as unknown as tf.NamedAttrMap) as tf.Tensor[];
+        const out = parts.map((p) => ({ shape: p.shape, values: Array.from(p.dataSync()) }));
+        tf.dispose(parts);
+        expect(tf.memory().numTensors).toBe(before);
+        expect(tf.engine().backend.numDataIds()).toBe(buffers);
+        t.dispose();
+        return out;
+      };
+      const want = await run('cpu');
+      const got = await run('wasm');
+      expect(got).toEqual(want);
+    },
+  );
+});

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type KernelArgs, readValues, writeOutput } from './kernel-util.js';
 import { type KernelFix } from './registry.js';
+import { heapViews, isWasmBackend } from './wasm-heap.js';
 
 /**
  * Max-pool gradient: each output's gradient goes to the first (row-major) maximum of its window, padding excluded
@@ -13,6 +14,7 @@ export function maxPoolGradValues(
   x: ArrayLike<number>,
   dy: ArrayLike<number>,
   info: tf.backend_util.Conv2DInfo,
+  out?: Float32Array,
 ): Float32Array {
   const { batchSize, inHeight, inWidth, inChannels: C, outHeight, outWidth } = info;
   const {
@@ -25,8 +27,11 @@ export function maxPoolGradValues(
   } = info;
   const top = info.padInfo.top;
   const left = info.padInfo.left;
-  const dx = new Float32Array(batchSize * inHeight * inWidth * C);
-  const best = new Float64Array(C);
+  const dx = out ?? new Float32Array(batchSize * inHeight * inWidth * C);
+  // `out` may be a reused heap buffer.
+  if (out !== undefined) dx.fill(0);
+  // float32 like the values: the comparisons are the same, at half the memory traffic.
+  const best = new Float32Array(C);
   const pos = new Int32Array(C);
   for (let b = 0; b < batchSize; b++) {
     for (let yR = 0; yR < outHeight; yR++) {
@@ -77,6 +82,12 @@ export const wasmMaxPoolGradFix: KernelFix = {
       a.pad,
       a.dimRoundingMode,
     );
+    if (isWasmBackend(backend) && x.dtype === 'float32' && dy.dtype === 'float32') {
+      // Straight on the heap: the stock readSync copies of x and dy and the write of dx took most of the time.
+      const { out, outView, inViews } = heapViews(backend, [x, dy], x.shape.slice(), 'float32');
+      maxPoolGradValues(inViews[0], inViews[1], info, outView as Float32Array);
+      return out;
+    }
     return writeOutput(
       backend,
       x.shape.slice(),
