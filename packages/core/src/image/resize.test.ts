@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { resize } from './resize.js';
@@ -144,27 +145,37 @@ describe('resize gradient (dense reference)', () => {
     });
   }
 
-  it('equals Ryᵀ · W · Rx for 4x upsampling and strong downsampling', async () => {
-    for (const [H, W, h, w] of [
-      [3, 4, 13, 16],
-      [17, 9, 2, 3],
-    ]) {
-      const wts = Array.from({ length: h * w }, (_, i) => Math.cos(i * 1.7));
-      const Wt = tf.tensor4d(wts, [1, h, w, 1]);
-      const x = tf.zeros([1, H, W, 1]);
-      const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(resize(t as tf.Tensor4D, [h, w]), Wt)))(x);
-      const ry = dense(h, H);
-      const rx = dense(w, W);
-      const expected: number[] = [];
-      for (let r = 0; r < H; r++) {
-        for (let q = 0; q < W; q++) {
-          let s = 0;
-          for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) s += ry[i][r] * wts[i * w + j] * rx[j][q];
-          expected.push(s);
+  it.each(['cpu', 'wasm'])(
+    'equals Ryᵀ · W · Rx for 4x upsampling and strong downsampling on %s',
+    async (backend) => {
+      await tf.setBackend(backend);
+      await tf.ready();
+      for (const [H, W, h, w] of [
+        [3, 4, 13, 16],
+        [17, 9, 2, 3],
+        [31, 29, 28, 26],
+      ]) {
+        const wts = Array.from({ length: h * w }, (_, i) => Math.cos(i * 1.7));
+        const Wt = tf.tensor4d(wts, [1, h, w, 1]);
+        const x = tf.zeros([1, H, W, 1]);
+        const before = tf.memory().numTensors;
+        const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(resize(t as tf.Tensor4D, [h, w]), Wt)))(x);
+        const ry = dense(h, H);
+        const rx = dense(w, W);
+        const expected: number[] = [];
+        for (let r = 0; r < H; r++) {
+          for (let q = 0; q < W; q++) {
+            let s = 0;
+            for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) s += ry[i][r] * wts[i * w + j] * rx[j][q];
+            expected.push(s);
+          }
         }
+        expectClose(await g.data(), expected, 1e-5);
+        g.dispose();
+        expect(tf.memory().numTensors).toBe(before);
+        tf.dispose([Wt, x]);
       }
-      expectClose(await g.data(), expected, 1e-5);
-      tf.dispose([Wt, x, g]);
-    }
-  });
+      await tf.setBackend('cpu');
+    },
+  );
 });
