@@ -45,10 +45,12 @@ function reference(spectrum: tf.Tensor2D, h: number, w: number, c: number, decay
 }
 
 describe('fourierParam', () => {
+  // 8, 6 and 224 rows take the four-step row transform (224 = 14 x 16, as at the default size), 7 the dense one.
   for (const [h, w] of [
     [8, 8],
     [7, 10],
     [6, 9],
+    [224, 6],
   ]) {
     it(`matches a complex-FFT inverse of the scaled spectrum (${h}x${w})`, () => {
       const p = fourierParam([1, h, w, 2], createRng(3), { decorrelate: false, sd: 0.5 });
