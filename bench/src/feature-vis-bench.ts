@@ -25,6 +25,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '1' },
     models: { type: 'string', default: 'inception-v3,mobilenet-v2' },
     backend: { type: 'string' },
+    threads: { type: 'string' },
   },
 });
 const steps = Number(values.steps);
@@ -49,9 +50,12 @@ const load = () =>
     .join(' ');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-const backend = await initBackend(values.backend ? { backend: values.backend } : {});
+const backend = await initBackend({
+  ...(values.backend ? { backend: values.backend } : {}),
+  ...(values.threads ? { threads: Number(values.threads) } : {}),
+});
 console.log(
-  `feature visualisation, ${size} px, ${steps} steps; cnnviz on ${backend.name}; PyTorch OMP_WAIT_POLICY=${process.env.OMP_WAIT_POLICY ?? 'PASSIVE'}; load ${load()}`,
+  `feature visualisation, ${size} px, ${steps} steps; cnnviz on ${backend.name} (${backend.threads ?? "?"} threads); PyTorch OMP_WAIT_POLICY=${process.env.OMP_WAIT_POLICY ?? 'PASSIVE'}; load ${load()}`,
 );
 const summary: Record<string, unknown> = {};
 for (const name of values.models!.split(',') as (keyof typeof CASES)[]) {

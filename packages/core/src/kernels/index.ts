@@ -9,6 +9,7 @@ import { wasmComparisonFixes } from './wasm-fast-elementwise.js';
 import { wasmDepthToSpaceFix } from './wasm-fast-depth-to-space.js';
 import { wasmSliceFix, wasmSplitVFix } from './wasm-fast-slice.js';
 import { wasmTileFix } from './wasm-fast-tile.js';
+import { wasmTransformFix } from './wasm-transform.js';
 import { wasmDepthwiseBackpropFilterFix } from './wasm-depthwise-backprop-filter.js';
 import { wasmDepthwiseBackpropInputFix } from './wasm-depthwise-backprop-input.js';
 import { wasmMaxPoolGradFix } from './wasm-maxpool-grad.js';
@@ -38,6 +39,7 @@ const FIXES: Record<string, KernelFix[]> = {
     wasmSplitVFix,
     wasmDepthToSpaceFix,
     wasmTileFix,
+    wasmTransformFix,
     wasmBatchMatMulFix,
     outputMaskFix('wasm'),
     ...wasmComparisonFixes,
