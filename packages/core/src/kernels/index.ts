@@ -7,6 +7,7 @@ import { wasmConv2dBackpropFilterFix } from './wasm-conv2d-backprop-filter.js';
 import { wasmBatchMatMulFix } from './wasm-fast-batch-matmul.js';
 import { wasmComparisonFixes } from './wasm-fast-elementwise.js';
 import { wasmDepthToSpaceFix } from './wasm-fast-depth-to-space.js';
+import { wasmPadV2Fix } from './wasm-fast-pad.js';
 import { wasmSliceFix, wasmSplitVFix } from './wasm-fast-slice.js';
 import { wasmTileFix } from './wasm-fast-tile.js';
 import { wasmTransformFix } from './wasm-transform.js';
@@ -37,6 +38,7 @@ const FIXES: Record<string, KernelFix[]> = {
     wasmUnsortedSegmentSumFix,
     wasmSliceFix,
     wasmSplitVFix,
+    wasmPadV2Fix,
     wasmDepthToSpaceFix,
     wasmTileFix,
     wasmTransformFix,
