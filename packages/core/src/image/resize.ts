@@ -58,43 +58,39 @@ function taps(out: number, inp: number): { lo: Int32Array; hi: Int32Array; f: Fl
 function resizeGradScatter(dy: tf.Tensor4D, inSize: [number, number]): tf.Tensor4D {
   const [n, h, w, c] = dy.shape;
   const [H, W] = inSize;
-  const d = dy.dataSync() as Float32Array;
-  const ty = taps(h, H);
-  const tx = taps(w, W);
-  const rowLen = w * c;
-  // Along the height: tmp[b, Y, j, :] += weight * dy[b, i, j, :].
-  const tmp = new Float32Array(n * H * rowLen);
-  for (let b = 0; b < n; b++) {
-    for (let i = 0; i < h; i++) {
-      const src = (b * h + i) * rowLen;
-      const a = (b * H + ty.lo[i]) * rowLen;
-      const z = (b * H + ty.hi[i]) * rowLen;
-      const f = ty.f[i];
+  // Along the height (rows of w*c values), then along the width (pixels of c values).
+  const tmp = scatterAxis(dy.dataSync() as Float32Array, n, taps(h, H), H, w * c);
+  return tf.tensor4d(scatterAxis(tmp, n * H, taps(w, W), W, c), [n, H, W, c]);
+}
+
+/**
+ * The adjoint of linear interpolation along one axis: src is [outer, out, inner], the result [outer, inSize, inner]
+ * with each src slice added, times its two weights, to the two slices it was interpolated from.
+ */
+function scatterAxis(
+  src: Float32Array,
+  outer: number,
+  t: { lo: Int32Array; hi: Int32Array; f: Float32Array },
+  inSize: number,
+  inner: number,
+): Float32Array {
+  const out = t.lo.length;
+  const dst = new Float32Array(outer * inSize * inner);
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < out; i++) {
+      const from = (o * out + i) * inner;
+      const a = (o * inSize + t.lo[i]) * inner;
+      const z = (o * inSize + t.hi[i]) * inner;
+      const f = t.f[i];
       const g = 1 - f;
-      for (let k = 0; k < rowLen; k++) {
-        const v = d[src + k];
-        tmp[a + k] += g * v;
-        tmp[z + k] += f * v;
+      for (let k = 0; k < inner; k++) {
+        const v = src[from + k];
+        dst[a + k] += g * v;
+        dst[z + k] += f * v;
       }
     }
   }
-  // Along the width: dx[b, Y, X, :] += weight * tmp[b, Y, j, :].
-  const dx = new Float32Array(n * H * W * c);
-  for (let r = 0; r < n * H; r++) {
-    for (let j = 0; j < w; j++) {
-      const src = (r * w + j) * c;
-      const a = (r * W + tx.lo[j]) * c;
-      const z = (r * W + tx.hi[j]) * c;
-      const f = tx.f[j];
-      const g = 1 - f;
-      for (let k = 0; k < c; k++) {
-        const v = tmp[src + k];
-        dx[a + k] += g * v;
-        dx[z + k] += f * v;
-      }
-    }
-  }
-  return tf.tensor4d(dx, [n, H, W, c]);
+  return dst;
 }
 
 const resize4d = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type KernelArgs } from './kernel-util.js';
 import { type KernelFix } from './registry.js';
+import { forEachBoxRun } from './wasm-fast-slice.js';
 import { heapViews, isWasmBackend } from './wasm-heap.js';
 
 /**
@@ -15,32 +16,20 @@ export function padInto(
   value: number,
   out: Float32Array | Int32Array | Uint8Array,
 ): void {
-  const rank = shape.length;
   const outShape = shape.map((d, i) => d + paddings[i][0] + paddings[i][1]);
   out.fill(value);
   if (tf.util.sizeFromShape(shape) === 0) return;
-  // Trailing unpadded dims merge into one contiguous run with the last padded (or outermost) dim.
-  let k = rank - 1;
-  let run = 1;
-  while (k > 0 && paddings[k][0] === 0 && paddings[k][1] === 0) {
-    run *= shape[k];
-    k--;
-  }
-  const runLen = run * shape[k];
-  const outStrides = tf.util.computeStrides(outShape);
-  const idx = new Array<number>(k).fill(0);
-  const outerCount = tf.util.sizeFromShape(shape.slice(0, k));
+  // The input is the box at the leading paddings inside the output.
   let i = 0;
-  for (let n = 0; n < outerCount; n++) {
-    let off = paddings[k][0] * (k === rank - 1 ? 1 : outStrides[k]);
-    for (let d = 0; d < k; d++) off += (paddings[d][0] + idx[d]) * outStrides[d];
-    out.set(x.subarray(i, i + runLen), off);
-    i += runLen;
-    for (let d = k - 1; d >= 0; d--) {
-      if (++idx[d] < shape[d]) break;
-      idx[d] = 0;
-    }
-  }
+  forEachBoxRun(
+    outShape,
+    paddings.map((p) => p[0]),
+    shape,
+    (off, len) => {
+      out.set(x.subarray(i, i + len), off);
+      i += len;
+    },
+  );
 }
 
 export const wasmPadV2Fix: KernelFix = {

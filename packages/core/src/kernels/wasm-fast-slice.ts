@@ -4,18 +4,16 @@ import { type KernelFix } from './registry.js';
 import { heapViews, isWasmBackend } from './wasm-heap.js';
 
 /**
- * Slice on wasm as contiguous-run copies between heap views. The stock kernel first copies the whole input out of the
- * heap (readSync) and then copies row by row; gradients of `pad` (ZeroPadding2D) are slices of large tensors.
+ * Calls fn(offset, length) for the contiguous runs, in row-major order, of the box `begin`..`begin + size` inside a
+ * row-major tensor of `shape` (trailing dims the box takes whole merge into one run with the last partial dim).
  */
-export function sliceInto(
-  x: Float32Array | Int32Array | Uint8Array,
+export function forEachBoxRun(
   shape: number[],
   begin: number[],
   size: number[],
-  out: Float32Array | Int32Array | Uint8Array,
+  fn: (offset: number, length: number) => void,
 ): void {
   const rank = shape.length;
-  // Trailing dims taken whole merge into one contiguous run with the last partial dim.
   let k = rank - 1;
   let run = 1;
   while (k > 0 && begin[k] === 0 && size[k] === shape[k]) {
@@ -26,17 +24,33 @@ export function sliceInto(
   const runLen = run * size[k];
   const idx = new Array<number>(k).fill(0);
   const outerCount = tf.util.sizeFromShape(size.slice(0, k));
-  let o = 0;
   for (let n = 0; n < outerCount; n++) {
     let off = begin[k] * run;
     for (let d = 0; d < k; d++) off += (begin[d] + idx[d]) * strides[d];
-    out.set(x.subarray(off, off + runLen), o);
-    o += runLen;
+    fn(off, runLen);
     for (let d = k - 1; d >= 0; d--) {
       if (++idx[d] < size[d]) break;
       idx[d] = 0;
     }
   }
+}
+
+/**
+ * Slice on wasm as contiguous-run copies between heap views. The stock kernel first copies the whole input out of the
+ * heap (readSync) and then copies row by row; gradients of `pad` (ZeroPadding2D) are slices of large tensors.
+ */
+export function sliceInto(
+  x: Float32Array | Int32Array | Uint8Array,
+  shape: number[],
+  begin: number[],
+  size: number[],
+  out: Float32Array | Int32Array | Uint8Array,
+): void {
+  let o = 0;
+  forEachBoxRun(shape, begin, size, (off, len) => {
+    out.set(x.subarray(off, off + len), o);
+    o += len;
+  });
 }
 
 export const wasmSliceFix: KernelFix = {

@@ -62,18 +62,25 @@ const batches: typeof cases = [
   },
 ];
 
-describe('wasm Transform fix', () => {
-  beforeAll(setupBackends);
-
-  it.each(cases)('matches cpu: $shape $interpolation fill $fillMode', async (c) => {
-    const image = randomInput(c.shape, seeded(3), -2, 2);
-    const inputs = { image, transforms: { values: c.transforms, shape: c.tShape } };
-    const attrs = {
+/** A random image and the Transform inputs and attrs of a case (fill value 0.5). */
+function kernelCall(c: (typeof cases)[number], seed: number) {
+  const image = randomInput(c.shape, seeded(seed), -2, 2);
+  return {
+    inputs: { image, transforms: { values: c.transforms, shape: c.tShape } },
+    attrs: {
       interpolation: c.interpolation,
       fillMode: c.fillMode,
       fillValue: 0.5,
       outputShape: c.outputShape ?? null,
-    };
+    },
+  };
+}
+
+describe('wasm Transform fix', () => {
+  beforeAll(setupBackends);
+
+  it.each(cases)('matches cpu: $shape $interpolation fill $fillMode', async (c) => {
+    const { inputs, attrs } = kernelCall(c, 3);
     const want = await kernelOn('cpu', tf.Transform, inputs, attrs);
     const got = await kernelOn('wasm', tf.Transform, inputs, attrs);
     expect(got.shape).toEqual(want.shape);
@@ -83,14 +90,7 @@ describe('wasm Transform fix', () => {
   it.each(batches)(
     'matches the stock wasm kernel: $shape $interpolation fill $fillMode out $outputShape',
     async (c) => {
-      const image = randomInput(c.shape, seeded(4), -2, 2);
-      const inputs = { image, transforms: { values: c.transforms, shape: c.tShape } };
-      const attrs = {
-        interpolation: c.interpolation,
-        fillMode: c.fillMode,
-        fillValue: 0.5,
-        outputShape: c.outputShape ?? null,
-      };
+      const { inputs, attrs } = kernelCall(c, 4);
       const got = await kernelOn('wasm', tf.Transform, inputs, attrs);
       unregisterKernelFixes('wasm');
       try {
