@@ -21,12 +21,14 @@ const { values } = parseArgs({
     'model-size': { type: 'string' },
     top: { type: 'string', default: '25' },
     calls: { type: 'boolean', default: false },
+    // WASM threads (default: the cores); 1 gives per-kernel times free of thread-pool waits on a busy machine.
+    threads: { type: 'string' },
   },
 });
 const size = Number(values.size);
 const steps = Number(values.steps);
 const modelSize = Number(values['model-size'] ?? size);
-const backend = await initBackend({});
+const backend = await initBackend(values.threads ? { threads: Number(values.threads) } : {});
 const model =
   values.model === 'inception-v3'
     ? await zoo.inceptionV3Features({ inputSize: modelSize })
