@@ -55,7 +55,7 @@ const backend = await initBackend({
   ...(values.threads ? { threads: Number(values.threads) } : {}),
 });
 console.log(
-  `feature visualisation, ${size} px, ${steps} steps; cnnviz on ${backend.name} (${backend.threads ?? "?"} threads); PyTorch OMP_WAIT_POLICY=${process.env.OMP_WAIT_POLICY ?? 'PASSIVE'}; load ${load()}`,
+  `feature visualisation, ${size} px, ${steps} steps; cnnviz on ${backend.name} (${backend.threads ?? '?'} threads); PyTorch OMP_WAIT_POLICY=${process.env.OMP_WAIT_POLICY ?? 'PASSIVE'}; load ${load()}`,
 );
 const summary: Record<string, unknown> = {};
 for (const name of values.models!.split(',') as (keyof typeof CASES)[]) {
