@@ -3,7 +3,13 @@ import { cropForConv, type ExplicitPad, transposedConvInput, transposedConvParts
 import { callKernel, withDerivedWeights } from './derived-weights.js';
 import { freeInfo, type KernelArgs, isNHWC, readValues, runOps, wrap } from './kernel-util.js';
 import { type KernelFix } from './registry.js';
-import { phaseAxis, phaseFilterValues } from './sub-pixel.js';
+import {
+  type PhaseAxis,
+  phaseAxis,
+  phaseFilterValues,
+  phaseTapRange,
+  singlePhaseFilterValues,
+} from './sub-pixel.js';
 
 /**
  * The filter flipped in space with in/out channels swapped ([fH, fW, outC, inC]), computed in JS: wasm's Reverse
@@ -110,6 +116,7 @@ function subPixelBackpropInput(
   const [fH, fW, inC, outC] = filter.shape;
   const h = phaseAxis(fH, s, info.padInfo.top, info.inHeight);
   const v = phaseAxis(fW, s, info.padInfo.left, info.inWidth);
+  if (perPhaseWorthIt(h, v, s, inC)) return perPhaseBackpropInput(backend, dy, filter, info, h, v);
   const { x: prepared, pad } = tf.tidy(() =>
     cropForConv(
       wrap<tf.Rank.R4>(backend, dy),
@@ -135,14 +142,98 @@ function subPixelBackpropInput(
     prepared.dispose();
   }
   try {
-    return runOps(backend, () => {
-      const full = tf.depthToSpace(wrap<tf.Rank.R4>(backend, y), s, 'NHWC');
-      const [b, hh, ww] = full.shape;
-      return hh === info.inHeight && ww === info.inWidth
-        ? full
-        : tf.slice(full, [0, 0, 0, 0], [b, info.inHeight, info.inWidth, inC]);
-    });
+    return runOps(backend, () => interleave(wrap<tf.Rank.R4>(backend, y), s, info, inC));
   } finally {
     freeInfo(backend, y);
+  }
+}
+
+/** Phase outputs stacked along channels ((pH·s + pW)·inC + c) -> dx: depthToSpace(s), cropped to the input size. */
+function interleave(y: tf.Tensor4D, s: number, info: tf.backend_util.Conv2DInfo, inC: number): tf.Tensor4D {
+  const full = tf.depthToSpace(y, s, 'NHWC');
+  const [b, hh, ww] = full.shape;
+  return hh === info.inHeight && ww === info.inWidth
+    ? full
+    : tf.slice(full, [0, 0, 0, 0], [b, info.inHeight, info.inWidth, inC]);
+}
+
+/**
+ * Whether one convolution per phase beats the combined phase filter: that filter gives every phase ⌈f/s⌉² taps
+ * where a phase may have fewer (3x3, stride 2: 16 tap-phases for 9 taps, InceptionV3's Mixed_6a backward 2.7x its
+ * forward), but s² calls with inC output channels each run XNNPACK less efficiently when inC is small.
+ */
+function perPhaseWorthIt(h: PhaseAxis, v: PhaseAxis, s: number, inC: number): boolean {
+  if (inC < 16) return false;
+  let exactH = 0;
+  let exactW = 0;
+  for (let p = 0; p < s; p++) {
+    exactH += phaseTapRange(h, p).n;
+    exactW += phaseTapRange(v, p).n;
+  }
+  return exactH * exactW <= 0.75 * s * s * h.k * v.k;
+}
+
+/** Strided case, one stride-1 convolution per phase with that phase's own taps, then depthToSpace. */
+function perPhaseBackpropInput(
+  backend: tf.KernelBackend,
+  dy: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+  h: PhaseAxis,
+  v: PhaseAxis,
+): tf.TensorInfo {
+  const s = info.strideHeight;
+  const inC = filter.shape[2];
+  const ys: Array<tf.TensorInfo | undefined> = [];
+  try {
+    for (let ph = 0; ph < s; ph++) {
+      const rh = phaseTapRange(h, ph);
+      for (let pw = 0; pw < s; pw++) {
+        const rw = phaseTapRange(v, pw);
+        if (rh.n === 0 || rw.n === 0) {
+          ys.push(undefined); // no filter tap reaches this phase: its gradient is zero
+          continue;
+        }
+        // Output row i of the phase reads dy rows i + lo + jmin .. + n - 1.
+        const top = rh.lo + h.jmin;
+        const left = rw.lo + v.jmin;
+        const { x: prepared, pad } = tf.tidy(() =>
+          cropForConv(
+            wrap<tf.Rank.R4>(backend, dy),
+            -top,
+            h.a + top + rh.n - 1 - info.outHeight,
+            -left,
+            v.a + left + rw.n - 1 - info.outWidth,
+          ),
+        );
+        try {
+          ys.push(
+            withDerivedWeights(
+              backend,
+              filter,
+              `conv-phase1:${s}:${ph}:${pw}:${info.padInfo.top}:${info.padInfo.left}:${info.inHeight % s}:${info.inWidth % s}`,
+              () => singlePhaseFilterValues(readValues(backend, filter), filter.shape, h, v, ph, pw),
+              (w) => conv(backend, prepared, w, pad),
+            ),
+          );
+        } finally {
+          prepared.dispose();
+        }
+      }
+    }
+    const b = dy.shape[0];
+    return runOps(backend, () =>
+      interleave(
+        tf.concat(
+          ys.map((y) => (y === undefined ? tf.zeros([b, h.a, v.a, inC]) : wrap<tf.Rank.R4>(backend, y))),
+          3,
+        ) as tf.Tensor4D,
+        s,
+        info,
+        inC,
+      ),
+    );
+  } finally {
+    for (const y of ys) if (y !== undefined) freeInfo(backend, y);
   }
 }

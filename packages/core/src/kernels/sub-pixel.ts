@@ -77,3 +77,46 @@ export function phaseFilterValues(
   }
   return out;
 }
+
+/** The combined taps phase p actually uses: t in [lo, lo + n) (n = 0 for a phase no filter tap reaches). */
+export function phaseTapRange(axis: PhaseAxis, p: number): { lo: number; n: number } {
+  let lo = -1;
+  let n = 0;
+  for (let t = 0; t < axis.k; t++) {
+    if (axis.tap(p, t) < 0) continue;
+    if (lo < 0) lo = t;
+    n = t - lo + 1;
+  }
+  return { lo: Math.max(lo, 0), n };
+}
+
+/**
+ * Phase (pH, pW)'s own filter [nH, nW, outC, inC] of a conv2d filter [fH, fW, inC, outC]: the taps of the combined
+ * filter that are not zero for this phase, so each phase convolves with exactly its ⌈f/s⌉-ish taps.
+ */
+export function singlePhaseFilterValues(
+  w: ArrayLike<number>,
+  shape: number[],
+  h: PhaseAxis,
+  v: PhaseAxis,
+  ph: number,
+  pw: number,
+): { values: Float32Array; shape: number[] } {
+  const [, fW, inC, outC] = shape;
+  const rh = phaseTapRange(h, ph);
+  const rw = phaseTapRange(v, pw);
+  const out = new Float32Array(rh.n * rw.n * outC * inC);
+  for (let th = 0; th < rh.n; th++) {
+    const kh = h.tap(ph, rh.lo + th);
+    for (let tw = 0; tw < rw.n; tw++) {
+      const kw = v.tap(pw, rw.lo + tw);
+      if (kh < 0 || kw < 0) continue;
+      const src = (kh * fW + kw) * inC * outC;
+      const base = (th * rw.n + tw) * outC * inC;
+      for (let ci = 0; ci < inC; ci++) {
+        for (let co = 0; co < outC; co++) out[base + co * inC + ci] = w[src + ci * outC + co];
+      }
+    }
+  }
+  return { values: out, shape: [rh.n, rw.n, outC, inC] };
+}
