@@ -108,6 +108,8 @@ export const op = {
   /** Bytes 0-15 pick from the first operand, 16-31 from the second. */
   shuffle: (lanes: number[]): Code => simd(0x0d, ...lanes),
   f32x4Extract: (lane: number): Code => simd(0x1f, lane),
+  i32x4Splat: simd(0x11),
+  i32x4Extract: (lane: number): Code => simd(0x1b, lane),
   f64x2Extract: (lane: number): Code => simd(0x21, lane),
   f64x2Replace: (lane: number): Code => simd(0x22, lane),
   f32x4Lt: simd(0x43),

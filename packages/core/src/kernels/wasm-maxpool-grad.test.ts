@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { registerKernelFixes, unregisterKernelFixes } from './index.js';
+import { maxPoolGradValues } from './wasm-maxpool-grad.js';
+import { simdMaxPoolGrad } from './wasm-simd-maxpool-grad.js';
 import { setupBackends } from './test-backends.js';
 import { kernelOn, randomInput, relErr, seeded } from './test-util.js';
 
@@ -20,6 +22,11 @@ const cases: Array<{
   // Every window's maximum is negative: the stock wasm kernel returns all zeros here.
   { shape: [2, 6, 6, 3], f: 2, s: 2, pad: 'valid', lo: -3, hi: -0.5 },
   { shape: [1, 5, 5, 2], f: 3, s: 1, pad: 'same', lo: -3, hi: -0.5 },
+  // Channels a multiple of 4: the SIMD kernel (wasm-simd-maxpool-grad.ts).
+  { shape: [2, 9, 9, 8], f: 3, s: 2, pad: 'valid', lo: -1, hi: 1 },
+  { shape: [1, 11, 10, 16], f: 3, s: 2, pad: 'same', lo: -1, hi: 1 },
+  { shape: [1, 7, 7, 12], f: 3, s: 1, pad: 'same', lo: -3, hi: -0.5 },
+  { shape: [1, 8, 8, 4], f: 2, s: 2, pad: 'valid', lo: -1, hi: 1 },
 ];
 
 async function maxPoolGrad(backend: string, c: (typeof cases)[number], seed: number) {
@@ -52,6 +59,50 @@ describe('wasm MaxPoolGrad fix', () => {
     const want = await kernelOn('cpu', tf.MaxPoolGrad, { dy, input, output }, attrs);
     const got = await kernelOn('wasm', tf.MaxPoolGrad, { dy, input, output }, attrs);
     expect(Array.from(got.values)).toEqual(Array.from(want.values));
+  });
+
+  it("SIMD kernel: breaks ties like cpu with 4 channels, and runs on the threaded build's shared memory", async () => {
+    // Every value repeated across each 2x2 window: the first cell must win in every channel.
+    const values: number[] = [];
+    for (let r = 0; r < 4; r++) for (let c = 0; c < 4; c++) for (let d = 0; d < 4; d++) values.push(d - 2);
+    const input = { values, shape: [1, 4, 4, 4] };
+    const output = { values: Array.from({ length: 16 }, (_, i) => (i % 4) - 2), shape: [1, 2, 2, 4] };
+    const dy = { values: Array.from({ length: 16 }, (_, i) => i + 1), shape: [1, 2, 2, 4] };
+    const attrs = { filterSize: [2, 2], strides: [2, 2], pad: 'valid' };
+    const want = await kernelOn('cpu', tf.MaxPoolGrad, { dy, input, output }, attrs);
+    const got = await kernelOn('wasm', tf.MaxPoolGrad, { dy, input, output }, attrs);
+    expect(Array.from(got.values)).toEqual(Array.from(want.values));
+    await tf.setBackend('wasm');
+    const backendMemory = (tf.backend() as unknown as { wasm: { asm?: { memory?: WebAssembly.Memory } } })
+      .wasm.asm?.memory;
+    expect(backendMemory && simdMaxPoolGrad(backendMemory)).toBeDefined();
+    const shared = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true });
+    const fn = simdMaxPoolGrad(shared)!;
+    const heap = new Float32Array(shared.buffer);
+    const x = heap.subarray(0, 5 * 6 * 8);
+    const g = heap.subarray(1000, 1000 + 3 * 3 * 8);
+    const rng = seeded(3);
+    x.forEach((_, i) => (x[i] = rng() - 0.5));
+    g.forEach((_, i) => (g[i] = rng()));
+    const info = tf.backend_util.computePool2DInfo([1, 5, 6, 8], [3, 3], [2, 2], 1, 'same');
+    fn(
+      0,
+      4000,
+      8000,
+      5,
+      6,
+      32,
+      info.outHeight,
+      info.outWidth,
+      2,
+      2,
+      3,
+      3,
+      info.padInfo.top,
+      info.padInfo.left,
+    );
+    const ref = maxPoolGradValues(x, g, info);
+    expect(Array.from(heap.subarray(2000, 2000 + ref.length))).toEqual(Array.from(ref));
   });
 
   it('the stock wasm kernel is wrong on all-negative windows (why the fix exists)', async () => {

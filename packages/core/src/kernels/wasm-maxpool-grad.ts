@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { type KernelArgs, readValues, writeOutput } from './kernel-util.js';
 import { type KernelFix } from './registry.js';
 import { heapViews, isWasmBackend } from './wasm-heap.js';
+import { type SimdMaxPoolGrad, simdMaxPoolGrad } from './wasm-simd-maxpool-grad.js';
 
 /**
  * Max-pool gradient: each output's gradient goes to the first (row-major) maximum of its window, padding excluded
@@ -64,6 +65,15 @@ export function maxPoolGradValues(
   return dx;
 }
 
+/** The SIMD kernel for this pool where it applies (channels a multiple of 4, no dilation, SIMD available). */
+function simdFor(backend: object, info: tf.backend_util.Conv2DInfo): SimdMaxPoolGrad | undefined {
+  if (info.inChannels % 4 !== 0 || info.dilationHeight !== 1 || info.dilationWidth !== 1) return undefined;
+  // The single-threaded build exports its memory; the threaded build imports a shared one it keeps here.
+  const module = (backend as { wasm?: { asm?: { memory?: unknown }; wasmMemory?: unknown } }).wasm;
+  const memory = module?.asm?.memory ?? module?.wasmMemory;
+  return memory instanceof WebAssembly.Memory ? simdMaxPoolGrad(memory) : undefined;
+}
+
 /** Correct wasm `MaxPoolGrad`. */
 export const wasmMaxPoolGradFix: KernelFix = {
   name: 'wasm:MaxPoolGrad',
@@ -85,6 +95,30 @@ export const wasmMaxPoolGradFix: KernelFix = {
     if (isWasmBackend(backend) && x.dtype === 'float32' && dy.dtype === 'float32') {
       // Straight on the heap: the stock readSync copies of x and dy and the write of dx took most of the time.
       const { out, outView, inViews } = heapViews(backend, [x, dy], x.shape.slice(), 'float32');
+      const simd = simdFor(backend, info);
+      if (simd !== undefined) {
+        outView.fill(0);
+        const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow } = info;
+        for (let b = 0; b < n; b++) {
+          simd(
+            inViews[0].byteOffset + b * h * w * c * 4,
+            inViews[1].byteOffset + b * oh * ow * c * 4,
+            outView.byteOffset + b * h * w * c * 4,
+            h,
+            w,
+            c * 4,
+            oh,
+            ow,
+            info.strideHeight,
+            info.strideWidth,
+            info.filterHeight,
+            info.filterWidth,
+            info.padInfo.top,
+            info.padInfo.left,
+          );
+        }
+        return out;
+      }
       maxPoolGradValues(inViews[0], inViews[1], info, outView as Float32Array);
       return out;
     }
