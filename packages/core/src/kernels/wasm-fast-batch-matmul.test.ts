@@ -12,7 +12,7 @@ describe('wasm BatchMatMul fix', () => {
   });
 
   it.each([
-    { a: [300, 40], b: [40, 20], ta: false, tb: false },
+    { a: [300, 40], b: [40, 20], ta: false, tb: false }, // untransposed single product: stock kernel
     { a: [500, 24], b: [500, 24], ta: true, tb: false }, // a Gram matrix F^T F
     { a: [30, 400], b: [50, 400], ta: false, tb: true },
     { a: [400, 30], b: [50, 400], ta: true, tb: true },
