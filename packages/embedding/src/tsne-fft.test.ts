@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { FftRepulsion } from './tsne-fft.js';
 import { tsne } from './tsne.js';
 import { knnGraph } from './knn-graph.js';
+import { liveFftWorkers } from './tsne-fft-pool.js';
 import { trustworthiness } from './trustworthiness.js';
 import { clusteredData, expectCode, normals } from './test-util.js';
 
@@ -74,6 +75,30 @@ describe("tsne method 'fft' (FIt-SNE)", () => {
     expect(Buffer.from(new Float32Array(a.flatMap((r) => [...r])).buffer)).toEqual(
       Buffer.from(new Float32Array(b.flatMap((r) => [...r])).buffer),
     );
+  }, 120_000);
+
+  it('gives the same embedding on 1 and 2 threads (the worker: attraction and half the grids)', async () => {
+    const o = { method: 'fft' as const, seed: 3, iterations: 80, grid };
+    const one = await tsne(rows, { ...o, threads: 1 });
+    const two = await tsne(rows, { ...o, threads: 2 });
+    expect(Buffer.from(new Float32Array(two.flatMap((r) => [...r])).buffer)).toEqual(
+      Buffer.from(new Float32Array(one.flatMap((r) => [...r])).buffer),
+    );
+  }, 120_000);
+
+  it('aborting on 2 threads rejects ABORTED and ends the worker thread', async () => {
+    const ac = new AbortController();
+    const run = tsne(rows, {
+      method: 'fft',
+      threads: 2,
+      iterations: 500,
+      grid,
+      reportEvery: 1,
+      signal: ac.signal,
+      onProgress: (s) => s.iteration === 3 && ac.abort(),
+    });
+    await expectCode(() => run, 'ABORTED', /abort/);
+    expect(liveFftWorkers()).toBe(0);
   }, 120_000);
 
   it('refuses dims other than 2 and a graph with too few neighbours', async () => {

@@ -1,0 +1,48 @@
+/**
+ * Worker-thread entry of FIt-SNE's second thread (`createFftPool`): each round, the attraction
+ * over P and the convolution of grid b, on the caller's shared memory; the round number in
+ * ctrl[0] says it is done (ctrl[1] = 1 and ctrl[2..] a message on failure).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { SparseP } from './affinities.js';
+import { Fft } from './fft.js';
+import { convolveShare, type GridPoints, type GridShare } from './tsne-fft.js';
+import { attraction } from './tsne-gradient.js';
+
+export interface FftWorkerData {
+  ctrl: Int32Array;
+  y: Float64Array;
+  P: SparseP;
+  attr: Float64Array;
+  points: GridPoints;
+}
+
+export interface FftRoundMessage {
+  round: number;
+  L: number;
+  m: number;
+  grids?: { b: GridShare; kRe: Float32Array };
+}
+
+const { ctrl, y, P, attr, points } = workerData as FftWorkerData;
+let grids: FftRoundMessage['grids'];
+let fft: Fft | undefined;
+
+parentPort!.on('message', (msg: FftRoundMessage) => {
+  try {
+    if (msg.grids) grids = msg.grids;
+    if (fft?.size !== msg.L) fft = new Fft(msg.L);
+    attraction(y, P, 2, attr);
+    convolveShare(1, msg, y, points, grids!.b, grids!.kRe, fft);
+  } catch (e) {
+    const text = new TextEncoder()
+      .encode(e instanceof Error ? e.message : String(e))
+      .subarray(0, 4 * (ctrl.length - 3));
+    new Uint8Array(ctrl.buffer, ctrl.byteOffset + 12, text.length).set(text);
+    ctrl[2] = text.length;
+    Atomics.store(ctrl, 1, 1);
+  }
+  Atomics.store(ctrl, 0, msg.round);
+  Atomics.notify(ctrl, 0);
+});
+parentPort!.postMessage('ready');
