@@ -16,8 +16,9 @@ export function liveFftWorkers(): number {
 }
 
 /**
- * FIt-SNE's second thread (Node `worker_threads`): while this thread convolves grid a, a worker
- * computes the attraction into `attr` and convolves grid b, on shared memory. Both run the same
+ * FIt-SNE's second thread (Node `worker_threads`): while this thread convolves grid a and takes
+ * P's rows before `from`, a worker computes the attraction of rows [from, n) into `attr` and
+ * convolves grid b, on shared memory. Both run the same
  * functions as the one-thread path on the same data, so the embedding does not depend on the
  * thread count or on timing. `y`, P's arrays and `attr` must be SharedArrayBuffer-backed, and
  * `fft` made with `shared`.
@@ -26,6 +27,7 @@ export async function createFftPool(
   y: Float64Array,
   P: SparseP,
   attr: Float64Array,
+  from: number,
   fft: FftRepulsion,
 ): Promise<ClosableFftPool> {
   const { Worker } = await import('node:worker_threads');
@@ -34,7 +36,7 @@ export async function createFftPool(
     "t-SNE method 'fft' with threads > 1",
   );
   const ctrl = new Int32Array(new SharedArrayBuffer(4 * 64));
-  const data: FftWorkerData = { ctrl, y, P, attr, points: fft.points };
+  const data: FftWorkerData = { ctrl, y, P, attr, from, points: fft.points };
   const w = new Worker(entry, { eval: evalCode, workerData: data });
   live++;
   w.once('exit', () => live--);

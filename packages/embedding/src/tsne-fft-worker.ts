@@ -1,6 +1,6 @@
 /**
- * Worker-thread entry of FIt-SNE's second thread (`createFftPool`): each round, the attraction
- * over P and the convolution of grid b, on the caller's shared memory; the round number in
+ * Worker-thread entry of FIt-SNE's second thread (`createFftPool`): each round, its share of the
+ * attraction and the convolution of grid b, on the caller's shared memory; the round number in
  * ctrl[0] says it is done (ctrl[1] = 1 and ctrl[2..] a message on failure).
  */
 import { parentPort, workerData } from 'node:worker_threads';
@@ -13,7 +13,9 @@ export interface FftWorkerData {
   ctrl: Int32Array;
   y: Float64Array;
   P: SparseP;
+  /** The worker's share of the attraction: rows [from, n) of P, into `attr`. */
   attr: Float64Array;
+  from: number;
   points: GridPoints;
 }
 
@@ -24,7 +26,7 @@ export interface FftRoundMessage {
   grids?: { b: GridShare; kRe: Float32Array };
 }
 
-const { ctrl, y, P, attr, points } = workerData as FftWorkerData;
+const { ctrl, y, P, attr, from, points } = workerData as FftWorkerData;
 let grids: FftRoundMessage['grids'];
 let fft: Fft | undefined;
 
@@ -32,7 +34,7 @@ parentPort!.on('message', (msg: FftRoundMessage) => {
   try {
     if (msg.grids) grids = msg.grids;
     if (fft?.size !== msg.L) fft = new Fft(msg.L);
-    attraction(y, P, 2, attr);
+    attraction(y, P, 2, attr, from, P.n);
     convolveShare(1, msg, y, points, grids!.b, grids!.kRe, fft);
   } catch (e) {
     const text = new TextEncoder()

@@ -82,8 +82,11 @@ export class FftRepulsion {
     this.pool = pool;
   }
 
-  /** Writes rep_i (2 per point) into `rep` and returns Z. */
-  forces(y: Float64Array, rep: Float64Array): number {
+  /**
+   * Writes rep_i (2 per point) into `rep` and returns Z. `alongside` runs on this thread while a
+   * pool's worker does its share (after this thread's grid).
+   */
+  forces(y: Float64Array, rep: Float64Array, alongside?: () => void): number {
     const { n, p } = this;
     let lo = Infinity;
     let hi = -Infinity;
@@ -119,10 +122,12 @@ export class FftRepulsion {
     if (this.pool) {
       this.pool.start(round, resized ? { b, kRe } : undefined);
       convolveShare(0, round, y, pts, a, kRe, this.fft!);
+      alongside?.();
       this.pool.finish();
     } else {
       convolveShare(0, round, y, pts, a, kRe, this.fft!);
       convolveShare(1, round, y, pts, b, kRe, this.fft!);
+      alongside?.();
     }
 
     // Potentials at the points: phi = (grid a: 1, y1; grid b: y2, |y|^2).

@@ -648,13 +648,21 @@ function spread(q: number, D: number): number {
 
 /**
  * Attractive forces sum_j p_ij q_ij (y_i - y_j), each stored pair serving both directions. Row
- * i's share is summed in registers; only the partner's share is scattered.
+ * i's share is summed in registers; only the partner's share is scattered. Only rows [from, to)
+ * (and their partners): two threads can take one share each into their own `out`.
  */
-export function attraction(y: Float64Array, P: SparseP, dims: number, out: Float64Array): void {
+export function attraction(
+  y: Float64Array,
+  P: SparseP,
+  dims: number,
+  out: Float64Array,
+  from = 0,
+  to = P.n,
+): void {
   out.fill(0);
-  const { rowPtr, cols, vals, n } = P;
+  const { rowPtr, cols, vals } = P;
   if (dims === 2) {
-    for (let i = 0; i < n; i++) {
+    for (let i = from; i < to; i++) {
       const xi = y[2 * i];
       const yi = y[2 * i + 1];
       let ax = 0;
@@ -677,7 +685,7 @@ export function attraction(y: Float64Array, P: SparseP, dims: number, out: Float
     }
     return;
   }
-  for (let i = 0; i < n; i++) {
+  for (let i = from; i < to; i++) {
     for (let t = rowPtr[i]; t < rowPtr[i + 1]; t++) {
       const j = cols[t];
       let d2 = 0;

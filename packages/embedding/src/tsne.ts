@@ -326,7 +326,11 @@ export async function* tsneFlat(
   const grad = new Float64Array(N);
   const fft = o.method === 'fft' ? new FftRepulsion(n, options.grid, fftShared) : undefined;
   const bh = P && !fft ? new BarnesHut(n, dims, threaded) : undefined;
-  const attr = fft ? f64(N) : undefined;
+  // The attraction in two fixed shares of P's rows (this thread's, the worker's), summed in the
+  // gradient the same way on any thread count.
+  const attr = fft ? new Float64Array(N) : undefined;
+  const attrW = fft ? f64(N) : undefined;
+  const split = fft && P ? splitRows(P, FFT_MAIN_SHARE) : 0;
   const rep = fft ? new Float64Array(N) : undefined;
   if (bh && P) bh.setP(P);
   const qbuf = dense ? new Float64Array(n * n) : undefined;
@@ -337,7 +341,7 @@ export async function* tsneFlat(
       pool = await createForcePool(threads - 1, n, dims, bh);
       bh.setPool(pool);
     } else if (fftShared) {
-      fftPool = await createFftPool(y, P!, attr!, fft!);
+      fftPool = await createFftPool(y, P!, attrW!, split, fft!);
       fft!.setPool(fftPool);
     }
     yield* iterate();
@@ -356,10 +360,14 @@ export async function* tsneFlat(
         : (it + 1) % o.reportEvery === 0 || it + 1 === o.iterations;
       let kl: number | undefined;
       if (fft && P) {
-        // With a pool, its worker computes the attraction during `forces`.
-        if (!fftPool) attraction(y, P, 2, attr!);
-        const Z = fft.forces(y, rep!);
-        for (let t = 0; t < N; t++) grad[t] = 4 * (exaggeration * attr![t] - rep![t] / Z);
+        const pp = P;
+        const Z = fft.forces(y, rep!, () => attraction(y, pp, 2, attr!, 0, split));
+        // With a pool, its worker took this share during `forces`.
+        if (!fftPool) attraction(y, P, 2, attrW!, split, n);
+        const a = attr!;
+        const w = attrW!;
+        const r = rep!;
+        for (let t = 0; t < N; t++) grad[t] = 4 * (exaggeration * (a[t] + w[t]) - r[t] / Z);
         if (report) kl = sparseKl(y, P, dims, Z);
       } else if (bh && P) {
         const Z = bh.gradient(y, P, exaggeration, o.theta, grad);
@@ -396,6 +404,17 @@ export async function* tsneFlat(
       await pause();
     }
   }
+}
+
+/** This thread's share of FIt-SNE's attraction (of P's pairs); it also computes the weights and sums. */
+const FFT_MAIN_SHARE = 0.5;
+
+/** The first row after which `share` of P's stored pairs come. */
+function splitRows(P: SparseP, share: number): number {
+  const target = share * P.rowPtr[P.n];
+  let i = 0;
+  while (i < P.n && P.rowPtr[i] < target) i++;
+  return i;
 }
 
 async function initialEmbedding(
