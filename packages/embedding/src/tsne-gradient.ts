@@ -19,8 +19,14 @@ export interface SimdLayout {
   n: number;
 }
 
-/** P with each pair stored in both rows (i's row lists every j with p_ij > 0), columns ascending. */
-export function fullRows(P: SparseP): { rowPtr: Int32Array; cols: Int32Array; vals: Float64Array } {
+/**
+ * P with each pair stored in both rows (i's row lists every j with p_ij > 0), columns ascending.
+ * `withValues: false` leaves `vals` empty (the structure alone: a gigabyte less at 10^6 points).
+ */
+export function fullRows(
+  P: SparseP,
+  withValues = true,
+): { rowPtr: Int32Array; cols: Int32Array; vals: Float64Array } {
   const { n, rowPtr, cols, vals } = P;
   const deg = new Int32Array(n + 1);
   for (let i = 0; i < n; i++) {
@@ -32,17 +38,17 @@ export function fullRows(P: SparseP): { rowPtr: Int32Array; cols: Int32Array; va
   for (let i = 0; i < n; i++) deg[i + 1] += deg[i];
   const fill = deg.slice(0, n);
   const outC = new Int32Array(deg[n]);
-  const outV = new Float64Array(deg[n]);
+  const outV = new Float64Array(withValues ? deg[n] : 0);
   // Row i gets its partners j < i first (visited in order of j), then its own j > i: ascending.
   for (let i = 0; i < n; i++) {
     for (let t = rowPtr[i]; t < rowPtr[i + 1]; t++) {
       const j = cols[t];
-      outC[fill[j]] = i;
-      outV[fill[j]++] = vals[t];
+      if (withValues) outV[fill[j]] = vals[t];
+      outC[fill[j]++] = i;
     }
     for (let t = rowPtr[i]; t < rowPtr[i + 1]; t++) {
-      outC[fill[i]] = cols[t];
-      outV[fill[i]++] = vals[t];
+      if (withValues) outV[fill[i]] = vals[t];
+      outC[fill[i]++] = cols[t];
     }
   }
   return { rowPtr: deg, cols: outC, vals: outV };

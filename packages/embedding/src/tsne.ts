@@ -455,7 +455,7 @@ async function initialEmbedding(
  */
 export function localityOrder(P: SparseP): Int32Array {
   const { n } = P;
-  const { rowPtr, cols } = fullRows(P);
+  const { rowPtr, cols } = fullRows(P, false);
   const order = new Int32Array(n);
   const seen = new Uint8Array(n);
   let head = 0;
