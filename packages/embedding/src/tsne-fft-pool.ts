@@ -55,6 +55,8 @@ export async function createFftPool(
     start(r: { L: number; m: number }, grids?: { b: GridShare; kRe: Float32Array }): void {
       round++;
       const msg: FftRoundMessage = { round, L: r.L, m: r.m, ...(grids && { grids }) };
+      // The atomic store publishes this thread's plain writes (y, weights, kernel) to the worker.
+      Atomics.store(ctrl, 3, round);
       w.postMessage(msg);
     },
     finish(): void {
@@ -66,7 +68,7 @@ export async function createFftPool(
           throw new CnnvizError('BACKEND', 't-SNE worker thread stopped responding for 60 s');
       }
       if (Atomics.load(ctrl, 1) === 1) {
-        const text = new TextDecoder().decode(new Uint8Array(ctrl.buffer, 12, ctrl[2]).slice());
+        const text = new TextDecoder().decode(new Uint8Array(ctrl.buffer, 16, ctrl[2]).slice());
         throw new CnnvizError('BACKEND', `t-SNE worker thread failed: ${text}`);
       }
     },

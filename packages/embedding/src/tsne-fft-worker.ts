@@ -1,7 +1,7 @@
 /**
  * Worker-thread entry of FIt-SNE's second thread (`createFftPool`): each round, its share of the
  * attraction and the convolution of grid b, on the caller's shared memory; the round number in
- * ctrl[0] says it is done (ctrl[1] = 1 and ctrl[2..] a message on failure).
+ * ctrl[0] says it is done (ctrl[1] = 1 and a message from ctrl[4] on failure).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { SparseP } from './affinities.js';
@@ -32,6 +32,8 @@ let fft: Fft | undefined;
 
 parentPort!.on('message', (msg: FftRoundMessage) => {
   try {
+    // Pairs with the caller's atomic store: its writes before it are visible here.
+    Atomics.load(ctrl, 3);
     if (msg.grids) grids = msg.grids;
     if (fft?.size !== msg.L) fft = new Fft(msg.L);
     attraction(y, P, 2, attr, from, P.n);
@@ -39,8 +41,8 @@ parentPort!.on('message', (msg: FftRoundMessage) => {
   } catch (e) {
     const text = new TextEncoder()
       .encode(e instanceof Error ? e.message : String(e))
-      .subarray(0, 4 * (ctrl.length - 3));
-    new Uint8Array(ctrl.buffer, ctrl.byteOffset + 12, text.length).set(text);
+      .subarray(0, 4 * (ctrl.length - 4));
+    new Uint8Array(ctrl.buffer, ctrl.byteOffset + 16, text.length).set(text);
     ctrl[2] = text.length;
     Atomics.store(ctrl, 1, 1);
   }
