@@ -59,6 +59,11 @@ export async function createFftPool(
       Atomics.store(ctrl, 3, round);
       w.postMessage(msg);
     },
+    ready(): void {
+      // Publishes the weights and kernel, as `start` published y.
+      Atomics.store(ctrl, 5, round);
+      Atomics.notify(ctrl, 5);
+    },
     finish(): void {
       let stalled = 0;
       for (;;) {
@@ -68,7 +73,7 @@ export async function createFftPool(
           throw new CnnvizError('BACKEND', 't-SNE worker thread stopped responding for 60 s');
       }
       if (Atomics.load(ctrl, 1) === 1) {
-        const text = new TextDecoder().decode(new Uint8Array(ctrl.buffer, 16, ctrl[2]).slice());
+        const text = new TextDecoder().decode(new Uint8Array(ctrl.buffer, 32, ctrl[2]).slice());
         throw new CnnvizError('BACKEND', `t-SNE worker thread failed: ${text}`);
       }
     },

@@ -107,6 +107,10 @@ export class FftRepulsion {
     const h = box / p;
     const resized = this.ensure(L);
     const pts = this.points;
+    const { a, b, kRe } = this.grids!;
+    const round = { L, m };
+    // The worker starts on its share of the attraction, which needs no weights.
+    this.pool?.start(round, resized ? { b, kRe } : undefined);
 
     // Lagrange weights of each point in its interval, per axis.
     this.weights(y, 0, lo, box, nb, pts.ix, pts.wx);
@@ -117,10 +121,8 @@ export class FftRepulsion {
       this.kernel(L, m, h);
       this.kernelFor = { L, box };
     }
-    const { a, b, kRe } = this.grids!;
-    const round = { L, m };
     if (this.pool) {
-      this.pool.start(round, resized ? { b, kRe } : undefined);
+      this.pool.ready();
       convolveShare(0, round, y, pts, a, kRe, this.fft!);
       alongside?.();
       this.pool.finish();
@@ -231,10 +233,14 @@ export interface GridShare {
   im: Float32Array;
 }
 
-/** What another thread does each round: convolve grid b (`start`) and be done (`finish`). */
+/**
+ * What another thread does each round: whatever needs no grid (`start`), then grid b once the
+ * weights and kernel are written (`ready`); `finish` waits for it.
+ */
 export interface FftPool {
   /** `grids`: new grid b and kernel buffers, when the transform size changed. */
   start(round: { L: number; m: number }, grids?: { b: GridShare; kRe: Float32Array }): void;
+  ready(): void;
   finish(): void;
 }
 
