@@ -1,8 +1,8 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  // The t-SNE worker is its own entry so `tsne(x, { worker: true })` can start it from dist.
-  entry: ['src/index.ts', 'src/tsne-worker.ts'],
+  // The t-SNE workers are their own entries so `tsne(x, { worker: true })` and FIt-SNE's thread can start them from dist.
+  entry: ['src/index.ts', 'src/tsne-worker.ts', 'src/tsne-fft-worker.ts'],
   format: ['esm', 'cjs'],
   dts: true,
   clean: true,

@@ -100,7 +100,8 @@ function gather(m: FlatMatrix, ids: Int32Array, from = 0, to = ids.length): Flat
 /**
  * Running top-k lists (`bestI`/`bestD`, k per row, each a max-heap until `sorted`) fed from blocked float32 products:
  * scores of queries against a set of rows come from the SIMD GEMM, and a candidate enters a
- * query's list only when it beats the list's last entry (after the first cell, most do not).
+ * query's list only when it beats the list's last entry (after the first cell, most do not;
+ * the SIMD filter finds the few that do without a JavaScript pass over every score).
  */
 class TopK {
   readonly bestI: Int32Array;
@@ -135,48 +136,39 @@ class TopK {
       for (let t = 0; t < d; t++) Bt[t * nf + j] = x.data[o + t];
     }
     const fn = Float64Array.from(fIds, (j) => norms[j]);
-    const buf = new Int32Array(nf);
     const CH = 2048;
+    const qn = new Float64Array(CH);
+    const thr = new Float64Array(CH);
     for (let q0 = 0; q0 < qIds.length; q0 += CH) {
       const q1 = Math.min(qIds.length, q0 + CH);
+      for (let r = q0; r < q1; r++) {
+        qn[r - q0] = norms[qIds[r]];
+        thr[r - q0] = bestD[(slot ? slot[r] : qIds[r]) * k];
+      }
       const A = gather(x, qIds, q0, q1);
       const mark = g.mark();
       const ap = g.packedA(A.data, q1 - q0, d);
-      const S = g.mul(ap, q1 - q0, d, Bt, nf);
-      g.reset(mark);
-      for (let r = q0; r < q1; r++) {
-        const q = qIds[r];
-        const base = (slot ? slot[r] : q) * k;
-        // Scores to beat: dd < thr  <=>  S > (qn + fn - thr) / 2; collected first in a tight loop.
-        const so = (r - q0) * nf;
-        const c = passing(S, so, nf, fn, norms[q], bestD[base], buf);
-        for (let t = 0; t < c; t++) {
-          const j = buf[t];
-          const dd = norms[q] + fn[j] - 2 * S[so + j];
+      // The SIMD filter finds the scores that beat a snapshot of each list's worst (lists only
+      // improve, so nothing the exact check below would take is missed): dd = qn + fn - 2 S.
+      const { scores: S, ldc, hits, count } = g.mulFilter(ap, q1 - q0, d, Bt, nf, qn, fn, thr, -2);
+      for (let e = 0; e < count; e++) {
+        const at = hits[e];
+        const rr = (at / ldc) | 0;
+        const c0 = at - rr * ldc;
+        const q = qIds[q0 + rr];
+        const base = (slot ? slot[q0 + rr] : q) * k;
+        const cEnd = Math.min(c0 + 2, nf);
+        for (let j = c0; j < cEnd; j++) {
+          const dd = norms[q] + fn[j] - 2 * S[rr * ldc + j];
           if (dd >= bestD[base]) continue;
           const id = fIds[j];
           if (self && id === q) continue;
           siftDown(bestD, bestI, base, k, dd, id);
         }
       }
+      g.reset(mark);
     }
   }
-}
-
-/** Columns j of row `so` with qn + fn[j] - 2 S[so + j] < thr, into `out`; returns how many. */
-function passing(
-  S: Float32Array,
-  so: number,
-  nf: number,
-  fn: Float64Array,
-  qn: number,
-  thr: number,
-  out: Int32Array,
-): number {
-  let c = 0;
-  const lim = thr - qn;
-  for (let j = 0; j < nf; j++) if (fn[j] - 2 * S[so + j] < lim) out[c++] = j;
-  return c;
 }
 
 /** Replaces the root of the max-heap at `base` (its first k entries) by (dd, id) and sifts it down. */

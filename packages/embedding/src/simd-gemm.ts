@@ -584,6 +584,7 @@ export class SimdGemm {
   private readonly gemmsFn: Kernel;
   private readonly colsumFn: Kernel;
   private readonly centreFn: Kernel;
+  private readonly filterFn: Kernel;
   private top = 0;
   private pool?: Pool;
   /** A prefault round the caller has not joined yet. */
@@ -595,6 +596,7 @@ export class SimdGemm {
     this.gemmsFn = ex.gemms as Kernel;
     this.colsumFn = ex.colsum as Kernel;
     this.centreFn = ex.centre as Kernel;
+    this.filterFn = ex.filter as Kernel;
   }
 
   /**
@@ -809,6 +811,48 @@ export class SimdGemm {
     const out = this.read({ ptr: cp, rows, cols, ld: ldc });
     this.reset(m);
     return out;
+  }
+
+  /**
+   * `mul` without reading the product out: kNN's SIMD filter (`filterKernel`) scans it in place
+   * for the column pairs of each row r where (a[r] + b[c]) + alpha S[r][c] <= thr[r] for either
+   * column. Returns views of the scores (row stride `ldc`) and of the `count` hits (r * ldc + c,
+   * c even), valid until the caller resets memory past its own `mark()` taken before.
+   */
+  mulFilter(
+    ap: number,
+    rows: number,
+    k: number,
+    B: ArrayLike<number>,
+    cols: number,
+    a: Float64Array,
+    b: Float64Array,
+    thr: Float64Array,
+    alpha: number,
+  ): { scores: Float32Array; ldc: number; hits: Int32Array; count: number } {
+    const bp = this.alloc(packedBSize(cols, k));
+    const ldc = Math.ceil(cols / NR) * NR;
+    const cp = this.alloc(Math.ceil(rows / MR) * MR * ldc);
+    const cols2 = cols + (cols & 1);
+    const aOff = this.alloc(2 * rows);
+    const thrOff = this.alloc(2 * rows);
+    const bOff = this.alloc(2 * cols2);
+    const outOff = this.alloc(rows * (cols2 >> 1));
+    packB(f32(B), k, cols, this.f32(), bp >> 2);
+    this.gemm(ap, bp, cp, ldc, Math.ceil(rows / MR), Math.ceil(cols / NR), k);
+    const buf = this.memory.buffer;
+    new Float64Array(buf, aOff, rows).set(a.subarray(0, rows));
+    new Float64Array(buf, thrOff, rows).set(thr.subarray(0, rows));
+    const bv = new Float64Array(buf, bOff, cols2);
+    bv.set(b.subarray(0, cols));
+    bv.fill(0, cols);
+    const count = this.filterFn(cp, ldc, rows, cols2, aOff, bOff, thrOff, bOff, alpha, 0, outOff);
+    return {
+      scores: new Float32Array(buf, cp, rows * ldc),
+      ldc,
+      hits: new Int32Array(buf, outOff, count),
+      count,
+    };
   }
 
   /** `Y^T Y` for a row-major `rows x cols` Y (float32 products, float64 result). */

@@ -1,10 +1,10 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Fft, fft2d } from './fft.js';
 import { FftRepulsion } from './tsne-fft.js';
 import { tsne } from './tsne.js';
 import { knnGraph } from './knn-graph.js';
+import { liveFftWorkers } from './tsne-fft-pool.js';
 import { trustworthiness } from './trustworthiness.js';
 import { clusteredData, expectCode, normals } from './test-util.js';
 
@@ -12,51 +12,21 @@ beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-describe('FFT', () => {
-  it('2-D transform equals the DFT sum (spectrum transposed) and the inverse returns the grid', () => {
-    const L = 8;
-    const g = normals(3);
-    const re = Float64Array.from({ length: L * L }, () => g());
-    const im = Float64Array.from({ length: L * L }, () => g());
-    const r0 = re.slice();
-    const i0 = im.slice();
-    const f = new Fft(L);
-    fft2d(f, re, im, false, L);
-    for (const [u, v] of [
-      [0, 0],
-      [1, 3],
-      [5, 2],
-      [7, 7],
-    ]) {
-      let sr = 0;
-      let si = 0;
-      for (let r = 0; r < L; r++)
-        for (let c = 0; c < L; c++) {
-          const a = (-2 * Math.PI * (u * r + v * c)) / L;
-          sr += r0[r * L + c] * Math.cos(a) - i0[r * L + c] * Math.sin(a);
-          si += r0[r * L + c] * Math.sin(a) + i0[r * L + c] * Math.cos(a);
-        }
-      // Forward leaves the spectrum transposed: X[u][v] at [v][u].
-      expect(re[v * L + u]).toBeCloseTo(sr, 10);
-      expect(im[v * L + u]).toBeCloseTo(si, 10);
-    }
-    fft2d(f, re, im, true, L);
-    for (let t = 0; t < L * L; t++) expect(re[t] / (L * L)).toBeCloseTo(r0[t], 10);
-  });
-});
-
 describe('FFT-interpolated repulsion', () => {
   it('matches the exact O(N^2) sums: Z and sum_j w_ij^2 (y_i - y_j) on 300 points', () => {
     const n = 300;
-    // Spans ~6 and ~60 (85 intervals: widths 0.07 and 0.7); measured relative errors (Z / forces) 9e-8 / 6e-6 and 7.5e-3 / 1.4e-2.
-    for (const [scale, tolZ, tolF] of [
-      [1, 1e-6, 1e-4],
-      [10, 1.5e-2, 3e-2],
+    // Spans ~6 and ~62: 50 and 62 intervals (widths 0.12 and 1.0, FIt-SNE's default limit), and
+    // 96 intervals (width 0.64) at 1.5 per unit; measured relative errors (Z / forces) 3e-7 / 3e-5,
+    // 1.4e-2 / 3.7e-2 and 3.1e-3 / 1.0e-2.
+    for (const [scale, perUnit, tolZ, tolF] of [
+      [1, 1, 1e-6, 1e-4],
+      [10, 1, 2e-2, 5e-2],
+      [10, 1.5, 5e-3, 1.5e-2],
     ]) {
       const g = normals(scale);
       const y = Float64Array.from({ length: 2 * n }, () => scale * g());
       const rep = new Float64Array(2 * n);
-      const Z = new FftRepulsion(n).forces(y, rep);
+      const Z = new FftRepulsion(n, { intervalsPerUnit: perUnit }).forces(y, rep);
       let Ze = 0;
       const ex = new Float64Array(2 * n);
       for (let i = 0; i < n; i++)
@@ -75,8 +45,8 @@ describe('FFT-interpolated repulsion', () => {
         num += (rep[t] - ex[t]) ** 2;
         den += ex[t] ** 2;
       }
-      expect(Math.abs(Z - Ze) / Ze, `Z at scale ${scale}`).toBeLessThan(tolZ);
-      expect(Math.sqrt(num / den), `forces at scale ${scale}`).toBeLessThan(tolF);
+      expect(Math.abs(Z - Ze) / Ze, `Z at scale ${scale}, ${perUnit} per unit`).toBeLessThan(tolZ);
+      expect(Math.sqrt(num / den), `forces at scale ${scale}, ${perUnit} per unit`).toBeLessThan(tolF);
     }
   });
 });
@@ -105,6 +75,30 @@ describe("tsne method 'fft' (FIt-SNE)", () => {
     expect(Buffer.from(new Float32Array(a.flatMap((r) => [...r])).buffer)).toEqual(
       Buffer.from(new Float32Array(b.flatMap((r) => [...r])).buffer),
     );
+  }, 120_000);
+
+  it('gives the same embedding on 1 and 2 threads (the worker: attraction and half the grids)', async () => {
+    const o = { method: 'fft' as const, seed: 3, iterations: 80, grid };
+    const one = await tsne(rows, { ...o, threads: 1 });
+    const two = await tsne(rows, { ...o, threads: 2 });
+    expect(Buffer.from(new Float32Array(two.flatMap((r) => [...r])).buffer)).toEqual(
+      Buffer.from(new Float32Array(one.flatMap((r) => [...r])).buffer),
+    );
+  }, 120_000);
+
+  it('aborting on 2 threads rejects ABORTED and ends the worker thread', async () => {
+    const ac = new AbortController();
+    const run = tsne(rows, {
+      method: 'fft',
+      threads: 2,
+      iterations: 500,
+      grid,
+      reportEvery: 1,
+      signal: ac.signal,
+      onProgress: (s) => s.iteration === 3 && ac.abort(),
+    });
+    await expectCode(() => run, 'ABORTED', /abort/);
+    expect(liveFftWorkers()).toBe(0);
   }, 120_000);
 
   it('refuses dims other than 2 and a graph with too few neighbours', async () => {

@@ -1,6 +1,7 @@
 import { check, CnnvizError, type CnnvizErrorCode } from '@cnnviz/core';
 import { readMatrix, type Matrix } from './matrix.js';
 import type { TsneOptions, TsneStep } from './tsne.js';
+import { workerEntry } from './worker-entry.js';
 
 /** Message from the worker: a progress step, the end, or an error to rethrow here. */
 export type WorkerMessage =
@@ -10,36 +11,14 @@ export type WorkerMessage =
 
 /**
  * Runs `tsne` in a Node worker thread: the data goes over once (transferred), progress steps
- * come back as messages, abort terminates the worker. Loads `tsne-worker.js` beside this module
- * (the built package), or `tsne-worker.ts` through tsx when running from sources.
+ * come back as messages, abort terminates the worker (see `workerEntry` for where it loads from).
  */
 export async function tsneInWorker(x: Matrix, options: TsneOptions): Promise<Float32Array[]> {
   const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
   check(isNode, 'BAD_OPTION', 'worker: true needs Node (worker_threads); in a browser run tsne without it');
   const m = await readMatrix(x, 'x', 2);
   const { Worker } = await import('node:worker_threads');
-  const { existsSync } = await import('node:fs');
-  const { fileURLToPath } = await import('node:url');
-  const { createRequire } = await import('node:module');
-  const built = new URL('./tsne-worker.js', import.meta.url);
-  let entry: URL | string = built;
-  let evalCode = false;
-  if (!existsSync(fileURLToPath(built))) {
-    // Running from TypeScript sources (tests, tsx): load the .ts entry through tsx's loader API.
-    let tsxApi: string;
-    try {
-      tsxApi = createRequire(import.meta.url).resolve('tsx/esm/api');
-    } catch {
-      throw new CnnvizError(
-        'BACKEND',
-        'worker: true needs the built package (dist/tsne-worker.js) or tsx to run from sources',
-      );
-    }
-    const source = new URL('./tsne-worker.ts', import.meta.url).href;
-    const api = new URL(tsxApi.replace(/\.cjs$/, '.mjs'), 'file://').href;
-    entry = `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(source)}); });`;
-    evalCode = true;
-  }
+  const { entry, eval: evalCode } = await workerEntry('tsne-worker', 'worker: true');
   const { signal, onProgress, worker: _worker, ...rest } = options;
   if (signal?.aborted) throw new CnnvizError('ABORTED', 't-SNE was aborted', { cause: signal.reason });
   const data = m.data.slice();

@@ -15,6 +15,7 @@ import { attraction, BarnesHut, exactGradient, fullRows, sparseKl } from './tsne
 import { FftRepulsion, type FftGridOptions } from './tsne-fft.js';
 import { knnGraphFlat, type KnnGraph } from './knn-graph.js';
 import { createForcePool, type ClosablePool } from './tsne-threads.js';
+import { createFftPool, type ClosableFftPool } from './tsne-fft-pool.js';
 import { vpTreeKnn } from './vptree.js';
 
 export interface TsneOptions {
@@ -64,8 +65,10 @@ export interface TsneOptions {
   signal?: AbortSignal;
   /**
    * Threads for the Barnes–Hut gradient (Node: this one plus threads - 1 worker_threads over
-   * shared memory, taking chunks of points from an atomic counter). The result does not depend
-   * on the count. Default: every core (at most 8) from 4,000 points, else 1.
+   * shared memory, taking chunks of points from an atomic counter). `fft` uses at most 2: one
+   * worker computes the attraction and half the grid convolutions while this thread does the
+   * other half. The result does not depend on the count. Default: every core (at most 8) from
+   * 4,000 points, else 1.
    */
   threads?: number;
   /**
@@ -307,31 +310,44 @@ export async function* tsneFlat(
   const y0 = await initialEmbedding(m, o, rng, engine);
   // Barnes–Hut runs on points relabelled so that P's neighbours sit close in memory (the
   // attraction then reads nearby rows of y); results are put back in input order.
+  // Worker threads repay their start-up from a few thousand points.
+  const threads = P ? await autoThreads(o.threads, n >= 4000) : 1;
+  const threaded = P !== undefined && threads > 1;
+  // FIt-SNE's worker reads y and P and writes the attraction in shared memory.
+  const fftShared = o.method === 'fft' && threaded;
   const perm = P ? localityOrder(P) : undefined;
-  if (P && perm) P = relabel(P, perm);
-  const y = perm ? permuteRows(y0, perm, dims) : y0;
+  if (P && perm) P = relabel(P, perm, fftShared);
   const N = n * dims;
+  const f64 = (len: number): Float64Array =>
+    fftShared ? new Float64Array(new SharedArrayBuffer(8 * len)) : new Float64Array(len);
+  const y = perm ? permuteRows(y0, perm, dims, f64(N)) : y0;
   const update = new Float64Array(N);
   const gains = new Float64Array(N).fill(1);
   const grad = new Float64Array(N);
-  // Worker threads repay their start-up from a few thousand points (Barnes–Hut only).
-  const fft = o.method === 'fft' ? new FftRepulsion(n, options.grid) : undefined;
-  const threads = P && !fft ? await autoThreads(o.threads, n >= 4000) : 1;
-  const threaded = P !== undefined && threads > 1;
+  const fft = o.method === 'fft' ? new FftRepulsion(n, options.grid, fftShared) : undefined;
   const bh = P && !fft ? new BarnesHut(n, dims, threaded) : undefined;
+  // The attraction in two fixed shares of P's rows (this thread's, the worker's), summed in the
+  // gradient the same way on any thread count.
   const attr = fft ? new Float64Array(N) : undefined;
+  const attrW = fft ? f64(N) : undefined;
+  const split = fft && P ? splitRows(P, FFT_MAIN_SHARE) : 0;
   const rep = fft ? new Float64Array(N) : undefined;
   if (bh && P) bh.setP(P);
   const qbuf = dense ? new Float64Array(n * n) : undefined;
   let pool: ClosablePool | undefined;
-  if (threaded) {
-    pool = await createForcePool(threads - 1, n, dims, bh!);
-    bh!.setPool(pool);
-  }
+  let fftPool: ClosableFftPool | undefined;
   try {
+    if (threaded && bh) {
+      pool = await createForcePool(threads - 1, n, dims, bh);
+      bh.setPool(pool);
+    } else if (fftShared) {
+      fftPool = await createFftPool(y, P!, attrW!, split, fft!);
+      fft!.setPool(fftPool);
+    }
     yield* iterate();
   } finally {
     await pool?.close();
+    await fftPool?.close();
   }
 
   async function* iterate(): AsyncGenerator<TsneStep, void, undefined> {
@@ -344,9 +360,14 @@ export async function* tsneFlat(
         : (it + 1) % o.reportEvery === 0 || it + 1 === o.iterations;
       let kl: number | undefined;
       if (fft && P) {
-        attraction(y, P, 2, attr!);
-        const Z = fft.forces(y, rep!);
-        for (let t = 0; t < N; t++) grad[t] = 4 * (exaggeration * attr![t] - rep![t] / Z);
+        const pp = P;
+        const Z = fft.forces(y, rep!, () => attraction(y, pp, 2, attr!, 0, split));
+        // With a pool, its worker took this share during `forces`.
+        if (!fftPool) attraction(y, P, 2, attrW!, split, n);
+        const a = attr!;
+        const w = attrW!;
+        const r = rep!;
+        for (let t = 0; t < N; t++) grad[t] = 4 * (exaggeration * (a[t] + w[t]) - r[t] / Z);
         if (report) kl = sparseKl(y, P, dims, Z);
       } else if (bh && P) {
         const Z = bh.gradient(y, P, exaggeration, o.theta, grad);
@@ -383,6 +404,22 @@ export async function* tsneFlat(
       await pause();
     }
   }
+}
+
+/**
+ * This thread's share of FIt-SNE's attraction (of P's pairs): it also computes the weights, the
+ * sums and the update, so the worker takes more. Measured at 100k (load ~5, early iterations):
+ * with 0.5 this thread waited 3 ms per iteration and the worker idled ~60; with 0.25 this thread
+ * waited 20 ms.
+ */
+const FFT_MAIN_SHARE = 0.35;
+
+/** The first row after which `share` of P's stored pairs come. */
+function splitRows(P: SparseP, share: number): number {
+  const target = share * P.rowPtr[P.n];
+  let i = 0;
+  while (i < P.n && P.rowPtr[i] < target) i++;
+  return i;
 }
 
 async function initialEmbedding(
@@ -423,7 +460,7 @@ async function initialEmbedding(
  */
 export function localityOrder(P: SparseP): Int32Array {
   const { n } = P;
-  const { rowPtr, cols } = fullRows(P);
+  const { rowPtr, cols } = fullRows(P, false);
   const order = new Int32Array(n);
   const seen = new Uint8Array(n);
   let head = 0;
@@ -446,19 +483,26 @@ export function localityOrder(P: SparseP): Int32Array {
   return order;
 }
 
-/** P with point order[i] renamed i (pairs stored once, partner > row, ascending). */
-export function relabel(P: SparseP, order: Int32Array): SparseP {
+/**
+ * P with point order[i] renamed i (pairs stored once, partner > row, ascending); `shared`: in
+ * SharedArrayBuffers.
+ */
+export function relabel(P: SparseP, order: Int32Array, shared = false): SparseP {
   const { n, rowPtr, cols, vals } = P;
   const inv = new Int32Array(n);
   for (let i = 0; i < n; i++) inv[order[i]] = i;
-  const start = new Int32Array(n + 1);
+  const i32 = (len: number): Int32Array =>
+    shared ? new Int32Array(new SharedArrayBuffer(4 * len)) : new Int32Array(len);
+  const start = i32(n + 1);
   for (let a = 0; a < n; a++) {
     for (let t = rowPtr[a]; t < rowPtr[a + 1]; t++) start[Math.min(inv[a], inv[cols[t]]) + 1]++;
   }
   for (let i = 0; i < n; i++) start[i + 1] += start[i];
   const fill = start.slice(0, n);
-  const outC = new Int32Array(cols.length);
-  const outV = new Float64Array(cols.length);
+  const outC = i32(cols.length);
+  const outV = shared
+    ? new Float64Array(new SharedArrayBuffer(8 * cols.length))
+    : new Float64Array(cols.length);
   for (let a = 0; a < n; a++) {
     for (let t = rowPtr[a]; t < rowPtr[a + 1]; t++) {
       const x = inv[a];
@@ -486,8 +530,12 @@ export function relabel(P: SparseP, order: Int32Array): SparseP {
   return { n, rowPtr: start, cols: outC, vals: outV };
 }
 
-function permuteRows(y: Float64Array, order: Int32Array, dims: number): Float64Array {
-  const out = new Float64Array(y.length);
+function permuteRows(
+  y: Float64Array,
+  order: Int32Array,
+  dims: number,
+  out: Float64Array<ArrayBufferLike> = new Float64Array(y.length),
+): Float64Array<ArrayBufferLike> {
   for (let i = 0; i < order.length; i++)
     for (let c = 0; c < dims; c++) out[i * dims + c] = y[order[i] * dims + c];
   return out;
