@@ -359,7 +359,9 @@ async function optimise(
       let dy = y[2 * j + 1] - y[2 * k + 1];
       let d2 = dx * dx + dy * dy;
       if (d2 > 0) {
-        const pb = Math.pow(d2, b);
+        // exp(b log d2) rather than Math.pow: the same value to a few ulps in ~60 % of the time, and this
+        // line runs ~10^9 times for a million points.
+        const pb = Math.exp(b * Math.log(d2));
         const g = (-2 * a * b * (pb / d2)) / (a * pb + 1);
         const gx = clip(g * dx) * alpha;
         const gy = clip(g * dy) * alpha;
@@ -377,7 +379,7 @@ async function optimise(
         dy = y[2 * j + 1] - y[2 * r + 1];
         d2 = dx * dx + dy * dy;
         if (d2 > 0) {
-          const g = (2 * gamma * b) / ((0.001 + d2) * (a * Math.pow(d2, b) + 1));
+          const g = (2 * gamma * b) / ((0.001 + d2) * (a * Math.exp(b * Math.log(d2)) + 1));
           y[2 * j] += clip(g * dx) * alpha;
           y[2 * j + 1] += clip(g * dy) * alpha;
         }
