@@ -120,6 +120,8 @@ interface Metrics {
   color: number;
   /** The style loss of each style layer alone (relative Gram distance); `style` is their weighted sum. */
   perLayer: number[];
+  /** Fraction of pixels warm in the photo (R > G + 0.1) and green in the picture (G > R + 0.05): Starry Night's spots. */
+  warmToGreen: number;
 }
 
 async function measure(
@@ -141,10 +143,23 @@ async function measure(
     const pool = (x: tf.Tensor3D) => tf.avgPool(tf.expandDims(x, 0) as tf.Tensor4D, cell, cell, 'same');
     return tf.mean(tf.square(tf.sub(pool(img), pool(photo))));
   });
+  const spots = tf.tidy(() => {
+    const redMinusGreen = (x: tf.Tensor3D) =>
+      tf.sub(tf.slice(x, [0, 0, 0], [-1, -1, 1]), tf.slice(x, [0, 0, 1], [-1, -1, 1]));
+    return tf.mean(
+      tf.cast(
+        tf.logicalAnd(tf.greater(redMinusGreen(photo), 0.1), tf.less(redMinusGreen(img), -0.05)),
+        'float32',
+      ),
+    );
+  });
+  const warmToGreen = (await spots.data())[0];
+  spots.dispose();
   const perLayer = Array.from(await per.data());
   const metrics = {
     style: perLayer.reduce((sum, v, i) => sum + v * layerWeights[i], 0),
     perLayer,
+    warmToGreen,
     content: (await c.data())[0],
     saturated: await saturatedBeyond(img, photo),
     color: (await drift.data())[0],
@@ -244,7 +259,15 @@ for (const style of styles) {
     }
     for (const k of ['optimisation', ...mine.map((n) => n.label)]) {
       const m = r[k] as Metrics;
-      sums[k] ??= { style: 0, content: 0, saturated: 0, color: 0, perLayer: styleLayers.map(() => 0) };
+      sums[k] ??= {
+        style: 0,
+        content: 0,
+        saturated: 0,
+        color: 0,
+        perLayer: styleLayers.map(() => 0),
+        warmToGreen: 0,
+      };
+      sums[k].warmToGreen += m.warmToGreen / rows.length;
       m.perLayer.forEach((v, i) => (sums[k].perLayer[i] += v / rows.length));
       sums[k].style += m.style / rows.length;
       sums[k].content += m.content / rows.length;
@@ -261,10 +284,17 @@ for (const style of styles) {
     );
   table.push(`| ${mean.join(' | ')} |`, '');
   if (values.layers) {
-    table.push(`Style loss per layer (mean over the photos; the style loss is their mean):`, '');
-    table.push(`| column | ${styleLayers.join(' | ')} |`, `|---|${styleLayers.map(() => '---').join('|')}|`);
+    table.push(
+      `Style loss per layer (mean over the photos; the style loss is their mean), and the pixels warm in the photo`,
+      `(R > G + 0.1) that came out green (G > R + 0.05):`,
+      '',
+    );
+    table.push(
+      `| column | ${styleLayers.join(' | ')} | warm to green |`,
+      `|---|${styleLayers.map(() => '---').join('|')}|---|`,
+    );
     for (const [k, m] of Object.entries(sums))
-      table.push(`| ${k} | ${m.perLayer.map((v) => v.toFixed(4)).join(' | ')} |`);
+      table.push(`| ${k} | ${m.perLayer.map((v) => v.toFixed(4)).join(' | ')} | ${pct(m.warmToGreen)} |`);
     table.push('');
   }
 }
