@@ -9,10 +9,11 @@
 //
 //   npx tsx --tsconfig tsconfig.json bench/src/style-network-eval.ts --photos DIR \
 //       --net starry_night=packages/synthesis/assets/style-starry-night [--net scream=DIR] \
-//       [--net 'starry_night:old=DIR'] [--out out/style-eval] [--size 256] [--steps 100] [--opt-only]
+//       [--net 'starry_night:old=DIR'] [--out out/style-eval] [--size 256] [--steps 100] [--opt-only] [--layers]
 //
 // A --net key is STYLE or STYLE:LABEL (LABEL names the column; default "network"). --opt-only runs and caches the
-// optimisation for the styles named by --net and stops.
+// optimisation for the styles named by --net and stops. --layers adds, per style, each column's style loss layer by
+// layer (mean over the photos; the style loss is their mean), to see which layers a network's gap comes from.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -40,6 +41,7 @@ const { values } = parseArgs({
     backend: { type: 'string', default: 'wasm' },
     'opt-only': { type: 'boolean', default: false },
     'figure-tile': { type: 'string', default: '160' },
+    layers: { type: 'boolean', default: false },
   },
 });
 if (!values.photos) throw new Error('--photos DIR is required (the held-out photographs)');
@@ -116,6 +118,10 @@ interface Metrics {
   saturated: number;
   /** Mean squared difference to the photo, both average-pooled over cells of 1/16 of the side: colour drift. */
   color: number;
+  /** The style loss of each style layer alone (relative Gram distance); `style` is their weighted sum. */
+  perLayer: number[];
+  /** Fraction of pixels warm in the photo (R > G + 0.1) and green in the picture (G > R + 0.05): Starry Night's spots. */
+  warmToGreen: number;
 }
 
 async function measure(
@@ -124,30 +130,41 @@ async function measure(
   photo: tf.Tensor3D,
   targets: tf.Tensor2D[],
 ): Promise<Metrics> {
-  const [s, c] = tf.tidy(() => {
+  const [per, c] = tf.tidy(() => {
     const x = tf.stack([img, photo]) as tf.Tensor4D;
     const acts = m.forward(m.preprocess(x), [contentLayer, ...styleLayers], { logits: false }).activations;
     const first = (t: tf.Tensor) => tf.slice(t, 0, 1);
-    const sl = styleLoss(
-      styleLayers.map((l) => first(acts[l])),
-      targets,
-      layerWeights,
-    );
+    const layerLosses = styleLayers.map((l, i) => styleLoss([first(acts[l])], [targets[i]], [1]));
     const cl = contentLoss(first(acts[contentLayer]), tf.slice(acts[contentLayer], 1, 1));
-    return [sl, cl];
+    return [tf.concat(layerLosses), cl];
   });
   const cell = Math.max(1, Math.round(size / 16));
   const drift = tf.tidy(() => {
     const pool = (x: tf.Tensor3D) => tf.avgPool(tf.expandDims(x, 0) as tf.Tensor4D, cell, cell, 'same');
     return tf.mean(tf.square(tf.sub(pool(img), pool(photo))));
   });
+  const spots = tf.tidy(() => {
+    const redMinusGreen = (x: tf.Tensor3D) =>
+      tf.sub(tf.slice(x, [0, 0, 0], [-1, -1, 1]), tf.slice(x, [0, 0, 1], [-1, -1, 1]));
+    return tf.mean(
+      tf.cast(
+        tf.logicalAnd(tf.greater(redMinusGreen(photo), 0.1), tf.less(redMinusGreen(img), -0.05)),
+        'float32',
+      ),
+    );
+  });
+  const warmToGreen = (await spots.data())[0];
+  spots.dispose();
+  const perLayer = Array.from(await per.data());
   const metrics = {
-    style: (await s.data())[0],
+    style: perLayer.reduce((sum, v, i) => sum + v * layerWeights[i], 0),
+    perLayer,
+    warmToGreen,
     content: (await c.data())[0],
     saturated: await saturatedBeyond(img, photo),
     color: (await drift.data())[0],
   };
-  tf.dispose([s, c, drift]);
+  tf.dispose([per, c, drift]);
   return metrics;
 }
 
@@ -242,7 +259,16 @@ for (const style of styles) {
     }
     for (const k of ['optimisation', ...mine.map((n) => n.label)]) {
       const m = r[k] as Metrics;
-      sums[k] ??= { style: 0, content: 0, saturated: 0, color: 0 };
+      sums[k] ??= {
+        style: 0,
+        content: 0,
+        saturated: 0,
+        color: 0,
+        perLayer: styleLayers.map(() => 0),
+        warmToGreen: 0,
+      };
+      sums[k].warmToGreen += m.warmToGreen / rows.length;
+      m.perLayer.forEach((v, i) => (sums[k].perLayer[i] += v / rows.length));
       sums[k].style += m.style / rows.length;
       sums[k].content += m.content / rows.length;
       sums[k].saturated += m.saturated / rows.length;
@@ -257,6 +283,20 @@ for (const style of styles) {
       `${(sums[n.label].style / sums.optimisation.style).toFixed(2)}×, ${(sums[n.label].content / sums.optimisation.content).toFixed(2)}×`,
     );
   table.push(`| ${mean.join(' | ')} |`, '');
+  if (values.layers) {
+    table.push(
+      `Style loss per layer (mean over the photos; the style loss is their mean), and the pixels warm in the photo`,
+      `(R > G + 0.1) that came out green (G > R + 0.05):`,
+      '',
+    );
+    table.push(
+      `| column | ${styleLayers.join(' | ')} | warm to green |`,
+      `|---|${styleLayers.map(() => '---').join('|')}|---|`,
+    );
+    for (const [k, m] of Object.entries(sums))
+      table.push(`| ${k} | ${m.perLayer.map((v) => v.toFixed(4)).join(' | ')} | ${pct(m.warmToGreen)} |`);
+    table.push('');
+  }
 }
 tf.dispose(photos.map((p) => p.image));
 if (table.length > 0) {

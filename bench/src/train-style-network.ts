@@ -6,7 +6,7 @@
 //   npx tsx --tsconfig tsconfig.json bench/src/train-style-network.ts --photos DIR --style starry_night \
 //       [--holdout a.jpg,b.jpg] [--out out/style-starry-night] [--minutes 110] [--size 128] [--batch 2]
 //       [--style-weight 10] [--color-weight 1] [--tv-weight 1] [--lr 0.002] [--chunk 50] [--backend wasm]
-//       [--init DIR]
+//       [--init DIR] [--style-size 256] [--keep]
 //
 // Photos offline: `apt-get download python3-skimage opencv-doc darknet` and `dpkg -x` each into DIR (licences in
 // their copyright files); keep 8 of them out with --holdout for judging against transferStyle. --style takes a
@@ -35,6 +35,8 @@ const { values } = parseArgs({
     chunk: { type: 'string', default: '50' },
     backend: { type: 'string', default: 'wasm' },
     init: { type: 'string' },
+    'style-size': { type: 'string' },
+    keep: { type: 'boolean', default: false },
   },
 });
 if (!values.photos) throw new Error('--photos DIR is required (a folder of .jpg / .png photographs)');
@@ -64,6 +66,9 @@ console.log(
 
 const t0 = Date.now();
 // --init warm-starts from a saved network of the same architecture (the old bundled one, or another style's).
+// --style-size is the painting's longest side for the Gram targets (trainStyleNetwork's default 1.5 x --size); the
+// held-out judging (style-network-eval.ts) and transferStyle use the output's side, 256 there.
+// --keep also saves every chunk's network to OUT-stepN (checkpoints to judge on the held-out photos).
 let net: StyleNetwork | undefined = values.init ? await loadStyleNetwork(values.init) : undefined;
 let done = 0;
 while ((Date.now() - t0) / 60000 < Number(values.minutes)) {
@@ -71,6 +76,7 @@ while ((Date.now() - t0) / 60000 < Number(values.minutes)) {
     network: net,
     steps: Number(values.chunk),
     size,
+    styleSize: values['style-size'] ? Number(values['style-size']) : undefined,
     batchSize: Number(values.batch),
     seed: done,
     lr: Number(values.lr),
@@ -86,6 +92,7 @@ while ((Date.now() - t0) / 60000 < Number(values.minutes)) {
   });
   done += Number(values.chunk);
   await saveStyleNetwork(net, out);
+  if (values.keep) await saveStyleNetwork(net, `${out}-step${done}`);
   console.log(`saved ${out} after ${done} steps (${((Date.now() - t0) / 60000).toFixed(1)} min)`);
 }
 net?.dispose();
