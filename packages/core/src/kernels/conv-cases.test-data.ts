@@ -2,13 +2,16 @@ import type * as tf from '@tensorflow/tfjs-core';
 
 export type PadSpec = 'same' | 'valid' | tf.backend_util.ExplicitPadding;
 
-/** Shapes, strides and paddings shared by the convolution-gradient tests (NHWC, filter [fH, fW, inC, outC|M]). */
-export const convCases: Array<{
+/** One convolution: input NHWC, filter [fH, fW, inC, outC|M], strides, padding. */
+export interface ConvCase {
   x: [number, number, number, number];
   f: [number, number, number, number];
   s: [number, number];
   pad: PadSpec;
-}> = [
+}
+
+/** Shapes, strides and paddings shared by the convolution-gradient tests. */
+export const convCases: ConvCase[] = [
   { x: [2, 7, 8, 3], f: [3, 3, 3, 4], s: [1, 1], pad: 'same' },
   { x: [2, 7, 8, 3], f: [3, 3, 3, 4], s: [1, 1], pad: 'valid' },
   { x: [1, 9, 7, 5], f: [3, 2, 5, 6], s: [2, 2], pad: 'same' },

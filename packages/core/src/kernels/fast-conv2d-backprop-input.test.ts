@@ -1,16 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { convCases, type PadSpec } from './conv-cases.test-data.js';
+import { convCases, type ConvCase } from './conv-cases.test-data.js';
 import { setupBackends } from './test-backends.js';
 import { kernelOn, randomInput, relErr, seeded } from './test-util.js';
 
 // Strided with >= 16 input channels: one convolution per phase (phases without taps included: 1x1 stride 2).
-const perPhaseCases: Array<{
-  x: [number, number, number, number];
-  f: [number, number, number, number];
-  s: [number, number];
-  pad: PadSpec;
-}> = [
+const perPhaseCases: ConvCase[] = [
   { x: [1, 9, 9, 16], f: [3, 3, 16, 8], s: [2, 2], pad: 'same' },
   { x: [2, 13, 12, 16], f: [3, 3, 16, 4], s: [2, 2], pad: 'valid' },
   { x: [1, 8, 9, 16], f: [1, 1, 16, 3], s: [2, 2], pad: 'same' },
