@@ -1,5 +1,20 @@
 import * as tf from '@tensorflow/tfjs-core';
 
+/** The geometry of a Conv2DBackpropInput call (its attributes name the forward input's shape; no dilation). */
+export function backpropInputInfo(
+  a: tf.Conv2DBackpropInputAttrs,
+  filter: tf.TensorInfo,
+): tf.backend_util.Conv2DInfo {
+  return tf.backend_util.computeConv2DInfo(
+    a.inputShape,
+    filter.shape as [number, number, number, number],
+    a.strides,
+    1,
+    a.pad,
+    a.dimRoundingMode,
+  );
+}
+
 /**
  * Pads (positive amounts) or crops (negative amounts) the two spatial axes of an NHWC tensor.
  * Transposed convolutions need both: explicit paddings larger than the filter, or strides that leave input rows

@@ -1,5 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { cropForConv, type ExplicitPad, transposedConvInput, transposedConvParts } from './conv-ops.js';
+import {
+  backpropInputInfo,
+  cropForConv,
+  type ExplicitPad,
+  transposedConvInput,
+  transposedConvParts,
+} from './conv-ops.js';
 import { callKernel, withDerivedWeights } from './derived-weights.js';
 import { freeInfo, type KernelArgs, isNHWC, readValues, runOps, wrap } from './kernel-util.js';
 import { type KernelFix } from './registry.js';
@@ -60,14 +66,7 @@ export function fastConv2dBackpropInputFix(backendName: string): KernelFix {
       const a = attrs as unknown as tf.Conv2DBackpropInputAttrs;
       if (!isNHWC(a.dataFormat) && stock !== undefined) return stock.kernelFunc(args);
       const filter = inputs.filter as tf.TensorInfo;
-      const info = tf.backend_util.computeConv2DInfo(
-        a.inputShape,
-        filter.shape as [number, number, number, number],
-        a.strides,
-        1,
-        a.pad,
-        a.dimRoundingMode,
-      );
+      const info = backpropInputInfo(a, filter);
       const [fH, fW, inC, outC] = filter.shape;
       const dy = inputs.dy as tf.TensorInfo;
       const s = info.strideHeight;

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { backpropInputInfo } from './conv-ops.js';
 import { type KernelArgs, isNHWC, noDilation, runOps, wrap } from './kernel-util.js';
 import { type KernelFix } from './registry.js';
 import { webgpuCounterNormalFix } from './webgpu-counter-noise.js';
@@ -122,14 +123,7 @@ export const webgpuConvBackpropInputMaskedFix: KernelFix = {
     const mask = a.mask ?? 'none';
     const dy = inputs.dy as tf.TensorInfo;
     const filter = inputs.filter as tf.TensorInfo;
-    const info = tf.backend_util.computeConv2DInfo(
-      a.inputShape,
-      filter.shape as [number, number, number, number],
-      a.strides,
-      1,
-      a.pad,
-      a.dimRoundingMode,
-    );
+    const info = backpropInputInfo(a, filter);
     if (!isWebGPUBackend(backend) || info.outChannels % 4 !== 0)
       throw new Error('cnnviz: CnnvizConv2DBackpropInputMasked needs webgpu and output channels % 4 == 0');
     const program = new ConvBackpropInputProgram(
