@@ -3,18 +3,30 @@ import { checkImage } from '../validate.js';
 import { checkSize } from './size.js';
 
 /**
- * The `[out, in]` matrix of 1-D linear interpolation with half-pixel centres: row i holds the
- * weights of the two source pixels around (i + 0.5) * in / out - 0.5, clamped to the edges.
+ * 1-D linear interpolation with half-pixel centres: output i reads the two source pixels `lo[i]`, `hi[i]` around
+ * (i + 0.5) * in / out - 0.5, clamped to the edges, with weights 1 - f[i] and f[i].
  */
-function interpolationMatrix(out: number, inp: number): tf.Tensor2D {
-  const m = new Float32Array(out * inp);
+function taps(out: number, inp: number): { lo: Int32Array; hi: Int32Array; f: Float32Array } {
+  const lo = new Int32Array(out);
+  const hi = new Int32Array(out);
+  const f = new Float32Array(out);
   const scale = inp / out;
   for (let i = 0; i < out; i++) {
     const src = Math.min(Math.max((i + 0.5) * scale - 0.5, 0), inp - 1);
-    const lo = Math.floor(src);
-    const hi = Math.min(lo + 1, inp - 1);
-    m[i * inp + lo] += 1 - (src - lo);
-    m[i * inp + hi] += src - lo;
+    lo[i] = Math.floor(src);
+    hi[i] = Math.min(lo[i] + 1, inp - 1);
+    f[i] = src - lo[i];
+  }
+  return { lo, hi, f };
+}
+
+/** The `[out, in]` matrix of `taps`: row i holds the weights of output i's two source pixels. */
+function interpolationMatrix(out: number, inp: number): tf.Tensor2D {
+  const m = new Float32Array(out * inp);
+  const { lo, hi, f } = taps(out, inp);
+  for (let i = 0; i < out; i++) {
+    m[i * inp + lo[i]] += 1 - f[i];
+    m[i * inp + hi[i]] += f[i];
   }
   return tf.tensor2d(m, [out, inp]);
 }
@@ -33,21 +45,6 @@ function resizeGrad(dy: tf.Tensor4D, inSize: [number, number]): tf.Tensor4D {
   const byCol = tf.transpose(tf.reshape(rows, [H, n, w, c]), [2, 1, 0, 3]); // [w, n, H, c]
   const cols = tf.matMul(rxT, tf.reshape(byCol, [w, n * H * c])); // [W, n*H*c]
   return tf.transpose(tf.reshape(cols, [W, n, H, c]), [1, 2, 0, 3]);
-}
-
-/** Per output index along one axis: the two source indices and the weight of the second (as interpolationMatrix). */
-function taps(out: number, inp: number): { lo: Int32Array; hi: Int32Array; f: Float32Array } {
-  const lo = new Int32Array(out);
-  const hi = new Int32Array(out);
-  const f = new Float32Array(out);
-  const scale = inp / out;
-  for (let i = 0; i < out; i++) {
-    const src = Math.min(Math.max((i + 0.5) * scale - 0.5, 0), inp - 1);
-    lo[i] = Math.floor(src);
-    hi[i] = Math.min(lo[i] + 1, inp - 1);
-    f[i] = src - lo[i];
-  }
-  return { lo, hi, f };
 }
 
 /**
