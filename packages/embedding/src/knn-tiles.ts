@@ -1,4 +1,5 @@
 import { checkAborted, CnnvizError } from '@cnnviz/core';
+import { memory } from './memory.js';
 import { gemmBlocked, gemmModule, MR, NR } from './simd-gemm.js';
 
 /**
@@ -259,10 +260,7 @@ export function tileRunner(
 }
 
 export function newHeaps(nq: number, kc: number, shared: boolean, cap = 2 * kc): TileHeaps {
-  const f64 = (len: number) =>
-    shared ? new Float64Array(new SharedArrayBuffer(8 * len)) : new Float64Array(len);
-  const i32 = (len: number) =>
-    shared ? new Int32Array(new SharedArrayBuffer(4 * len)) : new Int32Array(len);
+  const { f64, i32 } = memory(shared);
   const h = {
     kc,
     cap,

@@ -1,4 +1,5 @@
 import { Fft, fft2d, nextFftSize } from './fft.js';
+import { memory } from './memory.js';
 
 /** Grid settings of the FFT repulsion (FIt-SNE's names and defaults). */
 export interface FftGridOptions {
@@ -56,10 +57,7 @@ export class FftRepulsion {
     this.perUnit = o.intervalsPerUnit ?? 1;
     this.maxIntervals = Math.max(this.minIntervals, o.maxIntervals ?? 341);
     this.shared = shared;
-    const f64 = (len: number): Float64Array =>
-      shared ? new Float64Array(new SharedArrayBuffer(8 * len)) : new Float64Array(len);
-    const i32 = (len: number): Int32Array =>
-      shared ? new Int32Array(new SharedArrayBuffer(4 * len)) : new Int32Array(len);
+    const { f64, i32 } = memory(shared);
     this.points = {
       n,
       p: this.p,
@@ -202,8 +200,8 @@ export class FftRepulsion {
     if (L === this.L) return false;
     this.L = L;
     this.fft = new Fft(L);
-    const g = (): Float32Array =>
-      this.shared ? new Float32Array(new SharedArrayBuffer(4 * L * L)) : new Float32Array(L * L);
+    const mem = memory(this.shared);
+    const g = (): Float32Array => mem.f32(L * L);
     this.grids = {
       a: { re: g(), im: g() },
       b: { re: g(), im: g() },

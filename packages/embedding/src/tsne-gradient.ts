@@ -1,5 +1,6 @@
 import { check } from '@cnnviz/core';
 import type { SparseP } from './affinities.js';
+import { memory } from './memory.js';
 import { instantiateTsne, tsneModule, type TsneKernels } from './tsne-simd.js';
 
 /** Byte offsets of the SIMD path's arrays in its wasm memory. */
@@ -120,7 +121,7 @@ export class BarnesHut {
     const module = dims === 2 ? tsneModule(shared) : null;
     if (module === null) {
       const cap = 2 * n + 16;
-      const mem = shared ? sharedMemory : plainMemory;
+      const mem = memory(shared);
       this.node = mem.f64(cap * (dims + 2));
       this.next = mem.i32(cap);
       // The radix sort swaps idx/idx2; both are shared so whichever ends up sorted is readable.
@@ -619,15 +620,6 @@ export interface ForcePool {
   /** Walks chunks on this thread too until none are left, then waits for the workers. */
   finish(tree: TreeArrays, theta2: number): void;
 }
-
-const plainMemory = {
-  f64: (len: number) => new Float64Array(len),
-  i32: (len: number) => new Int32Array(len),
-};
-const sharedMemory = {
-  f64: (len: number) => new Float64Array(new SharedArrayBuffer(8 * len)),
-  i32: (len: number) => new Int32Array(new SharedArrayBuffer(4 * len)),
-};
 
 function childCode(key: number, level: number, bits: number, D: number, mask: number): number {
   return (key >>> ((bits - 1 - level) * D)) & mask;

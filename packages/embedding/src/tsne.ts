@@ -10,6 +10,7 @@ import {
   type FlatMatrix,
   type Matrix,
 } from './matrix.js';
+import { memory } from './memory.js';
 import { pcaFlat } from './pca.js';
 import { attraction, BarnesHut, exactGradient, fullRows, sparseKl } from './tsne-gradient.js';
 import { FftRepulsion, type FftGridOptions } from './tsne-fft.js';
@@ -318,8 +319,7 @@ export async function* tsneFlat(
   const perm = P ? localityOrder(P) : undefined;
   if (P && perm) P = relabel(P, perm, fftShared);
   const N = n * dims;
-  const f64 = (len: number): Float64Array =>
-    fftShared ? new Float64Array(new SharedArrayBuffer(8 * len)) : new Float64Array(len);
+  const { f64 } = memory(fftShared);
   const y = perm ? permuteRows(y0, perm, dims, f64(N)) : y0;
   const update = new Float64Array(N);
   const gains = new Float64Array(N).fill(1);
@@ -491,8 +491,7 @@ export function relabel(P: SparseP, order: Int32Array, shared = false): SparseP 
   const { n, rowPtr, cols, vals } = P;
   const inv = new Int32Array(n);
   for (let i = 0; i < n; i++) inv[order[i]] = i;
-  const i32 = (len: number): Int32Array =>
-    shared ? new Int32Array(new SharedArrayBuffer(4 * len)) : new Int32Array(len);
+  const { f64, i32 } = memory(shared);
   const start = i32(n + 1);
   for (let a = 0; a < n; a++) {
     for (let t = rowPtr[a]; t < rowPtr[a + 1]; t++) start[Math.min(inv[a], inv[cols[t]]) + 1]++;
@@ -500,9 +499,7 @@ export function relabel(P: SparseP, order: Int32Array, shared = false): SparseP 
   for (let i = 0; i < n; i++) start[i + 1] += start[i];
   const fill = start.slice(0, n);
   const outC = i32(cols.length);
-  const outV = shared
-    ? new Float64Array(new SharedArrayBuffer(8 * cols.length))
-    : new Float64Array(cols.length);
+  const outV = f64(cols.length);
   for (let a = 0; a < n; a++) {
     for (let t = rowPtr[a]; t < rowPtr[a + 1]; t++) {
       const x = inv[a];
