@@ -1,5 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { check, CnnvizError, type ForwardResult, type Objective, type VisionModel } from '@cnnviz/core';
+import {
+  check,
+  CnnvizError,
+  objectiveForwardOptions,
+  type ForwardResult,
+  type Objective,
+  type VisionModel,
+} from '@cnnviz/core';
 
 export interface LayerGradient {
   /** The objective's value per image `[N]`. */
@@ -29,7 +36,12 @@ export function layerGradient(
     const { value, grads } = tf.engine().gradients(
       () => {
         const taps = [...new Set([layer, ...objective.taps])];
-        const out = model.forward(model.preprocess(x), taps, { logits: objective.needsLogits !== false });
+        // The layer itself is read whole; the objective's taps only where it reads them.
+        const out = model.forward(
+          model.preprocess(x),
+          taps,
+          objectiveForwardOptions(objective, taps, [layer]),
+        );
         const act = out.activations[layer];
         check(
           act !== undefined && act.rank === 4,

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
   check,
+  objectiveForwardOptions,
   checkLayer,
   checkTarget,
   type ForwardResult,
@@ -125,9 +126,7 @@ function rowLogits(classes: number[]): Objective {
 /** Evaluates an objective on pixel images without gradients: one value per image. */
 export function evaluateObjective(model: VisionModel, x: tf.Tensor4D, objective: Objective): tf.Tensor1D {
   return tf.tidy(() => {
-    const out = model.forward(model.preprocess(x), objective.taps, {
-      logits: objective.needsLogits !== false,
-    });
+    const out = model.forward(model.preprocess(x), objective.taps, objectiveForwardOptions(objective));
     // Safe: logits are left out only when the objective said it reads activations alone.
     const v = objective.evaluate(out as ForwardResult);
     check(

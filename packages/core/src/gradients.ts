@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import './register-gradients.js';
 import { CnnvizError } from './errors.js';
-import type { Objective } from './objectives.js';
+import { objectiveForwardOptions, type Objective } from './objectives.js';
 import type { ForwardResult, VisionModel } from './types.js';
 import { check, checkImage } from './validate.js';
 
@@ -85,9 +85,11 @@ export function objectiveGradient(
     return withTapeCleanup(() => {
       const x = pixels.dtype === 'float32' ? pixels : tf.cast(pixels, 'float32');
       const { value, grad } = tf.valueAndGrad((input: tf.Tensor4D) => {
-        const out = model.forward(model.preprocess(input), objective.taps, {
-          logits: objective.needsLogits !== false,
-        });
+        const out = model.forward(
+          model.preprocess(input),
+          objective.taps,
+          objectiveForwardOptions(objective),
+        );
         // Safe: logits are left out only when asked for with needsLogits false, i.e. when the
         // objective said evaluate reads activations alone; with logits wanted every model returns them.
         const v = objective.evaluate(out as ForwardResult);

@@ -10,6 +10,7 @@ import {
   layerL2,
   negate,
   neuron,
+  objectiveForwardOptions,
   type Objective,
   parseObjective,
   scale,
@@ -166,5 +167,27 @@ describe('objectives', () => {
     }
     expect(parseObjective('class:3').needsLogits).toBe(true);
     expect(parseObjective(custom).needsLogits).toBeUndefined();
+  });
+
+  it('channels: what each tap is read at, merged by add, kept by scale and negate, whole where unsure', () => {
+    const custom: Objective = { taps: ['a'], name: 'custom', evaluate: (o) => channel('a', 0).evaluate(o) };
+    expect(channel('a', 3).channels).toEqual({ a: [3] });
+    expect(neuron('a', 2, 0, 0).channels).toEqual({ a: [2] });
+    expect(layerL2('a').channels).toBeUndefined();
+    expect(classLogit(1).channels).toBeUndefined();
+    expect(add(channel('a', 3), neuron('a', 1), channel('d', 0)).channels).toEqual({ a: [1, 3], d: [0] });
+    // A term that reads the whole tap (or does not say) makes the sum read it whole.
+    expect(add(channel('a', 3), layerL2('a'), channel('d', 0)).channels).toEqual({ d: [0] });
+    expect(add(channel('a', 3), custom).channels).toBeUndefined();
+    expect(negate(scale(add(channel('a', 3), channel('a', 3)), 2)).channels).toEqual({ a: [3] });
+    expect(parseObjective('mixed4:97').channels).toEqual({ mixed4: [97] });
+    expect(parseObjective('neuron:mixed4:97:1:2').channels).toEqual({ mixed4: [97] });
+
+    const o = add(channel('a', 3), classLogit(0));
+    expect(objectiveForwardOptions(o)).toEqual({ logits: true, channels: { a: [3] } });
+    expect(objectiveForwardOptions(channel('a', 3))).toEqual({ logits: false, channels: { a: [3] } });
+    // Extra taps and taps the caller reads itself are read whole.
+    expect(objectiveForwardOptions(channel('a', 3), ['a', 'b'], ['a'])).toEqual({ logits: false });
+    expect(objectiveForwardOptions(layerL2('a'))).toEqual({ logits: false });
   });
 });

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { CnnvizError } from './errors.js';
-import type { ForwardResult } from './types.js';
+import type { ForwardOptions, ForwardResult } from './types.js';
 import { check } from './validate.js';
 
 /**
@@ -19,6 +19,12 @@ export interface Objective {
    * the last tap (`model.forward(x, taps, { logits: false })`). Default (undefined) true.
    */
   needsLogits?: boolean;
+  /**
+   * The channels (last-axis indices) of each tap that `evaluate` reads, by tap name; a tap not
+   * listed is read whole (the default, always safe). Lets a model skip the branches of a
+   * concatenation that feed none of them (see `ForwardOptions.channels`).
+   */
+  channels?: Record<string, readonly number[]>;
 }
 
 function checkIndex(value: unknown, name: string): asserts value is number {
@@ -68,6 +74,7 @@ export function channel(layer: string, c: number): Objective {
     taps: [layer],
     name: `channel(${layer}, ${c})`,
     needsLogits: false,
+    channels: { [layer]: [c] },
     evaluate(out) {
       const act = activation(out, layer);
       checkChannel(act, layer, c);
@@ -94,6 +101,7 @@ export function neuron(layer: string, c: number, y?: number, x?: number): Object
     taps: [layer],
     name: `neuron(${layer}, ${c}, ${where})`,
     needsLogits: false,
+    channels: { [layer]: [c] },
     evaluate(out) {
       const act = activation(out, layer);
       check(
@@ -168,6 +176,38 @@ function checkObjective(o: unknown, name: string): asserts o is Objective {
   );
 }
 
+/** The channels a sum reads: per tap, the union, unless one of the terms reads that tap whole. */
+function mergeChannels(all: Objective[]): Record<string, readonly number[]> | undefined {
+  const merged: Record<string, readonly number[]> = {};
+  const taps = new Set(all.flatMap((o) => o.taps));
+  for (const t of taps) {
+    const sets = all.filter((o) => o.taps.includes(t)).map((o) => o.channels?.[t]);
+    if (sets.some((c) => c === undefined)) continue;
+    merged[t] = [...new Set(sets.flatMap((c) => [...c!]))].sort((a, b) => a - b);
+  }
+  return Object.keys(merged).length > 0 ? merged : undefined;
+}
+
+/**
+ * The `model.forward` options for evaluating `objective` on `taps` (default its own): stop at the
+ * taps when it reads no logits, and say which channels it reads so that the model may skip the
+ * rest. Taps in `whole` (read by something besides the objective) are read whole.
+ */
+export function objectiveForwardOptions(
+  objective: Objective,
+  taps: string[] = objective.taps,
+  whole: string[] = [],
+): ForwardOptions {
+  const opts: ForwardOptions = { logits: objective.needsLogits !== false };
+  const channels: Record<string, readonly number[]> = {};
+  for (const t of taps) {
+    const c = objective.channels?.[t];
+    if (c !== undefined && !whole.includes(t) && objective.taps.includes(t)) channels[t] = c;
+  }
+  if (Object.keys(channels).length > 0) opts.channels = channels;
+  return opts;
+}
+
 /** Sum of objectives. */
 export function add(a: Objective, b: Objective, ...rest: Objective[]): Objective {
   const all = [a, b, ...rest];
@@ -177,6 +217,7 @@ export function add(a: Objective, b: Objective, ...rest: Objective[]): Objective
     name: all.map((o) => o.name).join(' + '),
     // An objective that does not say counts as needing logits.
     needsLogits: all.some((o) => o.needsLogits !== false),
+    channels: mergeChannels(all),
     evaluate(out) {
       return tf.tidy(() => tf.addN(all.map((o) => o.evaluate(out))) as tf.Tensor1D);
     },
@@ -195,6 +236,7 @@ export function scale(a: Objective, k: number): Objective {
     taps: [...a.taps],
     name: `${k} * (${a.name})`,
     needsLogits: a.needsLogits,
+    channels: a.channels,
     evaluate(out) {
       return tf.tidy(() => tf.mul(a.evaluate(out), k) as tf.Tensor1D);
     },
@@ -208,6 +250,7 @@ export function negate(a: Objective): Objective {
     taps: [...a.taps],
     name: `-(${a.name})`,
     needsLogits: a.needsLogits,
+    channels: a.channels,
     evaluate(out) {
       return tf.tidy(() => tf.neg(a.evaluate(out)) as tf.Tensor1D);
     },

@@ -11,6 +11,7 @@ import {
   type TapsResult,
   type VisionModel,
 } from '@cnnviz/core';
+import { channelNeeds, tapNeeds, type ChannelNeed } from './channel-needs.js';
 import { wantsLogits } from './forward-options.js';
 import { cutChain, FoldedWeights, fusedConvs, runFusedConv, type FoldStep } from './fold.js';
 import { hasSoftmaxActivation, isSoftmaxLayer, kernelInfo, runLayer } from './layer-ops.js';
@@ -158,6 +159,15 @@ export function fromLayersModel(model: tfl.LayersModel, options: LayersModelOpti
     return info;
   });
   const names = layers.map((l) => l.name);
+  const staticShape = new Map(exec.map((s) => [s.name, shapeOf(s.layer)]));
+  const rankOf = (n: string) => {
+    const sh = staticShape.get(n);
+    return sh && sh.length > 0 ? sh.length + 1 : undefined;
+  };
+  const channelsOf = (n: string) => {
+    const c = staticShape.get(n)?.at(-1);
+    return typeof c === 'number' ? c : undefined;
+  };
   const inputName = model.inputs[0].sourceLayer.name;
   // conv → BatchNorm → ReLU chains run as one fused kernel with folded weights (made here, freed by dispose).
   const chains = fusedConvs(exec, new Set([outName]));
@@ -182,13 +192,11 @@ export function fromLayersModel(model: tfl.LayersModel, options: LayersModelOpti
     const withLogits = wantsLogits(opts);
     if (!withLogits && taps.length === 0) return { activations: {} };
     const want = new Set<string>(withLogits ? [outName, ...taps] : taps);
-    const run = new Set<string>();
-    const mark = (n: string) => {
-      if (run.has(n)) return;
-      run.add(n);
-      byName.get(n)!.inputs.forEach(mark);
-    };
-    want.forEach(mark);
+    // Only what the taps (or the logits) need runs; branches of a concatenation that feed none of
+    // the channels the caller reads (`opts.channels`) are skipped and stand as zeros.
+    const wanted: Map<string, ChannelNeed> = tapNeeds(taps, opts.channels);
+    if (withLogits) wanted.set(outName, 'all');
+    const run = channelNeeds(exec, wanted, rankOf, channelsOf);
     const plan = exec.filter((s) => run.has(s.name));
     // Free each intermediate once its last consumer has run (the gradient tape keeps its own copies).
     const uses = new Map<string, number>();
@@ -198,15 +206,20 @@ export function fromLayersModel(model: tfl.LayersModel, options: LayersModelOpti
       const inChain = new Set<string>();
       for (const s of plan) {
         if (inChain.has(s.name)) continue;
-        const ins = s.name === inputName || s.inputs.length === 0 ? [x] : s.inputs.map((i) => values.get(i)!);
-        const whole = ins[0]?.rank === 4 ? chains.get(s.name) : undefined;
+        const got: (tf.Tensor | undefined)[] =
+          s.name === inputName || s.inputs.length === 0 ? [x] : s.inputs.map((i) => values.get(i));
+        // A concatenation's inputs that hold no channel the caller reads were skipped (channelNeeds).
+        const skipped = got.includes(undefined);
+        const ins = got.filter((t): t is tf.Tensor => t !== undefined);
+        const whole = !skipped && ins[0]?.rank === 4 ? chains.get(s.name) : undefined;
         const chain = whole && cutChain(whole, want);
         if (chain) chain.names.slice(1).forEach((n) => inChain.add(n));
         const name = chain ? chain.names[chain.names.length - 1] : s.name;
         let y = tf.tidy(() => {
           try {
             if (chain) return runFusedConv(chain, folded, ins[0] as tf.Tensor4D);
-            return runLayer(s.layer, s.cls, s.cfg, ins, stripActivation && s.name === outName);
+            const args = skipped ? withZeros(got, s.inputs, channelsOf) : ins;
+            return runLayer(s.layer, s.cls, s.cfg, args, stripActivation && s.name === outName);
           } catch (e) {
             if (CnnvizError.isInstance(e)) throw e;
             throw new CnnvizError(
@@ -282,6 +295,16 @@ export function fromLayersModel(model: tfl.LayersModel, options: LayersModelOpti
       model.dispose();
     },
   };
+}
+
+/** Zeros in place of the concatenation inputs that were skipped (no channel of theirs is read). */
+function withZeros(
+  ins: (tf.Tensor | undefined)[],
+  names: string[],
+  channelsOf: (n: string) => number | undefined,
+): tf.Tensor[] {
+  const live = ins.find((t) => t !== undefined)!;
+  return ins.map((t, k) => t ?? tf.zeros([...live.shape.slice(0, -1), channelsOf(names[k])!]));
 }
 
 function describe(x: unknown): string {

@@ -6,6 +6,7 @@ import {
   resize,
   type ForwardOptions,
   type ForwardResult,
+  objectiveForwardOptions,
   type LayerInfo,
   type Objective,
   type TapsResult,
@@ -140,7 +141,9 @@ export function forwardPixels(
 
 /**
  * `objective.evaluate` on a forward pass from pixels (see `forwardPixels`) that stops at the
- * deepest of `taps` when the objective reads no logits (`needsLogits: false`). Returns the values
+ * deepest of `taps` when the objective reads no logits (`needsLogits: false`), and lets the model
+ * skip the channels the objective does not read (`objective.channels`) except on the taps in
+ * `whole`, which the caller reads itself. Returns the values
  * `[N]` and the forward result, whose activations hold `taps` (default `objective.taps`).
  */
 export function evaluateObjective(
@@ -148,8 +151,9 @@ export function evaluateObjective(
   pixels: tf.Tensor4D,
   objective: Objective,
   taps: string[] = objective.taps,
+  whole: string[] = [],
 ): { values: tf.Tensor1D; out: TapsResult } {
-  const out = forwardPixels(model, pixels, taps, { logits: objective.needsLogits !== false });
+  const out = forwardPixels(model, pixels, taps, objectiveForwardOptions(objective, taps, whole));
   // Safe: logits are left out only when the objective said evaluate reads activations alone;
   // with logits asked for, every model returns them.
   return { values: objective.evaluate(out as ForwardResult), out };

@@ -206,7 +206,9 @@ export async function* render(
 
   const loss = (): tf.Scalar => {
     const img = p.image();
-    const { values, out } = evaluateObjective(model, transform(img, rng), objective, taps);
+    // The diversity term reads its layer whole.
+    const whole = diversity > 0 ? [diversityLayer] : [];
+    const { values, out } = evaluateObjective(model, transform(img, rng), objective, taps, whole);
     let l = tf.neg(tf.mean(values)) as tf.Scalar;
     if (diversity > 0) l = tf.add(l, tf.mul(diversityTerm(out.activations[diversityLayer]), diversity));
     if (!isPixel && l2 > 0) l = tf.add(l, tf.mul(tf.mean(tf.square(tf.sub(img, 0.5))), l2));
