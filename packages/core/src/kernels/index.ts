@@ -8,6 +8,7 @@ import { wasmBatchMatMulFix } from './wasm-fast-batch-matmul.js';
 import { wasmComparisonFixes } from './wasm-fast-elementwise.js';
 import { wasmDepthToSpaceFix } from './wasm-fast-depth-to-space.js';
 import { wasmPadV2Fix } from './wasm-fast-pad.js';
+import { wasmReverseFix } from './wasm-fast-reverse.js';
 import { wasmSliceFix, wasmSplitVFix } from './wasm-fast-slice.js';
 import { wasmTileFix } from './wasm-fast-tile.js';
 import { wasmTransformFix } from './wasm-transform.js';
@@ -41,6 +42,7 @@ const FIXES: Record<string, KernelFix[]> = {
     wasmPadV2Fix,
     wasmDepthToSpaceFix,
     wasmTileFix,
+    wasmReverseFix,
     wasmTransformFix,
     wasmBatchMatMulFix,
     outputMaskFix('wasm'),

@@ -51,6 +51,10 @@ describe('fourierParam', () => {
     [7, 10],
     [6, 9],
     [224, 6],
+    // Widths with no mirrored column (1, 2) and one (3): the image's columns x and W - x share their products.
+    [5, 1],
+    [4, 2],
+    [5, 3],
   ]) {
     it(`matches a complex-FFT inverse of the scaled spectrum (${h}x${w})`, () => {
       const p = fourierParam([1, h, w, 2], createRng(3), { decorrelate: false, sd: 0.5 });

@@ -112,14 +112,19 @@ export function fourierParam(
   const q = h / p;
   const fourStep = p > 1;
   // Inverse real DFT along columns: x = Zr @ c_k cos / (H W) + Zi @ -c_k sin / (H W), where c_k = 2 for
-  // the bins that stand for a conjugate pair and 1 for the DC (and even-width Nyquist) bin.
-  const col = new Float32Array(2 * fw * w);
+  // the bins that stand for a conjugate pair and 1 for the DC (and even-width Nyquist) bin. Cosine is even and
+  // sine odd about x = 0 (mod W), so only the columns x = 0..W/2 are multiplied out: with E = Zr @ cos and
+  // O = Zi @ -sin there, x = E + O and W - x = E - O. Half the multiply-adds of the dense product, forward and
+  // backward (224 px: 8.5 M instead of 17 M each way).
+  const half = Math.floor(w / 2) + 1;
+  const mirrored = w - half;
+  const col = new Float32Array(2 * fw * half);
   for (let kx = 0; kx < fw; kx++) {
     const ck = kx === 0 || (w % 2 === 0 && kx === w / 2) ? 1 : 2;
-    for (let x = 0; x < w; x++) {
+    for (let x = 0; x < half; x++) {
       const a = (2 * Math.PI * kx * x) / w;
-      col[kx * w + x] = (ck * Math.cos(a)) / (h * w);
-      col[(fw + kx) * w + x] = (-ck * Math.sin(a)) / (h * w);
+      col[kx * half + x] = (ck * Math.cos(a)) / (h * w);
+      col[(fw + kx) * half + x] = (-ck * Math.sin(a)) / (h * w);
     }
   }
   const consts = {
@@ -135,8 +140,8 @@ export function fourierParam(
       : undefined,
     dftQ: fourStep ? tf.tensor2d(transposed(complexDft(q), 2 * q), [2 * q, 2 * q]) : undefined,
     ...(fourStep ? twiddles(p, q) : {}),
-    colRe: tf.tensor2d(col.subarray(0, fw * w), [fw, w]),
-    colIm: tf.tensor2d(col.subarray(fw * w), [fw, w]),
+    colRe: tf.tensor2d(col.subarray(0, fw * half), [fw, half]),
+    colIm: tf.tensor2d(col.subarray(fw * half), [fw, half]),
   };
   const nc = n * c;
   /**
@@ -170,7 +175,13 @@ export function fourierParam(
     tf.tidy(() => {
       const z = rowTransform(tf.mul(value, consts.scale2));
       const part = (i: number) => tf.reshape(tf.slice(z, [i, 0, 0], [1, h * nc, fw]), [h * nc, fw]);
-      const pixels = tf.add(tf.matMul(part(0), consts.colRe), tf.matMul(part(1), consts.colIm)); // [H*N*C, W]
+      const even = tf.matMul(part(0), consts.colRe); // [H*N*C, W/2 + 1]
+      const odd = tf.matMul(part(1), consts.colIm);
+      const left = tf.add(even, odd); // x = 0..W/2
+      const pixels =
+        mirrored > 0
+          ? tf.concat([left, tf.reverse(tf.slice(tf.sub(even, odd), [0, 1], [-1, mirrored]), 1)], 1)
+          : left; // [H*N*C, W]
       // Lucid divides by 4 so the initial image sits in the sigmoid's linear range.
       const img = tf.div(tf.transpose(tf.reshape(pixels, [h, n, c, w]), [1, 0, 3, 2]), 4);
       return decorrelate ? toValidRgb(img) : tf.sigmoid(img);
