@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { ROLL_KERNEL } from '../kernels/roll.js';
 import type { Rng } from '../random.js';
 import { check, checkImage, checkNumber } from '../validate.js';
 
@@ -10,9 +11,19 @@ export function roll<T extends tf.Tensor3D | tf.Tensor4D>(img: T, dy: number, dx
   checkImage(img);
   checkNumber(dy, 'dy', { integer: true });
   checkNumber(dx, 'dx', { integer: true });
+  const rowAxis = img.rank - 3;
+  if (img.dtype === 'float32' && tf.getKernel(ROLL_KERNEL, tf.getBackend()) !== undefined) {
+    // One copy each way instead of a split and a concat per axis (and their gradients).
+    const shifts = img.shape.map((_, i) => (i === rowAxis ? dy : i === rowAxis + 1 ? dx : 0));
+    const back = shifts.map((v) => -v);
+    const rolled = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => ({
+      value: tf.engine().runKernel(ROLL_KERNEL, { x: args[0] as tf.Tensor }, { shifts }) as tf.Tensor,
+      gradFunc: (g: tf.Tensor) => tf.engine().runKernel(ROLL_KERNEL, { x: g }, { shifts: back }) as tf.Tensor,
+    }));
+    return rolled(img) as T;
+  }
   return tf.tidy(() => {
     let x = img as tf.Tensor;
-    const rowAxis = img.rank - 3;
     for (const [shift, axis] of [
       [dy, rowAxis],
       [dx, rowAxis + 1],

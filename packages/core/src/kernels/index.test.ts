@@ -31,7 +31,11 @@ describe('registerKernelFixes', () => {
     expect(registerKernelFixes('wasm')).toEqual(names);
     expect(isFixInstalled('MaxPoolGrad', 'wasm')).toBe(true);
     expect(registerKernelFixes('webgl')).toEqual([]);
-    expect(registerKernelFixes('cpu')).toEqual(['cpu:Conv2DBackpropFilter', 'cpu:CnnvizOutputMask']);
+    expect(registerKernelFixes('cpu')).toEqual([
+      'cpu:Conv2DBackpropFilter',
+      'cpu:CnnvizOutputMask',
+      'cpu:CnnvizRoll',
+    ]);
     unregisterKernelFixes('cpu');
   });
 });

@@ -3,6 +3,7 @@ import { clearKernelFixCaches } from './derived-weights.js';
 import { fastConv2dBackpropInputFix } from './fast-conv2d-backprop-input.js';
 import { outputMaskFix } from './output-mask.js';
 import { installFix, type KernelFix, uninstallFix } from './registry.js';
+import { rollFix } from './roll.js';
 import { wasmConv2dBackpropFilterFix } from './wasm-conv2d-backprop-filter.js';
 import { wasmBatchMatMulFix } from './wasm-fast-batch-matmul.js';
 import { wasmComparisonFixes } from './wasm-fast-elementwise.js';
@@ -29,7 +30,7 @@ export { clearKernelFixCaches } from './derived-weights.js';
 
 // wasm: the missing / wrong gradient kernels first, then the stock kernels that were slow on gradient paths.
 const FIXES: Record<string, KernelFix[]> = {
-  cpu: [cpuConv2dBackpropFilterFix, outputMaskFix('cpu')],
+  cpu: [cpuConv2dBackpropFilterFix, outputMaskFix('cpu'), rollFix('cpu')],
   wasm: [
     wasmMaxPoolGradFix,
     wasmConv2dBackpropFilterFix,
@@ -46,6 +47,7 @@ const FIXES: Record<string, KernelFix[]> = {
     wasmTransformFix,
     wasmBatchMatMulFix,
     outputMaskFix('wasm'),
+    rollFix('wasm'),
     ...wasmComparisonFixes,
     wasmIdentityFix,
     wasmCastFix,
