@@ -11,6 +11,7 @@ export * from './overrides/guided-relu.js';
 export * from './overrides/deconv-relu.js';
 export * from './objectives.js';
 export * from './optimize.js';
+export * from './adam.js';
 export * from './gram.js';
 export * from './pool.js';
 export * from './kernels/webgpu-fused-input-conv.js';

@@ -121,6 +121,7 @@ export const op = {
   v128Or: simd(0x50),
   v128Bitselect: simd(0x52),
   v128AnyTrue: simd(0x53),
+  f32x4Sqrt: simd(0xe3),
   f32x4Add: simd(0xe4),
   f32x4Sub: simd(0xe5),
   f32x4Mul: simd(0xe6),

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
+  adamOptimizer,
   check,
   checkImage,
   checkNumber,
@@ -198,7 +199,7 @@ export async function* render(
   const rng = createRng(seed);
   const shape: [number, number, number, number] = [batch, h, w, inputChannels(model)];
   const p: ImageParam = isPixel ? pixelParam(shape, rng, { centre: opts.init }) : fourierParam(shape, rng);
-  const optimizer = isPixel ? undefined : tf.train.adam(lr);
+  const optimizer = isPixel ? undefined : adamOptimizer(lr);
   const taps =
     diversity > 0 && !objective.taps.includes(diversityLayer)
       ? [...objective.taps, diversityLayer]
@@ -233,9 +234,7 @@ export async function* render(
     yield* optimizationLoop(
       { steps, signal: opts.signal, onProgress: opts.onProgress, imageEvery: opts.imageEvery },
       (i) => {
-        const value = isPixel
-          ? pixelStep(i, p as PixelParam)
-          : ((optimizer as tf.Optimizer).minimize(loss, true, p.variables) as tf.Scalar);
+        const value = isPixel ? pixelStep(i, p as PixelParam) : optimizer!.minimize(loss, p.variables);
         return {
           loss: value,
           image: () => {

@@ -8,6 +8,7 @@ import { wasmConv2dBackpropFilterFix } from './wasm-conv2d-backprop-filter.js';
 import { wasmBatchMatMulFix } from './wasm-fast-batch-matmul.js';
 import { wasmComparisonFixes } from './wasm-fast-elementwise.js';
 import { wasmDepthToSpaceFix } from './wasm-fast-depth-to-space.js';
+import { wasmAdamFix } from './wasm-simd-adam.js';
 import { wasmPadV2Fix } from './wasm-fast-pad.js';
 import { wasmReverseFix } from './wasm-fast-reverse.js';
 import { wasmSliceFix, wasmSplitVFix } from './wasm-fast-slice.js';
@@ -48,6 +49,7 @@ const FIXES: Record<string, KernelFix[]> = {
     wasmBatchMatMulFix,
     outputMaskFix('wasm'),
     rollFix('wasm'),
+    wasmAdamFix,
     ...wasmComparisonFixes,
     wasmIdentityFix,
     wasmCastFix,

@@ -32,3 +32,10 @@ export function heapViews(
     inViews: inputs.map((t) => backend.typedArrayFromHeap(t)),
   };
 }
+
+/** The wasm backend's memory: the single-threaded build exports it, the threaded build imports a shared one it keeps. */
+export function wasmMemoryOf(backend: unknown): WebAssembly.Memory | undefined {
+  const module = (backend as { wasm?: { asm?: { memory?: unknown }; wasmMemory?: unknown } }).wasm;
+  const memory = module?.asm?.memory ?? module?.wasmMemory;
+  return memory instanceof WebAssembly.Memory ? memory : undefined;
+}
