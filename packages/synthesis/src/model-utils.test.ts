@@ -62,9 +62,14 @@ describe('forward options in synthesis', () => {
 
       const unit = channel('relu2', 3);
       const a = evaluateObjective(model, x, unit);
-      expect(calls.pop()).toEqual({ logits: false });
+      // ... and says which channel it reads, so the model may skip the rest.
+      expect(calls.pop()).toEqual({ logits: false, channels: { relu2: [3] } });
       expect(a.out.logits).toBeUndefined();
       expect(a.values.dataSync()).toEqual(tf.tidy(() => unit.evaluate(full).dataSync()));
+      // A tap the caller reads itself (the diversity term's layer) is asked for whole.
+      const b = evaluateObjective(model, x, unit, ['relu2'], ['relu2']);
+      expect(calls.pop()).toEqual({ logits: false });
+      expect(b.values.dataSync()).toEqual(a.values.dataSync());
       const cls = evaluateObjective(model, x, classLogit(1), ['relu1']);
       expect(calls.pop()).toEqual({ logits: true });
       expect(Object.keys(cls.out.activations)).toEqual(['relu1']);
