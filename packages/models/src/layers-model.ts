@@ -94,7 +94,9 @@ function shapeOf(layer: tfl.layers.Layer): (number | null)[] {
  * zeros, a final softmax (as an activation or a layer) is removed so `logits` are pre-softmax.
  * Supports Sequential and functional models with merges (Add, Concatenate, ...); unknown layer
  * classes run through tfjs-layers' own `apply`. `forward(x, taps, { logits: false })` runs only
- * the layers the taps depend on and returns no logits. `dispose()` disposes the LayersModel.
+ * the layers the taps depend on and returns no logits; with `{ channels: { [tap]: [...] } }` it also
+ * skips the inputs of a concatenation that hold none of those channels (their channels read zero).
+ * `dispose()` disposes the LayersModel.
  */
 export function fromLayersModel(model: tfl.LayersModel, options: LayersModelOptions = {}): VisionModel {
   check(
