@@ -52,10 +52,6 @@ export function transformInto(
   out: Float32Array,
 ): void {
   const [batch, h, w, c] = shape;
-  if (interpolation === 'bilinear' && fillMode === 'constant') {
-    constantBilinear(image, shape, transforms, perImage, fillValue, outHeight, outWidth, out);
-    return;
-  }
   const read = (base: number, y: number, x: number, k: number) =>
     y >= 0 && y < h && x >= 0 && x < w ? image[base + (y * w + x) * c + k] : fillValue;
   out.fill(fillValue);
@@ -96,84 +92,6 @@ export function transformInto(
             const top = gx * read(base, y0, x0, k) + fx * read(base, y0, x0 + 1, k);
             const bottom = gx * read(base, y0 + 1, x0, k) + fx * read(base, y0 + 1, x0 + 1, k);
             out[o + k] = gy * top + fy * bottom;
-          }
-        }
-      }
-    }
-  }
-}
-
-/** One tap of a constant-filled image: the pixel, or `fill` outside. */
-function tap(image: Float32Array, i: number, inside: boolean, fill: number): number {
-  return inside ? image[i] : fill;
-}
-
-/**
- * `transformInto` for bilinear interpolation with a constant fill (the random-transform prior's case), the same
- * arithmetic in the same order without the per-tap closure and coordinate mapping (1.9 -> 1.65 ms for 248x248x3).
- */
-function constantBilinear(
-  image: Float32Array,
-  shape: number[],
-  transforms: ArrayLike<number>,
-  perImage: boolean,
-  fill: number,
-  outHeight: number,
-  outWidth: number,
-  out: Float32Array,
-): void {
-  const [batch, h, w, c] = shape;
-  const row = w * c;
-  for (let b = 0; b < batch; b++) {
-    const t = perImage ? b * 8 : 0;
-    const t0 = transforms[t];
-    const t1 = transforms[t + 1];
-    const t2 = transforms[t + 2];
-    const t3 = transforms[t + 3];
-    const t4 = transforms[t + 4];
-    const t5 = transforms[t + 5];
-    const t6 = transforms[t + 6];
-    const t7 = transforms[t + 7];
-    const base = b * h * row;
-    for (let oy = 0; oy < outHeight; oy++) {
-      for (let ox = 0; ox < outWidth; ox++) {
-        const o = ((b * outHeight + oy) * outWidth + ox) * c;
-        const proj = t6 * ox + t7 * oy + 1;
-        if (proj === 0) {
-          for (let k = 0; k < c; k++) out[o + k] = fill;
-          continue;
-        }
-        const x = (t0 * ox + t1 * oy + t2) / proj;
-        const y = (t3 * ox + t4 * oy + t5) / proj;
-        const y0 = Math.floor(y);
-        const x0 = Math.floor(x);
-        const fx = x - x0;
-        const gx = x0 + 1 - x;
-        const fy = y - y0;
-        const gy = y0 + 1 - y;
-        const p = base + y0 * row + x0 * c;
-        const q = p + row;
-        if (y0 >= 0 && y0 + 1 < h && x0 >= 0 && x0 + 1 < w) {
-          for (let k = 0; k < c; k++) {
-            const top = gx * image[p + k] + fx * image[p + c + k];
-            const bottom = gx * image[q + k] + fx * image[q + c + k];
-            out[o + k] = gy * top + fy * bottom;
-          }
-        } else if (y0 + 1 < 0 || y0 >= h || x0 + 1 < 0 || x0 >= w) {
-          for (let k = 0; k < c; k++)
-            out[o + k] = gy * (gx * fill + fx * fill) + fy * (gx * fill + fx * fill);
-        } else {
-          const top = y0 >= 0 && y0 < h;
-          const bottom = y0 + 1 >= 0 && y0 + 1 < h;
-          const left = x0 >= 0 && x0 < w;
-          const right = x0 + 1 >= 0 && x0 + 1 < w;
-          for (let k = 0; k < c; k++) {
-            const a =
-              gx * tap(image, p + k, top && left, fill) + fx * tap(image, p + c + k, top && right, fill);
-            const d =
-              gx * tap(image, q + k, bottom && left, fill) +
-              fx * tap(image, q + c + k, bottom && right, fill);
-            out[o + k] = gy * a + fy * d;
           }
         }
       }
