@@ -4,6 +4,7 @@ import { fastConv2dBackpropInputFix } from './fast-conv2d-backprop-input.js';
 import { outputMaskFix } from './output-mask.js';
 import { installFix, type KernelFix, uninstallFix } from './registry.js';
 import { wasmConv2dBackpropFilterFix } from './wasm-conv2d-backprop-filter.js';
+import { wasmWinogradConv2dFix, wasmWinogradFusedConv2dFix } from './wasm-winograd-conv2d.js';
 import { wasmBatchMatMulFix } from './wasm-fast-batch-matmul.js';
 import { wasmComparisonFixes } from './wasm-fast-elementwise.js';
 import { wasmDepthToSpaceFix } from './wasm-fast-depth-to-space.js';
@@ -43,6 +44,8 @@ const FIXES: Record<string, KernelFix[]> = {
     wasmTileFix,
     wasmTransformFix,
     wasmBatchMatMulFix,
+    wasmWinogradConv2dFix,
+    wasmWinogradFusedConv2dFix,
     outputMaskFix('wasm'),
     ...wasmComparisonFixes,
     wasmIdentityFix,

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type KernelArgs, readValues, writeOutput } from './kernel-util.js';
 import { type KernelFix } from './registry.js';
-import { heapViews, isWasmBackend } from './wasm-heap.js';
+import { heapViews, isWasmBackend, wasmMemoryOf } from './wasm-heap.js';
 import { simdMask } from './wasm-simd-mask.js';
 import { OUTPUT_MASK_KERNEL } from './webgpu-kernel-fixes.js';
 
@@ -43,11 +43,8 @@ export function outputMaskFix(backendName: 'wasm' | 'cpu'): KernelFix {
       const mask = maskOf(attrs);
       if (isWasmBackend(backend)) {
         const { out, outView, inViews } = heapViews(backend, [dy, y], dy.shape, 'float32');
-        // The single-threaded build exports its memory; the threaded build imports a shared one it keeps here.
-        const module = (backend as unknown as { wasm?: { asm?: { memory?: unknown }; wasmMemory?: unknown } })
-          .wasm;
-        const memory = module?.asm?.memory ?? module?.wasmMemory;
-        const simd = memory instanceof WebAssembly.Memory ? simdMask(memory) : undefined;
+        const memory = wasmMemoryOf(backend);
+        const simd = memory !== undefined ? simdMask(memory) : undefined;
         const n = outView.length;
         const head = simd ? n & ~3 : 0;
         if (simd) simd[mask](inViews[0].byteOffset, inViews[1].byteOffset, outView.byteOffset, n);

@@ -32,3 +32,13 @@ export function heapViews(
     inViews: inputs.map((t) => backend.typedArrayFromHeap(t)),
   };
 }
+
+/**
+ * The backend's WebAssembly memory: the single-threaded build exports it, the threaded build imports a shared one it
+ * keeps in `wasmMemory`. Undefined for anything else.
+ */
+export function wasmMemoryOf(backend: unknown): WebAssembly.Memory | undefined {
+  const module = (backend as { wasm?: { asm?: { memory?: unknown }; wasmMemory?: unknown } } | null)?.wasm;
+  const memory = module?.asm?.memory ?? module?.wasmMemory;
+  return memory instanceof WebAssembly.Memory ? memory : undefined;
+}

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type KernelArgs, readValues, writeOutput } from './kernel-util.js';
 import { type KernelFix } from './registry.js';
-import { heapViews, isWasmBackend } from './wasm-heap.js';
+import { heapViews, isWasmBackend, wasmMemoryOf } from './wasm-heap.js';
 import { type SimdMaxPoolGrad, simdMaxPoolGrad } from './wasm-simd-maxpool-grad.js';
 
 /**
@@ -68,10 +68,8 @@ export function maxPoolGradValues(
 /** The SIMD kernel for this pool where it applies (channels a multiple of 4, no dilation, SIMD available). */
 function simdFor(backend: object, info: tf.backend_util.Conv2DInfo): SimdMaxPoolGrad | undefined {
   if (info.inChannels % 4 !== 0 || info.dilationHeight !== 1 || info.dilationWidth !== 1) return undefined;
-  // The single-threaded build exports its memory; the threaded build imports a shared one it keeps here.
-  const module = (backend as { wasm?: { asm?: { memory?: unknown }; wasmMemory?: unknown } }).wasm;
-  const memory = module?.asm?.memory ?? module?.wasmMemory;
-  return memory instanceof WebAssembly.Memory ? simdMaxPoolGrad(memory) : undefined;
+  const memory = wasmMemoryOf(backend);
+  return memory !== undefined ? simdMaxPoolGrad(memory) : undefined;
 }
 
 /** Correct wasm `MaxPoolGrad`. */

@@ -1,0 +1,281 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { setupBackends } from './test-backends.js';
+import { kernelOn, randomArray, seeded } from './test-util.js';
+import { kernelFixCacheSize } from './derived-weights.js';
+import { tryWinograd, winogradFilterValues, winogradTileFor } from './wasm-winograd-conv2d.js';
+import { type WinogradTile } from './wasm-simd-winograd.js';
+
+type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
+type Act = 'linear' | 'relu' | 'relu6';
+
+/** Direct convolution in float64: the reference both the stock kernel and Winograd are measured against. */
+function reference(
+  x: Float32Array,
+  [n, h, w, c]: number[],
+  f: Float32Array,
+  k: number,
+  pad: Pad,
+  bias: Float32Array | undefined,
+  act: Act,
+): { values: Float64Array; shape: number[] } {
+  const info = tf.backend_util.computeConv2DInfo([n, h, w, c], [3, 3, c, k], 1, 1, pad);
+  const { outHeight: oh, outWidth: ow } = info;
+  const { top, left } = info.padInfo;
+  const y = new Float64Array(n * oh * ow * k);
+  for (let b = 0; b < n; b++) {
+    for (let i = 0; i < oh; i++) {
+      for (let j = 0; j < ow; j++) {
+        const o = ((b * oh + i) * ow + j) * k;
+        for (let r = 0; r < 3; r++) {
+          const xr = i + r - top;
+          if (xr < 0 || xr >= h) continue;
+          for (let s = 0; s < 3; s++) {
+            const xc = j + s - left;
+            if (xc < 0 || xc >= w) continue;
+            for (let ci = 0; ci < c; ci++) {
+              const v = x[((b * h + xr) * w + xc) * c + ci];
+              const fo = ((r * 3 + s) * c + ci) * k;
+              for (let co = 0; co < k; co++) y[o + co] += v * f[fo + co];
+            }
+          }
+        }
+        for (let co = 0; co < k; co++) {
+          let v = y[o + co] + (bias?.[co] ?? 0);
+          if (act !== 'linear') v = Math.max(v, 0);
+          if (act === 'relu6') v = Math.min(v, 6);
+          y[o + co] = v;
+        }
+      }
+    }
+  }
+  return { values: y, shape: [n, oh, ow, k] };
+}
+
+/** max |got − want| / max |want|. */
+function err(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  expect(got.length).toBe(want.length);
+  let num = 0;
+  let den = 1e-30;
+  for (let i = 0; i < want.length; i++) {
+    num = Math.max(num, Math.abs(got[i] - want[i]));
+    den = Math.max(den, Math.abs(want[i]));
+  }
+  return num / den;
+}
+
+interface Case {
+  shape: [number, number, number, number];
+  k: number;
+  pad: Pad;
+}
+
+const cases: Case[] = [
+  { shape: [1, 7, 9, 4], k: 8, pad: 'same' }, // odd sizes: partial tiles at the bottom and the right
+  { shape: [2, 11, 10, 8], k: 4, pad: 'valid' }, // batch 2
+  {
+    shape: [1, 5, 5, 4],
+    k: 4,
+    pad: [
+      [0, 0],
+      [2, 2],
+      [2, 2],
+      [0, 0],
+    ],
+  }, // "full": the input gradient of a valid conv
+  {
+    shape: [1, 6, 13, 12],
+    k: 16,
+    pad: [
+      [0, 0],
+      [1, 0],
+      [0, 2],
+      [0, 0],
+    ],
+  }, // asymmetric explicit pads
+  { shape: [1, 3, 3, 4], k: 4, pad: 'valid' }, // one output pixel
+  { shape: [1, 14, 15, 16], k: 12, pad: 'same' },
+];
+
+/**
+ * Runs Winograd with tile m directly (no threshold) on fresh tensors and returns its values; checks that once the
+ * inputs are gone the backend holds no more buffers than before (the cached transformed filters go with the filter).
+ */
+function winograd(
+  x: { values: Float32Array; shape: number[] },
+  filter: { values: Float32Array; shape: number[] },
+  bias: Float32Array | undefined,
+  attrs: Record<string, unknown>,
+  m: WinogradTile,
+): { values: Float32Array; shape: number[] } {
+  const backend = tf.backend();
+  kernelFixCacheSize();
+  const before = backend.numDataIds();
+  const xt = tf.tensor(x.values, x.shape);
+  const ft = tf.tensor(filter.values, filter.shape);
+  const bt = bias !== undefined ? tf.tensor(bias, [bias.length]) : undefined;
+  const y = tryWinograd(
+    backend,
+    { x: xt, filter: ft, bias: bt, attrs: attrs as unknown as tf.Conv2DAttrs },
+    m,
+  );
+  if (y === undefined) throw new Error('Winograd did not apply');
+  const values = Float32Array.from(backend.readSync(y.dataId) as Float32Array);
+  backend.disposeData(y.dataId, true);
+  tf.dispose([xt, ft, ...(bt !== undefined ? [bt] : [])]);
+  kernelFixCacheSize();
+  expect(backend.numDataIds()).toBe(before);
+  return { values, shape: y.shape };
+}
+
+describe('wasm Winograd convolution', () => {
+  beforeAll(setupBackends);
+
+  it('transforms the filter so that Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A is the 3-tap correlation (1-D, by hand)', () => {
+    // With C = K = 1 and a filter that is zero but for one row, the transform reduces to 1-D rows of G g.
+    const g = new Float32Array([1, 2, 3, 0, 0, 0, 0, 0, 0]);
+    const u = winogradFilterValues(g, [3, 3, 1, 1], 2);
+    // G [1,2,3]ᵀ = [1, 3, 1, 3]; the row transform Gᵀ on the column e1 = [1, 0.5, 0.5, 0] scales it.
+    const gRow = [1, 3, 1, 3];
+    const gCol = [1, 0.5, 0.5, 0];
+    for (let r = 0; r < 4; r++)
+      for (let s = 0; s < 4; s++) expect(u[r * 4 + s][0]).toBeCloseTo(gCol[r] * gRow[s], 6);
+  });
+
+  for (const m of [2, 4] as WinogradTile[]) {
+    it.each(cases)(
+      `F(${m}x${m},3x3) matches a float64 direct convolution: $shape -> $k, pad $pad`,
+      async (c) => {
+        await tf.setBackend('wasm');
+        const rng = seeded(7);
+        const [n, h, w, ch] = c.shape;
+        const xv = randomArray(n * h * w * ch, rng);
+        const fv = randomArray(9 * ch * c.k, rng);
+        const want = reference(xv, c.shape, fv, c.k, c.pad, undefined, 'linear');
+        const got = winograd(
+          { values: xv, shape: c.shape },
+          { values: fv, shape: [3, 3, ch, c.k] },
+          undefined,
+          { strides: 1, pad: c.pad },
+          m,
+        );
+        expect(got.shape).toEqual(want.shape);
+        // fp32 round-off grows with the transforms' constants: F(2,3)'s are 0.5 and 1, F(4,3)'s up to 8 (Aᵀ) and 5 (Bᵀ).
+        // The stock direct kernel is ~1e-7 here; measured max errors: F(2,3) 3e-7, F(4,3) 2e-6.
+        expect(err(got.values, want.values)).toBeLessThan(m === 2 ? 1e-6 : 1e-5);
+      },
+    );
+  }
+
+  it.each(['linear', 'relu', 'relu6'] as Act[])(
+    'fuses bias and %s into the output transform (F(4,3), with and without bias)',
+    async (act) => {
+      await tf.setBackend('wasm');
+      const rng = seeded(3);
+      const shape = [2, 9, 10, 8];
+      const xv = randomArray(2 * 9 * 10 * 8, rng, -3, 3);
+      const fv = randomArray(9 * 8 * 12, rng, -1, 1);
+      const bv = randomArray(12, rng, -4, 4);
+      for (const bias of [bv, undefined]) {
+        const want = reference(xv, shape, fv, 12, 'same', bias, act);
+        const attrs = { strides: 1, pad: 'same', activation: act };
+        const got = winograd({ values: xv, shape }, { values: fv, shape: [3, 3, 8, 12] }, bias, attrs, 4);
+        expect(err(got.values, want.values)).toBeLessThan(1e-5);
+        if (act === 'relu6') expect(Math.max(...got.values)).toBeLessThanOrEqual(6);
+      }
+    },
+  );
+
+  it('is what the registered Conv2D and FusedConv2D run on a large enough shape, and matches cpu', async () => {
+    const rng = seeded(5);
+    const shape = [1, 32, 31, 32];
+    const info = tf.backend_util.computeConv2DInfo(
+      shape as [number, number, number, number],
+      [3, 3, 32, 32],
+      1,
+      1,
+      'same',
+    );
+    expect(winogradTileFor(info)).not.toBe(0);
+    const x = { values: randomArray(32 * 31 * 32, rng), shape };
+    const filter = { values: randomArray(9 * 32 * 32, rng), shape: [3, 3, 32, 32] };
+    const bias = { values: randomArray(32, rng), shape: [32] };
+    const attrs = { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', dilations: [1, 1] };
+    const want = reference(
+      Float32Array.from(x.values),
+      shape,
+      Float32Array.from(filter.values),
+      32,
+      'same',
+      undefined,
+      'linear',
+    );
+    const got = await kernelOn('wasm', tf.Conv2D, { x, filter }, attrs);
+    expect(got.shape).toEqual(want.shape);
+    expect(err(got.values, want.values)).toBeLessThan(1e-5);
+    const fusedAttrs = { ...attrs, activation: 'relu' };
+    const wantF = reference(
+      Float32Array.from(x.values),
+      shape,
+      Float32Array.from(filter.values),
+      32,
+      'same',
+      Float32Array.from(bias.values),
+      'relu',
+    );
+    const gotF = await kernelOn('wasm', tf.FusedConv2D, { x, filter, bias }, fusedAttrs);
+    expect(err(gotF.values, wantF.values)).toBeLessThan(1e-5);
+  });
+
+  it('leaves other convolutions to the stock kernel: C not a multiple of 4, stride 2, 5x5, dilation, small', async () => {
+    const rng = seeded(9);
+    const others: Array<{ shape: number[]; f: number[]; attrs: Record<string, unknown> }> = [
+      { shape: [1, 30, 30, 30], f: [3, 3, 30, 32], attrs: { strides: 1, pad: 'same' } },
+      { shape: [1, 30, 30, 32], f: [3, 3, 32, 30], attrs: { strides: 1, pad: 'same' } },
+      { shape: [1, 30, 30, 32], f: [3, 3, 32, 32], attrs: { strides: 2, pad: 'same' } },
+      { shape: [1, 30, 30, 32], f: [5, 5, 32, 32], attrs: { strides: 1, pad: 'valid' } },
+      { shape: [1, 30, 30, 32], f: [3, 3, 32, 32], attrs: { strides: 1, pad: 'valid', dilations: 2 } },
+      { shape: [1, 6, 6, 8], f: [3, 3, 8, 8], attrs: { strides: 1, pad: 'same' } },
+    ];
+    await tf.setBackend('wasm');
+    for (const o of others) {
+      const x = tf.tensor(randomArray(tf.util.sizeFromShape(o.shape), rng), o.shape);
+      const f = tf.tensor(randomArray(tf.util.sizeFromShape(o.f), rng), o.f);
+      expect(
+        tryWinograd(tf.backend(), { x, filter: f, attrs: o.attrs as unknown as tf.Conv2DAttrs }),
+      ).toBeUndefined();
+      const inputs = {
+        x: { values: x.dataSync(), shape: o.shape },
+        filter: { values: f.dataSync(), shape: o.f },
+      };
+      tf.dispose([x, f]);
+      const attrs = { dataFormat: 'NHWC', dilations: 1, ...o.attrs };
+      const want = await kernelOn('cpu', tf.Conv2D, inputs, attrs);
+      const got = await kernelOn('wasm', tf.Conv2D, inputs, attrs);
+      expect(got.shape).toEqual(want.shape);
+      expect(err(got.values, want.values)).toBeLessThan(1e-5);
+    }
+  });
+
+  it('speeds up the input gradient too: d/dx of a stride-1 3x3 valid conv matches cpu, no tensor leaks', async () => {
+    const rng = seeded(13);
+    const xv = randomArray(26 * 27 * 32, rng);
+    const fv = randomArray(9 * 32 * 48, rng);
+    const dyv = randomArray(24 * 25 * 48, rng);
+    const grad = async (backend: string) => {
+      await tf.setBackend(backend);
+      const before = tf.memory().numTensors;
+      const x = tf.tensor4d(xv, [1, 26, 27, 32]);
+      const f = tf.tensor4d(fv, [3, 3, 32, 48]);
+      const dy = tf.tensor4d(dyv, [1, 24, 25, 48]);
+      const g = tf.grad((xx) => tf.sum(tf.mul(tf.conv2d(xx as tf.Tensor4D, f, 1, 'valid'), dy)))(x);
+      const v = Float32Array.from(g.dataSync());
+      tf.dispose([x, f, dy, g]);
+      expect(tf.memory().numTensors).toBe(before);
+      return v;
+    };
+    const want = await grad('cpu');
+    const got = await grad('wasm');
+    expect(err(got, want)).toBeLessThan(1e-5);
+  });
+});

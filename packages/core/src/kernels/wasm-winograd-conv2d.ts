@@ -1,0 +1,346 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { withDerivedWeights } from './derived-weights.js';
+import { isNHWC, type KernelArgs, noDilation, readValues } from './kernel-util.js';
+import { type KernelFix, stockKernel } from './registry.js';
+import { isWasmBackend, type WasmBackendLike, wasmMemoryOf } from './wasm-heap.js';
+import {
+  simdWinograd,
+  WINOGRAD,
+  type WinogradActivation,
+  type WinogradFunctions,
+  type WinogradTile,
+} from './wasm-simd-winograd.js';
+
+/**
+ * U_ξ = (G g Gᵀ)_ξ for every ξ of the (m+2)² transformed positions, each a [C, K] matrix, from a [3, 3, C, K]
+ * filter (in float64, rounded once).
+ */
+export function winogradFilterValues(w: ArrayLike<number>, shape: number[], m: WinogradTile): Float32Array[] {
+  const { G } = WINOGRAD[m];
+  const [, , c, k] = shape;
+  const ck = c * k;
+  const a = m + 2;
+  // t[r][b] = Σ_a G[r][a] g[a][b]
+  const t: Float64Array[] = [];
+  for (let r = 0; r < a; r++) {
+    for (let b = 0; b < 3; b++) {
+      const acc = new Float64Array(ck);
+      for (let i = 0; i < 3; i++) {
+        const gr = G[r][i];
+        if (gr === 0) continue;
+        const off = (i * 3 + b) * ck;
+        for (let e = 0; e < ck; e++) acc[e] += gr * w[off + e];
+      }
+      t.push(acc);
+    }
+  }
+  const out: Float32Array[] = [];
+  for (let r = 0; r < a; r++) {
+    for (let s = 0; s < a; s++) {
+      const u = new Float64Array(ck);
+      for (let b = 0; b < 3; b++) {
+        const gs = G[s][b];
+        if (gs === 0) continue;
+        const src = t[r * 3 + b];
+        for (let e = 0; e < ck; e++) u[e] += gs * src[e];
+      }
+      out.push(Float32Array.from(u));
+    }
+  }
+  return out;
+}
+
+/**
+ * The tile size to use for this convolution, or 0 for the stock kernel. F(4x4, 3x3) was faster than F(2x2, 3x3) on
+ * every InceptionV3 and VGG16 shape measured (2.0-2.6x the stock XNNPACK kernel on one thread); below ~8 M
+ * multiply-adds or 16 channels the (m+2)² product calls' fixed costs win. Figures: bench/results/winograd-2026-12-05.md.
+ */
+export function winogradTileFor(info: tf.backend_util.Conv2DInfo): 0 | WinogradTile {
+  const { inChannels: c, outChannels: k, outHeight: oh, outWidth: ow, batchSize: n } = info;
+  if (c % 4 !== 0 || k % 4 !== 0 || c < 16 || k < 16 || oh <= 0 || ow <= 0) return 0;
+  return n * oh * ow * c * k * 9 >= MIN_MACS ? 4 : 0;
+}
+
+const MIN_MACS = 1 << 23;
+
+/** The cached transformed filters, fetched one by one (each use is nested inside the previous ones' scopes). */
+function withWinogradFilters<T>(
+  backend: tf.KernelBackend,
+  filter: tf.TensorInfo,
+  m: WinogradTile,
+  use: (us: tf.TensorInfo[]) => T,
+): T {
+  const count = (m + 2) * (m + 2);
+  let values: Float32Array[] | undefined;
+  const [, , c, k] = filter.shape;
+  const next = (acc: tf.TensorInfo[]): T =>
+    acc.length === count
+      ? use(acc)
+      : withDerivedWeights(
+          backend,
+          filter,
+          `winograd${m}:${acc.length}`,
+          () => {
+            values ??= winogradFilterValues(readValues(backend, filter), filter.shape, m);
+            return { values: values[acc.length], shape: [1, 1, c, k] };
+          },
+          (u) => next([...acc, u]),
+        );
+  return next([]);
+}
+
+/**
+ * A stride-1 3x3 NHWC convolution by Winograd's minimal filtering F(m x m, 3 x 3): the input cut into overlapping
+ * (m+2)² tiles, each transformed (Bᵀ d B) in WebAssembly SIMD on the heap, (m+2)² matrix products [tiles, C] x [C, K]
+ * through XNNPACK (the stock Conv2D on 1x1 filters, transformed filters cached per source filter so the packed
+ * weights are reused), then Aᵀ M A with bias and activation back into the NHWC output. 2.25 (F(2,3)) or 4 (F(4,3))
+ * times fewer multiplications than the direct convolution.
+ */
+function winogradConv2d(
+  backend: WasmBackendLike & tf.KernelBackend,
+  fns: WinogradFunctions,
+  memory: WebAssembly.Memory,
+  m: WinogradTile,
+  x: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  bias: tf.TensorInfo | undefined,
+  info: tf.backend_util.Conv2DInfo,
+  act: WinogradActivation,
+): tf.TensorInfo {
+  const conv = stockKernel(tf.Conv2D, 'wasm');
+  if (conv === undefined) throw new Error('Conv2D: no stock wasm kernel');
+  const {
+    batchSize: n,
+    inHeight: h,
+    inWidth: w,
+    inChannels: c,
+    outChannels: k,
+    outHeight: oh,
+    outWidth: ow,
+  } = info;
+  const top = info.padInfo.top;
+  const left = info.padInfo.left;
+  const a = m + 2;
+  const a2 = a * a;
+  const tH = Math.ceil(oh / m);
+  const tW = Math.ceil(ow / m);
+  const tiles = n * tH * tW;
+  const temps: tf.TensorInfo[] = [];
+  const temp = (shape: number[], dtype: tf.DataType = 'float32') => {
+    const t = backend.makeOutput(shape, dtype);
+    temps.push(t);
+    return t;
+  };
+  const free = (t: tf.TensorInfo) => {
+    const i = temps.indexOf(t);
+    if (i >= 0) temps.splice(i, 1);
+    backend.disposeData(t.dataId, true);
+  };
+  const offset = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t).byteOffset;
+  try {
+    // Input transform.
+    const vs = Array.from({ length: a2 }, () => temp([1, 1, tiles, c]));
+    const table = temp([a2], 'int32');
+    const scratch = temp([a2 * c]);
+    {
+      const f32 = new Float32Array(memory.buffer);
+      const i32 = new Int32Array(memory.buffer);
+      const tablePtr = offset(table);
+      vs.forEach((v, i) => (i32[tablePtr / 4 + i] = offset(v)));
+      const xPtr = offset(x);
+      const scr = offset(scratch);
+      const px = c * 4;
+      for (let b = 0; b < n; b++) {
+        for (let ty = 0; ty < tH; ty++) {
+          const r0 = ty * m - top;
+          for (let tx = 0; tx < tW; tx++) {
+            const c0 = tx * m - left;
+            const tileOff = ((b * tH + ty) * tW + tx) * px;
+            if (r0 >= 0 && r0 + a <= h && c0 >= 0 && c0 + a <= w) {
+              fns.inputTile(xPtr + ((b * h + r0) * w + c0) * px, w * px, px, px, tablePtr, tileOff);
+              continue;
+            }
+            // A tile crossing the border: its in-image part copied into a zeroed patch.
+            f32.fill(0, scr / 4, scr / 4 + a2 * c);
+            const cLo = Math.max(0, c0);
+            const cHi = Math.min(w, c0 + a);
+            for (let i = 0; i < a && cLo < cHi; i++) {
+              const r = r0 + i;
+              if (r < 0 || r >= h) continue;
+              const src = xPtr / 4 + ((b * h + r) * w + cLo) * c;
+              f32.copyWithin(scr / 4 + (i * a + cLo - c0) * c, src, src + (cHi - cLo) * c);
+            }
+            fns.inputTile(scr, a * px, px, px, tablePtr, tileOff);
+          }
+        }
+      }
+    }
+    free(scratch);
+    free(table);
+    // The (m+2)² products.
+    const ms = withWinogradFilters(backend, filter, m, (us) =>
+      us.map((u, i) => {
+        const product = conv.kernelFunc({
+          inputs: { x: vs[i], filter: u },
+          backend,
+          attrs: { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1] },
+        }) as tf.TensorInfo;
+        temps.push(product);
+        free(vs[i]);
+        return product;
+      }),
+    );
+    // Output transform.
+    const out = backend.makeOutput([n, oh, ow, k], 'float32');
+    try {
+      const table2 = temp([a2], 'int32');
+      const scratch2 = temp([m * m * k]);
+      const zeros = bias === undefined ? temp([k]) : undefined;
+      const f32 = new Float32Array(memory.buffer);
+      const i32 = new Int32Array(memory.buffer);
+      const tablePtr = offset(table2);
+      ms.forEach((p, i) => (i32[tablePtr / 4 + i] = offset(p)));
+      let biasPtr: number;
+      if (zeros !== undefined) {
+        biasPtr = offset(zeros);
+        f32.fill(0, biasPtr / 4, biasPtr / 4 + k);
+      } else biasPtr = offset(bias as tf.TensorInfo);
+      const outPtr = offset(out);
+      const scr = offset(scratch2);
+      const px = k * 4;
+      const tile = fns.outputTile[act];
+      for (let b = 0; b < n; b++) {
+        for (let ty = 0; ty < tH; ty++) {
+          const y0 = ty * m;
+          for (let tx = 0; tx < tW; tx++) {
+            const x0 = tx * m;
+            const tileOff = ((b * tH + ty) * tW + tx) * px;
+            const dst = outPtr + ((b * oh + y0) * ow + x0) * px;
+            if (y0 + m <= oh && x0 + m <= ow) {
+              tile(dst, ow * px, px, px, tablePtr, tileOff, biasPtr);
+              continue;
+            }
+            // A tile past the bottom or right edge: computed whole, its in-image part copied out.
+            tile(scr, m * px, px, px, tablePtr, tileOff, biasPtr);
+            const rows = Math.min(m, oh - y0);
+            const cols = Math.min(m, ow - x0);
+            for (let i = 0; i < rows; i++) {
+              const src = scr / 4 + i * m * k;
+              f32.copyWithin(dst / 4 + i * ow * k, src, src + cols * k);
+            }
+          }
+        }
+      }
+    } catch (e) {
+      backend.disposeData(out.dataId, true);
+      throw e;
+    }
+    return out;
+  } finally {
+    for (const t of temps) backend.disposeData(t.dataId, true);
+  }
+}
+
+export interface ConvCall {
+  x: tf.TensorInfo;
+  filter: tf.TensorInfo;
+  bias?: tf.TensorInfo;
+  attrs: tf.Conv2DAttrs & { activation?: string };
+}
+
+/**
+ * Runs the convolution by Winograd where it applies and measures faster (or with tile size `tile` wherever it applies);
+ * undefined means: use the stock kernel. The caller owns the result.
+ */
+export function tryWinograd(
+  backend: tf.KernelBackend,
+  call: ConvCall,
+  tile?: WinogradTile,
+): tf.TensorInfo | undefined {
+  const { x, filter, bias, attrs } = call;
+  const act = (attrs.activation ?? 'linear') as WinogradActivation;
+  if (
+    !isWasmBackend(backend) ||
+    x.dtype !== 'float32' ||
+    filter.dtype !== 'float32' ||
+    x.shape.length !== 4 ||
+    filter.shape[0] !== 3 ||
+    filter.shape[1] !== 3 ||
+    !isNHWC(attrs.dataFormat) ||
+    !noDilation(attrs.dilations) ||
+    !(attrs.strides === 1 || (Array.isArray(attrs.strides) && attrs.strides.every((s) => s === 1))) ||
+    !['linear', 'relu', 'relu6'].includes(act) ||
+    (bias !== undefined &&
+      (bias.dtype !== 'float32' || bias.shape.length !== 1 || bias.shape[0] !== filter.shape[3]))
+  ) {
+    return undefined;
+  }
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filter.shape as [number, number, number, number],
+    1,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
+  const m = tile ?? winogradTileFor(info);
+  if (
+    m === 0 ||
+    info.outHeight <= 0 ||
+    info.outWidth <= 0 ||
+    info.inChannels % 4 !== 0 ||
+    info.outChannels % 4 !== 0
+  )
+    return undefined;
+  const memory = wasmMemoryOf(backend);
+  const fns = memory !== undefined ? simdWinograd(memory, m) : undefined;
+  if (memory === undefined || fns === undefined) return undefined;
+  return winogradConv2d(
+    backend as WasmBackendLike & tf.KernelBackend,
+    fns,
+    memory,
+    m,
+    x,
+    filter,
+    bias,
+    info,
+    act,
+  );
+}
+
+/** wasm `Conv2D` by Winograd for stride-1 3x3 filters (others, and small ones, go to the stock kernel). */
+export const wasmWinogradConv2dFix: KernelFix = {
+  name: 'wasm:Conv2D',
+  kernelName: tf.Conv2D,
+  backendName: 'wasm',
+  make: (stock) => (args) => {
+    const { inputs, backend, attrs } = args as unknown as KernelArgs;
+    const y = tryWinograd(backend, {
+      x: inputs.x as tf.TensorInfo,
+      filter: inputs.filter as tf.TensorInfo,
+      attrs: attrs as unknown as tf.Conv2DAttrs,
+    });
+    if (y !== undefined) return y;
+    if (stock === undefined) throw new Error('Conv2D: no stock kernel');
+    return stock.kernelFunc(args);
+  },
+};
+
+/** wasm `FusedConv2D` by Winograd (linear, relu or relu6; bias fused into the output transform). */
+export const wasmWinogradFusedConv2dFix: KernelFix = {
+  name: 'wasm:FusedConv2D',
+  kernelName: tf.FusedConv2D,
+  backendName: 'wasm',
+  make: (stock) => (args) => {
+    const { inputs, backend, attrs } = args as unknown as KernelArgs;
+    const y = tryWinograd(backend, {
+      x: inputs.x as tf.TensorInfo,
+      filter: inputs.filter as tf.TensorInfo,
+      bias: (inputs.bias ?? undefined) as tf.TensorInfo | undefined,
+      attrs: attrs as unknown as tf.FusedConv2DAttrs,
+    });
+    if (y !== undefined) return y;
+    if (stock === undefined) throw new Error('FusedConv2D: no stock kernel');
+    return stock.kernelFunc(args);
+  },
+};
