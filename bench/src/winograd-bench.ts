@@ -1,4 +1,4 @@
-// Winograd against the stock (XNNPACK direct) WASM convolution on InceptionV3's stride-1 3x3 convolutions at 224 px,
+// Winograd against the stock (XNNPACK direct) WASM convolution on InceptionV3's stride-1 3x3 and 5x5 convolutions at 224 px,
 // forward and input gradient (the gradient runs as a forward convolution on dy with the flipped filter): fastest ms per
 // call (fastest of --reps, and the mean process CPU time over all threads) and the max error against a float64 direct convolution, relative to the largest output.
 //
@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '@cnnviz/node';
 import { stockKernel } from '../../packages/core/src/kernels/registry.js';
 import { tryWinograd } from '../../packages/core/src/kernels/wasm-winograd-conv2d.js';
-import type { WinogradTile } from '../../packages/core/src/kernels/wasm-simd-winograd.js';
+import type { WinogradKind } from '../../packages/core/src/kernels/wasm-simd-winograd.js';
 
 const { values } = parseArgs({
   options: {
@@ -32,7 +32,8 @@ const full: Pad = [
   [0, 0],
 ];
 // [name, H=W, C, K, pad]: forward, then the input gradients (dy's size, K -> C, "full" pads for valid convs).
-const SHAPES: Array<[string, number, number, number, Pad]> = [
+// [name, H=W, C, K, pad, filter size (default 3)]
+const SHAPES: Array<[string, number, number, number, Pad, number?]> = [
   ['stem 32->32 valid 111', 111, 32, 32, 'valid'],
   ['stem 32->64 same 109', 109, 32, 64, 'same'],
   ['stem 80->192 valid 54', 54, 80, 192, 'valid'],
@@ -49,6 +50,9 @@ const SHAPES: Array<[string, number, number, number, Pad]> = [
   ['small 256->256 same 14', 14, 256, 256, 'same'],
   ['small 512->512 same 7', 7, 512, 512, 'same'],
   ['small 16->16 same 24', 24, 16, 16, 'same'],
+  // InceptionV3's 5x5 convolutions (mixed0-2) and their input gradients.
+  ['5x5 mixed 48->64 same 25', 25, 48, 64, 'same', 5],
+  ['5x5 grad mixed 64->48 same 25', 25, 64, 48, 'same', 5],
 ];
 
 function reference(
@@ -58,23 +62,24 @@ function reference(
   f: Float32Array,
   k: number,
   pad: Pad,
+  fs: number,
 ): Float64Array {
-  const info = tf.backend_util.computeConv2DInfo([1, h, h, c], [3, 3, c, k], 1, 1, pad);
+  const info = tf.backend_util.computeConv2DInfo([1, h, h, c], [fs, fs, c, k], 1, 1, pad);
   const { outHeight: oh, outWidth: ow } = info;
   const { top, left } = info.padInfo;
   const y = new Float64Array(oh * ow * k);
   for (let i = 0; i < oh; i++) {
     for (let j = 0; j < ow; j++) {
       const o = (i * ow + j) * k;
-      for (let r = 0; r < 3; r++) {
+      for (let r = 0; r < fs; r++) {
         const xr = i + r - top;
         if (xr < 0 || xr >= h) continue;
-        for (let s = 0; s < 3; s++) {
+        for (let s = 0; s < fs; s++) {
           const xc = j + s - left;
           if (xc < 0 || xc >= h) continue;
           for (let ci = 0; ci < c; ci++) {
             const v = x[(xr * h + xc) * c + ci];
-            const fo = ((r * 3 + s) * c + ci) * k;
+            const fo = ((r * fs + s) * c + ci) * k;
             for (let co = 0; co < k; co++) y[o + co] += v * f[fo + co];
           }
         }
@@ -92,14 +97,16 @@ console.log(
     .map((l) => l.toFixed(1))
     .join(' ')}`,
 );
-console.log(
-  'shape | stock ms | F(2,3) ms | F(4,3) ms | stock CPU ms | F(2,3) CPU ms | F(4,3) CPU ms | stock err | F(2,3) err | F(4,3) err',
-);
-for (const [name, h, c, k, pad] of SHAPES.filter(([n]) => n.includes(values.only ?? ''))) {
+console.log('shape | ms: stock, then each Winograd | CPU ms, same order | error, same order');
+for (const [name, h, c, k, pad, fs = 3] of SHAPES.filter(([n]) => n.includes(values.only ?? ''))) {
   const xv = Float32Array.from({ length: h * h * c }, () => Math.random() * 2 - 1);
-  const fv = Float32Array.from({ length: 9 * c * k }, () => (Math.random() * 2 - 1) / Math.sqrt(9 * c));
+  const fv = Float32Array.from(
+    { length: fs * fs * c * k },
+    () => (Math.random() * 2 - 1) / Math.sqrt(fs * fs * c),
+  );
   const x = tf.tensor4d(xv, [1, h, h, c]);
-  const f = tf.tensor4d(fv, [3, 3, c, k]);
+  const f = tf.tensor4d(fv, [fs, fs, c, k]);
+  const kinds: WinogradKind[] = fs === 3 ? ['2x3', '4x3'] : ['2x5'];
   const attrs = { strides: [1, 1], pad, dataFormat: 'NHWC', dilations: [1, 1] } as unknown as tf.Conv2DAttrs;
   const runs: Array<[string, () => tf.TensorInfo]> = [
     [
@@ -111,9 +118,9 @@ for (const [name, h, c, k, pad] of SHAPES.filter(([n]) => n.includes(values.only
           attrs: attrs as unknown as tf.NamedAttrMap,
         }) as tf.TensorInfo,
     ],
-    ...([2, 4] as WinogradTile[]).map(
-      (m) =>
-        [`F(${m},3)`, () => tryWinograd(wasm, { x, filter: f, attrs }, m) as tf.TensorInfo] as [
+    ...kinds.map(
+      (kind) =>
+        [`F(${kind})`, () => tryWinograd(wasm, { x, filter: f, attrs }, kind) as tf.TensorInfo] as [
           string,
           () => tf.TensorInfo,
         ],
@@ -138,9 +145,9 @@ for (const [name, h, c, k, pad] of SHAPES.filter(([n]) => n.includes(values.only
     const cpu = process.cpuUsage(cpu0);
     cpus.push((cpu.user + cpu.system) / 1000 / reps);
   }
-  let errs = ['', '', ''];
+  let errs = runs.map(() => '');
   if (!values['no-error']) {
-    const want = reference(xv, h, c, fv, k, pad);
+    const want = reference(xv, h, c, fv, k, pad, fs);
     const scale = want.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
     errs = outs.map((o) => {
       let e = 0;
@@ -149,7 +156,8 @@ for (const [name, h, c, k, pad] of SHAPES.filter(([n]) => n.includes(values.only
     });
   }
   tf.dispose([x, f]);
-  console.log(`${name} | ${[...times, ...cpus].map((t) => t.toFixed(2)).join(' | ')} | ${errs.join(' | ')}`);
+  const ms = (xs: number[]) => xs.map((t) => t.toFixed(2)).join(' | ');
+  console.log(`${name} (${kinds.join(', ')}) | ${ms(times)} | ${ms(cpus)} | ${errs.join(' | ')}`);
 }
 console.log(
   `load ${loadavg()

@@ -1,14 +1,30 @@
 import { buildModule, Fn, op, T, type Code, type FuncDef } from '../wasm-asm.js';
 
-/** Output tile size m of Winograd F(m x m, 3 x 3); the input tile is (m + 2) x (m + 2). */
-export type WinogradTile = 2 | 4;
+/** F(m x m, r x r): output tile m, filter r; the input tile is m + r − 1 on a side. */
+export type WinogradKind = '2x3' | '4x3' | '2x5';
+
+// F(4,3) and F(2,5) share their 6 points 0, ±1, ±2, ∞, and so Bᵀ.
+const BT6 = [
+  [4, 0, -5, 0, 1, 0],
+  [0, -4, -4, 1, 1, 0],
+  [0, 4, -4, -1, 1, 0],
+  [0, -2, -1, 2, 1, 0],
+  [0, 2, -1, -2, 1, 0],
+  [0, 4, 0, -5, 0, 1],
+];
 
 /**
- * Lavin & Gray 2015, "Fast Algorithms for Convolutional Neural Networks": y = Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A.
- * F(2,3) uses the points 0, ±1, ∞; F(4,3) 0, ±1, ±2, ∞.
+ * Lavin & Gray 2015, "Fast Algorithms for Convolutional Neural Networks": y = Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A, the
+ * matrices from the Cook-Toom construction (wincnn's) on the points 0, ±1 (F(2,3)) or 0, ±1, ±2 (F(4,3), F(2,5)),
+ * and ∞.
  */
-export const WINOGRAD: Record<WinogradTile, { BT: number[][]; G: number[][]; AT: number[][] }> = {
-  2: {
+export const WINOGRAD: Record<
+  WinogradKind,
+  { m: number; r: number; BT: number[][]; G: number[][]; AT: number[][] }
+> = {
+  '2x3': {
+    m: 2,
+    r: 3,
     BT: [
       [1, 0, -1, 0],
       [0, 1, 1, 0],
@@ -26,15 +42,10 @@ export const WINOGRAD: Record<WinogradTile, { BT: number[][]; G: number[][]; AT:
       [0, 1, -1, -1],
     ],
   },
-  4: {
-    BT: [
-      [4, 0, -5, 0, 1, 0],
-      [0, -4, -4, 1, 1, 0],
-      [0, 4, -4, -1, 1, 0],
-      [0, -2, -1, 2, 1, 0],
-      [0, 2, -1, -2, 1, 0],
-      [0, 4, 0, -5, 0, 1],
-    ],
+  '4x3': {
+    m: 4,
+    r: 3,
+    BT: BT6,
     G: [
       [1 / 4, 0, 0],
       [-1 / 6, -1 / 6, -1 / 6],
@@ -48,6 +59,23 @@ export const WINOGRAD: Record<WinogradTile, { BT: number[][]; G: number[][]; AT:
       [0, 1, -1, 2, -2, 0],
       [0, 1, 1, 4, 4, 0],
       [0, 1, -1, 8, -8, 1],
+    ],
+  },
+  '2x5': {
+    m: 2,
+    r: 5,
+    BT: BT6,
+    G: [
+      [1 / 4, 0, 0, 0, 0],
+      [-1 / 6, -1 / 6, -1 / 6, -1 / 6, -1 / 6],
+      [-1 / 6, 1 / 6, -1 / 6, 1 / 6, -1 / 6],
+      [1 / 24, 1 / 12, 1 / 6, 1 / 3, 2 / 3],
+      [1 / 24, -1 / 12, 1 / 6, -1 / 3, 2 / 3],
+      [0, 0, 0, 0, 1],
+    ],
+    AT: [
+      [1, 1, 1, 1, 1, 0],
+      [0, 1, -1, 2, -2, 1],
     ],
   },
 };
@@ -112,9 +140,8 @@ function tileLocals(f: Fn, name: string, rows: number, cols: number): void {
  * `rowStride` bytes, pixel stride `pixStride` bytes), four channels at a time over `cBytes` = 4·C bytes; V_ξ's base
  * address is the i32 at `table + 4ξ`, and the tile's channels start `tileOff` bytes into it.
  */
-function inputTransformFunction(m: WinogradTile): FuncDef {
-  const { BT } = WINOGRAD[m];
-  const a = m + 2;
+function inputTransformFunction(BT: number[][]): FuncDef {
+  const a = BT.length;
   const f = new Fn('inputTile', [
     ['src', T.i32],
     ['rowStride', T.i32],
@@ -172,9 +199,9 @@ function inputTransformFunction(m: WinogradTile): FuncDef {
  * Output transform of one tile, all channels: y = act(Aᵀ M A + bias) for the m x m output tile at `dst` (strides in
  * bytes), M_ξ read from the i32 addresses at `table + 4ξ` plus `tileOff`, bias at `bias` (K floats), `kBytes` = 4·K.
  */
-function outputTransformFunction(m: WinogradTile, act: WinogradActivation): FuncDef {
-  const { AT } = WINOGRAD[m];
-  const a = m + 2;
+function outputTransformFunction(AT: number[][], act: WinogradActivation): FuncDef {
+  const m = AT.length;
+  const a = AT[0].length;
   const f = new Fn(`outputTile_${act}`, [
     ['dst', T.i32],
     ['rowStride', T.i32],
@@ -259,25 +286,26 @@ export interface WinogradFunctions {
 
 const ACTS: WinogradActivation[] = ['linear', 'relu', 'relu6'];
 const compiled = new Map<string, WebAssembly.Module | null>();
-const instances = new Map<WinogradTile, WeakMap<WebAssembly.Memory, WinogradFunctions>>();
+const instances = new Map<WinogradKind, WeakMap<WebAssembly.Memory, WinogradFunctions>>();
 
-/** The transforms of F(m x m, 3 x 3) bound to `memory`; undefined where WebAssembly SIMD is unavailable. */
-export function simdWinograd(memory: WebAssembly.Memory, m: WinogradTile): WinogradFunctions | undefined {
+/** The transforms of `kind` bound to `memory`; undefined where WebAssembly SIMD is unavailable. */
+export function simdWinograd(memory: WebAssembly.Memory, kind: WinogradKind): WinogradFunctions | undefined {
   const shared = typeof SharedArrayBuffer === 'function' && memory.buffer instanceof SharedArrayBuffer;
-  const key = `${m}:${shared}`;
+  const key = `${kind}:${shared}`;
   let module = compiled.get(key);
   if (module === undefined) {
-    const funcs = [inputTransformFunction(m), ...ACTS.map((act) => outputTransformFunction(m, act))];
+    const { BT, AT } = WINOGRAD[kind];
+    const funcs = [inputTransformFunction(BT), ...ACTS.map((act) => outputTransformFunction(AT, act))];
     const bytes = buildModule(funcs, shared ? { shared, maxPages: 65536 } : { shared });
     module =
       typeof WebAssembly === 'object' && WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
     compiled.set(key, module);
   }
   if (module === null) return undefined;
-  let byMemory = instances.get(m);
+  let byMemory = instances.get(kind);
   if (byMemory === undefined) {
     byMemory = new WeakMap();
-    instances.set(m, byMemory);
+    instances.set(kind, byMemory);
   }
   let fns = byMemory.get(memory);
   if (fns === undefined) {

@@ -8,27 +8,31 @@ import {
   WINOGRAD,
   type WinogradActivation,
   type WinogradFunctions,
-  type WinogradTile,
+  type WinogradKind,
 } from './wasm-simd-winograd.js';
 
 /**
- * U_ξ = (G g Gᵀ)_ξ for every ξ of the (m+2)² transformed positions, each a [C, K] matrix, from a [3, 3, C, K]
- * filter (in float64, rounded once).
+ * U_ξ = (G g Gᵀ)_ξ for every ξ of the α² transformed positions, each a [C, K] matrix, from an [f, f, C, K] filter
+ * (in float64, rounded once).
  */
-export function winogradFilterValues(w: ArrayLike<number>, shape: number[], m: WinogradTile): Float32Array[] {
-  const { G } = WINOGRAD[m];
-  const [, , c, k] = shape;
+export function winogradFilterValues(
+  w: ArrayLike<number>,
+  shape: number[],
+  kind: WinogradKind,
+): Float32Array[] {
+  const { G } = WINOGRAD[kind];
+  const [f, , c, k] = shape;
   const ck = c * k;
-  const a = m + 2;
-  // t[r][b] = Σ_a G[r][a] g[a][b]
+  const a = G.length;
+  // t[r][b] = Σ_i G[r][i] g[i][b]
   const t: Float64Array[] = [];
   for (let r = 0; r < a; r++) {
-    for (let b = 0; b < 3; b++) {
+    for (let b = 0; b < f; b++) {
       const acc = new Float64Array(ck);
-      for (let i = 0; i < 3; i++) {
+      for (let i = 0; i < f; i++) {
         const gr = G[r][i];
         if (gr === 0) continue;
-        const off = (i * 3 + b) * ck;
+        const off = (i * f + b) * ck;
         for (let e = 0; e < ck; e++) acc[e] += gr * w[off + e];
       }
       t.push(acc);
@@ -38,10 +42,10 @@ export function winogradFilterValues(w: ArrayLike<number>, shape: number[], m: W
   for (let r = 0; r < a; r++) {
     for (let s = 0; s < a; s++) {
       const u = new Float64Array(ck);
-      for (let b = 0; b < 3; b++) {
+      for (let b = 0; b < f; b++) {
         const gs = G[s][b];
         if (gs === 0) continue;
-        const src = t[r * 3 + b];
+        const src = t[r * f + b];
         for (let e = 0; e < ck; e++) u[e] += gs * src[e];
       }
       out.push(Float32Array.from(u));
@@ -51,14 +55,17 @@ export function winogradFilterValues(w: ArrayLike<number>, shape: number[], m: W
 }
 
 /**
- * The tile size to use for this convolution, or 0 for the stock kernel. F(4x4, 3x3) was faster than F(2x2, 3x3) on
- * every InceptionV3 and VGG16 shape measured (2.0-2.6x the stock XNNPACK kernel on one thread); below ~8 M
- * multiply-adds or 16 channels the (m+2)² product calls' fixed costs win. Figures: bench/results/winograd-2026-12-05.md.
+ * The Winograd algorithm for this convolution, or undefined for the stock kernel. For 3x3 filters F(4x4, 3x3) was
+ * faster than F(2x2, 3x3) on every InceptionV3 and VGG16 shape measured (2.0-3.3x the stock XNNPACK kernel on one
+ * thread); 5x5 filters take F(2x2, 5x5). Below ~8 M multiply-adds or 16 channels the 36 product calls' fixed costs
+ * win. Figures: bench/results/winograd-2026-12-05.md.
  */
-export function winogradTileFor(info: tf.backend_util.Conv2DInfo): 0 | WinogradTile {
+export function winogradKindFor(info: tf.backend_util.Conv2DInfo): WinogradKind | undefined {
   const { inChannels: c, outChannels: k, outHeight: oh, outWidth: ow, batchSize: n } = info;
-  if (c % 4 !== 0 || k % 4 !== 0 || c < 16 || k < 16 || oh <= 0 || ow <= 0) return 0;
-  return n * oh * ow * c * k * 9 >= MIN_MACS ? 4 : 0;
+  const f = info.filterHeight;
+  if (c % 4 !== 0 || k % 4 !== 0 || c < 16 || k < 16 || oh <= 0 || ow <= 0) return undefined;
+  if (n * oh * ow * c * k * f * f < MIN_MACS) return undefined;
+  return f === 3 ? '4x3' : f === 5 ? '2x5' : undefined;
 }
 
 const MIN_MACS = 1 << 23;
@@ -67,10 +74,10 @@ const MIN_MACS = 1 << 23;
 function withWinogradFilters<T>(
   backend: tf.KernelBackend,
   filter: tf.TensorInfo,
-  m: WinogradTile,
+  kind: WinogradKind,
   use: (us: tf.TensorInfo[]) => T,
 ): T {
-  const count = (m + 2) * (m + 2);
+  const count = WINOGRAD[kind].G.length ** 2;
   let values: Float32Array[] | undefined;
   const [, , c, k] = filter.shape;
   const next = (acc: tf.TensorInfo[]): T =>
@@ -79,9 +86,9 @@ function withWinogradFilters<T>(
       : withDerivedWeights(
           backend,
           filter,
-          `winograd${m}:${acc.length}`,
+          `winograd${kind}:${acc.length}`,
           () => {
-            values ??= winogradFilterValues(readValues(backend, filter), filter.shape, m);
+            values ??= winogradFilterValues(readValues(backend, filter), filter.shape, kind);
             return { values: values[acc.length], shape: [1, 1, c, k] };
           },
           (u) => next([...acc, u]),
@@ -90,17 +97,17 @@ function withWinogradFilters<T>(
 }
 
 /**
- * A stride-1 3x3 NHWC convolution by Winograd's minimal filtering F(m x m, 3 x 3): the input cut into overlapping
- * (m+2)² tiles, each transformed (Bᵀ d B) in WebAssembly SIMD on the heap, (m+2)² matrix products [tiles, C] x [C, K]
- * through XNNPACK (the stock Conv2D on 1x1 filters, transformed filters cached per source filter so the packed
- * weights are reused), then Aᵀ M A with bias and activation back into the NHWC output. 2.25 (F(2,3)) or 4 (F(4,3))
- * times fewer multiplications than the direct convolution.
+ * A stride-1 r x r NHWC convolution by Winograd's minimal filtering F(m x m, r x r): the input cut into overlapping
+ * α x α tiles (α = m + r − 1), each transformed (Bᵀ d B) in WebAssembly SIMD on the heap, α² matrix products
+ * [tiles, C] x [C, K] through XNNPACK (the stock Conv2D on 1x1 filters, transformed filters cached per source filter
+ * so the packed weights are reused), then Aᵀ M A with bias and activation back into the NHWC output: 2.25 (F(2,3)),
+ * 4 (F(4,3)) or 2.8 (F(2,5)) times fewer multiplications than the direct convolution.
  */
 function winogradConv2d(
   backend: WasmBackendLike & tf.KernelBackend,
   fns: WinogradFunctions,
   memory: WebAssembly.Memory,
-  m: WinogradTile,
+  kind: WinogradKind,
   x: tf.TensorInfo,
   filter: tf.TensorInfo,
   bias: tf.TensorInfo | undefined,
@@ -120,7 +127,8 @@ function winogradConv2d(
   } = info;
   const top = info.padInfo.top;
   const left = info.padInfo.left;
-  const a = m + 2;
+  const { m, r } = WINOGRAD[kind];
+  const a = m + r - 1;
   const a2 = a * a;
   const tH = Math.ceil(oh / m);
   const tW = Math.ceil(ow / m);
@@ -165,9 +173,9 @@ function winogradConv2d(
             const cLo = Math.max(0, c0);
             const cHi = Math.min(w, c0 + a);
             for (let i = 0; i < a && cLo < cHi; i++) {
-              const r = r0 + i;
-              if (r < 0 || r >= h) continue;
-              const src = xPtr / 4 + ((b * h + r) * w + cLo) * c;
+              const row = r0 + i;
+              if (row < 0 || row >= h) continue;
+              const src = xPtr / 4 + ((b * h + row) * w + cLo) * c;
               f32.copyWithin(scr / 4 + (i * a + cLo - c0) * c, src, src + (cHi - cLo) * c);
             }
             fns.inputTile(scr, a * px, px, px, tablePtr, tileOff);
@@ -177,8 +185,8 @@ function winogradConv2d(
     }
     free(scratch);
     free(table);
-    // The (m+2)² products.
-    const ms = withWinogradFilters(backend, filter, m, (us) =>
+    // The α² products.
+    const ms = withWinogradFilters(backend, filter, kind, (us) =>
       us.map((u, i) => {
         const product = conv.kernelFunc({
           inputs: { x: vs[i], filter: u },
@@ -249,13 +257,13 @@ export interface ConvCall {
 }
 
 /**
- * Runs the convolution by Winograd where it applies and measures faster (or with tile size `tile` wherever it applies);
+ * Runs the convolution by Winograd where it applies and measures faster (or by `force` wherever it applies);
  * undefined means: use the stock kernel. The caller owns the result.
  */
 export function tryWinograd(
   backend: tf.KernelBackend,
   call: ConvCall,
-  tile?: WinogradTile,
+  force?: WinogradKind,
 ): tf.TensorInfo | undefined {
   const { x, filter, bias, attrs } = call;
   const act = (attrs.activation ?? 'linear') as WinogradActivation;
@@ -264,8 +272,8 @@ export function tryWinograd(
     x.dtype !== 'float32' ||
     filter.dtype !== 'float32' ||
     x.shape.length !== 4 ||
-    filter.shape[0] !== 3 ||
-    filter.shape[1] !== 3 ||
+    !(filter.shape[0] === 3 || filter.shape[0] === 5) ||
+    filter.shape[1] !== filter.shape[0] ||
     !isNHWC(attrs.dataFormat) ||
     !noDilation(attrs.dilations) ||
     !(attrs.strides === 1 || (Array.isArray(attrs.strides) && attrs.strides.every((s) => s === 1))) ||
@@ -283,9 +291,10 @@ export function tryWinograd(
     attrs.pad,
     attrs.dimRoundingMode,
   );
-  const m = tile ?? winogradTileFor(info);
+  const kind = force ?? winogradKindFor(info);
   if (
-    m === 0 ||
+    kind === undefined ||
+    WINOGRAD[kind].r !== info.filterHeight ||
     info.outHeight <= 0 ||
     info.outWidth <= 0 ||
     info.inChannels % 4 !== 0 ||
@@ -293,13 +302,13 @@ export function tryWinograd(
   )
     return undefined;
   const memory = wasmMemoryOf(backend);
-  const fns = memory !== undefined ? simdWinograd(memory, m) : undefined;
+  const fns = memory !== undefined ? simdWinograd(memory, kind) : undefined;
   if (memory === undefined || fns === undefined) return undefined;
   return winogradConv2d(
     backend as WasmBackendLike & tf.KernelBackend,
     fns,
     memory,
-    m,
+    kind,
     x,
     filter,
     bias,
@@ -308,7 +317,7 @@ export function tryWinograd(
   );
 }
 
-/** wasm `Conv2D` by Winograd for stride-1 3x3 filters (others, and small ones, go to the stock kernel). */
+/** wasm `Conv2D` by Winograd for stride-1 3x3 and 5x5 filters (others, and small ones, go to the stock kernel). */
 export const wasmWinogradConv2dFix: KernelFix = {
   name: 'wasm:Conv2D',
   kernelName: tf.Conv2D,
