@@ -7,6 +7,8 @@ import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '@cnnviz/node';
+import type { PadSpec } from '../../packages/core/src/kernels/conv-cases.test-data.js';
+import { directConv2dF64 } from '../../packages/core/src/kernels/direct-conv.test-data.js';
 import { stockKernel } from '../../packages/core/src/kernels/registry.js';
 import { tryWinograd } from '../../packages/core/src/kernels/wasm-winograd-conv2d.js';
 import type { WinogradKind } from '../../packages/core/src/kernels/wasm-simd-winograd.js';
@@ -24,7 +26,7 @@ const backend = await initBackend({
   backend: 'wasm',
   ...(values.threads ? { threads: Number(values.threads) } : {}),
 });
-type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
+type Pad = PadSpec;
 const full: Pad = [
   [0, 0],
   [2, 2],
@@ -54,40 +56,6 @@ const SHAPES: Array<[string, number, number, number, Pad, number?]> = [
   ['5x5 mixed 48->64 same 25', 25, 48, 64, 'same', 5],
   ['5x5 grad mixed 64->48 same 25', 25, 64, 48, 'same', 5],
 ];
-
-function reference(
-  x: Float32Array,
-  h: number,
-  c: number,
-  f: Float32Array,
-  k: number,
-  pad: Pad,
-  fs: number,
-): Float64Array {
-  const info = tf.backend_util.computeConv2DInfo([1, h, h, c], [fs, fs, c, k], 1, 1, pad);
-  const { outHeight: oh, outWidth: ow } = info;
-  const { top, left } = info.padInfo;
-  const y = new Float64Array(oh * ow * k);
-  for (let i = 0; i < oh; i++) {
-    for (let j = 0; j < ow; j++) {
-      const o = (i * ow + j) * k;
-      for (let r = 0; r < fs; r++) {
-        const xr = i + r - top;
-        if (xr < 0 || xr >= h) continue;
-        for (let s = 0; s < fs; s++) {
-          const xc = j + s - left;
-          if (xc < 0 || xc >= h) continue;
-          for (let ci = 0; ci < c; ci++) {
-            const v = x[(xr * h + xc) * c + ci];
-            const fo = ((r * fs + s) * c + ci) * k;
-            for (let co = 0; co < k; co++) y[o + co] += v * f[fo + co];
-          }
-        }
-      }
-    }
-  }
-  return y;
-}
 
 const wasm = tf.backend();
 const conv = stockKernel(tf.Conv2D, 'wasm');
@@ -147,7 +115,7 @@ for (const [name, h, c, k, pad, fs = 3] of SHAPES.filter(([n]) => n.includes(val
   }
   let errs = runs.map(() => '');
   if (!values['no-error']) {
-    const want = reference(xv, h, c, fv, k, pad, fs);
+    const want = directConv2dF64(xv, [1, h, h, c], fv, k, pad, undefined, 'linear', fs).values;
     const scale = want.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
     errs = outs.map((o) => {
       let e = 0;

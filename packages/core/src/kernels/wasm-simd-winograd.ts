@@ -136,6 +136,24 @@ function tileLocals(f: Fn, name: string, rows: number, cols: number): void {
 }
 
 /**
+ * Locals and set-up shared by both transforms: `g` (channel byte offset, 0 on exit), `row`, the α² product-buffer
+ * addresses `p${ξ}` (the i32s at `table`, plus `tileOff`) and the pixel offsets `c${j}` = j·pixStride for j < n.
+ */
+function tableAndOffsets(f: Fn, a: number, n: number): Code {
+  f.local('g', T.i32);
+  f.local('row', T.i32);
+  for (let x = 0; x < a * a; x++) f.local(`p${x}`, T.i32);
+  for (let j = 0; j < n; j++) f.local(`c${j}`, T.i32);
+  const code: Code = [];
+  for (let x = 0; x < a * a; x++) {
+    code.push(...f.get('table'), ...op.i32Load(4 * x), ...f.get('tileOff'), ...op.i32Add, ...f.set(`p${x}`));
+  }
+  for (let j = 0; j < n; j++) code.push(...f.get('pixStride'), ...op.i32(j), ...op.i32Mul, ...f.set(`c${j}`));
+  code.push(...op.i32(0), ...f.set('g'));
+  return code;
+}
+
+/**
  * Input transform of one tile, all channels: V_ξ[tile] = (Bᵀ d B)_ξ for the α x α patch d at `src` (row stride
  * `rowStride` bytes, pixel stride `pixStride` bytes), four channels at a time over `cBytes` = 4·C bytes; V_ξ's base
  * address is the i32 at `table + 4ξ`, and the tile's channels start `tileOff` bytes into it.
@@ -150,20 +168,12 @@ function inputTransformFunction(BT: number[][]): FuncDef {
     ['table', T.i32],
     ['tileOff', T.i32],
   ]);
-  f.local('g', T.i32);
-  f.local('row', T.i32);
-  for (let x = 0; x < a * a; x++) f.local(`p${x}`, T.i32);
-  for (let j = 0; j < a; j++) f.local(`c${j}`, T.i32);
+  const prologue = tableAndOffsets(f, a, a);
   tileLocals(f, 'd', a, a);
   tileLocals(f, 't', a, a);
   tileLocals(f, 'v', a, a);
   const k = constants(f, BT, 'k');
-  f.emit(k.init);
-  for (let x = 0; x < a * a; x++) {
-    f.emit(f.get('table'), op.i32Load(4 * x), f.get('tileOff'), op.i32Add, f.set(`p${x}`));
-  }
-  for (let j = 0; j < a; j++) f.emit(f.get('pixStride'), op.i32(j), op.i32Mul, f.set(`c${j}`));
-  f.emit(op.i32(0), f.set('g'));
+  f.emit(k.init, prologue);
   f.emit(op.block, op.loop, f.get('g'), f.get('cBytes'), op.i32GeS, op.brIf(1));
   for (let i = 0; i < a; i++) {
     f.emit(
@@ -211,23 +221,15 @@ function outputTransformFunction(AT: number[][], act: WinogradActivation): FuncD
     ['tileOff', T.i32],
     ['bias', T.i32],
   ]);
-  f.local('g', T.i32);
-  f.local('row', T.i32);
+  const prologue = tableAndOffsets(f, a, m);
   f.local('b', T.v128);
   f.local('zero', T.v128);
   f.local('six', T.v128);
-  for (let x = 0; x < a * a; x++) f.local(`p${x}`, T.i32);
-  for (let j = 0; j < m; j++) f.local(`c${j}`, T.i32);
   tileLocals(f, 'mm', a, a);
   tileLocals(f, 't', m, a);
   tileLocals(f, 'y', m, m);
   const k = constants(f, AT, 'k');
-  f.emit(k.init, op.v128Zero, f.set('zero'), op.f32(6), op.f32x4Splat, f.set('six'));
-  for (let x = 0; x < a * a; x++) {
-    f.emit(f.get('table'), op.i32Load(4 * x), f.get('tileOff'), op.i32Add, f.set(`p${x}`));
-  }
-  for (let j = 0; j < m; j++) f.emit(f.get('pixStride'), op.i32(j), op.i32Mul, f.set(`c${j}`));
-  f.emit(op.i32(0), f.set('g'));
+  f.emit(k.init, op.v128Zero, f.set('zero'), op.f32(6), op.f32x4Splat, f.set('six'), prologue);
   f.emit(op.block, op.loop, f.get('g'), f.get('kBytes'), op.i32GeS, op.brIf(1));
   for (let i = 0; i < a; i++) {
     for (let j = 0; j < a; j++) {

@@ -1,74 +1,17 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { setupBackends } from './test-backends.js';
-import { kernelOn, randomArray, seeded } from './test-util.js';
+import { type PadSpec } from './conv-cases.test-data.js';
+import { directConv2dF64 as reference, type ReferenceActivation } from './direct-conv.test-data.js';
+import { kernelOn, randomArray, relErr as err, seeded } from './test-util.js';
 import { kernelFixCacheSize } from './derived-weights.js';
 import { tryWinograd, winogradFilterValues, winogradKindFor } from './wasm-winograd-conv2d.js';
 import { type WinogradKind } from './wasm-simd-winograd.js';
 
-type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
-type Act = 'linear' | 'relu' | 'relu6';
-
-/** Direct convolution in float64: the reference both the stock kernel and Winograd are measured against. */
-function reference(
-  x: Float32Array,
-  [n, h, w, c]: number[],
-  f: Float32Array,
-  k: number,
-  pad: Pad,
-  bias: Float32Array | undefined,
-  act: Act,
-  fs = 3,
-): { values: Float64Array; shape: number[] } {
-  const info = tf.backend_util.computeConv2DInfo([n, h, w, c], [fs, fs, c, k], 1, 1, pad);
-  const { outHeight: oh, outWidth: ow } = info;
-  const { top, left } = info.padInfo;
-  const y = new Float64Array(n * oh * ow * k);
-  for (let b = 0; b < n; b++) {
-    for (let i = 0; i < oh; i++) {
-      for (let j = 0; j < ow; j++) {
-        const o = ((b * oh + i) * ow + j) * k;
-        for (let r = 0; r < fs; r++) {
-          const xr = i + r - top;
-          if (xr < 0 || xr >= h) continue;
-          for (let s = 0; s < fs; s++) {
-            const xc = j + s - left;
-            if (xc < 0 || xc >= w) continue;
-            for (let ci = 0; ci < c; ci++) {
-              const v = x[((b * h + xr) * w + xc) * c + ci];
-              const fo = ((r * fs + s) * c + ci) * k;
-              for (let co = 0; co < k; co++) y[o + co] += v * f[fo + co];
-            }
-          }
-        }
-        for (let co = 0; co < k; co++) {
-          let v = y[o + co] + (bias?.[co] ?? 0);
-          if (act !== 'linear') v = Math.max(v, 0);
-          if (act === 'relu6') v = Math.min(v, 6);
-          y[o + co] = v;
-        }
-      }
-    }
-  }
-  return { values: y, shape: [n, oh, ow, k] };
-}
-
-/** max |got − want| / max |want|. */
-function err(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  expect(got.length).toBe(want.length);
-  let num = 0;
-  let den = 1e-30;
-  for (let i = 0; i < want.length; i++) {
-    num = Math.max(num, Math.abs(got[i] - want[i]));
-    den = Math.max(den, Math.abs(want[i]));
-  }
-  return num / den;
-}
-
 interface Case {
   shape: [number, number, number, number];
   k: number;
-  pad: Pad;
+  pad: PadSpec;
 }
 
 const cases: Case[] = [
@@ -171,7 +114,7 @@ describe('wasm Winograd convolution', () => {
     });
   }
 
-  it.each(['linear', 'relu', 'relu6'] as Act[])(
+  it.each(['linear', 'relu', 'relu6'] as ReferenceActivation[])(
     'fuses bias and %s into the output transform (F(4,3), with and without bias)',
     async (act) => {
       await tf.setBackend('wasm');

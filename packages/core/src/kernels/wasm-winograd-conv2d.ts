@@ -317,39 +317,32 @@ export function tryWinograd(
   );
 }
 
+/**
+ * A fix that runs `kernelName` (Conv2D or FusedConv2D: same inputs, FusedConv2D adds bias and activation) by
+ * Winograd where `tryWinograd` takes it, and by the stock kernel otherwise.
+ */
+function winogradFix(kernelName: string): KernelFix {
+  return {
+    name: `wasm:${kernelName}`,
+    kernelName,
+    backendName: 'wasm',
+    make: (stock) => (args) => {
+      const { inputs, backend, attrs } = args as unknown as KernelArgs;
+      const y = tryWinograd(backend, {
+        x: inputs.x as tf.TensorInfo,
+        filter: inputs.filter as tf.TensorInfo,
+        bias: (inputs.bias ?? undefined) as tf.TensorInfo | undefined,
+        attrs: attrs as unknown as tf.FusedConv2DAttrs,
+      });
+      if (y !== undefined) return y;
+      if (stock === undefined) throw new Error(`${kernelName}: no stock kernel`);
+      return stock.kernelFunc(args);
+    },
+  };
+}
+
 /** wasm `Conv2D` by Winograd for stride-1 3x3 and 5x5 filters (others, and small ones, go to the stock kernel). */
-export const wasmWinogradConv2dFix: KernelFix = {
-  name: 'wasm:Conv2D',
-  kernelName: tf.Conv2D,
-  backendName: 'wasm',
-  make: (stock) => (args) => {
-    const { inputs, backend, attrs } = args as unknown as KernelArgs;
-    const y = tryWinograd(backend, {
-      x: inputs.x as tf.TensorInfo,
-      filter: inputs.filter as tf.TensorInfo,
-      attrs: attrs as unknown as tf.Conv2DAttrs,
-    });
-    if (y !== undefined) return y;
-    if (stock === undefined) throw new Error('Conv2D: no stock kernel');
-    return stock.kernelFunc(args);
-  },
-};
+export const wasmWinogradConv2dFix = winogradFix(tf.Conv2D);
 
 /** wasm `FusedConv2D` by Winograd (linear, relu or relu6; bias fused into the output transform). */
-export const wasmWinogradFusedConv2dFix: KernelFix = {
-  name: 'wasm:FusedConv2D',
-  kernelName: tf.FusedConv2D,
-  backendName: 'wasm',
-  make: (stock) => (args) => {
-    const { inputs, backend, attrs } = args as unknown as KernelArgs;
-    const y = tryWinograd(backend, {
-      x: inputs.x as tf.TensorInfo,
-      filter: inputs.filter as tf.TensorInfo,
-      bias: (inputs.bias ?? undefined) as tf.TensorInfo | undefined,
-      attrs: attrs as unknown as tf.FusedConv2DAttrs,
-    });
-    if (y !== undefined) return y;
-    if (stock === undefined) throw new Error('FusedConv2D: no stock kernel');
-    return stock.kernelFunc(args);
-  },
-};
+export const wasmWinogradFusedConv2dFix = winogradFix(tf.FusedConv2D);
