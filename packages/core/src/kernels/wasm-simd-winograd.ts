@@ -287,43 +287,67 @@ export interface WinogradFunctions {
 }
 
 const ACTS: WinogradActivation[] = ['linear', 'relu', 'relu6'];
-const compiled = new Map<string, WebAssembly.Module | null>();
-const instances = new Map<WinogradKind, WeakMap<WebAssembly.Memory, WinogradFunctions>>();
+const bytesByKey = new Map<string, Uint8Array<ArrayBuffer> | null>();
+const ready = new Map<WinogradKind, WeakMap<WebAssembly.Memory, WinogradFunctions | null | 'pending'>>();
 
-/** The transforms of `kind` bound to `memory`; undefined where WebAssembly SIMD is unavailable. */
-export function simdWinograd(memory: WebAssembly.Memory, kind: WinogradKind): WinogradFunctions | undefined {
-  const shared = typeof SharedArrayBuffer === 'function' && memory.buffer instanceof SharedArrayBuffer;
+/** The module's bytes for this kind and memory sharing; null where this engine cannot run them (no SIMD). */
+function moduleBytes(kind: WinogradKind, shared: boolean): Uint8Array<ArrayBuffer> | null {
   const key = `${kind}:${shared}`;
-  let module = compiled.get(key);
-  if (module === undefined) {
+  let bytes = bytesByKey.get(key);
+  if (bytes === undefined) {
     const { BT, AT } = WINOGRAD[kind];
     const funcs = [inputTransformFunction(BT), ...ACTS.map((act) => outputTransformFunction(AT, act))];
-    const bytes = buildModule(funcs, shared ? { shared, maxPages: 65536 } : { shared });
-    module =
-      typeof WebAssembly === 'object' && WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
-    compiled.set(key, module);
+    bytes = buildModule(funcs, shared ? { shared, maxPages: 65536 } : { shared });
+    if (typeof WebAssembly !== 'object' || !WebAssembly.validate(bytes)) bytes = null;
+    bytesByKey.set(key, bytes);
   }
-  if (module === null) return undefined;
-  let byMemory = instances.get(kind);
+  return bytes;
+}
+
+function bind(instance: WebAssembly.Instance): WinogradFunctions {
+  const e = instance.exports as unknown as Record<string, (...args: number[]) => void>;
+  return {
+    inputTile: e.inputTile as InputTile,
+    outputTile: {
+      linear: e.outputTile_linear as OutputTile,
+      relu: e.outputTile_relu as OutputTile,
+      relu6: e.outputTile_relu6 as OutputTile,
+    },
+  };
+}
+
+/**
+ * The transforms of `kind` bound to `memory`; undefined where WebAssembly SIMD is unavailable, or while they compile.
+ *
+ * Browsers refuse to compile or instantiate a module over 4 KB synchronously on the main thread (F(4,3)'s is 11 KB):
+ * there it is compiled in the background on first use, and the caller uses the stock kernel until it is ready.
+ */
+export function simdWinograd(memory: WebAssembly.Memory, kind: WinogradKind): WinogradFunctions | undefined {
+  let byMemory = ready.get(kind);
   if (byMemory === undefined) {
     byMemory = new WeakMap();
-    instances.set(kind, byMemory);
+    ready.set(kind, byMemory);
   }
-  let fns = byMemory.get(memory);
-  if (fns === undefined) {
-    const e = new WebAssembly.Instance(module, { env: { mem: memory } }).exports as unknown as Record<
-      string,
-      (...args: number[]) => void
-    >;
-    fns = {
-      inputTile: e.inputTile as InputTile,
-      outputTile: {
-        linear: e.outputTile_linear as OutputTile,
-        relu: e.outputTile_relu as OutputTile,
-        relu6: e.outputTile_relu6 as OutputTile,
-      },
-    };
+  const state = byMemory.get(memory);
+  if (state !== undefined) return state === 'pending' || state === null ? undefined : state;
+  const shared = typeof SharedArrayBuffer === 'function' && memory.buffer instanceof SharedArrayBuffer;
+  const bytes = moduleBytes(kind, shared);
+  if (bytes === null) {
+    byMemory.set(memory, null);
+    return undefined;
+  }
+  const imports = { env: { mem: memory } };
+  try {
+    const fns = bind(new WebAssembly.Instance(new WebAssembly.Module(bytes), imports));
     byMemory.set(memory, fns);
+    return fns;
+  } catch {
+    const states = byMemory;
+    states.set(memory, 'pending');
+    WebAssembly.instantiate(bytes, imports).then(
+      (r) => states.set(memory, bind(r.instance)),
+      () => states.set(memory, null),
+    );
+    return undefined;
   }
-  return fns;
 }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { setupBackends } from './test-backends.js';
 import { type PadSpec } from './conv-cases.test-data.js';
 import { directConv2dF64 as reference, type ReferenceActivation } from './direct-conv.test-data.js';
@@ -187,6 +187,37 @@ describe('wasm Winograd convolution', () => {
     const got = await kernelOn('wasm', tf.FusedConv2D, { x, filter, bias }, attrs);
     expect(got.shape).toEqual(want.shape);
     expect(err(got.values, want.values)).toBeLessThan(1e-5);
+  });
+
+  it('compiles in the background where synchronous compilation is refused (browsers, > 4 KB), stock meanwhile', async () => {
+    vi.resetModules();
+    const fresh = await import('./wasm-simd-winograd.js');
+    const Module = WebAssembly.Module;
+    // Chrome's main-thread rule, as it words it.
+    const refuse = function () {
+      throw new RangeError(
+        'WebAssembly.Module is disallowed on the main thread, if the buffer size is larger than 4KB.',
+      );
+    } as unknown as typeof WebAssembly.Module;
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    WebAssembly.Module = refuse;
+    try {
+      expect(fresh.simdWinograd(memory, '4x3')).toBeUndefined();
+      expect(fresh.simdWinograd(memory, '4x3')).toBeUndefined(); // still compiling: no second compilation
+    } finally {
+      WebAssembly.Module = Module;
+    }
+    await vi.waitFor(() => expect(fresh.simdWinograd(memory, '4x3')).toBeDefined());
+    // The background-compiled transform computes: a tile of ones (C = 4) gives V = (Bᵀ 1 B)_ξ = (Bᵀ1)_r (Bᵀ1)_s.
+    const f32 = new Float32Array(memory.buffer);
+    const i32 = new Int32Array(memory.buffer);
+    f32.fill(1, 0, 36 * 4);
+    for (let x = 0; x < 36; x++) i32[1024 + x] = 8192 + 16 * x;
+    fresh.simdWinograd(memory, '4x3')?.inputTile(0, 6 * 16, 16, 16, 4096, 0);
+    const rowSums = fresh.WINOGRAD['4x3'].BT.map((row) => row.reduce((a, b) => a + b, 0));
+    for (let r = 0; r < 6; r++) {
+      for (let c = 0; c < 6; c++) expect(f32[2048 + 4 * (r * 6 + c)]).toBeCloseTo(rowSums[r] * rowSums[c], 6);
+    }
   });
 
   it('leaves other convolutions to the stock kernel: C not a multiple of 4, stride 2, 7x7, dilation, small', async () => {
