@@ -174,6 +174,19 @@ describe('wasm Winograd convolution', () => {
     expect(err(gotF.values, wantF.values)).toBeLessThan(1e-5);
   });
 
+  it('picks F(4,3) for 3x3 up to C·K = 16384, F(2,3) above (filter memory), F(2,5) for 5x5, none when small', () => {
+    const kind = (h: number, c: number, k: number, f = 3) =>
+      winogradKindFor(tf.backend_util.computeConv2DInfo([1, h, h, c], [f, f, c, k], 1, 1, 'same'));
+    expect(kind(54, 80, 192)).toBe('4x3');
+    expect(kind(14, 256, 256)).toBe('2x3');
+    expect(kind(7, 512, 512)).toBe('2x3');
+    expect(kind(25, 48, 64, 5)).toBe('2x5');
+    expect(kind(16, 32, 32)).toBeUndefined(); // 2.4 M multiply-adds
+    expect(kind(24, 16, 16)).toBeUndefined();
+    expect(kind(30, 12, 32)).toBeUndefined(); // C < 16
+    expect(kind(30, 32, 32, 7)).toBeUndefined();
+  });
+
   it("runs InceptionV3's 5x5 convolution (48 -> 64 at 25x25) as F(2x2,5x5) through the registered FusedConv2D", async () => {
     const rng = seeded(6);
     const shape = [1, 25, 25, 48];

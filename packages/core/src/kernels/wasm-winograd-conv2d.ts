@@ -57,17 +57,22 @@ export function winogradFilterValues(
 /**
  * The Winograd algorithm for this convolution, or undefined for the stock kernel. For 3x3 filters F(4x4, 3x3) was
  * faster than F(2x2, 3x3) on every InceptionV3 and VGG16 shape measured (2.0-3.3x the stock XNNPACK kernel on one
- * thread); 5x5 filters take F(2x2, 5x5). Below ~8 M multiply-adds or 16 channels the 36 product calls' fixed costs
- * win. Figures: bench/results/winograd-2026-12-05.md.
+ * thread, F(2,3) 1.7-2.2x), but its transformed filter is 36/9 = 4x the filter (and XNNPACK packs a copy of it):
+ * above C·K = 16384 (VGG16's 256- and 512-channel layers) F(2,3)'s 16/9 is the better trade. 5x5 filters take
+ * F(2x2, 5x5). Below ~8 M multiply-adds or 16 channels the product calls' fixed costs win. Figures:
+ * bench/results/winograd-2026-12-05.md.
  */
 export function winogradKindFor(info: tf.backend_util.Conv2DInfo): WinogradKind | undefined {
   const { inChannels: c, outChannels: k, outHeight: oh, outWidth: ow, batchSize: n } = info;
   const f = info.filterHeight;
   if (c % 4 !== 0 || k % 4 !== 0 || c < 16 || k < 16 || oh <= 0 || ow <= 0) return undefined;
   if (n * oh * ow * c * k * f * f < MIN_MACS) return undefined;
-  return f === 3 ? '4x3' : f === 5 ? '2x5' : undefined;
+  if (f === 5) return '2x5';
+  if (f !== 3) return undefined;
+  return c * k <= MAX_F43_WEIGHTS ? '4x3' : '2x3';
 }
 
+const MAX_F43_WEIGHTS = 16384;
 const MIN_MACS = 1 << 23;
 
 /** The cached transformed filters, fetched one by one (each use is nested inside the previous ones' scopes). */
