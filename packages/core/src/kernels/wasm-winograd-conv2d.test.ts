@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { stockKernel } from './registry.js';
 import { setupBackends } from './test-backends.js';
 import { type PadSpec } from './conv-cases.test-data.js';
 import { directConv2dF64 as reference, type ReferenceActivation } from './direct-conv.test-data.js';
@@ -172,6 +173,30 @@ describe('wasm Winograd convolution', () => {
     );
     const gotF = await kernelOn('wasm', tf.FusedConv2D, { x, filter, bias }, fusedAttrs);
     expect(err(gotF.values, wantF.values)).toBeLessThan(1e-5);
+  });
+
+  it('splits a large input into passes of at most ~32 MB (here 2 passes) with the same result', async () => {
+    await tf.setBackend('wasm');
+    const backend = tf.backend();
+    const rng = seeded(21);
+    // 484x484, C = K = 16: 121² = 14641 tiles > 8 Mi floats / (36 x 16) = 14563 per pass.
+    const x = tf.tensor4d(randomArray(484 * 484 * 16, rng), [1, 484, 484, 16]);
+    const f = tf.tensor4d(randomArray(9 * 16 * 16, rng), [3, 3, 16, 16]);
+    const attrs = { strides: 1, pad: 'same' } as unknown as tf.Conv2DAttrs;
+    const y = tryWinograd(backend, { x, filter: f, attrs }, '4x3');
+    if (y === undefined) throw new Error('Winograd did not apply');
+    const got = Float32Array.from(backend.readSync(y.dataId) as Float32Array);
+    backend.disposeData(y.dataId, true);
+    // The stock XNNPACK kernel as the reference (tf.conv2d would run this fix again).
+    const stock = stockKernel(tf.Conv2D, 'wasm')?.kernelFunc({
+      inputs: { x, filter: f },
+      backend,
+      attrs: { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', dilations: [1, 1] },
+    }) as tf.TensorInfo;
+    const want = Float32Array.from(backend.readSync(stock.dataId) as Float32Array);
+    backend.disposeData(stock.dataId, true);
+    expect(err(got, want)).toBeLessThan(1e-5);
+    tf.dispose([x, f]);
   });
 
   it('picks F(4,3) for 3x3 up to C·K = 16384, F(2,3) above (filter memory), F(2,5) for 5x5, none when small', () => {

@@ -137,62 +137,63 @@ function winogradConv2d(
   const a2 = a * a;
   const tH = Math.ceil(oh / m);
   const tW = Math.ceil(ow / m);
-  const tiles = n * tH * tW;
-  const temps: tf.TensorInfo[] = [];
-  const temp = (shape: number[], dtype: tf.DataType = 'float32') => {
-    const t = backend.makeOutput(shape, dtype);
-    temps.push(t);
-    return t;
-  };
-  const free = (t: tf.TensorInfo) => {
-    const i = temps.indexOf(t);
-    if (i >= 0) temps.splice(i, 1);
-    backend.disposeData(t.dataId, true);
-  };
+  const perImage = tH * tW;
+  const tiles = n * perImage;
+  // Tiles per pass: the transformed input and the products (α² x tiles x C or K floats each) stay under ~32 MB.
+  const chunk = Math.max(1, Math.min(tiles, Math.floor(PASS_FLOATS / (a2 * Math.max(c, k)))));
   const offset = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t).byteOffset;
-  try {
-    // Input transform.
-    const vs = Array.from({ length: a2 }, () => temp([1, 1, tiles, c]));
-    const table = temp([a2], 'int32');
-    const scratch = temp([a2 * c]);
-    {
-      const f32 = new Float32Array(memory.buffer);
-      const i32 = new Int32Array(memory.buffer);
-      const tablePtr = offset(table);
-      vs.forEach((v, i) => (i32[tablePtr / 4 + i] = offset(v)));
-      const xPtr = offset(x);
-      const scr = offset(scratch);
-      const px = c * 4;
-      for (let b = 0; b < n; b++) {
-        for (let ty = 0; ty < tH; ty++) {
-          const r0 = ty * m - top;
-          for (let tx = 0; tx < tW; tx++) {
-            const c0 = tx * m - left;
-            const tileOff = ((b * tH + ty) * tW + tx) * px;
-            if (r0 >= 0 && r0 + a <= h && c0 >= 0 && c0 + a <= w) {
-              fns.inputTile(xPtr + ((b * h + r0) * w + c0) * px, w * px, px, px, tablePtr, tileOff);
-              continue;
-            }
-            // A tile crossing the border: its in-image part copied into a zeroed patch.
-            f32.fill(0, scr / 4, scr / 4 + a2 * c);
-            const cLo = Math.max(0, c0);
-            const cHi = Math.min(w, c0 + a);
-            for (let i = 0; i < a && cLo < cHi; i++) {
-              const row = r0 + i;
-              if (row < 0 || row >= h) continue;
-              const src = xPtr / 4 + ((b * h + row) * w + cLo) * c;
-              f32.copyWithin(scr / 4 + (i * a + cLo - c0) * c, src, src + (cHi - cLo) * c);
-            }
-            fns.inputTile(scr, a * px, px, px, tablePtr, tileOff);
+
+  /** Tiles t0 .. t1-1 (row-major over batch, tile row, tile column): transforms and products into `out`. */
+  const pass = (out: tf.TensorInfo, us: tf.TensorInfo[], t0: number, t1: number) => {
+    const temps: tf.TensorInfo[] = [];
+    const temp = (shape: number[], dtype: tf.DataType = 'float32') => {
+      const t = backend.makeOutput(shape, dtype);
+      temps.push(t);
+      return t;
+    };
+    const free = (t: tf.TensorInfo) => {
+      temps.splice(temps.indexOf(t), 1);
+      backend.disposeData(t.dataId, true);
+    };
+    try {
+      // Input transform.
+      const vs = Array.from({ length: a2 }, () => temp([1, 1, t1 - t0, c]));
+      const table = temp([a2], 'int32');
+      const scratch = temp([a2 * c]);
+      {
+        const f32 = new Float32Array(memory.buffer);
+        const i32 = new Int32Array(memory.buffer);
+        const tablePtr = offset(table);
+        vs.forEach((v, i) => (i32[tablePtr / 4 + i] = offset(v)));
+        const xPtr = offset(x);
+        const scr = offset(scratch);
+        const px = c * 4;
+        for (let t = t0; t < t1; t++) {
+          const b = Math.floor(t / perImage);
+          const r0 = Math.floor((t % perImage) / tW) * m - top;
+          const c0 = (t % tW) * m - left;
+          const tileOff = (t - t0) * px;
+          if (r0 >= 0 && r0 + a <= h && c0 >= 0 && c0 + a <= w) {
+            fns.inputTile(xPtr + ((b * h + r0) * w + c0) * px, w * px, px, px, tablePtr, tileOff);
+            continue;
           }
+          // A tile crossing the border: its in-image part copied into a zeroed patch.
+          f32.fill(0, scr / 4, scr / 4 + a2 * c);
+          const cLo = Math.max(0, c0);
+          const cHi = Math.min(w, c0 + a);
+          for (let i = 0; i < a && cLo < cHi; i++) {
+            const row = r0 + i;
+            if (row < 0 || row >= h) continue;
+            const src = xPtr / 4 + ((b * h + row) * w + cLo) * c;
+            f32.copyWithin(scr / 4 + (i * a + cLo - c0) * c, src, src + (cHi - cLo) * c);
+          }
+          fns.inputTile(scr, a * px, px, px, tablePtr, tileOff);
         }
       }
-    }
-    free(scratch);
-    free(table);
-    // The α² products.
-    const ms = withWinogradFilters(backend, filter, kind, (us) =>
-      us.map((u, i) => {
+      free(scratch);
+      free(table);
+      // The α² products.
+      const ms = us.map((u, i) => {
         const product = conv.kernelFunc({
           inputs: { x: vs[i], filter: u },
           backend,
@@ -201,11 +202,8 @@ function winogradConv2d(
         temps.push(product);
         free(vs[i]);
         return product;
-      }),
-    );
-    // Output transform.
-    const out = backend.makeOutput([n, oh, ow, k], 'float32');
-    try {
+      });
+      // Output transform.
       const table2 = temp([a2], 'int32');
       const scratch2 = temp([m * m * k]);
       const zeros = bias === undefined ? temp([k]) : undefined;
@@ -222,37 +220,43 @@ function winogradConv2d(
       const scr = offset(scratch2);
       const px = k * 4;
       const tile = fns.outputTile[act];
-      for (let b = 0; b < n; b++) {
-        for (let ty = 0; ty < tH; ty++) {
-          const y0 = ty * m;
-          for (let tx = 0; tx < tW; tx++) {
-            const x0 = tx * m;
-            const tileOff = ((b * tH + ty) * tW + tx) * px;
-            const dst = outPtr + ((b * oh + y0) * ow + x0) * px;
-            if (y0 + m <= oh && x0 + m <= ow) {
-              tile(dst, ow * px, px, px, tablePtr, tileOff, biasPtr);
-              continue;
-            }
-            // A tile past the bottom or right edge: computed whole, its in-image part copied out.
-            tile(scr, m * px, px, px, tablePtr, tileOff, biasPtr);
-            const rows = Math.min(m, oh - y0);
-            const cols = Math.min(m, ow - x0);
-            for (let i = 0; i < rows; i++) {
-              const src = scr / 4 + i * m * k;
-              f32.copyWithin(dst / 4 + i * ow * k, src, src + cols * k);
-            }
-          }
+      for (let t = t0; t < t1; t++) {
+        const b = Math.floor(t / perImage);
+        const y0 = Math.floor((t % perImage) / tW) * m;
+        const x0 = (t % tW) * m;
+        const tileOff = (t - t0) * px;
+        const dst = outPtr + ((b * oh + y0) * ow + x0) * px;
+        if (y0 + m <= oh && x0 + m <= ow) {
+          tile(dst, ow * px, px, px, tablePtr, tileOff, biasPtr);
+          continue;
+        }
+        // A tile past the bottom or right edge: computed whole, its in-image part copied out.
+        tile(scr, m * px, px, px, tablePtr, tileOff, biasPtr);
+        const rows = Math.min(m, oh - y0);
+        const cols = Math.min(m, ow - x0);
+        for (let i = 0; i < rows; i++) {
+          const src = scr / 4 + i * m * k;
+          f32.copyWithin(dst / 4 + i * ow * k, src, src + cols * k);
         }
       }
-    } catch (e) {
-      backend.disposeData(out.dataId, true);
-      throw e;
+    } finally {
+      for (const t of temps) backend.disposeData(t.dataId, true);
     }
-    return out;
-  } finally {
-    for (const t of temps) backend.disposeData(t.dataId, true);
+  };
+
+  const out = backend.makeOutput([n, oh, ow, k], 'float32');
+  try {
+    withWinogradFilters(backend, filter, kind, (us) => {
+      for (let t0 = 0; t0 < tiles; t0 += chunk) pass(out, us, t0, Math.min(tiles, t0 + chunk));
+    });
+  } catch (e) {
+    backend.disposeData(out.dataId, true);
+    throw e;
   }
+  return out;
 }
+
+const PASS_FLOATS = 8 << 20;
 
 export interface ConvCall {
   x: tf.TensorInfo;
