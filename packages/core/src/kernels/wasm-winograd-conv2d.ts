@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { withDerivedWeights } from './derived-weights.js';
 import { isNHWC, type KernelArgs, noDilation, readValues } from './kernel-util.js';
 import { type KernelFix, stockKernel } from './registry.js';
+import { timedChoice } from './timed-choice.js';
 import { isWasmBackend, type WasmBackendLike, wasmMemoryOf } from './wasm-heap.js';
 import {
   simdWinograd,
@@ -266,14 +267,14 @@ export interface ConvCall {
 }
 
 /**
- * Runs the convolution by Winograd where it applies and measures faster (or by `force` wherever it applies);
- * undefined means: use the stock kernel. The caller owns the result.
+ * The Winograd run of this convolution where it applies and is worth it (or by `force` wherever it applies), with a
+ * key naming its geometry; undefined means: use the stock kernel.
  */
-export function tryWinograd(
+function planWinograd(
   backend: tf.KernelBackend,
   call: ConvCall,
   force?: WinogradKind,
-): tf.TensorInfo | undefined {
+): { key: string; run: () => tf.TensorInfo } | undefined {
   const { x, filter, bias, attrs } = call;
   const act = (attrs.activation ?? 'linear') as WinogradActivation;
   if (
@@ -313,39 +314,50 @@ export function tryWinograd(
   const memory = wasmMemoryOf(backend);
   const fns = memory !== undefined ? simdWinograd(memory, kind) : undefined;
   if (memory === undefined || fns === undefined) return undefined;
-  return winogradConv2d(
-    backend as WasmBackendLike & tf.KernelBackend,
-    fns,
-    memory,
-    kind,
-    x,
-    filter,
-    bias,
-    info,
-    act,
-  );
+  const wasm = backend as WasmBackendLike & tf.KernelBackend;
+  return {
+    key: `${kind}|${x.shape.join('x')}|${filter.shape.join('x')}|${info.padInfo.top},${info.padInfo.left}|${info.outHeight}x${info.outWidth}`,
+    run: () => winogradConv2d(wasm, fns, memory, kind, x, filter, bias, info, act),
+  };
+}
+
+/**
+ * Runs the convolution by Winograd where it applies (by `force`'s algorithm wherever it applies); undefined means:
+ * use the stock kernel. The caller owns the result.
+ */
+export function tryWinograd(
+  backend: tf.KernelBackend,
+  call: ConvCall,
+  force?: WinogradKind,
+): tf.TensorInfo | undefined {
+  return planWinograd(backend, call, force)?.run();
 }
 
 /**
  * A fix that runs `kernelName` (Conv2D or FusedConv2D: same inputs, FusedConv2D adds bias and activation) by
- * Winograd where `tryWinograd` takes it, and by the stock kernel otherwise.
+ * Winograd where it applies, and by the stock kernel otherwise. Where it applies, the two are timed as they run and
+ * the faster one (per geometry) is used: with several WASM threads Winograd's 16-36 XNNPACK calls per convolution
+ * each wait for the pool, which on an idle machine costs little and on a busy one more than Winograd saves.
  */
 function winogradFix(kernelName: string): KernelFix {
   return {
     name: `wasm:${kernelName}`,
     kernelName,
     backendName: 'wasm',
-    make: (stock) => (args) => {
-      const { inputs, backend, attrs } = args as unknown as KernelArgs;
-      const y = tryWinograd(backend, {
-        x: inputs.x as tf.TensorInfo,
-        filter: inputs.filter as tf.TensorInfo,
-        bias: (inputs.bias ?? undefined) as tf.TensorInfo | undefined,
-        attrs: attrs as unknown as tf.FusedConv2DAttrs,
-      });
-      if (y !== undefined) return y;
-      if (stock === undefined) throw new Error(`${kernelName}: no stock kernel`);
-      return stock.kernelFunc(args);
+    make: (stock) => {
+      const choice = timedChoice();
+      return (args) => {
+        const { inputs, backend, attrs } = args as unknown as KernelArgs;
+        if (stock === undefined) throw new Error(`${kernelName}: no stock kernel`);
+        const plan = planWinograd(backend, {
+          x: inputs.x as tf.TensorInfo,
+          filter: inputs.filter as tf.TensorInfo,
+          bias: (inputs.bias ?? undefined) as tf.TensorInfo | undefined,
+          attrs: attrs as unknown as tf.FusedConv2DAttrs,
+        });
+        const viaStock = () => stock.kernelFunc(args) as tf.TensorInfo;
+        return plan === undefined ? viaStock() : choice.run(plan.key, plan.run, viaStock);
+      };
     },
   };
 }
