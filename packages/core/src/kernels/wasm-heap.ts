@@ -42,3 +42,10 @@ export function wasmMemoryOf(backend: unknown): WebAssembly.Memory | undefined {
   const memory = module?.asm?.memory ?? module?.wasmMemory;
   return memory instanceof WebAssembly.Memory ? memory : undefined;
 }
+
+/** The threads of tfjs-backend-wasm's pool (XNNPACK's), 1 where it cannot tell. */
+export function wasmThreadsOf(backend: unknown): number {
+  const tfjs = (backend as { wasm?: { tfjs?: { getThreadsCount?: () => number } } } | null)?.wasm?.tfjs;
+  const n = typeof tfjs?.getThreadsCount === 'function' ? tfjs.getThreadsCount() : 1;
+  return Number.isFinite(n) && n >= 1 ? n : 1;
+}
