@@ -3,7 +3,9 @@
 // model shapes, random weights, 2 threads), run interleaved in one invocation so that both see the same load.
 //
 //   npx tsx --tsconfig tsconfig.json bench/src/feature-vis-bench.ts [--steps 64] [--size 224] [--rounds 1]
-//       [--models inception-v3,mobilenet-v2]
+//       [--models inception-v3,mobilenet-v2] [--ab-winograd]
+// --ab-winograd also runs cnnviz with the stock WASM Conv2D/FusedConv2D kernels in each round (cnnviz's Winograd fixes
+// uninstalled for that run), so that before/after see the same load.
 // Prints one line per run, then per model: median ms per step for each and the ratio cnnviz / PyTorch, in wall time
 // and in process CPU time (on a busy machine both are noisy; CPU time counts spin-waiting thread pools too).
 import { spawnSync } from 'node:child_process';
@@ -15,6 +17,11 @@ import { run } from '@cnnviz/core';
 import { zoo } from '@cnnviz/models';
 import { initBackend } from '@cnnviz/node';
 import { visualizeUnit } from '@cnnviz/synthesis';
+import { installFix, uninstallFix } from '../../packages/core/src/kernels/registry.js';
+import {
+  wasmWinogradConv2dFix,
+  wasmWinogradFusedConv2dFix,
+} from '../../packages/core/src/kernels/wasm-winograd-conv2d.js';
 import { PYTHON } from './python.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -26,6 +33,7 @@ const { values } = parseArgs({
     models: { type: 'string', default: 'inception-v3,mobilenet-v2' },
     backend: { type: 'string' },
     threads: { type: 'string' },
+    'ab-winograd': { type: 'boolean', default: false },
   },
 });
 const steps = Number(values.steps);
@@ -67,6 +75,8 @@ for (const name of values.models!.split(',') as (keyof typeof CASES)[]) {
   const theirs: number[] = [];
   const oursCpu: number[] = [];
   const theirsCpu: number[] = [];
+  const stockConv: number[] = [];
+  const stockConvCpu: number[] = [];
   for (let r = 0; r < rounds; r++) {
     const t0 = performance.now();
     const c0 = process.cpuUsage();
@@ -77,6 +87,20 @@ for (const name of values.models!.split(',') as (keyof typeof CASES)[]) {
     console.log(
       `  ${name} cnnviz  ${(ours[r] / 1000).toFixed(1)} s (CPU ${(oursCpu[r] / 1000).toFixed(1)} s)   load ${load()}`,
     );
+    if (values['ab-winograd']) {
+      const fixes = [wasmWinogradConv2dFix, wasmWinogradFusedConv2dFix];
+      for (const f of fixes) uninstallFix(f.kernelName, f.backendName);
+      const t1 = performance.now();
+      const c1 = process.cpuUsage();
+      await run(visualizeUnit(model, c.objective, { steps, size, seed: r }));
+      stockConv.push(performance.now() - t1);
+      const cu1 = process.cpuUsage(c1);
+      stockConvCpu.push((cu1.user + cu1.system) / 1000);
+      for (const f of fixes) installFix(f);
+      console.log(
+        `  ${name} cnnviz, stock conv ${(stockConv[r] / 1000).toFixed(1)} s (CPU ${(stockConvCpu[r] / 1000).toFixed(1)} s)   load ${load()}`,
+      );
+    }
     const py = spawnSync(
       PYTHON,
       [
@@ -112,6 +136,7 @@ for (const name of values.models!.split(',') as (keyof typeof CASES)[]) {
     cnnvizCpuMs: median(oursCpu),
     torchCpuMs: median(theirsCpu),
     cpuRatio,
+    ...(stockConv.length > 0 ? { stockConvMs: median(stockConv), stockConvCpuMs: median(stockConvCpu) } : {}),
   };
   console.log(
     `${name.padEnd(13)} cnnviz ${(median(ours) / steps).toFixed(0)} ms/step, PyTorch ${(median(theirs) / steps).toFixed(0)} ms/step, ratio ${ratio.toFixed(2)} (CPU time ratio ${cpuRatio.toFixed(2)}; 512 steps: ~${((median(ours) / steps) * 0.512).toFixed(0)} s vs ~${((median(theirs) / steps) * 0.512).toFixed(0)} s)`,

@@ -126,6 +126,11 @@ export const op = {
   f32x4Sub: simd(0xe5),
   f32x4Mul: simd(0xe6),
   f32x4Div: simd(0xe7),
+  f32x4Neg: simd(0xe1),
+  /** `b < a ? b : a`. */
+  f32x4Pmin: simd(0xea),
+  /** `a < b ? b : a`. */
+  f32x4Pmax: simd(0xeb),
   f64x2Abs: simd(0xec),
   f64x2Add: simd(0xf0),
   f64x2Sub: simd(0xf1),

@@ -5,6 +5,7 @@ import { outputMaskFix } from './output-mask.js';
 import { installFix, type KernelFix, uninstallFix } from './registry.js';
 import { rollFix } from './roll.js';
 import { wasmConv2dBackpropFilterFix } from './wasm-conv2d-backprop-filter.js';
+import { wasmWinogradConv2dFix, wasmWinogradFusedConv2dFix } from './wasm-winograd-conv2d.js';
 import { wasmBatchMatMulFix } from './wasm-fast-batch-matmul.js';
 import { wasmComparisonFixes } from './wasm-fast-elementwise.js';
 import { wasmDepthToSpaceFix } from './wasm-fast-depth-to-space.js';
@@ -47,6 +48,8 @@ const FIXES: Record<string, KernelFix[]> = {
     wasmReverseFix,
     wasmTransformFix,
     wasmBatchMatMulFix,
+    wasmWinogradConv2dFix,
+    wasmWinogradFusedConv2dFix,
     outputMaskFix('wasm'),
     rollFix('wasm'),
     wasmAdamFix,

@@ -44,7 +44,7 @@ export function outputMaskFix(backendName: 'wasm' | 'cpu'): KernelFix {
       if (isWasmBackend(backend)) {
         const { out, outView, inViews } = heapViews(backend, [dy, y], dy.shape, 'float32');
         const memory = wasmMemoryOf(backend);
-        const simd = memory ? simdMask(memory) : undefined;
+        const simd = memory !== undefined ? simdMask(memory) : undefined;
         const n = outView.length;
         const head = simd ? n & ~3 : 0;
         if (simd) simd[mask](inViews[0].byteOffset, inViews[1].byteOffset, outView.byteOffset, n);

@@ -33,9 +33,19 @@ export function heapViews(
   };
 }
 
-/** The wasm backend's memory: the single-threaded build exports it, the threaded build imports a shared one it keeps. */
+/**
+ * The backend's WebAssembly memory: the single-threaded build exports it, the threaded build imports a shared one it
+ * keeps in `wasmMemory`. Undefined for anything else.
+ */
 export function wasmMemoryOf(backend: unknown): WebAssembly.Memory | undefined {
-  const module = (backend as { wasm?: { asm?: { memory?: unknown }; wasmMemory?: unknown } }).wasm;
+  const module = (backend as { wasm?: { asm?: { memory?: unknown }; wasmMemory?: unknown } } | null)?.wasm;
   const memory = module?.asm?.memory ?? module?.wasmMemory;
   return memory instanceof WebAssembly.Memory ? memory : undefined;
+}
+
+/** The threads of tfjs-backend-wasm's pool (XNNPACK's), 1 where it cannot tell. */
+export function wasmThreadsOf(backend: unknown): number {
+  const tfjs = (backend as { wasm?: { tfjs?: { getThreadsCount?: () => number } } } | null)?.wasm?.tfjs;
+  const n = typeof tfjs?.getThreadsCount === 'function' ? tfjs.getThreadsCount() : 1;
+  return Number.isFinite(n) && n >= 1 ? n : 1;
 }

@@ -69,7 +69,7 @@ export function maxPoolGradValues(
 function simdFor(backend: object, info: tf.backend_util.Conv2DInfo): SimdMaxPoolGrad | undefined {
   if (info.inChannels % 4 !== 0 || info.dilationHeight !== 1 || info.dilationWidth !== 1) return undefined;
   const memory = wasmMemoryOf(backend);
-  return memory ? simdMaxPoolGrad(memory) : undefined;
+  return memory !== undefined ? simdMaxPoolGrad(memory) : undefined;
 }
 
 /** Correct wasm `MaxPoolGrad`. */

@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { timedChoice } from './timed-choice.js';
+
+/** Two ways whose run times (ms on a fake clock) the test sets; each returns its name and is counted. */
+function ways() {
+  let clock = 0;
+  const cost = { a: 10, b: 5 };
+  const runs: string[] = [];
+  const way = (name: 'a' | 'b') => () => {
+    clock += cost[name];
+    runs.push(name);
+    return name;
+  };
+  return { now: () => clock, cost, runs, a: way('a'), b: way('b') };
+}
+
+describe('timedChoice', () => {
+  it('warms each way up untimed, samples both, then runs the faster, rechecking the other every `recheck` calls', () => {
+    const w = ways();
+    const choice = timedChoice({ samples: 3, recheck: 10, now: w.now });
+    for (let i = 0; i < 30; i++) choice.run('k', w.a, w.b);
+    // 2 warm-up calls, 6 alternating samples, then b except on calls 10, 20, 30.
+    expect(w.runs.slice(0, 8)).toEqual(['a', 'b', 'a', 'b', 'a', 'b', 'a', 'b']);
+    expect(w.runs.slice(8).filter((r) => r === 'a').length).toBe(3);
+    expect(w.runs[9]).toBe('a'); // call 10
+    expect(w.runs.slice(10, 19).every((r) => r === 'b')).toBe(true);
+  });
+
+  it('follows a change of speed: the chosen way is timed on every call', () => {
+    const w = ways();
+    const choice = timedChoice({ samples: 3, recheck: 1000, now: w.now });
+    for (let i = 0; i < 12; i++) choice.run('k', w.a, w.b);
+    expect(w.runs.at(-1)).toBe('b');
+    w.cost.b = 50; // b's machine got busy
+    for (let i = 0; i < 3; i++) choice.run('k', w.a, w.b);
+    expect(w.runs.slice(-1)).toEqual(['a']);
+  });
+
+  it('decides per key, and returns what the way returned', () => {
+    const w = ways();
+    const choice = timedChoice({ samples: 1, now: w.now });
+    const slowB = () => {
+      w.cost.b = 100;
+      return w.b();
+    };
+    for (let i = 0; i < 4; i++) choice.run('fast-b', w.a, w.b);
+    expect(choice.run('fast-b', w.a, w.b)).toBe('b');
+    for (let i = 0; i < 4; i++) choice.run('slow-b', w.a, slowB);
+    w.cost.b = 5;
+    expect(choice.run('slow-b', w.a, slowB)).toBe('a');
+  });
+});

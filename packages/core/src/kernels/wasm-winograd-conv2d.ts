@@ -1,0 +1,371 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { withDerivedWeights } from './derived-weights.js';
+import { isNHWC, type KernelArgs, noDilation, readValues } from './kernel-util.js';
+import { type KernelFix, stockKernel } from './registry.js';
+import { timedChoice } from './timed-choice.js';
+import { isWasmBackend, type WasmBackendLike, wasmMemoryOf, wasmThreadsOf } from './wasm-heap.js';
+import {
+  simdWinograd,
+  WINOGRAD,
+  type WinogradActivation,
+  type WinogradFunctions,
+  type WinogradKind,
+} from './wasm-simd-winograd.js';
+
+/**
+ * U_ξ = (G g Gᵀ)_ξ for every ξ of the α² transformed positions, each a [C, K] matrix, from an [f, f, C, K] filter
+ * (in float64, rounded once).
+ */
+export function winogradFilterValues(
+  w: ArrayLike<number>,
+  shape: number[],
+  kind: WinogradKind,
+): Float32Array[] {
+  const { G } = WINOGRAD[kind];
+  const [f, , c, k] = shape;
+  const ck = c * k;
+  const a = G.length;
+  // t[r][b] = Σ_i G[r][i] g[i][b]
+  const t: Float64Array[] = [];
+  for (let r = 0; r < a; r++) {
+    for (let b = 0; b < f; b++) {
+      const acc = new Float64Array(ck);
+      for (let i = 0; i < f; i++) {
+        const gr = G[r][i];
+        if (gr === 0) continue;
+        const off = (i * f + b) * ck;
+        for (let e = 0; e < ck; e++) acc[e] += gr * w[off + e];
+      }
+      t.push(acc);
+    }
+  }
+  const out: Float32Array[] = [];
+  for (let r = 0; r < a; r++) {
+    for (let s = 0; s < a; s++) {
+      const u = new Float64Array(ck);
+      for (let b = 0; b < f; b++) {
+        const gs = G[s][b];
+        if (gs === 0) continue;
+        const src = t[r * f + b];
+        for (let e = 0; e < ck; e++) u[e] += gs * src[e];
+      }
+      out.push(Float32Array.from(u));
+    }
+  }
+  return out;
+}
+
+/**
+ * The Winograd algorithm for this convolution, or undefined for the stock kernel. For 3x3 filters F(4x4, 3x3) was
+ * faster than F(2x2, 3x3) on every InceptionV3 and VGG16 shape measured (2.0-3.3x the stock XNNPACK kernel on one
+ * thread, F(2,3) 1.7-2.2x), but its transformed filter is 36/9 = 4x the filter (and XNNPACK packs a copy of it):
+ * above C·K = 16384 (VGG16's 256- and 512-channel layers) F(2,3)'s 16/9 is the better trade. 5x5 filters take
+ * F(2x2, 5x5). Below ~8 M multiply-adds or 16 channels the product calls' fixed costs win. Figures:
+ * bench/results/winograd-2026-12-05.md.
+ */
+export function winogradKindFor(info: tf.backend_util.Conv2DInfo): WinogradKind | undefined {
+  const { inChannels: c, outChannels: k, outHeight: oh, outWidth: ow, batchSize: n } = info;
+  const f = info.filterHeight;
+  if (c % 4 !== 0 || k % 4 !== 0 || c < 16 || k < 16 || oh <= 0 || ow <= 0) return undefined;
+  if (n * oh * ow * c * k * f * f < MIN_MACS) return undefined;
+  if (f === 5) return '2x5';
+  if (f !== 3) return undefined;
+  return c * k <= MAX_F43_WEIGHTS ? '4x3' : '2x3';
+}
+
+const MAX_F43_WEIGHTS = 16384;
+const MIN_MACS = 1 << 23;
+
+/** The cached transformed filters, fetched one by one (each use is nested inside the previous ones' scopes). */
+function withWinogradFilters<T>(
+  backend: tf.KernelBackend,
+  filter: tf.TensorInfo,
+  kind: WinogradKind,
+  use: (us: tf.TensorInfo[]) => T,
+): T {
+  const count = WINOGRAD[kind].G.length ** 2;
+  let values: Float32Array[] | undefined;
+  const [, , c, k] = filter.shape;
+  const next = (acc: tf.TensorInfo[]): T =>
+    acc.length === count
+      ? use(acc)
+      : withDerivedWeights(
+          backend,
+          filter,
+          `winograd${kind}:${acc.length}`,
+          () => {
+            values ??= winogradFilterValues(readValues(backend, filter), filter.shape, kind);
+            return { values: values[acc.length], shape: [1, 1, c, k] };
+          },
+          (u) => next([...acc, u]),
+        );
+  return next([]);
+}
+
+/**
+ * A stride-1 r x r NHWC convolution by Winograd's minimal filtering F(m x m, r x r): the input cut into overlapping
+ * α x α tiles (α = m + r − 1), each transformed (Bᵀ d B) in WebAssembly SIMD on the heap, α² matrix products
+ * [tiles, C] x [C, K] through XNNPACK (the stock Conv2D on 1x1 filters, transformed filters cached per source filter
+ * so the packed weights are reused), then Aᵀ M A with bias and activation back into the NHWC output: 2.25 (F(2,3)),
+ * 4 (F(4,3)) or 2.8 (F(2,5)) times fewer multiplications than the direct convolution.
+ */
+function winogradConv2d(
+  backend: WasmBackendLike & tf.KernelBackend,
+  fns: WinogradFunctions,
+  memory: WebAssembly.Memory,
+  kind: WinogradKind,
+  x: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  bias: tf.TensorInfo | undefined,
+  info: tf.backend_util.Conv2DInfo,
+  act: WinogradActivation,
+): tf.TensorInfo {
+  const conv = stockKernel(tf.Conv2D, 'wasm');
+  if (conv === undefined) throw new Error('Conv2D: no stock wasm kernel');
+  const {
+    batchSize: n,
+    inHeight: h,
+    inWidth: w,
+    inChannels: c,
+    outChannels: k,
+    outHeight: oh,
+    outWidth: ow,
+  } = info;
+  const top = info.padInfo.top;
+  const left = info.padInfo.left;
+  const { m, r } = WINOGRAD[kind];
+  const a = m + r - 1;
+  const a2 = a * a;
+  const tH = Math.ceil(oh / m);
+  const tW = Math.ceil(ow / m);
+  const perImage = tH * tW;
+  const tiles = n * perImage;
+  // Tiles per pass: the transformed input and the products (α² x tiles x C or K floats each) stay under ~32 MB.
+  const chunk = Math.max(1, Math.min(tiles, Math.floor(PASS_FLOATS / (a2 * Math.max(c, k)))));
+  const offset = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t).byteOffset;
+
+  /** Tiles t0 .. t1-1 (row-major over batch, tile row, tile column): transforms and products into `out`. */
+  const pass = (out: tf.TensorInfo, us: tf.TensorInfo[], t0: number, t1: number) => {
+    const temps: tf.TensorInfo[] = [];
+    const temp = (shape: number[], dtype: tf.DataType = 'float32') => {
+      const t = backend.makeOutput(shape, dtype);
+      temps.push(t);
+      return t;
+    };
+    const free = (t: tf.TensorInfo) => {
+      temps.splice(temps.indexOf(t), 1);
+      backend.disposeData(t.dataId, true);
+    };
+    try {
+      // Input transform.
+      const vs = Array.from({ length: a2 }, () => temp([1, 1, t1 - t0, c]));
+      const table = temp([a2], 'int32');
+      const scratch = temp([a2 * c]);
+      {
+        const f32 = new Float32Array(memory.buffer);
+        const i32 = new Int32Array(memory.buffer);
+        const tablePtr = offset(table);
+        vs.forEach((v, i) => (i32[tablePtr / 4 + i] = offset(v)));
+        const xPtr = offset(x);
+        const scr = offset(scratch);
+        const px = c * 4;
+        for (let t = t0; t < t1; t++) {
+          const b = Math.floor(t / perImage);
+          const r0 = Math.floor((t % perImage) / tW) * m - top;
+          const c0 = (t % tW) * m - left;
+          const tileOff = (t - t0) * px;
+          if (r0 >= 0 && r0 + a <= h && c0 >= 0 && c0 + a <= w) {
+            fns.inputTile(xPtr + ((b * h + r0) * w + c0) * px, w * px, px, px, tablePtr, tileOff);
+            continue;
+          }
+          // A tile crossing the border: its in-image part copied into a zeroed patch.
+          f32.fill(0, scr / 4, scr / 4 + a2 * c);
+          const cLo = Math.max(0, c0);
+          const cHi = Math.min(w, c0 + a);
+          for (let i = 0; i < a && cLo < cHi; i++) {
+            const row = r0 + i;
+            if (row < 0 || row >= h) continue;
+            const src = xPtr / 4 + ((b * h + row) * w + cLo) * c;
+            f32.copyWithin(scr / 4 + (i * a + cLo - c0) * c, src, src + (cHi - cLo) * c);
+          }
+          fns.inputTile(scr, a * px, px, px, tablePtr, tileOff);
+        }
+      }
+      free(scratch);
+      free(table);
+      // The α² products.
+      const ms = us.map((u, i) => {
+        const product = conv.kernelFunc({
+          inputs: { x: vs[i], filter: u },
+          backend,
+          attrs: { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1] },
+        }) as tf.TensorInfo;
+        temps.push(product);
+        free(vs[i]);
+        return product;
+      });
+      // Output transform.
+      const table2 = temp([a2], 'int32');
+      const scratch2 = temp([m * m * k]);
+      const zeros = bias === undefined ? temp([k]) : undefined;
+      const f32 = new Float32Array(memory.buffer);
+      const i32 = new Int32Array(memory.buffer);
+      const tablePtr = offset(table2);
+      ms.forEach((p, i) => (i32[tablePtr / 4 + i] = offset(p)));
+      let biasPtr: number;
+      if (zeros !== undefined) {
+        biasPtr = offset(zeros);
+        f32.fill(0, biasPtr / 4, biasPtr / 4 + k);
+      } else biasPtr = offset(bias as tf.TensorInfo);
+      const outPtr = offset(out);
+      const scr = offset(scratch2);
+      const px = k * 4;
+      const tile = fns.outputTile[act];
+      for (let t = t0; t < t1; t++) {
+        const b = Math.floor(t / perImage);
+        const y0 = Math.floor((t % perImage) / tW) * m;
+        const x0 = (t % tW) * m;
+        const tileOff = (t - t0) * px;
+        const dst = outPtr + ((b * oh + y0) * ow + x0) * px;
+        if (y0 + m <= oh && x0 + m <= ow) {
+          tile(dst, ow * px, px, px, tablePtr, tileOff, biasPtr);
+          continue;
+        }
+        // A tile past the bottom or right edge: computed whole, its in-image part copied out.
+        tile(scr, m * px, px, px, tablePtr, tileOff, biasPtr);
+        const rows = Math.min(m, oh - y0);
+        const cols = Math.min(m, ow - x0);
+        for (let i = 0; i < rows; i++) {
+          const src = scr / 4 + i * m * k;
+          f32.copyWithin(dst / 4 + i * ow * k, src, src + cols * k);
+        }
+      }
+    } finally {
+      for (const t of temps) backend.disposeData(t.dataId, true);
+    }
+  };
+
+  const out = backend.makeOutput([n, oh, ow, k], 'float32');
+  try {
+    withWinogradFilters(backend, filter, kind, (us) => {
+      for (let t0 = 0; t0 < tiles; t0 += chunk) pass(out, us, t0, Math.min(tiles, t0 + chunk));
+    });
+  } catch (e) {
+    backend.disposeData(out.dataId, true);
+    throw e;
+  }
+  return out;
+}
+
+const PASS_FLOATS = 8 << 20;
+
+export interface ConvCall {
+  x: tf.TensorInfo;
+  filter: tf.TensorInfo;
+  bias?: tf.TensorInfo;
+  attrs: tf.Conv2DAttrs & { activation?: string };
+}
+
+/**
+ * The Winograd run of this convolution where it applies and is worth it (or by `force` wherever it applies), with a
+ * key naming its geometry; undefined means: use the stock kernel.
+ */
+function planWinograd(
+  backend: tf.KernelBackend,
+  call: ConvCall,
+  force?: WinogradKind,
+): { key: string; run: () => tf.TensorInfo } | undefined {
+  const { x, filter, bias, attrs } = call;
+  const act = (attrs.activation ?? 'linear') as WinogradActivation;
+  if (
+    !isWasmBackend(backend) ||
+    x.dtype !== 'float32' ||
+    filter.dtype !== 'float32' ||
+    x.shape.length !== 4 ||
+    !(filter.shape[0] === 3 || filter.shape[0] === 5) ||
+    filter.shape[1] !== filter.shape[0] ||
+    !isNHWC(attrs.dataFormat) ||
+    !noDilation(attrs.dilations) ||
+    !(attrs.strides === 1 || (Array.isArray(attrs.strides) && attrs.strides.every((s) => s === 1))) ||
+    !['linear', 'relu', 'relu6'].includes(act) ||
+    (bias !== undefined &&
+      (bias.dtype !== 'float32' || bias.shape.length !== 1 || bias.shape[0] !== filter.shape[3]))
+  ) {
+    return undefined;
+  }
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filter.shape as [number, number, number, number],
+    1,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
+  const kind = force ?? winogradKindFor(info);
+  if (
+    kind === undefined ||
+    WINOGRAD[kind].r !== info.filterHeight ||
+    info.outHeight <= 0 ||
+    info.outWidth <= 0 ||
+    info.inChannels % 4 !== 0 ||
+    info.outChannels % 4 !== 0
+  )
+    return undefined;
+  const memory = wasmMemoryOf(backend);
+  const fns = memory !== undefined ? simdWinograd(memory, kind) : undefined;
+  if (memory === undefined || fns === undefined) return undefined;
+  const wasm = backend as WasmBackendLike & tf.KernelBackend;
+  return {
+    key: `${kind}|${x.shape.join('x')}|${filter.shape.join('x')}|${info.padInfo.top},${info.padInfo.left}|${info.outHeight}x${info.outWidth}`,
+    run: () => winogradConv2d(wasm, fns, memory, kind, x, filter, bias, info, act),
+  };
+}
+
+/**
+ * Runs the convolution by Winograd where it applies (by `force`'s algorithm wherever it applies); undefined means:
+ * use the stock kernel. The caller owns the result.
+ */
+export function tryWinograd(
+  backend: tf.KernelBackend,
+  call: ConvCall,
+  force?: WinogradKind,
+): tf.TensorInfo | undefined {
+  return planWinograd(backend, call, force)?.run();
+}
+
+/**
+ * A fix that runs `kernelName` (Conv2D or FusedConv2D: same inputs, FusedConv2D adds bias and activation) by
+ * Winograd where it applies, and by the stock kernel otherwise. With several WASM threads the two are timed as they
+ * run and the faster one (per geometry) is used: Winograd's 16-36 XNNPACK calls per convolution each wait for the
+ * pool, which on an idle machine costs little and on a busy one more than Winograd saves.
+ */
+function winogradFix(kernelName: string): KernelFix {
+  return {
+    name: `wasm:${kernelName}`,
+    kernelName,
+    backendName: 'wasm',
+    make: (stock) => {
+      const choice = timedChoice();
+      return (args) => {
+        const { inputs, backend, attrs } = args as unknown as KernelArgs;
+        if (stock === undefined) throw new Error(`${kernelName}: no stock kernel`);
+        const plan = planWinograd(backend, {
+          x: inputs.x as tf.TensorInfo,
+          filter: inputs.filter as tf.TensorInfo,
+          bias: (inputs.bias ?? undefined) as tf.TensorInfo | undefined,
+          attrs: attrs as unknown as tf.FusedConv2DAttrs,
+        });
+        const viaStock = () => stock.kernelFunc(args) as tf.TensorInfo;
+        if (plan === undefined) return viaStock();
+        // One thread: no pool to wait for, and Winograd measured 2-3x faster on every shape it takes.
+        return wasmThreadsOf(backend) <= 1 ? plan.run() : choice.run(plan.key, plan.run, viaStock);
+      };
+    },
+  };
+}
+
+/** wasm `Conv2D` by Winograd for stride-1 3x3 and 5x5 filters (others, and small ones, go to the stock kernel). */
+export const wasmWinogradConv2dFix = winogradFix(tf.Conv2D);
+
+/** wasm `FusedConv2D` by Winograd (linear, relu or relu6; bias fused into the output transform). */
+export const wasmWinogradFusedConv2dFix = winogradFix(tf.FusedConv2D);
