@@ -2,10 +2,14 @@ import os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   activateBackend as activate,
+  activePrecision,
+  applyPrecision,
+  parsePrecision,
   type BackendCandidate,
   backendSelector,
   type BackendStart,
   checkNumber,
+  type Precision,
   describeGpuAdapter,
   errorFirstLine as firstLine,
   selectBackend,
@@ -37,6 +41,13 @@ export interface InitBackendOptions {
    * available, at most 8. Fixed once the WASM backend has started in this process.
    */
   threads?: number;
+  /**
+   * Arithmetic of the convolutions: 'float32' (default) or 'float16', which on webgpu with an adapter that offers
+   * `shader-f16` runs cnnviz's half-precision convolution kernels (operands rounded to f16, multiplied in f16;
+   * tensors stay float32 in storage; see `setWebgpuPrecision` in @cnnviz/core). Elsewhere float32 with the reason
+   * in `BackendInfo.precisionReason`, or with `strict` an error (code BACKEND). Overrides `CNNVIZ_PRECISION`.
+   */
+  precision?: Precision;
 }
 
 export type { TriedBackend };
@@ -54,6 +65,10 @@ export interface BackendInfo {
   tried: TriedBackend[];
   /** CPU threads the backend computes with, where known. */
   threads?: number;
+  /** The arithmetic cnnviz's convolutions use now: 'float16' only on webgpu with `shader-f16`, when asked for. */
+  precision: Precision;
+  /** Why `precision` is what it is (what float16 runs in f16, or why float16 was not possible). */
+  precisionReason: string;
 }
 
 type Outcome = BackendStart<{ adapter?: GpuAdapterInfo; threads?: number }>;
@@ -204,6 +219,10 @@ async function select(opts: InitBackendOptions): Promise<BackendInfo> {
   const raw = opts.backend?.trim().toLowerCase() || env;
   const requested = raw ? (ALIASES[raw] ?? raw) : undefined;
   const source = opts.backend ? 'the backend option' : 'CNNVIZ_BACKEND';
+  // Checked before any backend starts: a bad value is the caller's mistake, not a reason to fall back.
+  const envPrecision = process.env.CNNVIZ_PRECISION?.trim() || undefined;
+  const precisionSource = opts.precision !== undefined ? 'the precision option' : 'CNNVIZ_PRECISION';
+  const precision = parsePrecision(opts.precision ?? envPrecision, precisionSource);
   const { started: _, ...chosen } = await selectBackend<{ adapter?: GpuAdapterInfo; threads?: number }>({
     candidates: candidates(requested, opts.threads),
     requested,
@@ -214,7 +233,7 @@ async function select(opts: InitBackendOptions): Promise<BackendInfo> {
     honoured: `requested by ${source}`,
     failed: `requested "${raw}" (${source}) failed`,
   });
-  return chosen;
+  return { ...chosen, ...applyPrecision(precision, precisionSource, opts.strict) };
 }
 
 const selector = backendSelector(select);
@@ -230,5 +249,15 @@ export function initBackend(opts: InitBackendOptions = {}): Promise<BackendInfo>
 
 /** What `initBackend` chose and why; before it has run, the TF.js default with an empty history. */
 export function backendInfo(): BackendInfo {
-  return selector.backendInfo();
+  const info = selector.backendInfo();
+  if ('precision' in info) return info;
+  const precision = activePrecision();
+  return {
+    ...info,
+    precision,
+    precisionReason:
+      precision === 'float32'
+        ? 'float32 (the default)'
+        : 'float16, set by setWebgpuPrecision outside initBackend',
+  };
 }

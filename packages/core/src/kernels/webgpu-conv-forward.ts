@@ -1,0 +1,165 @@
+import {
+  type ConvGeometry,
+  type DepthwiseGeometry,
+  flatDispatch,
+  geometryKey,
+  precisionCode,
+  type ShaderPrecision,
+  type WebGPUProgramLike,
+} from './webgpu-programs.js';
+
+/** The activations the forward programs apply in the same dispatch (the ones cnnviz's fused convs use). */
+export type ForwardActivation = 'linear' | 'relu' | 'relu6';
+
+function activationCode(activation: ForwardActivation, v: string, t: string): string {
+  if (activation === 'relu') return `${v} = max(${v}, ${t}(0.0));`;
+  if (activation === 'relu6') return `${v} = clamp(${v}, ${t}(0.0), ${t}(6.0));`;
+  return '';
+}
+
+/**
+ * Forward convolution + bias + activation, NHWC, no dilation, output channels a multiple of 4: one invocation per
+ * output pixel and group of four output channels, the filter taps and input channels looped (input channels four at
+ * a time where their count is a multiple of 4), the geometry compiled in. Written for the half-precision path, where
+ * operands are rounded to f16 as they are read and multiplied in f16: tfjs's own conv and matmul programs are f32
+ * only. In f32 it computes what tfjs's FusedConv2D computes.
+ */
+export class ConvForwardProgram implements WebGPUProgramLike {
+  variableNames: string[];
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number] = [64, 1, 1];
+  size = true;
+  outputComponent = 4;
+  variableComponents: number[];
+
+  constructor(
+    readonly geometry: ConvGeometry,
+    private readonly hasBias: boolean,
+    private readonly activation: ForwardActivation,
+    private readonly precision: ShaderPrecision,
+  ) {
+    const g = geometry;
+    this.variableNames = hasBias ? ['x', 'W', 'bias'] : ['x', 'W'];
+    const xc = g.channels % 4 === 0 ? 4 : 1;
+    this.variableComponents = hasBias ? [xc, 4, 4] : [xc, 4];
+    this.outputShape = [g.batch, g.outH, g.outW, g.outChannels];
+    this.dispatchLayout = { x: [0, 1, 2, 3] };
+    this.dispatch = flatDispatch((g.batch * g.outH * g.outW * g.outChannels) / 4, this.workgroupSize[0]);
+    this.shaderKey = `cnnvizConvFwd_${activation}_${hasBias}_${g.outChannels}_${geometryKey(g)}${precisionCode(precision).key}`;
+  }
+
+  getUserCode(): string {
+    const g = this.geometry;
+    const p = precisionCode(this.precision);
+    const cov = g.outChannels / 4;
+    const vecIn = g.channels % 4 === 0;
+    const civ = vecIn ? g.channels / 4 : g.channels;
+    const w = (row: string) => p.op(`W[(${row}) * ${cov} + co]`, true);
+    // Four input channels against four rows of the filter, summed in the operand type, then added to the sum.
+    const inner = vecIn
+      ? `let xv = ${p.op(`x[xrow + c]`, true)};
+              let r = wrow + c * 4;
+              acc = acc + ${p.acc(`xv.x * ${w('r')} + xv.y * ${w('r + 1')} + xv.z * ${w('r + 2')} + xv.w * ${w('r + 3')}`, true)};`
+      : `acc = acc + ${p.acc(`${p.op('x[xrow + c]', false)} * ${w('wrow + c')}`, true)};`;
+    const t = p.accType(true);
+    return `${p.header}
+      fn main(index : i32) {
+        if (index < uniforms.size) {
+          let co = index % ${cov};
+          var rest = index / ${cov};
+          let ox = rest % ${g.outW};
+          rest = rest / ${g.outW};
+          let oy = rest % ${g.outH};
+          let b = rest / ${g.outH};
+          var acc = ${t}(0.0);
+          for (var kh = 0; kh < ${g.filterH}; kh++) {
+            let iy = oy * ${g.strideH} + kh - ${g.padTop};
+            if (iy < 0 || iy >= ${g.inH}) { continue; }
+            for (var kw = 0; kw < ${g.filterW}; kw++) {
+              let ix = ox * ${g.strideW} + kw - ${g.padLeft};
+              if (ix < 0 || ix >= ${g.inW}) { continue; }
+              let xrow = ((b * ${g.inH} + iy) * ${g.inW} + ix) * ${civ};
+              let wrow = (kh * ${g.filterW} + kw) * ${g.channels};
+              for (var c = 0; c < ${civ}; c++) {
+              ${inner}
+              }
+            }
+          }
+          ${this.hasBias ? `acc = acc + ${t}(bias[co]);` : ''}
+          ${activationCode(this.activation, 'acc', t)}
+          result[index] = ${p.out('acc', true)};
+        }
+      }`;
+  }
+}
+
+/**
+ * Forward depthwise convolution + bias + activation (channel multiplier 1, no dilation), NHWC, four channels per
+ * invocation where C % 4 == 0, the geometry compiled in; the half-precision path's counterpart of tfjs's
+ * FusedDepthwiseConv2D.
+ */
+export class DepthwiseForwardProgram implements WebGPUProgramLike {
+  variableNames: string[];
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number] = [64, 1, 1];
+  size = true;
+  outputComponent: number;
+
+  constructor(
+    readonly geometry: DepthwiseGeometry,
+    private readonly hasBias: boolean,
+    private readonly activation: ForwardActivation,
+    private readonly precision: ShaderPrecision,
+  ) {
+    const g = geometry;
+    this.variableNames = hasBias ? ['x', 'W', 'bias'] : ['x', 'W'];
+    this.outputComponent = g.channels % 4 === 0 ? 4 : 1;
+    this.outputShape = [g.batch, g.outH, g.outW, g.channels];
+    this.dispatchLayout = { x: [0, 1, 2, 3] };
+    this.dispatch = flatDispatch(
+      (g.batch * g.outH * g.outW * g.channels) / this.outputComponent,
+      this.workgroupSize[0],
+    );
+    this.shaderKey = `cnnvizDepthwiseFwd_${activation}_${hasBias}_${this.outputComponent}_${geometryKey(g)}${precisionCode(precision).key}`;
+  }
+
+  getUserCode(): string {
+    const g = this.geometry;
+    const p = precisionCode(this.precision);
+    const vec = this.outputComponent === 4;
+    const cv = g.channels / this.outputComponent;
+    const t = p.accType(vec);
+    const xv = p.op(`x[((b * ${g.inH} + iy) * ${g.inW} + ix) * ${cv} + c]`, vec);
+    const wv = p.op(`W[(kh * ${g.filterW} + kw) * ${cv} + c]`, vec);
+    return `${p.header}
+      fn main(index : i32) {
+        if (index < uniforms.size) {
+          let c = index % ${cv};
+          var rest = index / ${cv};
+          let ox = rest % ${g.outW};
+          rest = rest / ${g.outW};
+          let oy = rest % ${g.outH};
+          let b = rest / ${g.outH};
+          var acc = ${t}(0.0);
+          for (var kh = 0; kh < ${g.filterH}; kh++) {
+            let iy = oy * ${g.strideH} + kh - ${g.padTop};
+            if (iy < 0 || iy >= ${g.inH}) { continue; }
+            for (var kw = 0; kw < ${g.filterW}; kw++) {
+              let ix = ox * ${g.strideW} + kw - ${g.padLeft};
+              if (ix < 0 || ix >= ${g.inW}) { continue; }
+              acc = acc + ${p.acc(`${xv} * ${wv}`, vec)};
+            }
+          }
+          ${this.hasBias ? `acc = acc + ${t}(bias[c]);` : ''}
+          ${activationCode(this.activation, 'acc', t)}
+          result[index] = ${p.out('acc', vec)};
+        }
+      }`;
+  }
+}

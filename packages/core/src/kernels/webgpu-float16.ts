@@ -1,0 +1,209 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { backpropInputInfo } from './conv-ops.js';
+import { type KernelArgs, isNHWC, noDilation } from './kernel-util.js';
+import { installFix, type KernelFix, uninstallFix } from './registry.js';
+import {
+  ConvForwardProgram,
+  DepthwiseForwardProgram,
+  type ForwardActivation,
+} from './webgpu-conv-forward.js';
+import {
+  ConvBackpropInputProgram,
+  F16_MARK,
+  FLOAT32,
+  geometryOf,
+  isWebGPUBackend,
+  type ShaderPrecision,
+} from './webgpu-programs.js';
+
+/** The arithmetic cnnviz's WebGPU convolution kernels use. */
+export type Precision = 'float32' | 'float16';
+
+/**
+ * tfjs env flag: the accumulator of the half-precision kernels, 'float32' (default: products in f16, sums in f32)
+ * or 'float16' (everything in f16, what GPUs run fastest). `bench/src/webgpu-f16.ts` measures both.
+ */
+export const F16_ACCUMULATE_FLAG = 'CNNVIZ_WEBGPU_F16_ACCUMULATE';
+tf.env().registerFlag(F16_ACCUMULATE_FLAG, () => 'float32');
+
+/** The part of a GPUDevice used here (core may not import the backend package or WebGPU's types). */
+interface DeviceLike {
+  features: { has(name: string): boolean };
+  createShaderModule(descriptor: { code: string }): unknown;
+}
+
+// The device whose convolutions run in f16 now; kernels on any other device (a backend re-created since) stay f32.
+let f16Device: DeviceLike | undefined;
+const HOOKED = Symbol.for('cnnviz.f16ShaderHook');
+
+function deviceOf(backend: tf.KernelBackend): DeviceLike | undefined {
+  return (backend as { device?: DeviceLike }).device;
+}
+
+/** The precision cnnviz's webgpu programs compile with on `backend` now. */
+export function webgpuShaderPrecision(backend: tf.KernelBackend): ShaderPrecision {
+  if (f16Device === undefined || deviceOf(backend) !== f16Device) return FLOAT32;
+  const acc = tf.env().get(F16_ACCUMULATE_FLAG) === 'float16' ? 'float16' : 'float32';
+  return { compute: 'float16', accumulate: acc };
+}
+
+/** The precision cnnviz's convolutions run in on the active backend. */
+export function activePrecision(): Precision {
+  return f16Device !== undefined && tf.getBackend() === 'webgpu' && deviceOf(tf.backend()) === f16Device
+    ? 'float16'
+    : 'float32';
+}
+
+/**
+ * `enable f16;` must be the first thing in a WGSL module, but tfjs's makeShader writes its own declarations before a
+ * program's code: the device's createShaderModule puts it first for the modules our f16 programs marked.
+ */
+function hookShaderModules(device: DeviceLike): void {
+  const d = device as DeviceLike & { [HOOKED]?: true };
+  if (d[HOOKED]) return;
+  const create = device.createShaderModule.bind(device);
+  d.createShaderModule = (descriptor) =>
+    create(
+      descriptor.code.includes(F16_MARK)
+        ? { ...descriptor, code: `enable f16;\n${descriptor.code}` }
+        : descriptor,
+    );
+  d[HOOKED] = true;
+}
+
+const ACTIVATIONS: readonly string[] = ['linear', 'relu', 'relu6'];
+
+/** A forward conv kernel that runs cnnviz's f16 program while half precision is on, else the stock kernel. */
+function forwardFix(kernelName: string, depthwise: boolean, fused: boolean): KernelFix {
+  return {
+    name: `webgpu:${kernelName}(float16)`,
+    kernelName,
+    backendName: 'webgpu',
+    make: (stock) => (args) => {
+      const { inputs, backend, attrs } = args as unknown as KernelArgs;
+      const a = attrs as unknown as tf.FusedConv2DAttrs;
+      const x = inputs.x as tf.TensorInfo;
+      const filter = inputs.filter as tf.TensorInfo;
+      const bias = fused ? (inputs.bias as tf.TensorInfo | undefined) : undefined;
+      const activation = (fused ? (a.activation ?? 'linear') : 'linear') as ForwardActivation;
+      const precision = webgpuShaderPrecision(backend);
+      const supported =
+        isWebGPUBackend(backend) &&
+        precision.compute === 'float16' &&
+        x.dtype === 'float32' &&
+        isNHWC(a.dataFormat) &&
+        noDilation(a.dilations) &&
+        ACTIVATIONS.includes(activation) &&
+        (!fused || inputs.preluActivationWeights == null) &&
+        (depthwise ? filter.shape[3] === 1 : filter.shape[3] % 4 === 0);
+      if (!supported || !isWebGPUBackend(backend)) {
+        if (stock === undefined) throw new Error(`cnnviz: no stock ${kernelName} kernel on webgpu`);
+        return stock.kernelFunc(args);
+      }
+      const info = tf.backend_util.computeConv2DInfo(
+        x.shape as [number, number, number, number],
+        filter.shape as [number, number, number, number],
+        a.strides,
+        1,
+        a.pad,
+        a.dimRoundingMode,
+        depthwise,
+      );
+      const g = geometryOf(info);
+      const program = depthwise
+        ? new DepthwiseForwardProgram(g, bias !== undefined, activation, precision)
+        : new ConvForwardProgram(
+            { ...g, outChannels: info.outChannels },
+            bias !== undefined,
+            activation,
+            precision,
+          );
+      const ins = bias !== undefined ? [x, filter, bias] : [x, filter];
+      return backend.runWebGPUProgram(program, ins, 'float32');
+    },
+  };
+}
+
+/** tfjs's Conv2DBackpropInput (a 1x1 conv's input gradient, or any unfused conv's) as cnnviz's f16 program. */
+const conv2dBackpropInputF16Fix: KernelFix = {
+  name: `webgpu:${tf.Conv2DBackpropInput}(float16)`,
+  kernelName: tf.Conv2DBackpropInput,
+  backendName: 'webgpu',
+  make: (stock) => (args) => {
+    const { inputs, backend, attrs } = args as unknown as KernelArgs;
+    const a = attrs as unknown as tf.Conv2DBackpropInputAttrs;
+    const dy = inputs.dy as tf.TensorInfo;
+    const filter = inputs.filter as tf.TensorInfo;
+    const precision = webgpuShaderPrecision(backend);
+    if (
+      !isWebGPUBackend(backend) ||
+      precision.compute !== 'float16' ||
+      !isNHWC(a.dataFormat) ||
+      filter.shape[3] % 4 !== 0
+    ) {
+      if (stock === undefined) throw new Error('cnnviz: no stock Conv2DBackpropInput kernel on webgpu');
+      return stock.kernelFunc(args);
+    }
+    const info = backpropInputInfo(a, filter);
+    const program = new ConvBackpropInputProgram(
+      { ...geometryOf(info), outChannels: info.outChannels },
+      'none',
+      precision,
+    );
+    return backend.runWebGPUProgram(program, [dy, filter], 'float32');
+  },
+};
+
+/**
+ * The stock kernels replaced while half precision is on: the forward convolutions and the full convolution's input
+ * gradient (cnnviz's own depthwise and masked input-gradient kernels read the precision themselves).
+ */
+export const webgpuFloat16Fixes: KernelFix[] = [
+  forwardFix('FusedConv2D', false, true),
+  forwardFix('FusedDepthwiseConv2D', true, true),
+  forwardFix(tf.Conv2D, false, false),
+  forwardFix(tf.DepthwiseConv2dNative, true, false),
+  conv2dBackpropInputF16Fix,
+];
+
+/** Puts the stock forward kernels back and the webgpu programs to f32. */
+export function resetWebgpuPrecision(): void {
+  for (const f of webgpuFloat16Fixes) uninstallFix(f.kernelName, f.backendName);
+  f16Device = undefined;
+}
+
+/**
+ * Sets the arithmetic of cnnviz's WebGPU convolution kernels on the active backend. 'float16' needs the webgpu
+ * backend on a device created with the `shader-f16` feature (`@cnnviz/node` and `@cnnviz/web` request it where the
+ * adapter offers it): convolution and depthwise forward passes (bias and ReLU/ReLU6 fused) and cnnviz's input
+ * gradient kernels then round their operands to f16 and multiply in f16, accumulating as F16_ACCUMULATE_FLAG says.
+ * Tensors stay float32 in storage (TF.js 4.22 has no f16 tensors); matrix products (dense layers) stay f32.
+ * Returns the precision now in effect and why: float32 where float16 is not possible.
+ */
+export function setWebgpuPrecision(precision: Precision): { precision: Precision; why: string } {
+  resetWebgpuPrecision();
+  if (precision === 'float32') return { precision, why: 'float32 (the default)' };
+  const name = tf.getBackend();
+  const backend = tf.backend();
+  const device = deviceOf(backend);
+  if (name !== 'webgpu' || !isWebGPUBackend(backend) || device === undefined) {
+    return {
+      precision: 'float32',
+      why: `float16 requested, but backend "${name}" has no half-precision path (cnnviz has one on webgpu with shader-f16)`,
+    };
+  }
+  if (!device.features.has('shader-f16')) {
+    return {
+      precision: 'float32',
+      why: "float16 requested, but the WebGPU device lacks 'shader-f16' (the adapter does not offer it, or the device was created without it)",
+    };
+  }
+  hookShaderModules(device);
+  f16Device = device;
+  for (const f of webgpuFloat16Fixes) installFix(f);
+  const acc = webgpuShaderPrecision(backend).accumulate;
+  return {
+    precision: 'float16',
+    why: `shader-f16: convolution and depthwise forward (bias and activation fused) and input-gradient kernels multiply in f16, ${acc} accumulation; tensors stay float32 in storage, matrix products float32`,
+  };
+}
