@@ -2,7 +2,13 @@ import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { F16_ACCUMULATE_FLAG, resize, setWebgpuPrecision, type VisionModel } from '@cnnviz/core';
+import {
+  F16_ACCUMULATE_FLAG,
+  F16_GRADIENTS_FLAG,
+  resize,
+  setWebgpuPrecision,
+  type VisionModel,
+} from '@cnnviz/core';
 import { fromLayersModel, images, setAssetBase, zoo } from '@cnnviz/models';
 import { gradCam, saliency, smoothGrad, spearman } from '@cnnviz/attribution';
 import { buildMobileNetV2 } from './mobilenet-v2.js';
@@ -79,17 +85,25 @@ async function withF16Activations<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Runs `fn` with cnnviz's f16 kernels on (`accumulate` sums), or undefined when the device cannot. */
-async function withF16Kernels<T>(accumulate: 'float32' | 'float16', fn: () => Promise<T>): Promise<T> {
-  const old = tf.env().get(F16_ACCUMULATE_FLAG);
-  tf.env().set(F16_ACCUMULATE_FLAG, accumulate);
+/** Which f16 configuration: the accumulator, and whether the input-gradient kernels are f16 too. */
+export interface F16Variant {
+  accumulate: 'float32' | 'float16';
+  gradients: boolean;
+}
+
+/** Runs `fn` with cnnviz's f16 kernels on in configuration `v`. */
+async function withF16Kernels<T>(v: F16Variant, fn: () => Promise<T>): Promise<T> {
+  const old = [tf.env().get(F16_ACCUMULATE_FLAG), tf.env().get(F16_GRADIENTS_FLAG)];
+  tf.env().set(F16_ACCUMULATE_FLAG, v.accumulate);
+  tf.env().set(F16_GRADIENTS_FLAG, v.gradients);
   try {
     const on = setWebgpuPrecision('float16');
     if (on.precision !== 'float16') throw new Error(on.why);
     return await fn();
   } finally {
     setWebgpuPrecision('float32');
-    tf.env().set(F16_ACCUMULATE_FLAG, old);
+    tf.env().set(F16_ACCUMULATE_FLAG, old[0]);
+    tf.env().set(F16_GRADIENTS_FLAG, old[1]);
   }
 }
 
@@ -142,7 +156,7 @@ export interface F16Error {
   model: string;
   /** 'kernels': cnnviz's shader-f16 kernels; 'emulated': f16-rounded activations, f32 arithmetic (no shader-f16). */
   mode: 'kernels' | 'emulated';
-  accumulate?: 'float32' | 'float16';
+  variant?: F16Variant;
   why: string;
   saliency: MapError;
   smoothGrad: MapError & { samples: number };
@@ -175,7 +189,7 @@ function linkZooWeights(): void {
 export async function f16Error(
   size: number,
   samples: number,
-  accumulate: 'float32' | 'float16' = 'float32',
+  variant: F16Variant = { accumulate: 'float32', gradients: true },
 ): Promise<F16Error> {
   let model: VisionModel;
   let what: string;
@@ -218,13 +232,13 @@ export async function f16Error(
   };
   const [s32, g32, c32] = await maps();
   const can = f16KernelsAvailable();
-  const [s16, g16, c16] = can.ok ? await withF16Kernels(accumulate, maps) : await withF16Activations(maps);
+  const [s16, g16, c16] = can.ok ? await withF16Kernels(variant, maps) : await withF16Activations(maps);
   dispose();
   return {
     model: what,
     mode: can.ok ? 'kernels' : 'emulated',
-    ...(can.ok ? { accumulate } : {}),
-    why: can.why,
+    ...(can.ok ? { variant } : {}),
+    why: can.ok ? "cnnviz's shader-f16 kernels" : can.why,
     saliency: mapError(s32, s16),
     smoothGrad: { samples, ...mapError(g32, g16) },
     gradCam: mapError(c32, c16),

@@ -728,7 +728,7 @@ async function main() {
   if (f16 !== undefined) {
     const how =
       f16.mode === 'kernels'
-        ? `cnnviz's shader-f16 kernels, ${f16.accumulate} accumulation`
+        ? `cnnviz's shader-f16 kernels, ${f16.variant?.accumulate} accumulation, input gradients ${f16.variant?.gradients ? 'f16' : 'f32'}`
         : `emulated, no shader-f16 here (${f16.why}): every fused conv output rounded to f16, arithmetic f32`;
     const m = (e: { relErr: number; spearman: number; top5: number }) =>
       `max |error| / max |map| ${e.relErr.toExponential(2)}, Spearman ${e.spearman.toFixed(4)}, top-5 % overlap ${e.top5.toFixed(3)}`;

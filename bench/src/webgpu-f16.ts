@@ -4,6 +4,7 @@
 // On lavapipe (software Vulkan) the times say nothing about f16 speed on a GPU; the packed GPU bench measures that.
 //
 //   npx tsx --tsconfig tsconfig.json bench/src/webgpu-f16.ts [--samples 8] [--reps 3] [--json PATH]
+//     [--variant 0|1|2 --errors-only]   (variants: f32 accumulation; f16 accumulation; f16 forward only)
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -12,15 +13,19 @@ import { F16_ACCUMULATE_FLAG, resize, setWebgpuPrecision } from '@cnnviz/core';
 import { images, zoo } from '@cnnviz/models';
 import { saliency, smoothGrad } from '@cnnviz/attribution';
 import { initBackend } from '@cnnviz/node';
-import { f16Error } from '../gpu/f16-error.js';
+import { f16Error, type F16Variant } from '../gpu/f16-error.js';
 
 const { values } = parseArgs({
   options: {
     samples: { type: 'string', default: '8' },
     reps: { type: 'string', default: '3' },
     json: { type: 'string' },
+    // Only one variant of the error table (its index), and no timings: a quick check.
+    variant: { type: 'string' },
+    'errors-only': { type: 'boolean', default: false },
   },
 });
+const only = values.variant;
 const samples = Number(values.samples);
 const reps = Number(values.reps);
 const load = () =>
@@ -32,12 +37,18 @@ const info = await initBackend({ backend: 'webgpu', precision: 'float16', strict
 console.log(`backend: ${info.name}, adapter: ${info.adapter?.description}; ${info.precisionReason}`);
 setWebgpuPrecision('float32');
 
+const VARIANTS: F16Variant[] = [
+  { accumulate: 'float32', gradients: true },
+  { accumulate: 'float16', gradients: true },
+  { accumulate: 'float32', gradients: false },
+];
 const errors = [];
-for (const accumulate of ['float32', 'float16'] as const) {
-  const e = await f16Error(224, samples, accumulate);
-  console.log(`error, ${accumulate} accumulation: ${JSON.stringify(e)}`);
+for (const v of only === undefined ? VARIANTS : [VARIANTS[Number(only)]]) {
+  const e = await f16Error(224, samples, v);
+  console.log(`error, ${JSON.stringify(v)}: ${JSON.stringify(e)}`);
   errors.push(e);
 }
+if (values['errors-only']) process.exit(0);
 
 // Wall time per call, median of `reps` after one warm-up (shader compilation), in each precision.
 const model = await zoo.mobilenetV2Features({ inputSize: 224 });

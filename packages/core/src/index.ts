@@ -19,6 +19,7 @@ export * from './kernels/webgpu-reduce-channels.js';
 export {
   activePrecision,
   F16_ACCUMULATE_FLAG,
+  F16_GRADIENTS_FLAG,
   type Precision,
   setWebgpuPrecision,
 } from './kernels/webgpu-float16.js';

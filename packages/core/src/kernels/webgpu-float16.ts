@@ -26,6 +26,13 @@ export type Precision = 'float32' | 'float16';
 export const F16_ACCUMULATE_FLAG = 'CNNVIZ_WEBGPU_F16_ACCUMULATE';
 tf.env().registerFlag(F16_ACCUMULATE_FLAG, () => 'float32');
 
+/**
+ * tfjs env flag (default true): the input-gradient kernels run in f16 too; false keeps them f32, so that only the
+ * forward pass (the activations) is half precision. Small gradients fall below f16's normal range (6.1e-5).
+ */
+export const F16_GRADIENTS_FLAG = 'CNNVIZ_WEBGPU_F16_GRADIENTS';
+tf.env().registerFlag(F16_GRADIENTS_FLAG, () => true);
+
 /** The part of a GPUDevice used here (core may not import the backend package or WebGPU's types). */
 interface DeviceLike {
   features: { has(name: string): boolean };
@@ -40,9 +47,13 @@ function deviceOf(backend: tf.KernelBackend): DeviceLike | undefined {
   return (backend as { device?: DeviceLike }).device;
 }
 
-/** The precision cnnviz's webgpu programs compile with on `backend` now. */
-export function webgpuShaderPrecision(backend: tf.KernelBackend): ShaderPrecision {
+/** The precision cnnviz's webgpu programs compile with on `backend` now, for a forward or an input-gradient kernel. */
+export function webgpuShaderPrecision(
+  backend: tf.KernelBackend,
+  role: 'forward' | 'gradient' = 'forward',
+): ShaderPrecision {
   if (f16Device === undefined || deviceOf(backend) !== f16Device) return FLOAT32;
+  if (role === 'gradient' && !tf.env().getBool(F16_GRADIENTS_FLAG)) return FLOAT32;
   const acc = tf.env().get(F16_ACCUMULATE_FLAG) === 'float16' ? 'float16' : 'float32';
   return { compute: 'float16', accumulate: acc };
 }
@@ -134,7 +145,7 @@ const conv2dBackpropInputF16Fix: KernelFix = {
     const a = attrs as unknown as tf.Conv2DBackpropInputAttrs;
     const dy = inputs.dy as tf.TensorInfo;
     const filter = inputs.filter as tf.TensorInfo;
-    const precision = webgpuShaderPrecision(backend);
+    const precision = webgpuShaderPrecision(backend, 'gradient');
     if (
       !isWebGPUBackend(backend) ||
       precision.compute !== 'float16' ||

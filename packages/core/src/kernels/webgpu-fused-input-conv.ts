@@ -144,7 +144,7 @@ export function fusedInputOnlyConv2d(
         }
         const pointwiseDx = !depthwise && pointwise(w, input.shape, strides, pad);
         // Half precision has no stock kernel to defer to: every full conv's input gradient takes cnnviz's f16 one.
-        const half = webgpuShaderPrecision(tf.backend()).compute === 'float16';
+        const half = webgpuShaderPrecision(tf.backend(), 'gradient').compute === 'float16';
         // A spatial conv (the stem 3x3 of most nets): input gradient and mask in one dispatch where registered.
         if (
           !depthwise &&

@@ -71,7 +71,7 @@ function depthwiseDx(
       throw new Error('cnnviz: no depthwise input-gradient kernel for this case');
     return stock.kernelFunc(args);
   }
-  const program = new DepthwiseBackpropInputProgram(g, mask, webgpuShaderPrecision(backend));
+  const program = new DepthwiseBackpropInputProgram(g, mask, webgpuShaderPrecision(backend, 'gradient'));
   const ins = mask === 'none' ? [dy, filter] : [dy, filter, inputs.y as tf.TensorInfo];
   return backend.runWebGPUProgram(program, ins, 'float32', program.uniformData());
 }
@@ -113,7 +113,7 @@ export const webgpuConvBackpropInputMaskedFix: KernelFix = {
     const program = new ConvBackpropInputProgram(
       { ...geometryOf(info), outChannels: info.outChannels },
       mask,
-      webgpuShaderPrecision(backend),
+      webgpuShaderPrecision(backend, 'gradient'),
     );
     const ins = mask === 'none' ? [dy, filter] : [dy, filter, inputs.y as tf.TensorInfo];
     return backend.runWebGPUProgram(program, ins, 'float32');
