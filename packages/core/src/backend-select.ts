@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { silenceFirstUseNotice } from './first-use-notice.js';
 import { CnnvizError } from './errors.js';
 import { registerKernelFixes } from './kernels/index.js';
-import { type Precision, setWebgpuPrecision } from './kernels/webgpu-float16.js';
+import { activePrecision, type Precision, setWebgpuPrecision } from './kernels/webgpu-float16.js';
 import { check } from './validate.js';
 
 /** One candidate backend as `initBackend` tried it. */
@@ -217,5 +217,17 @@ export function applyPrecision(
     precision,
     precisionReason:
       wanted === 'float32' ? `float32 (requested by ${source})` : `${why} (requested by ${source})`,
+  };
+}
+
+/** The precision in effect where no `initBackend` set it (before one ran, or after a backend change behind its back). */
+export function currentPrecision(): PrecisionChoice {
+  const precision = activePrecision();
+  return {
+    precision,
+    precisionReason:
+      precision === 'float32'
+        ? 'float32 (the default)'
+        : 'float16, set by setWebgpuPrecision outside initBackend',
   };
 }

@@ -2,13 +2,13 @@ import os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   activateBackend as activate,
-  activePrecision,
   applyPrecision,
   parsePrecision,
   type BackendCandidate,
   backendSelector,
   type BackendStart,
   checkNumber,
+  currentPrecision,
   type Precision,
   describeGpuAdapter,
   errorFirstLine as firstLine,
@@ -250,14 +250,5 @@ export function initBackend(opts: InitBackendOptions = {}): Promise<BackendInfo>
 /** What `initBackend` chose and why; before it has run, the TF.js default with an empty history. */
 export function backendInfo(): BackendInfo {
   const info = selector.backendInfo();
-  if ('precision' in info) return info;
-  const precision = activePrecision();
-  return {
-    ...info,
-    precision,
-    precisionReason:
-      precision === 'float32'
-        ? 'float32 (the default)'
-        : 'float16, set by setWebgpuPrecision outside initBackend',
-  };
+  return 'precision' in info ? info : { ...info, ...currentPrecision() };
 }

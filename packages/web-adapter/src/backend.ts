@@ -1,12 +1,12 @@
 import {
   activateBackend as activate,
-  activePrecision,
   applyPrecision,
   type BackendCandidate,
   backendSelector,
   type BackendStart,
   check,
   checkNumber,
+  currentPrecision,
   describeGpuAdapter,
   errorFirstLine as firstLine,
   type GpuAdapterInfo,
@@ -241,14 +241,5 @@ export function initBackend(opts: InitBackendOptions = {}): Promise<BackendInfo>
 /** What `initBackend` chose and why; before it has run, the TF.js default with an empty history. */
 export function backendInfo(): BackendInfo {
   const info = selector.backendInfo();
-  if ('precision' in info) return info;
-  const precision = activePrecision();
-  return {
-    ...info,
-    precision,
-    precisionReason:
-      precision === 'float32'
-        ? 'float32 (the default)'
-        : 'float16, set by setWebgpuPrecision outside initBackend',
-  };
+  return 'precision' in info ? info : { ...info, ...currentPrecision() };
 }

@@ -3,6 +3,7 @@ import {
   type DepthwiseGeometry,
   flatDispatch,
   geometryKey,
+  nhwcIndex,
   precisionCode,
   type ShaderPrecision,
   type WebGPUProgramLike,
@@ -15,6 +16,19 @@ function activationCode(activation: ForwardActivation, v: string, t: string): st
   if (activation === 'relu') return `${v} = max(${v}, ${t}(0.0));`;
   if (activation === 'relu6') return `${v} = clamp(${v}, ${t}(0.0), ${t}(6.0));`;
   return '';
+}
+
+/** WGSL looping over the filter taps that land inside the input for output pixel (oy, ox): `body` sees iy, ix. */
+function forwardTaps(g: DepthwiseGeometry, body: string): string {
+  return `for (var kh = 0; kh < ${g.filterH}; kh++) {
+            let iy = oy * ${g.strideH} + kh - ${g.padTop};
+            if (iy < 0 || iy >= ${g.inH}) { continue; }
+            for (var kw = 0; kw < ${g.filterW}; kw++) {
+              let ix = ox * ${g.strideW} + kw - ${g.padLeft};
+              if (ix < 0 || ix >= ${g.inW}) { continue; }
+              ${body}
+            }
+          }`;
 }
 
 /**
@@ -68,26 +82,17 @@ export class ConvForwardProgram implements WebGPUProgramLike {
     return `${p.header}
       fn main(index : i32) {
         if (index < uniforms.size) {
-          let co = index % ${cov};
-          var rest = index / ${cov};
-          let ox = rest % ${g.outW};
-          rest = rest / ${g.outW};
-          let oy = rest % ${g.outH};
-          let b = rest / ${g.outH};
+          ${nhwcIndex('co', 'ox', 'oy', cov, g.outW, g.outH)}
           var acc = ${t}(0.0);
-          for (var kh = 0; kh < ${g.filterH}; kh++) {
-            let iy = oy * ${g.strideH} + kh - ${g.padTop};
-            if (iy < 0 || iy >= ${g.inH}) { continue; }
-            for (var kw = 0; kw < ${g.filterW}; kw++) {
-              let ix = ox * ${g.strideW} + kw - ${g.padLeft};
-              if (ix < 0 || ix >= ${g.inW}) { continue; }
+          ${forwardTaps(
+            g,
+            `
               let xrow = ((b * ${g.inH} + iy) * ${g.inW} + ix) * ${civ};
               let wrow = (kh * ${g.filterW} + kw) * ${g.channels};
               for (var c = 0; c < ${civ}; c++) {
               ${inner}
-              }
-            }
-          }
+              }`,
+          )}
           ${this.hasBias ? `acc = acc + ${t}(bias[co]);` : ''}
           ${activationCode(this.activation, 'acc', t)}
           result[index] = ${p.out('acc', true)};
@@ -140,22 +145,13 @@ export class DepthwiseForwardProgram implements WebGPUProgramLike {
     return `${p.header}
       fn main(index : i32) {
         if (index < uniforms.size) {
-          let c = index % ${cv};
-          var rest = index / ${cv};
-          let ox = rest % ${g.outW};
-          rest = rest / ${g.outW};
-          let oy = rest % ${g.outH};
-          let b = rest / ${g.outH};
+          ${nhwcIndex('c', 'ox', 'oy', cv, g.outW, g.outH)}
           var acc = ${t}(0.0);
-          for (var kh = 0; kh < ${g.filterH}; kh++) {
-            let iy = oy * ${g.strideH} + kh - ${g.padTop};
-            if (iy < 0 || iy >= ${g.inH}) { continue; }
-            for (var kw = 0; kw < ${g.filterW}; kw++) {
-              let ix = ox * ${g.strideW} + kw - ${g.padLeft};
-              if (ix < 0 || ix >= ${g.inW}) { continue; }
-              acc = acc + ${p.acc(`${xv} * ${wv}`, vec)};
-            }
-          }
+          ${forwardTaps(
+            g,
+            `
+              acc = acc + ${p.acc(`${xv} * ${wv}`, vec)};`,
+          )}
           ${this.hasBias ? `acc = acc + ${t}(bias[c]);` : ''}
           ${activationCode(this.activation, 'acc', t)}
           result[index] = ${p.out('acc', vec)};

@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { backpropInputInfo } from './conv-ops.js';
 import { type KernelArgs, isNHWC, noDilation } from './kernel-util.js';
 import { installFix, type KernelFix, uninstallFix } from './registry.js';
 import {
@@ -7,63 +6,25 @@ import {
   DepthwiseForwardProgram,
   type ForwardActivation,
 } from './webgpu-conv-forward.js';
+import { convBackpropInputMasked } from './webgpu-kernel-fixes.js';
 import {
-  ConvBackpropInputProgram,
-  F16_MARK,
-  FLOAT32,
-  geometryOf,
-  isWebGPUBackend,
-  type ShaderPrecision,
-} from './webgpu-programs.js';
+  type DeviceLike,
+  deviceOf,
+  type Precision,
+  setF16Device,
+  webgpuShaderPrecision,
+} from './webgpu-precision.js';
+import { F16_MARK, geometryOf, isWebGPUBackend } from './webgpu-programs.js';
 
-/** The arithmetic cnnviz's WebGPU convolution kernels use. */
-export type Precision = 'float32' | 'float16';
+export {
+  activePrecision,
+  F16_ACCUMULATE_FLAG,
+  F16_GRADIENTS_FLAG,
+  type Precision,
+  webgpuShaderPrecision,
+} from './webgpu-precision.js';
 
-/**
- * tfjs env flag: the accumulator of the half-precision kernels, 'float32' (default: products in f16, sums in f32)
- * or 'float16' (everything in f16, what GPUs run fastest). `bench/src/webgpu-f16.ts` measures both.
- */
-export const F16_ACCUMULATE_FLAG = 'CNNVIZ_WEBGPU_F16_ACCUMULATE';
-tf.env().registerFlag(F16_ACCUMULATE_FLAG, () => 'float32');
-
-/**
- * tfjs env flag (default true): the input-gradient kernels run in f16 too; false keeps them f32, so that only the
- * forward pass (the activations) is half precision. Small gradients fall below f16's normal range (6.1e-5).
- */
-export const F16_GRADIENTS_FLAG = 'CNNVIZ_WEBGPU_F16_GRADIENTS';
-tf.env().registerFlag(F16_GRADIENTS_FLAG, () => true);
-
-/** The part of a GPUDevice used here (core may not import the backend package or WebGPU's types). */
-interface DeviceLike {
-  features: { has(name: string): boolean };
-  createShaderModule(descriptor: { code: string }): unknown;
-}
-
-// The device whose convolutions run in f16 now; kernels on any other device (a backend re-created since) stay f32.
-let f16Device: DeviceLike | undefined;
 const HOOKED = Symbol.for('cnnviz.f16ShaderHook');
-
-function deviceOf(backend: tf.KernelBackend): DeviceLike | undefined {
-  return (backend as { device?: DeviceLike }).device;
-}
-
-/** The precision cnnviz's webgpu programs compile with on `backend` now, for a forward or an input-gradient kernel. */
-export function webgpuShaderPrecision(
-  backend: tf.KernelBackend,
-  role: 'forward' | 'gradient' = 'forward',
-): ShaderPrecision {
-  if (f16Device === undefined || deviceOf(backend) !== f16Device) return FLOAT32;
-  if (role === 'gradient' && !tf.env().getBool(F16_GRADIENTS_FLAG)) return FLOAT32;
-  const acc = tf.env().get(F16_ACCUMULATE_FLAG) === 'float16' ? 'float16' : 'float32';
-  return { compute: 'float16', accumulate: acc };
-}
-
-/** The precision cnnviz's convolutions run in on the active backend. */
-export function activePrecision(): Precision {
-  return f16Device !== undefined && tf.getBackend() === 'webgpu' && deviceOf(tf.backend()) === f16Device
-    ? 'float16'
-    : 'float32';
-}
 
 /**
  * `enable f16;` must be the first thing in a WGSL module, but tfjs's makeShader writes its own declarations before a
@@ -143,7 +104,6 @@ const conv2dBackpropInputF16Fix: KernelFix = {
   make: (stock) => (args) => {
     const { inputs, backend, attrs } = args as unknown as KernelArgs;
     const a = attrs as unknown as tf.Conv2DBackpropInputAttrs;
-    const dy = inputs.dy as tf.TensorInfo;
     const filter = inputs.filter as tf.TensorInfo;
     const precision = webgpuShaderPrecision(backend, 'gradient');
     if (
@@ -155,13 +115,7 @@ const conv2dBackpropInputF16Fix: KernelFix = {
       if (stock === undefined) throw new Error('cnnviz: no stock Conv2DBackpropInput kernel on webgpu');
       return stock.kernelFunc(args);
     }
-    const info = backpropInputInfo(a, filter);
-    const program = new ConvBackpropInputProgram(
-      { ...geometryOf(info), outChannels: info.outChannels },
-      'none',
-      precision,
-    );
-    return backend.runWebGPUProgram(program, [dy, filter], 'float32');
+    return convBackpropInputMasked(args);
   },
 };
 
@@ -180,7 +134,7 @@ export const webgpuFloat16Fixes: KernelFix[] = [
 /** Puts the stock forward kernels back and the webgpu programs to f32. */
 export function resetWebgpuPrecision(): void {
   for (const f of webgpuFloat16Fixes) uninstallFix(f.kernelName, f.backendName);
-  f16Device = undefined;
+  setF16Device(undefined);
 }
 
 /**
@@ -210,7 +164,7 @@ export function setWebgpuPrecision(precision: Precision): { precision: Precision
     };
   }
   hookShaderModules(device);
-  f16Device = device;
+  setF16Device(device);
   for (const f of webgpuFloat16Fixes) installFix(f);
   const acc = webgpuShaderPrecision(backend).accumulate;
   return {

@@ -6,7 +6,7 @@ import {
   DEPTHWISE_DX_MASKED_KERNEL,
   OUTPUT_MASK_KERNEL,
 } from './webgpu-kernel-fixes.js';
-import { webgpuShaderPrecision } from './webgpu-float16.js';
+import { webgpuShaderPrecision } from './webgpu-precision.js';
 
 /** Activations the fused convolution applies in the same kernel (all backends implement these three). */
 export type FusedInputConvActivation = 'linear' | 'relu' | 'relu6';

@@ -3,7 +3,7 @@ import { backpropInputInfo } from './conv-ops.js';
 import { type KernelArgs, isNHWC, noDilation, runOps, wrap } from './kernel-util.js';
 import { type KernelFix } from './registry.js';
 import { webgpuCounterNormalFix } from './webgpu-counter-noise.js';
-import { webgpuShaderPrecision } from './webgpu-float16.js';
+import { webgpuShaderPrecision } from './webgpu-precision.js';
 import { webgpuReduceChannelsFix } from './webgpu-reduce-channels.js';
 import {
   ConvBackpropInputProgram,
@@ -101,24 +101,30 @@ export const webgpuConvBackpropInputMaskedFix: KernelFix = {
   name: `webgpu:${CONV_DX_MASKED_KERNEL}`,
   kernelName: CONV_DX_MASKED_KERNEL,
   backendName: 'webgpu',
-  make: () => (args) => {
-    const { inputs, backend, attrs } = args as unknown as KernelArgs;
-    const a = attrs as unknown as tf.Conv2DBackpropInputAttrs & { mask?: OutputMask };
-    const mask = a.mask ?? 'none';
-    const dy = inputs.dy as tf.TensorInfo;
-    const filter = inputs.filter as tf.TensorInfo;
-    const info = backpropInputInfo(a, filter);
-    if (!isWebGPUBackend(backend) || info.outChannels % 4 !== 0)
-      throw new Error('cnnviz: CnnvizConv2DBackpropInputMasked needs webgpu and output channels % 4 == 0');
-    const program = new ConvBackpropInputProgram(
-      { ...geometryOf(info), outChannels: info.outChannels },
-      mask,
-      webgpuShaderPrecision(backend, 'gradient'),
-    );
-    const ins = mask === 'none' ? [dy, filter] : [dy, filter, inputs.y as tf.TensorInfo];
-    return backend.runWebGPUProgram(program, ins, 'float32');
-  },
+  make: () => convBackpropInputMasked,
 };
+
+/**
+ * The body of CnnvizConv2DBackpropInputMasked (mask from attrs, default 'none'), also half precision's
+ * Conv2DBackpropInput. NHWC, no dilation, output channels a multiple of 4.
+ */
+export function convBackpropInputMasked(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
+  const { inputs, backend, attrs } = args as unknown as KernelArgs;
+  const a = attrs as unknown as tf.Conv2DBackpropInputAttrs & { mask?: OutputMask };
+  const mask = a.mask ?? 'none';
+  const dy = inputs.dy as tf.TensorInfo;
+  const filter = inputs.filter as tf.TensorInfo;
+  const info = backpropInputInfo(a, filter);
+  if (!isWebGPUBackend(backend) || info.outChannels % 4 !== 0)
+    throw new Error('cnnviz: CnnvizConv2DBackpropInputMasked needs webgpu and output channels % 4 == 0');
+  const program = new ConvBackpropInputProgram(
+    { ...geometryOf(info), outChannels: info.outChannels },
+    mask,
+    webgpuShaderPrecision(backend, 'gradient'),
+  );
+  const ins = mask === 'none' ? [dy, filter] : [dy, filter, inputs.y as tf.TensorInfo];
+  return backend.runWebGPUProgram(program, ins, 'float32');
+}
 
 /** `dy * act'(y)` in one dispatch (the composite is Greater, Less, LogicalAnd, Cast, Multiply). */
 export const webgpuOutputMaskFix: KernelFix = {

@@ -89,6 +89,26 @@ export function precisionCode(p: ShaderPrecision) {
 }
 
 /**
+ * WGSL that splits the flat invocation `index` over an NHWC tensor [batch, height, width, channels] (channels counted
+ * in the program's vector units) into `let` bindings named `c`, `x`, `y` and `b`; sizes compiled in.
+ */
+export function nhwcIndex(
+  c: string,
+  x: string,
+  y: string,
+  channels: number,
+  width: number,
+  height: number,
+): string {
+  return `let ${c} = index % ${channels};
+          var rest = index / ${channels};
+          let ${x} = rest % ${width};
+          rest = rest / ${width};
+          let ${y} = rest % ${height};
+          let b = rest / ${height};`;
+}
+
+/**
  * WGSL for one filter tap of a transposed convolution, inside the tap loop: input index `i` (+ padding `pad`) minus
  * tap `k` reaches output index `o` = (i + pad - k) / s when that is a whole number in [0, out); else `continue`.
  * With the geometry compiled in, stride 1 needs no division and other strides divide by a constant.
@@ -250,12 +270,7 @@ export class DepthwiseBackpropInputProgram implements WebGPUProgramLike {
     return `${p.header}
       fn main(index : i32) {
         if (index < uniforms.size) {
-          let c = index % ${cv};
-          var rest = index / ${cv};
-          let ix = rest % ${g.inW};
-          rest = rest / ${g.inW};
-          let iy = rest % ${g.inH};
-          let b = rest / ${g.inH};
+          ${nhwcIndex('c', 'ix', 'iy', cv, g.inW, g.inH)}
           var acc = ${p.accType(vec)}(0.0);
           for (var kh = 0; kh < ${g.filterH}; kh++) {
             ${tapCode('iy', g.padTop, 'kh', g.strideH, g.outH, 'oy')}
@@ -393,12 +408,7 @@ export class ConvBackpropInputProgram implements WebGPUProgramLike {
     return `${p.header}
       fn main(index : i32) {
         if (index < uniforms.size) {
-          let ci = index % ${g.channels};
-          var rest = index / ${g.channels};
-          let ix = rest % ${g.inW};
-          rest = rest / ${g.inW};
-          let iy = rest % ${g.inH};
-          let b = rest / ${g.inH};
+          ${nhwcIndex('ci', 'ix', 'iy', g.channels, g.inW, g.inH)}
           var acc = ${p.accType(false)}(0.0);
           for (var kh = 0; kh < ${g.filterH}; kh++) {
             ${tapCode('iy', g.padTop, 'kh', g.strideH, g.outH, 'oy')}
