@@ -95,6 +95,8 @@ export async function selectBackend<E>(
   opts: SelectBackendOptions<E>,
 ): Promise<ChosenBackend & Partial<E> & { started: { ok: true; name: string } & E }> {
   const { candidates, requested, raw, strict } = opts;
+  // Candidates are self-tested in float32; the adapter applies the precision asked for afterwards (applyPrecision).
+  setWebgpuPrecision('float32');
   let order = candidates;
   if (requested) {
     const chosen = candidates.filter((c) => c.id === requested);

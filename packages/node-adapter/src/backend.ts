@@ -42,10 +42,8 @@ export interface InitBackendOptions {
    */
   threads?: number;
   /**
-   * Arithmetic of the convolutions: 'float32' (default) or 'float16', which on webgpu with an adapter that offers
-   * `shader-f16` runs cnnviz's half-precision convolution kernels (operands rounded to f16, multiplied in f16;
-   * tensors stay float32 in storage; see `setWebgpuPrecision` in @cnnviz/core). Elsewhere float32 with the reason
-   * in `BackendInfo.precisionReason`, or with `strict` an error (code BACKEND). Overrides `CNNVIZ_PRECISION`.
+   * 'float16': cnnviz's WebGPU convolutions in half precision where the adapter offers `shader-f16` (see
+   * `setWebgpuPrecision` in @cnnviz/core); float32 elsewhere, or BACKEND with `strict`. Overrides `CNNVIZ_PRECISION`.
    */
   precision?: Precision;
 }
