@@ -5,7 +5,12 @@ import { afterEach, expect, it } from 'vitest';
 import { createRng } from '../random.js';
 import { describeNeeding } from '../test-support/needs.js';
 import { registerKernelFixes } from './index.js';
-import { activePrecision, F16_ACCUMULATE_FLAG, setWebgpuPrecision } from './webgpu-float16.js';
+import {
+  activePrecision,
+  F16_ACCUMULATE_FLAG,
+  F16_GRADIENTS_FLAG,
+  setWebgpuPrecision,
+} from './webgpu-float16.js';
 import { fusedInputOnlyConv2d } from './webgpu-fused-input-conv.js';
 import { CONV_DX_MASKED_KERNEL, DEPTHWISE_DX_MASKED_KERNEL } from './webgpu-kernel-fixes.js';
 import { webgpuRequirement } from './webgpu-test-setup.js';
@@ -55,6 +60,8 @@ async function compare(
   let worst = 0;
   let f16VsF32 = 0;
   for (let i = 0; i < want.length; i++) {
+    // The f32 kernels (cnnviz's and tfjs's) are checked too, against a bound 2^9 times tighter.
+    expect(Math.abs(f32[i] - want[i])).toBeLessThanOrEqual(((k + 3) * U * mag[i]) / 512 + 1e-6);
     const bound = (k + 3) * U * mag[i] + 1e-6;
     worst = Math.max(worst, Math.abs(f16[i] - want[i]) / bound);
     f16VsF32 = Math.max(f16VsF32, Math.abs(f16[i] - f32[i]));
@@ -67,6 +74,7 @@ describeNeeding(gpu, 'half-precision (shader-f16) kernels on Dawn', () => {
   afterEach(() => {
     setWebgpuPrecision('float32');
     tf.env().set(F16_ACCUMULATE_FLAG, 'float32');
+    tf.env().set(F16_GRADIENTS_FLAG, true);
   });
 
   it('the device has shader-f16; float16 turns on, float32 and other backends say why not', async () => {
@@ -162,6 +170,8 @@ describeNeeding(gpu, 'half-precision (shader-f16) kernels on Dawn', () => {
     const cases: [boolean, number[], number[], number, string | undefined][] = [
       [true, [1, 8, 8, 8], [3, 3, 8, 1], 2, DEPTHWISE_DX_MASKED_KERNEL],
       [false, [1, 9, 9, 3], [3, 3, 3, 8], 2, CONV_DX_MASKED_KERNEL],
+      // Input channels a multiple of 4: four per invocation.
+      [false, [1, 7, 7, 8], [3, 3, 8, 4], 1, CONV_DX_MASKED_KERNEL],
       [false, [2, 4, 4, 8], [1, 1, 8, 12], 1, undefined],
     ];
     for (const [depthwise, xs, ws, s, kernel] of cases) {
@@ -192,6 +202,41 @@ describeNeeding(gpu, 'half-precision (shader-f16) kernels on Dawn', () => {
       expect(r.worst).toBeLessThan(1);
       expect(r.f16VsF32).toBeGreaterThan(0);
     }
+  });
+
+  it('CNNVIZ_WEBGPU_F16_GRADIENTS=false: input gradients are the f32 kernels exactly, the forward stays f16', async () => {
+    await tf.setBackend('webgpu');
+    registerKernelFixes('webgpu');
+    const w = input([3, 3, 8, 1], 12) as tf.Tensor4D;
+    const x = input([1, 6, 6, 8], 13) as tf.Tensor4D;
+    const run = async () => {
+      const [y, g] = tf.tidy(() => {
+        const f = (t: tf.Tensor) =>
+          fusedInputOnlyConv2d(t as tf.Tensor4D, w, { pad: 'same', activation: 'linear', depthwise: true });
+        return [f(x), tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(t), f(t))))(x)];
+      });
+      const out = [(await y.data()) as Float32Array, (await g.data()) as Float32Array];
+      tf.dispose([y, g]);
+      return out;
+    };
+    const [y32] = await run();
+    setWebgpuPrecision('float16');
+    tf.env().set(F16_GRADIENTS_FLAG, false);
+    const [y16, gOnlyForward] = await run();
+    // The gradient of sum(y^2) is 2 * W^T y: with f32 gradient kernels it is exactly that of the f16 forward's y.
+    setWebgpuPrecision('float32');
+    const ref = tf.tidy(() =>
+      tf.mul(
+        tf.grad((t: tf.Tensor) =>
+          tf.sum(tf.mul(tf.depthwiseConv2d(t as tf.Tensor4D, w, 1, 'same'), tf.tensor(y16, [1, 6, 6, 8]))),
+        )(x),
+        2,
+      ),
+    );
+    expect(Array.from(gOnlyForward)).toEqual(Array.from((await ref.data()) as Float32Array));
+    ref.dispose();
+    expect(y16).not.toEqual(y32);
+    tf.dispose([w, x]);
   });
 
   it('no tensor or GPU-memory leaks: 20 input gradients through fused convs in f16; float32 restores the stock kernels', async () => {

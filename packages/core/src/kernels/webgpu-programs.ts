@@ -381,6 +381,7 @@ export class ConvBackpropInputProgram implements WebGPUProgramLike {
   workgroupSize: [number, number, number] = [64, 1, 1];
   size = true;
   variableComponents: number[];
+  outputComponent: number;
 
   constructor(
     readonly geometry: ConvGeometry,
@@ -390,9 +391,14 @@ export class ConvBackpropInputProgram implements WebGPUProgramLike {
     const g = geometry;
     this.variableNames = mask === 'none' ? ['dy', 'W'] : ['dy', 'W', 'y'];
     this.variableComponents = this.variableNames.map(() => 4);
+    // Four input channels per invocation where they divide by 4: each dy vector read serves four filter rows.
+    this.outputComponent = g.channels % 4 === 0 ? 4 : 1;
     this.outputShape = [g.batch, g.inH, g.inW, g.channels];
     this.dispatchLayout = { x: [0, 1, 2, 3] };
-    this.dispatch = flatDispatch(g.batch * g.inH * g.inW * g.channels, this.workgroupSize[0]);
+    this.dispatch = flatDispatch(
+      (g.batch * g.inH * g.inW * g.channels) / this.outputComponent,
+      this.workgroupSize[0],
+    );
     this.shaderKey = `cnnvizConvDx_${mask}_${g.outChannels}_${geometryKey(g)}${precisionCode(precision).key}`;
   }
 
@@ -400,16 +406,22 @@ export class ConvBackpropInputProgram implements WebGPUProgramLike {
     const g = this.geometry;
     const p = precisionCode(this.precision);
     const cov = g.outChannels / 4;
+    const vec = this.outputComponent === 4;
     const load =
       this.mask === 'none'
         ? 'let d = dy[o + k];'
         : `let yv = y[o + k]; let d = select(vec4<f32>(0.0), dy[o + k], ${maskExpr(this.mask, 'yv', 'vec4<f32>')});`;
+    const row = (j: number) => p.op(`W[wrow + ${j * cov} + k]`, true);
+    const add = vec
+      ? `vec4<${p.f16 ? 'f16' : 'f32'}>(dot(dh, ${row(0)}), dot(dh, ${row(1)}), dot(dh, ${row(2)}), dot(dh, ${row(3)}))`
+      : `dot(dh, ${row(0)})`;
     // dy, y and W are read as vec4 (their last axis, the output channels, is a multiple of 4).
     return `${p.header}
       fn main(index : i32) {
         if (index < uniforms.size) {
-          ${nhwcIndex('ci', 'ix', 'iy', g.channels, g.inW, g.inH)}
-          var acc = ${p.accType(false)}(0.0);
+          ${nhwcIndex('cv', 'ix', 'iy', g.channels / this.outputComponent, g.inW, g.inH)}
+          let ci = cv * ${this.outputComponent};
+          var acc = ${p.accType(vec)}(0.0);
           for (var kh = 0; kh < ${g.filterH}; kh++) {
             ${tapCode('iy', g.padTop, 'kh', g.strideH, g.outH, 'oy')}
             for (var kw = 0; kw < ${g.filterW}; kw++) {
@@ -418,11 +430,12 @@ export class ConvBackpropInputProgram implements WebGPUProgramLike {
               let wrow = ((kh * ${g.filterW} + kw) * ${g.channels} + ci) * ${cov};
               for (var k = 0; k < ${cov}; k++) {
                 ${load}
-                acc = acc + ${p.acc(`dot(${p.op('d', true)}, ${p.op('W[wrow + k]', true)})`, false)};
+                let dh = ${p.op('d', true)};
+                acc = acc + ${p.acc(add, vec)};
               }
             }
           }
-          result[index] = ${p.out('acc', false)};
+          result[index] = ${p.out('acc', vec)};
         }
       }`;
   }
