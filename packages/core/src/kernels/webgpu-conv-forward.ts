@@ -45,9 +45,11 @@ export class ConvForwardProgram implements WebGPUProgramLike {
   dispatchLayout: { x: number[] };
   dispatch: [number, number, number];
   workgroupSize: [number, number, number] = [64, 1, 1];
-  size = true;
+  size: boolean;
   outputComponent = 4;
   variableComponents: number[];
+  /** Output pixels per invocation: 4 for a 1x1 stride-1 unpadded conv (a matrix product), else 1. */
+  private readonly rows: number;
 
   constructor(
     readonly geometry: ConvGeometry,
@@ -61,11 +63,26 @@ export class ConvForwardProgram implements WebGPUProgramLike {
     this.variableComponents = hasBias ? [xc, 4, 4] : [xc, 4];
     this.outputShape = [g.batch, g.outH, g.outW, g.outChannels];
     this.dispatchLayout = { x: [0, 1, 2, 3] };
-    this.dispatch = flatDispatch((g.batch * g.outH * g.outW * g.outChannels) / 4, this.workgroupSize[0]);
-    this.shaderKey = `cnnvizConvFwd_${activation}_${hasBias}_${g.outChannels}_${geometryKey(g)}${precisionCode(precision).key}`;
+    const matrix =
+      xc === 4 &&
+      g.filterH === 1 &&
+      g.filterW === 1 &&
+      g.strideH === 1 &&
+      g.strideW === 1 &&
+      g.padTop === 0 &&
+      g.padLeft === 0 &&
+      g.outH === g.inH &&
+      g.outW === g.inW;
+    this.rows = matrix ? 4 : 1;
+    // The four-row variant bounds its own rows (its invocations do not map one to one onto output vectors).
+    this.size = !matrix;
+    const pixels = g.batch * g.outH * g.outW;
+    this.dispatch = flatDispatch(Math.ceil(pixels / this.rows) * (g.outChannels / 4), this.workgroupSize[0]);
+    this.shaderKey = `cnnvizConvFwd_${activation}_${hasBias}_${g.outChannels}_${geometryKey(g)}_${g.batch}_${this.rows}${precisionCode(precision).key}`;
   }
 
   getUserCode(): string {
+    if (this.rows === 4) return this.matrixCode();
     const g = this.geometry;
     const p = precisionCode(this.precision);
     const cov = g.outChannels / 4;
@@ -96,6 +113,51 @@ export class ConvForwardProgram implements WebGPUProgramLike {
           ${this.hasBias ? `acc = acc + ${t}(bias[co]);` : ''}
           ${activationCode(this.activation, 'acc', t)}
           result[index] = ${p.out('acc', true)};
+        }
+      }`;
+  }
+
+  /**
+   * A 1x1 stride-1 conv is the matrix product [pixels, Ci] x [Ci, Co]: four pixels per invocation, so each filter
+   * vector read from memory serves four rows.
+   */
+  private matrixCode(): string {
+    const g = this.geometry;
+    const p = precisionCode(this.precision);
+    const cov = g.outChannels / 4;
+    const civ = g.channels / 4;
+    const t = p.accType(true);
+    const rows = [0, 1, 2, 3];
+    return `${p.header}
+      fn main(index : i32) {
+        let co = index % ${cov};
+        let r0 = (index / ${cov}) * 4;
+        // The output's pixel count, read from the uniforms (also the pipeline's 'auto' layout must keep their binding).
+        let pixels = uniforms.outShape[0] * uniforms.outShape[1] * uniforms.outShape[2];
+        if (r0 < pixels) {
+          ${rows.map((j) => `var a${j} = ${t}(0.0); let x${j} = min(r0 + ${j}, pixels - 1) * ${civ};`).join('\n          ')}
+          for (var c = 0; c < ${civ}; c++) {
+            let r = c * ${4 * cov} + co;
+            let w0 = ${p.op('W[r]', true)};
+            let w1 = ${p.op(`W[r + ${cov}]`, true)};
+            let w2 = ${p.op(`W[r + ${2 * cov}]`, true)};
+            let w3 = ${p.op(`W[r + ${3 * cov}]`, true)};
+            ${rows
+              .map(
+                (j) => `let v${j} = ${p.op(`x[x${j} + c]`, true)};
+            a${j} = a${j} + ${p.acc(`v${j}.x * w0 + v${j}.y * w1 + v${j}.z * w2 + v${j}.w * w3`, true)};`,
+              )
+              .join('\n            ')}
+          }
+          ${rows
+            .map(
+              (j) => `if (r0 + ${j} < pixels) {
+            ${this.hasBias ? `a${j} = a${j} + ${t}(bias[co]);` : ''}
+            ${activationCode(this.activation, `a${j}`, t)}
+            result[(r0 + ${j}) * ${cov} + co] = ${p.out(`a${j}`, true)};
+          }`,
+            )
+            .join('\n          ')}
         }
       }`;
   }
