@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { withShaderF16 } from '@cnnviz/core';
 
 export interface AdapterReport {
   vendor: string;
@@ -28,7 +29,8 @@ export async function startWebgpu(opts: {
     globals: Record<string, unknown>;
   };
   const flags = opts.toggles.length > 0 ? [`enable-dawn-features=${opts.toggles.join(',')}`] : [];
-  const gpu = dawn.create(flags);
+  // As @cnnviz/node does: the device gets shader-f16 where the adapter offers it (the precision float16 rows).
+  const gpu = withShaderF16(dawn.create(flags));
   Object.assign(globalThis, dawn.globals);
   Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true });
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });

@@ -2,17 +2,23 @@ import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { resize, type VisionModel } from '@cnnviz/core';
+import {
+  F16_ACCUMULATE_FLAG,
+  F16_GRADIENTS_FLAG,
+  resize,
+  setWebgpuPrecision,
+  type VisionModel,
+} from '@cnnviz/core';
 import { fromLayersModel, images, setAssetBase, zoo } from '@cnnviz/models';
-import { saliency, smoothGrad, spearman } from '@cnnviz/attribution';
+import { gradCam, saliency, smoothGrad, spearman } from '@cnnviz/attribution';
 import { buildMobileNetV2 } from './mobilenet-v2.js';
 
-// What half-precision activations would cost in accuracy (issue 21, item 2), measured without f16 kernels: TF.js
-// 4.22's webgpu backend stores every tensor as f32 and creates its device without `shader-f16`, so an f16
-// activation path needs its own device and f16 variants of every conv, matmul and mask program. Here every
-// forward activation (the output of each fused conv kernel) is rounded to the nearest f16 in place
-// (integer bit arithmetic on the f32: pack2x16float/unpack2x16float were folded away on lavapipe), gradients stay f32, and the
-// saliency and SmoothGrad maps are compared with the f32 ones. Speed is not measured: nothing runs in f16.
+// What half precision costs in accuracy (issue 21, item 2): saliency, SmoothGrad and Grad-CAM maps with cnnviz's
+// shader-f16 convolution kernels (`setWebgpuPrecision('float16')`, the `precision: 'float16'` option) against the
+// float32 maps of the same model, image and seed. Where the device lacks shader-f16 (the H200's Vulkan adapter did
+// not offer it on 2026-11-26) it falls back to an emulation: every fused conv output rounded to the nearest f16 in
+// place (integer bit arithmetic on the f32: pack2x16float/unpack2x16float were folded away on lavapipe), all
+// arithmetic f32 — what f16 activation storage alone would cost.
 
 // Forward-only kernels of the library's path (the engine accumulates gradients with Add, so adds stay f32).
 const WRAPPED = ['FusedConv2D', 'FusedDepthwiseConv2D'];
@@ -79,6 +85,35 @@ async function withF16Activations<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Which f16 configuration: the accumulator, and whether the input-gradient kernels are f16 too. */
+export interface F16Variant {
+  accumulate: 'float32' | 'float16';
+  gradients: boolean;
+}
+
+/** Runs `fn` with cnnviz's f16 kernels on in configuration `v`. */
+async function withF16Kernels<T>(v: F16Variant, fn: () => Promise<T>): Promise<T> {
+  const old = [tf.env().get(F16_ACCUMULATE_FLAG), tf.env().get(F16_GRADIENTS_FLAG)];
+  tf.env().set(F16_ACCUMULATE_FLAG, v.accumulate);
+  tf.env().set(F16_GRADIENTS_FLAG, v.gradients);
+  try {
+    const on = setWebgpuPrecision('float16');
+    if (on.precision !== 'float16') throw new Error(on.why);
+    return await fn();
+  } finally {
+    setWebgpuPrecision('float32');
+    tf.env().set(F16_ACCUMULATE_FLAG, old[0]);
+    tf.env().set(F16_GRADIENTS_FLAG, old[1]);
+  }
+}
+
+/** Whether cnnviz's f16 kernels can run on the active backend, and why not. */
+export function f16KernelsAvailable(): { ok: boolean; why: string } {
+  const on = setWebgpuPrecision('float16');
+  setWebgpuPrecision('float32');
+  return { ok: on.precision === 'float16', why: on.why };
+}
+
 // Core's relErr lives in its test helpers, which load vitest: not in a bundle.
 function relErr(a: Float32Array, b: Float32Array): number {
   let num = 0;
@@ -90,10 +125,42 @@ function relErr(a: Float32Array, b: Float32Array): number {
   return den === 0 ? num : num / den;
 }
 
+/** Share of the f32 map's top `q` pixels that are also among the f16 map's top `q`. */
+function topOverlap(a: Float32Array, b: Float32Array, q = 0.05): number {
+  const k = Math.max(1, Math.round(a.length * q));
+  const top = (m: Float32Array) =>
+    new Set(
+      Array.from(m.keys())
+        .sort((i, j) => m[j] - m[i])
+        .slice(0, k),
+    );
+  const ta = top(a);
+  let n = 0;
+  for (const i of top(b)) if (ta.has(i)) n++;
+  return n / k;
+}
+
+export interface MapError {
+  /** max |f16 - f32| / max |f32| */
+  relErr: number;
+  spearman: number;
+  /** Share of the top 5 % pixels shared. */
+  top5: number;
+}
+
+function mapError(a: Float32Array, b: Float32Array): MapError {
+  return { relErr: relErr(a, b), spearman: spearman(a, b), top5: topOverlap(a, b) };
+}
+
 export interface F16Error {
   model: string;
-  saliency: { relErr: number; spearman: number };
-  smoothGrad: { samples: number; relErr: number; spearman: number };
+  /** 'kernels': cnnviz's shader-f16 kernels; 'emulated': f16-rounded activations, f32 arithmetic (no shader-f16). */
+  mode: 'kernels' | 'emulated';
+  variant?: F16Variant;
+  why: string;
+  saliency: MapError;
+  smoothGrad: MapError & { samples: number };
+  gradCam: MapError;
 }
 
 /**
@@ -119,7 +186,11 @@ function linkZooWeights(): void {
 }
 
 /** Trained MobileNetV2 and the cat photo where the working tree has them, else random weights and noise. */
-export async function f16Error(size: number, samples: number): Promise<F16Error> {
+export async function f16Error(
+  size: number,
+  samples: number,
+  variant: F16Variant = { accumulate: 'float32', gradients: true },
+): Promise<F16Error> {
   let model: VisionModel;
   let what: string;
   let image: tf.Tensor3D;
@@ -148,19 +219,28 @@ export async function f16Error(size: number, samples: number): Promise<F16Error>
   const target = (await best.data())[0];
   best.dispose();
   const maps = async () => {
-    const s = await saliency(model, image, { target });
-    const g = await smoothGrad(model, image, { target, samples, seed: 1 });
-    const out = [(await s.map.data()) as Float32Array, (await g.map.data()) as Float32Array];
-    s.dispose();
-    g.dispose();
+    const out: Float32Array[] = [];
+    for (const r of [
+      await saliency(model, image, { target }),
+      await smoothGrad(model, image, { target, samples, seed: 1 }),
+      await gradCam(model, image, { target, layer: 'out_relu' }),
+    ]) {
+      out.push((await r.map.data()) as Float32Array);
+      r.dispose();
+    }
     return out;
   };
-  const [s32, g32] = await maps();
-  const [s16, g16] = await withF16Activations(maps);
+  const [s32, g32, c32] = await maps();
+  const can = f16KernelsAvailable();
+  const [s16, g16, c16] = can.ok ? await withF16Kernels(variant, maps) : await withF16Activations(maps);
   dispose();
   return {
     model: what,
-    saliency: { relErr: relErr(s32, s16), spearman: spearman(s32, s16) },
-    smoothGrad: { samples, relErr: relErr(g32, g16), spearman: spearman(g32, g16) },
+    mode: can.ok ? 'kernels' : 'emulated',
+    ...(can.ok ? { variant } : {}),
+    why: can.ok ? "cnnviz's shader-f16 kernels" : can.why,
+    saliency: mapError(s32, s16),
+    smoothGrad: { samples, ...mapError(g32, g16) },
+    gradCam: mapError(c32, c16),
   };
 }

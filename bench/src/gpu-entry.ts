@@ -38,6 +38,7 @@ import {
   POINTWISE_DX_MATMUL_FLAG,
   registerKernelFixes,
   run,
+  setWebgpuPrecision,
   unregisterKernelFixes,
   type VisionModel,
 } from '@cnnviz/core';
@@ -161,6 +162,24 @@ function stockSaliencyMap(model: MobileNetV2Spec['model'], img: tf.Tensor4D, one
 const profiles: KernelProfile[] = [];
 let f16: F16Error | undefined;
 
+/**
+ * Runs `fn` with cnnviz's half-precision (shader-f16) convolution kernels, as `initBackend({ precision: 'float16' })`
+ * does; where the device lacks shader-f16 the row is listed as skipped with the reason.
+ */
+async function float16(task: string, impl: string, fn: () => Promise<void>) {
+  const on = setWebgpuPrecision('float16');
+  try {
+    if (on.precision !== 'float16') {
+      rows.push({ task, impl, ms: NaN, runs: [], note: `skipped: ${on.why}` });
+      console.log(`  ${task.padEnd(11)} ${impl}: skipped (${on.why})`);
+      return;
+    }
+    await fn();
+  } finally {
+    setWebgpuPrecision('float32');
+  }
+}
+
 /** Runs `fn` with 1x1 input gradients as matmuls (an A/B of core's flag, same machine, same call). */
 async function flagged(fn: () => Promise<void>) {
   tf.env().set(POINTWISE_DX_MATMUL_FLAG, true);
@@ -201,6 +220,9 @@ async function benchSaliency(spec: MobileNetV2Spec, lib: VisionModel, folded: Vi
   await timeIt('saliency', 'cnnviz saliency() on fromLayersModel', () => lib1(lib), cfg.reps);
   await flagged(() =>
     timeIt('saliency', `cnnviz saliency(), ${POINTWISE_DX_MATMUL_FLAG}`, () => lib1(lib), cfg.reps),
+  );
+  await float16('saliency', 'cnnviz saliency(), precision float16', () =>
+    timeIt('saliency', 'cnnviz saliency(), precision float16', () => lib1(lib), cfg.reps),
   );
   if (folded !== undefined)
     await timeIt('saliency', 'cnnviz saliency() on folded model', () => lib1(folded), cfg.reps);
@@ -282,6 +304,9 @@ async function benchSmoothGrad(spec: MobileNetV2Spec, lib: VisionModel, folded: 
   await timeIt('smoothgrad', 'cnnviz smoothGrad() on fromLayersModel', () => libSg(lib), sgReps, 1);
   await flagged(() =>
     timeIt('smoothgrad', `cnnviz smoothGrad(), ${POINTWISE_DX_MATMUL_FLAG}`, () => libSg(lib), sgReps, 1),
+  );
+  await float16('smoothgrad', 'cnnviz smoothGrad(), precision float16', () =>
+    timeIt('smoothgrad', 'cnnviz smoothGrad(), precision float16', () => libSg(lib), sgReps, 1),
   );
   if (folded === undefined) {
     memoryCheck('smoothgrad', before);
@@ -651,7 +676,7 @@ async function main() {
     f16: async () => {
       try {
         f16 = await f16Error(cfg.size, cfg.samples);
-        console.log(`  f16         activations rounded to f16 (emulated) vs f32: ${JSON.stringify(f16)}`);
+        console.log(`  f16         half precision vs f32 maps: ${JSON.stringify(f16)}`);
       } catch (e) {
         console.log(`  f16         FAILED ${(e as Error).message.split('\n')[0]}`);
       }
@@ -700,10 +725,17 @@ async function main() {
   if (jsonPath !== undefined && jsonPath !== '-') writeFileSync(jsonPath, JSON.stringify(result, null, 2));
   console.log('\nRESULT_JSON ' + JSON.stringify(result));
   console.log('\n' + markdown(adapter, torch));
-  if (f16 !== undefined)
+  if (f16 !== undefined) {
+    const how =
+      f16.mode === 'kernels'
+        ? `cnnviz's shader-f16 kernels, ${f16.variant?.accumulate} accumulation, input gradients ${f16.variant?.gradients ? 'f16' : 'f32'}`
+        : `emulated, no shader-f16 here (${f16.why}): every fused conv output rounded to f16, arithmetic f32`;
+    const m = (e: { relErr: number; spearman: number; top5: number }) =>
+      `max |error| / max |map| ${e.relErr.toExponential(2)}, Spearman ${e.spearman.toFixed(4)}, top-5 % overlap ${e.top5.toFixed(3)}`;
     console.log(
-      `\nHalf-precision activations (emulated: every fused conv output rounded to f16; adds and gradients f32), ${f16.model}: saliency map max |error| / max |map| ${f16.saliency.relErr.toExponential(2)}, Spearman ${f16.saliency.spearman.toFixed(6)}; SmoothGrad-${f16.smoothGrad.samples} ${f16.smoothGrad.relErr.toExponential(2)}, Spearman ${f16.smoothGrad.spearman.toFixed(6)}. shader-f16 on this adapter: ${adapter.features.includes('shader-f16') ? 'yes' : 'no'}.`,
+      `\nHalf precision vs float32 (${how}), ${f16.model}: saliency ${m(f16.saliency)}; SmoothGrad-${f16.smoothGrad.samples} ${m(f16.smoothGrad)}; Grad-CAM ${m(f16.gradCam)}. shader-f16 on this adapter: ${adapter.features.includes('shader-f16') ? 'yes' : 'no'}.`,
     );
+  }
 }
 
 main().then(

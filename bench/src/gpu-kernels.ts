@@ -5,12 +5,13 @@
  *
  *   VK_DRIVER_FILES=/usr/share/vulkan/icd.d/lvp_icd.json npx tsx bench/src/gpu-kernels.ts --software [--size 224]
  *     [--only=saliency,smoothgrad,style] [--samples 4] [--style-size 128] [--json=PATH] [--top 15]
+ *     [--precision=float16]   (cnnviz's shader-f16 kernels, as initBackend({ precision: 'float16' }) runs them)
  */
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
-import { registerKernelFixes, run } from '@cnnviz/core';
+import { registerKernelFixes, run, setWebgpuPrecision } from '@cnnviz/core';
 import { fromLayersModel } from '@cnnviz/models';
 import { saliency, smoothGrad } from '@cnnviz/attribution';
 import { transferStyle } from '@cnnviz/synthesis';
@@ -31,6 +32,8 @@ const only = (opt('--only') ?? 'saliency').split(',');
 async function main() {
   const adapter = await startWebgpu({ allowSoftware: argv.includes('--software'), toggles: [] });
   registerKernelFixes('webgpu');
+  const precision = opt('--precision') === 'float16' ? setWebgpuPrecision('float16') : undefined;
+  if (precision !== undefined) console.log(`precision: ${precision.precision} (${precision.why})`);
   console.log(
     `adapter: ${adapter.description || adapter.vendor}; load ${loadavg()
       .map((l) => l.toFixed(2))

@@ -2,6 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { silenceFirstUseNotice } from './first-use-notice.js';
 import { CnnvizError } from './errors.js';
 import { registerKernelFixes } from './kernels/index.js';
+import { activePrecision, type Precision, setWebgpuPrecision } from './kernels/webgpu-float16.js';
+import { check } from './validate.js';
 
 /** One candidate backend as `initBackend` tried it. */
 export interface TriedBackend {
@@ -93,6 +95,8 @@ export async function selectBackend<E>(
   opts: SelectBackendOptions<E>,
 ): Promise<ChosenBackend & Partial<E> & { started: { ok: true; name: string } & E }> {
   const { candidates, requested, raw, strict } = opts;
+  // Candidates are self-tested in float32; the adapter applies the precision asked for afterwards (applyPrecision).
+  setWebgpuPrecision('float32');
   let order = candidates;
   if (requested) {
     const chosen = candidates.filter((c) => c.id === requested);
@@ -174,5 +178,58 @@ export function backendSelector<O, I extends ChosenBackend>(
         tried: current?.tried ?? [],
       };
     },
+  };
+}
+
+const PRECISIONS: readonly Precision[] = ['float32', 'float16'];
+
+/** The precision an adapter's `initBackend` applied, and why (float32 where float16 was asked for but is not possible). */
+export interface PrecisionChoice {
+  precision: Precision;
+  precisionReason: string;
+}
+
+/** A precision request (`value` from `source`: an option or an environment variable), checked: BAD_OPTION unless 'float32' or 'float16'. */
+export function parsePrecision(value: unknown, source: string): Precision | undefined {
+  if (value === undefined) return undefined;
+  const v = typeof value === 'string' ? value.trim().toLowerCase() : value;
+  check(
+    PRECISIONS.includes(v as Precision),
+    'BAD_OPTION',
+    () => `${source} must be 'float32' or 'float16', got ${JSON.stringify(value)}`,
+  );
+  return v as Precision;
+}
+
+/**
+ * Applies a checked precision request (`parsePrecision`) to the active backend (`setWebgpuPrecision`) and says what
+ * is in effect. With `strict`, float16 that cannot run throws BACKEND instead of falling back to float32.
+ */
+export function applyPrecision(
+  wanted: Precision | undefined,
+  source: string,
+  strict: boolean | undefined,
+): PrecisionChoice {
+  const { precision, why } = setWebgpuPrecision(wanted ?? 'float32');
+  if (wanted === undefined) return { precision, precisionReason: why };
+  if (strict && precision !== wanted) {
+    throw new CnnvizError('BACKEND', `${wanted} requested by ${source} (strict): ${why}`);
+  }
+  return {
+    precision,
+    precisionReason:
+      wanted === 'float32' ? `float32 (requested by ${source})` : `${why} (requested by ${source})`,
+  };
+}
+
+/** The precision in effect where no `initBackend` set it (before one ran, or after a backend change behind its back). */
+export function currentPrecision(): PrecisionChoice {
+  const precision = activePrecision();
+  return {
+    precision,
+    precisionReason:
+      precision === 'float32'
+        ? 'float32 (the default)'
+        : 'float16, set by setWebgpuPrecision outside initBackend',
   };
 }

@@ -82,3 +82,42 @@ export function describeGpuAdapter(a: GpuAdapterInfo): string {
   const what = [a.vendor, a.architecture, a.description].filter(Boolean).join(' ') || 'unnamed adapter';
   return a.isFallbackAdapter ? `${what}, isFallbackAdapter` : what;
 }
+
+interface FeatureAdapter {
+  features?: { has(name: string): boolean };
+  requestDevice(descriptor?: { requiredFeatures?: Iterable<string> }): Promise<unknown>;
+}
+
+/**
+ * `gpu` whose adapters create their devices with the `shader-f16` feature wherever the adapter offers it, so that
+ * cnnviz's half-precision kernels can run on the device tfjs-backend-webgpu makes (its factory requests only
+ * timestamp-query and bgra8unorm-storage). Requesting a feature costs nothing until a shader uses it. The adapter
+ * is wrapped in a Proxy that passes everything else through to it.
+ */
+export function withShaderF16<G extends MinimalGpu>(gpu: G): G {
+  const requestAdapter = gpu.requestAdapter.bind(gpu);
+  const wrapAdapter = (adapter: MinimalGpuAdapter | null) => {
+    const a = adapter as (MinimalGpuAdapter & FeatureAdapter) | null;
+    if (a === null || !a.features?.has('shader-f16') || typeof a.requestDevice !== 'function') return adapter;
+    const requestDevice: FeatureAdapter['requestDevice'] = (descriptor = {}) => {
+      const features = [...(descriptor.requiredFeatures ?? [])];
+      if (!features.includes('shader-f16')) features.push('shader-f16');
+      return a.requestDevice({ ...descriptor, requiredFeatures: features });
+    };
+    return new Proxy(a, {
+      get(target, key) {
+        if (key === 'requestDevice') return requestDevice;
+        const v = Reflect.get(target, key, target) as unknown;
+        return typeof v === 'function' ? (v as (...x: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+  };
+  return new Proxy(gpu, {
+    get(target, key) {
+      if (key === 'requestAdapter')
+        return async (options?: { powerPreference?: string }) => wrapAdapter(await requestAdapter(options));
+      const v = Reflect.get(target, key, target) as unknown;
+      return typeof v === 'function' ? (v as (...x: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}

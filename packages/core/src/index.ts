@@ -17,6 +17,13 @@ export * from './pool.js';
 export * from './kernels/webgpu-fused-input-conv.js';
 export * from './kernels/webgpu-counter-noise.js';
 export * from './kernels/webgpu-reduce-channels.js';
+export {
+  activePrecision,
+  F16_ACCUMULATE_FLAG,
+  F16_GRADIENTS_FLAG,
+  type Precision,
+  setWebgpuPrecision,
+} from './kernels/webgpu-float16.js';
 export * from './backend-select.js';
 export * from './gpu-adapter.js';
 export * from './self-test.js';

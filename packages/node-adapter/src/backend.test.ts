@@ -9,6 +9,7 @@ import { backendInfo, initBackend } from './backend.js';
 
 afterEach(() => {
   delete process.env.CNNVIZ_BACKEND;
+  delete process.env.CNNVIZ_PRECISION;
 });
 
 describe('initBackend', () => {
@@ -72,6 +73,36 @@ describe('initBackend', () => {
       message: expect.stringMatching(/nonexistent/),
     });
     await expect(initBackend({ threads: 0 })).rejects.toMatchObject({ code: 'BAD_OPTION' });
+  });
+
+  it('precision: float32 by default; float16 on cpu falls back with the reason, or throws BACKEND when strict', async () => {
+    const plain = await initBackend({ backend: 'cpu' });
+    expect(plain.precision).toBe('float32');
+    expect(plain.precisionReason).toBe('float32 (the default)');
+    process.env.CNNVIZ_PRECISION = 'float16';
+    const asked = await initBackend({ backend: 'cpu' });
+    expect(asked.name).toBe('cpu');
+    expect(asked.precision).toBe('float32');
+    expect(asked.precisionReason).toMatch(
+      /^float16 requested, but backend "cpu" has no half-precision path .*\(requested by CNNVIZ_PRECISION\)$/,
+    );
+    await expect(initBackend({ backend: 'cpu', precision: 'float16', strict: true })).rejects.toMatchObject({
+      code: 'BACKEND',
+      message: expect.stringMatching(/float16 requested by the precision option \(strict\)/),
+    });
+    // The option beats the environment; a bad value is rejected before any backend starts.
+    expect((await initBackend({ backend: 'cpu', precision: 'float32' })).precisionReason).toBe(
+      'float32 (requested by the precision option)',
+    );
+    await expect(initBackend({ precision: 'half' as 'float16' })).rejects.toMatchObject({
+      code: 'BAD_OPTION',
+      message: "the precision option must be 'float32' or 'float16', got \"half\"",
+    });
+    process.env.CNNVIZ_PRECISION = 'fp16';
+    await expect(initBackend({ backend: 'cpu' })).rejects.toMatchObject({
+      code: 'BAD_OPTION',
+      message: expect.stringMatching(/^CNNVIZ_PRECISION must be 'float32' or 'float16', got "fp16"/),
+    });
   });
 
   it('the self-test rejects a backend whose gradient is wrong and falls through', async () => {

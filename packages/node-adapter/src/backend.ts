@@ -2,10 +2,14 @@ import os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   activateBackend as activate,
+  applyPrecision,
+  parsePrecision,
   type BackendCandidate,
   backendSelector,
   type BackendStart,
   checkNumber,
+  currentPrecision,
+  type Precision,
   describeGpuAdapter,
   errorFirstLine as firstLine,
   selectBackend,
@@ -37,6 +41,11 @@ export interface InitBackendOptions {
    * available, at most 8. Fixed once the WASM backend has started in this process.
    */
   threads?: number;
+  /**
+   * 'float16': cnnviz's WebGPU convolutions in half precision where the adapter offers `shader-f16` (see
+   * `setWebgpuPrecision` in @cnnviz/core); float32 elsewhere, or BACKEND with `strict`. Overrides `CNNVIZ_PRECISION`.
+   */
+  precision?: Precision;
 }
 
 export type { TriedBackend };
@@ -54,6 +63,10 @@ export interface BackendInfo {
   tried: TriedBackend[];
   /** CPU threads the backend computes with, where known. */
   threads?: number;
+  /** The arithmetic cnnviz's convolutions use now: 'float16' only on webgpu with `shader-f16`, when asked for. */
+  precision: Precision;
+  /** Why `precision` is what it is (what float16 runs in f16, or why float16 was not possible). */
+  precisionReason: string;
 }
 
 type Outcome = BackendStart<{ adapter?: GpuAdapterInfo; threads?: number }>;
@@ -204,6 +217,10 @@ async function select(opts: InitBackendOptions): Promise<BackendInfo> {
   const raw = opts.backend?.trim().toLowerCase() || env;
   const requested = raw ? (ALIASES[raw] ?? raw) : undefined;
   const source = opts.backend ? 'the backend option' : 'CNNVIZ_BACKEND';
+  // Checked before any backend starts: a bad value is the caller's mistake, not a reason to fall back.
+  const envPrecision = process.env.CNNVIZ_PRECISION?.trim() || undefined;
+  const precisionSource = opts.precision !== undefined ? 'the precision option' : 'CNNVIZ_PRECISION';
+  const precision = parsePrecision(opts.precision ?? envPrecision, precisionSource);
   const { started: _, ...chosen } = await selectBackend<{ adapter?: GpuAdapterInfo; threads?: number }>({
     candidates: candidates(requested, opts.threads),
     requested,
@@ -214,7 +231,7 @@ async function select(opts: InitBackendOptions): Promise<BackendInfo> {
     honoured: `requested by ${source}`,
     failed: `requested "${raw}" (${source}) failed`,
   });
-  return chosen;
+  return { ...chosen, ...applyPrecision(precision, precisionSource, opts.strict) };
 }
 
 const selector = backendSelector(select);
@@ -230,5 +247,6 @@ export function initBackend(opts: InitBackendOptions = {}): Promise<BackendInfo>
 
 /** What `initBackend` chose and why; before it has run, the TF.js default with an empty history. */
 export function backendInfo(): BackendInfo {
-  return selector.backendInfo();
+  const info = selector.backendInfo();
+  return 'precision' in info ? info : { ...info, ...currentPrecision() };
 }

@@ -38,4 +38,38 @@ describeNeeding(need, 'webgpu through Dawn', () => {
     expect(Array.from(await y.data())).toEqual([19, 22, 43, 50]);
     y.dispose();
   });
+
+  it("precision float16: the device has shader-f16, and cnnviz's f16 convolutions run (differ from f32 within f16's error)", async () => {
+    const conv = async () => {
+      const y = tf.tidy(() =>
+        tf.fused.conv2d({
+          x: tf.reshape<tf.Rank.R4>(tf.linspace(-1, 1, 2 * 6 * 6 * 8), [2, 6, 6, 8]),
+          filter: tf.reshape<tf.Rank.R4>(tf.linspace(-0.7, 0.9, 3 * 3 * 8 * 4), [3, 3, 8, 4]),
+          strides: 1,
+          pad: 'same',
+          activation: 'relu6',
+        }),
+      );
+      const v = (await y.data()) as Float32Array;
+      y.dispose();
+      return v;
+    };
+    const f32 = await initBackend({ backend: 'webgpu' });
+    expect(f32.precision).toBe('float32');
+    const ref = await conv();
+    const info = await initBackend({ backend: 'webgpu', precision: 'float16' });
+    expect(info.precision).toBe('float16');
+    expect(info.precisionReason).toMatch(/^shader-f16: .*\(requested by the precision option\)$/);
+    const device = (tf.backend() as unknown as { device: { features: Set<string> } }).device;
+    expect(device.features.has('shader-f16')).toBe(true);
+    const half = await conv();
+    // K = 72 products of |x|,|w| <= 1 per output: f16's bound (K + 3) 2^-11 * 72 is ~2.6; far below it in practice.
+    let diff = 0;
+    for (let i = 0; i < ref.length; i++) diff = Math.max(diff, Math.abs(half[i] - ref[i]));
+    expect(diff).toBeGreaterThan(0);
+    expect(diff).toBeLessThan(0.05);
+    const back = await initBackend({ backend: 'webgpu' });
+    expect(back.precision).toBe('float32');
+    expect(Array.from(await conv())).toEqual(Array.from(ref));
+  });
 });

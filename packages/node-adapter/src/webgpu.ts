@@ -12,6 +12,7 @@ import {
   type GpuAdapterProbe,
   type MinimalGpu,
   probeGpuAdapter,
+  withShaderF16,
 } from '@cnnviz/core';
 
 export type { GpuAdapterInfo };
@@ -29,7 +30,8 @@ async function installDawn(): Promise<MinimalGpu> {
     create: (flags: string[]) => MinimalGpu;
     globals: Record<string, unknown>;
   };
-  const created = mod.create([]);
+  // Devices get shader-f16 where the adapter offers it, so that the precision option can switch to half precision.
+  const created = withShaderF16(mod.create([]));
   Object.assign(globalThis, mod.globals);
   const g = globalThis as { navigator?: object };
   if (g.navigator) {

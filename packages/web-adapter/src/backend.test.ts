@@ -32,6 +32,22 @@ describe('initBackend outside a browser', () => {
     expect(backendInfo()).toBe(info);
   });
 
+  it('precision: float16 outside WebGPU falls back to float32 with the reason, or throws when strict; bad values BAD_OPTION', async () => {
+    const info = await initBackend({ wasmPaths: wasmDir, precision: 'float16', selfTest: false });
+    expect(info.name).toBe('wasm');
+    expect(info.precision).toBe('float32');
+    expect(info.precisionReason).toMatch(/^float16 requested, but backend "wasm" has no half-precision path/);
+    const plain = await initBackend({ wasmPaths: wasmDir, selfTest: false });
+    expect([plain.precision, plain.precisionReason]).toEqual(['float32', 'float32 (the default)']);
+    await expect(
+      initBackend({ wasmPaths: wasmDir, precision: 'float16', strict: true, selfTest: false }),
+    ).rejects.toMatchObject({ code: 'BACKEND' });
+    await expect(initBackend({ precision: 'f16' as 'float16' })).rejects.toMatchObject({
+      code: 'BAD_OPTION',
+      message: "the precision option must be 'float32' or 'float16', got \"f16\"",
+    });
+  });
+
   it('falls back from a missing requested backend, or throws BACKEND when strict', async () => {
     const info = await initBackend({ backend: 'webgl', wasmPaths: wasmDir });
     expect(info.name).toBe('wasm');

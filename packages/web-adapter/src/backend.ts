@@ -1,16 +1,22 @@
 import {
   activateBackend as activate,
+  applyPrecision,
   type BackendCandidate,
   backendSelector,
   type BackendStart,
   check,
   checkNumber,
+  currentPrecision,
   describeGpuAdapter,
   errorFirstLine as firstLine,
   type GpuAdapterInfo,
+  type MinimalGpu,
+  parsePrecision,
+  type Precision,
   selectBackend,
   selfTest,
   type TriedBackend,
+  withShaderF16,
 } from '@cnnviz/core';
 import { type GlRendererInfo, probeWebgl, probeWebgpu } from './probe.js';
 
@@ -45,6 +51,13 @@ export interface InitBackendOptions {
   allowSoftware?: boolean;
   /** Check each candidate against the self-test's closed form before using it (default true; ~0.1-2 s). */
   selfTest?: boolean;
+  /**
+   * Arithmetic of the convolutions: 'float32' (default) or 'float16', which on WebGPU with an adapter that offers
+   * `shader-f16` runs cnnviz's half-precision convolution kernels (tensors stay float32 in storage; see
+   * `setWebgpuPrecision` in @cnnviz/core). The device must be created with the feature: ask for float16 in the
+   * first `initBackend` of the page. Elsewhere float32 with the reason, or with `strict` an error (code BACKEND).
+   */
+  precision?: Precision;
 }
 
 export type { TriedBackend };
@@ -64,6 +77,10 @@ export interface BackendInfo {
   tried: TriedBackend[];
   /** Threads the backend computes with, where known (WASM). */
   threads?: number;
+  /** The arithmetic cnnviz's convolutions use now: 'float16' only on WebGPU with `shader-f16`, when asked for. */
+  precision: Precision;
+  /** Why `precision` is what it is (what float16 runs in f16, or why float16 was not possible). */
+  precisionReason: string;
 }
 
 type Found = { adapter?: GpuAdapterInfo; renderer?: GlRendererInfo; threads?: number };
@@ -79,7 +96,21 @@ async function load(pkg: string, importer: () => Promise<unknown>): Promise<stri
   }
 }
 
-async function startWebgpu(allowSoftware: boolean): Promise<Outcome> {
+/**
+ * Before tfjs-backend-webgpu creates its device: adapters that offer shader-f16 create the device with it (tfjs's
+ * factory requests only timestamp-query), so that precision 'float16' can run.
+ */
+function requestShaderF16(): void {
+  const nav = (globalThis as { navigator?: { gpu?: MinimalGpu } }).navigator;
+  if (nav?.gpu === undefined || f16Wrapped.has(nav.gpu)) return;
+  const wrapped = withShaderF16(nav.gpu);
+  f16Wrapped.add(wrapped);
+  Object.defineProperty(nav, 'gpu', { value: wrapped, configurable: true });
+}
+const f16Wrapped = new WeakSet<object>();
+
+async function startWebgpu(allowSoftware: boolean, float16: boolean): Promise<Outcome> {
+  if (float16) requestShaderF16();
   const probe = await probeWebgpu();
   if (!probe.ok) return probe;
   const { adapter } = probe;
@@ -157,10 +188,18 @@ async function startCpu(): Promise<Outcome> {
 }
 
 /** The automatic order (DESIGN.md, Runtime): hardware WebGPU, WebGL, WASM with cnnviz's kernel fixes, CPU. */
-function candidates(requested: string | undefined, opts: InitBackendOptions): Candidate[] {
+function candidates(
+  requested: string | undefined,
+  opts: InitBackendOptions,
+  precision: Precision | undefined,
+): Candidate[] {
   const soft = (id: string) => opts.allowSoftware === true || requested === id;
   return [
-    { id: 'webgpu', label: 'webgpu', start: () => startWebgpu(soft('webgpu')) },
+    {
+      id: 'webgpu',
+      label: 'webgpu',
+      start: () => startWebgpu(soft('webgpu'), precision === 'float16'),
+    },
     { id: 'webgl', label: 'webgl', start: () => startWebgl(soft('webgl')) },
     { id: 'wasm', label: 'wasm', start: () => startWasm(opts.wasmPaths, opts.threads) },
     { id: 'cpu', label: 'cpu', start: () => startCpu() },
@@ -171,8 +210,9 @@ async function select(opts: InitBackendOptions): Promise<BackendInfo> {
   check(opts !== null && typeof opts === 'object', 'BAD_OPTION', 'initBackend options must be an object');
   if (opts.threads !== undefined) checkNumber(opts.threads, 'threads', { min: 1, integer: true });
   const requested = opts.backend?.trim().toLowerCase() || undefined;
+  const precision = parsePrecision(opts.precision, 'the precision option');
   const { started: _, ...chosen } = await selectBackend<Found>({
-    candidates: candidates(requested, opts),
+    candidates: candidates(requested, opts, precision),
     requested,
     raw: requested,
     strict: opts.strict,
@@ -182,7 +222,7 @@ async function select(opts: InitBackendOptions): Promise<BackendInfo> {
     honoured: 'requested by the backend option',
     failed: `requested "${requested}" failed`,
   });
-  return chosen;
+  return { ...chosen, ...applyPrecision(precision, 'the precision option', opts.strict) };
 }
 
 const selector = backendSelector(select);
@@ -200,5 +240,6 @@ export function initBackend(opts: InitBackendOptions = {}): Promise<BackendInfo>
 
 /** What `initBackend` chose and why; before it has run, the TF.js default with an empty history. */
 export function backendInfo(): BackendInfo {
-  return selector.backendInfo();
+  const info = selector.backendInfo();
+  return 'precision' in info ? info : { ...info, ...currentPrecision() };
 }

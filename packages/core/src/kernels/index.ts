@@ -21,6 +21,7 @@ import { wasmMaxPoolGradFix } from './wasm-maxpool-grad.js';
 import { wasmUnsortedSegmentSumFix } from './wasm-unsorted-segment-sum.js';
 import { wasmCastFix, wasmIdentityFix } from './wasm-zero-copy.js';
 import { webgpuKernelFixes } from './webgpu-kernel-fixes.js';
+import { resetWebgpuPrecision } from './webgpu-float16.js';
 
 export {
   inputOnlyConv2d,
@@ -74,6 +75,8 @@ export function registerKernelFixes(backendName: string): string[] {
 export function unregisterKernelFixes(backendName: string): string[] {
   const fixes = FIXES[backendName] ?? [];
   clearKernelFixCaches();
+  // The half-precision kernels sit on top of the fixes: they go first.
+  if (backendName === 'webgpu') resetWebgpuPrecision();
   return fixes.filter((f) => uninstallFix(f.kernelName, f.backendName)).map((f) => f.name);
 }
 

@@ -6,6 +6,7 @@ import {
   DEPTHWISE_DX_MASKED_KERNEL,
   OUTPUT_MASK_KERNEL,
 } from './webgpu-kernel-fixes.js';
+import { webgpuShaderPrecision } from './webgpu-precision.js';
 
 /** Activations the fused convolution applies in the same kernel (all backends implement these three). */
 export type FusedInputConvActivation = 'linear' | 'relu' | 'relu6';
@@ -142,10 +143,12 @@ export function fusedInputOnlyConv2d(
           } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
         }
         const pointwiseDx = !depthwise && pointwise(w, input.shape, strides, pad);
+        // Half precision has no stock kernel to defer to: every full conv's input gradient takes cnnviz's f16 one.
+        const half = webgpuShaderPrecision(tf.backend(), 'gradient').compute === 'float16';
         // A spatial conv (the stem 3x3 of most nets): input gradient and mask in one dispatch where registered.
         if (
           !depthwise &&
-          !pointwiseDx &&
+          (!pointwiseDx || half) &&
           w.shape[3] % 4 === 0 &&
           tf.getKernel(CONV_DX_MASKED_KERNEL, backendName)
         ) {

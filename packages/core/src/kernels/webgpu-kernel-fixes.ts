@@ -3,12 +3,14 @@ import { backpropInputInfo } from './conv-ops.js';
 import { type KernelArgs, isNHWC, noDilation, runOps, wrap } from './kernel-util.js';
 import { type KernelFix } from './registry.js';
 import { webgpuCounterNormalFix } from './webgpu-counter-noise.js';
+import { webgpuShaderPrecision } from './webgpu-precision.js';
 import { webgpuReduceChannelsFix } from './webgpu-reduce-channels.js';
 import {
   ConvBackpropInputProgram,
   type DepthwiseGeometry,
   DepthwiseBackpropFilterProgram,
   DepthwiseBackpropInputProgram,
+  geometryOf,
   type OutputMask,
   OutputMaskProgram,
   isWebGPUBackend,
@@ -27,24 +29,6 @@ export const DEPTHWISE_DX_MASKED_KERNEL = 'CnnvizDepthwiseBackpropInputMasked';
  * dilation, output channels a multiple of 4.
  */
 export const CONV_DX_MASKED_KERNEL = 'CnnvizConv2DBackpropInputMasked';
-
-/** The programs' geometry from tfjs's Conv2DInfo (the batch, spatial sizes, filter, strides and padding). */
-function geometryOf(info: tf.backend_util.Conv2DInfo): DepthwiseGeometry {
-  return {
-    batch: info.batchSize,
-    inH: info.inHeight,
-    inW: info.inWidth,
-    channels: info.inChannels,
-    outH: info.outHeight,
-    outW: info.outWidth,
-    filterH: info.filterHeight,
-    filterW: info.filterWidth,
-    strideH: info.strideHeight,
-    strideW: info.strideWidth,
-    padTop: info.padInfo.top,
-    padLeft: info.padInfo.left,
-  };
-}
 
 function depthwiseGeometry(
   inputShape: number[],
@@ -87,7 +71,7 @@ function depthwiseDx(
       throw new Error('cnnviz: no depthwise input-gradient kernel for this case');
     return stock.kernelFunc(args);
   }
-  const program = new DepthwiseBackpropInputProgram(g, mask);
+  const program = new DepthwiseBackpropInputProgram(g, mask, webgpuShaderPrecision(backend, 'gradient'));
   const ins = mask === 'none' ? [dy, filter] : [dy, filter, inputs.y as tf.TensorInfo];
   return backend.runWebGPUProgram(program, ins, 'float32', program.uniformData());
 }
@@ -117,23 +101,30 @@ export const webgpuConvBackpropInputMaskedFix: KernelFix = {
   name: `webgpu:${CONV_DX_MASKED_KERNEL}`,
   kernelName: CONV_DX_MASKED_KERNEL,
   backendName: 'webgpu',
-  make: () => (args) => {
-    const { inputs, backend, attrs } = args as unknown as KernelArgs;
-    const a = attrs as unknown as tf.Conv2DBackpropInputAttrs & { mask?: OutputMask };
-    const mask = a.mask ?? 'none';
-    const dy = inputs.dy as tf.TensorInfo;
-    const filter = inputs.filter as tf.TensorInfo;
-    const info = backpropInputInfo(a, filter);
-    if (!isWebGPUBackend(backend) || info.outChannels % 4 !== 0)
-      throw new Error('cnnviz: CnnvizConv2DBackpropInputMasked needs webgpu and output channels % 4 == 0');
-    const program = new ConvBackpropInputProgram(
-      { ...geometryOf(info), outChannels: info.outChannels },
-      mask,
-    );
-    const ins = mask === 'none' ? [dy, filter] : [dy, filter, inputs.y as tf.TensorInfo];
-    return backend.runWebGPUProgram(program, ins, 'float32');
-  },
+  make: () => convBackpropInputMasked,
 };
+
+/**
+ * The body of CnnvizConv2DBackpropInputMasked (mask from attrs, default 'none'), also half precision's
+ * Conv2DBackpropInput. NHWC, no dilation, output channels a multiple of 4.
+ */
+export function convBackpropInputMasked(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
+  const { inputs, backend, attrs } = args as unknown as KernelArgs;
+  const a = attrs as unknown as tf.Conv2DBackpropInputAttrs & { mask?: OutputMask };
+  const mask = a.mask ?? 'none';
+  const dy = inputs.dy as tf.TensorInfo;
+  const filter = inputs.filter as tf.TensorInfo;
+  const info = backpropInputInfo(a, filter);
+  if (!isWebGPUBackend(backend) || info.outChannels % 4 !== 0)
+    throw new Error('cnnviz: CnnvizConv2DBackpropInputMasked needs webgpu and output channels % 4 == 0');
+  const program = new ConvBackpropInputProgram(
+    { ...geometryOf(info), outChannels: info.outChannels },
+    mask,
+    webgpuShaderPrecision(backend, 'gradient'),
+  );
+  const ins = mask === 'none' ? [dy, filter] : [dy, filter, inputs.y as tf.TensorInfo];
+  return backend.runWebGPUProgram(program, ins, 'float32');
+}
 
 /** `dy * act'(y)` in one dispatch (the composite is Greater, Less, LogicalAnd, Cast, Multiply). */
 export const webgpuOutputMaskFix: KernelFix = {

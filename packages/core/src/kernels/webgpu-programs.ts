@@ -49,8 +49,63 @@ function maskExpr(mask: OutputMask, y: string, t: string): string {
   return '';
 }
 
-function flatDispatch(n: number, workgroup: number): [number, number, number] {
+export function flatDispatch(n: number, workgroup: number): [number, number, number] {
   return [Math.ceil(n / workgroup), 1, 1];
+}
+
+/**
+ * How a program does its arithmetic. 'float32' is tfjs's. 'float16' (device feature shader-f16) rounds the
+ * operands it reads from f32 storage to f16 and multiplies in f16; `accumulate` says whether the running sums are
+ * f16 or f32. Storage stays f32: TF.js 4.22 has no f16 tensors.
+ */
+export interface ShaderPrecision {
+  compute: 'float32' | 'float16';
+  accumulate: 'float32' | 'float16';
+}
+
+export const FLOAT32: ShaderPrecision = { compute: 'float32', accumulate: 'float32' };
+
+/** A comment the f16 shader-module hook (webgpu-float16.ts) looks for to put `enable f16;` first in the module. */
+export const F16_MARK = '// cnnviz:enable-f16';
+
+/** WGSL snippets for a precision: the operand type `h`, the accumulator type `a`, and a shader-key part. */
+export function precisionCode(p: ShaderPrecision) {
+  const f16 = p.compute === 'float16';
+  const h = f16 ? 'f16' : 'f32';
+  const a = f16 && p.accumulate === 'float16' ? 'f16' : 'f32';
+  return {
+    f16,
+    /** Prepended to the user code (marks the module for `enable f16;`). */
+    header: f16 ? F16_MARK : '',
+    key: f16 ? `_h${a === 'f16' ? 'h' : 'f'}` : '',
+    /** `expr` (an f32 value, scalar or vec4) as an operand. */
+    op: (expr: string, vec: boolean) => (f16 ? `${vec ? 'vec4<f16>' : 'f16'}(${expr})` : expr),
+    /** A product or partial sum in the operand type, as an addend of the accumulator. */
+    acc: (expr: string, vec: boolean) => (h === a ? expr : `${vec ? `vec4<${a}>` : a}(${expr})`),
+    accType: (vec: boolean) => (vec ? `vec4<${a}>` : a),
+    /** The accumulator back to f32 storage. */
+    out: (expr: string, vec: boolean) => (a === 'f32' ? expr : `${vec ? 'vec4<f32>' : 'f32'}(${expr})`),
+  };
+}
+
+/**
+ * WGSL that splits the flat invocation `index` over an NHWC tensor [batch, height, width, channels] (channels counted
+ * in the program's vector units) into `let` bindings named `c`, `x`, `y` and `b`; sizes compiled in.
+ */
+export function nhwcIndex(
+  c: string,
+  x: string,
+  y: string,
+  channels: number,
+  width: number,
+  height: number,
+): string {
+  return `let ${c} = index % ${channels};
+          var rest = index / ${channels};
+          let ${x} = rest % ${width};
+          rest = rest / ${width};
+          let ${y} = rest % ${height};
+          let b = rest / ${height};`;
 }
 
 /**
@@ -132,8 +187,26 @@ function depthwiseUniforms(g: DepthwiseGeometry, components: number): ProgramUni
   ].map((v) => ({ type: 'int32', data: [v] }));
 }
 
+/** The programs' geometry from tfjs's Conv2DInfo (the batch, spatial sizes, filter, strides and padding). */
+export function geometryOf(info: tf.backend_util.Conv2DInfo): DepthwiseGeometry {
+  return {
+    batch: info.batchSize,
+    inH: info.inHeight,
+    inW: info.inWidth,
+    channels: info.inChannels,
+    outH: info.outHeight,
+    outW: info.outWidth,
+    filterH: info.filterHeight,
+    filterW: info.filterWidth,
+    strideH: info.strideHeight,
+    strideW: info.strideWidth,
+    padTop: info.padInfo.top,
+    padLeft: info.padInfo.left,
+  };
+}
+
 /** A shader key part for a geometry compiled into the shader (the batch is not: it only bounds the index). */
-function geometryKey(g: DepthwiseGeometry): string {
+export function geometryKey(g: DepthwiseGeometry): string {
   const { inH, inW, channels, outH, outW, filterH, filterW, strideH, strideW, padTop, padLeft } = g;
   return [inH, inW, channels, outH, outW, filterH, filterW, strideH, strideW, padTop, padLeft].join('_');
 }
@@ -165,6 +238,7 @@ export class DepthwiseBackpropInputProgram implements WebGPUProgramLike {
   constructor(
     readonly geometry: DepthwiseGeometry,
     private readonly mask: OutputMask,
+    private readonly precision: ShaderPrecision = FLOAT32,
   ) {
     const g = geometry;
     this.variableNames = mask === 'none' ? ['dy', 'W'] : ['dy', 'W', 'y'];
@@ -175,7 +249,7 @@ export class DepthwiseBackpropInputProgram implements WebGPUProgramLike {
       (g.batch * g.inH * g.inW * g.channels) / this.outputComponent,
       this.workgroupSize[0],
     );
-    this.shaderKey = `cnnvizDepthwiseDx_${mask}_${this.outputComponent}_${geometryKey(g)}`;
+    this.shaderKey = `cnnvizDepthwiseDx_${mask}_${this.outputComponent}_${geometryKey(g)}${precisionCode(precision).key}`;
   }
 
   uniformData(): ProgramUniform[] {
@@ -184,32 +258,30 @@ export class DepthwiseBackpropInputProgram implements WebGPUProgramLike {
 
   getUserCode(): string {
     const g = this.geometry;
-    const t = this.outputComponent === 4 ? 'vec4<f32>' : 'f32';
+    const vec = this.outputComponent === 4;
+    const t = vec ? 'vec4<f32>' : 'f32';
+    const p = precisionCode(this.precision);
     const cv = g.channels / this.outputComponent;
     const load =
       this.mask === 'none'
         ? 'let g = dy[o];'
         : `let yv = y[o]; let g = select(${t}(0.0), dy[o], ${maskExpr(this.mask, 'yv', t)});`;
-    return `
+    const w = `W[(kh * ${g.filterW} + kw) * ${cv} + c]`;
+    return `${p.header}
       fn main(index : i32) {
         if (index < uniforms.size) {
-          let c = index % ${cv};
-          var rest = index / ${cv};
-          let ix = rest % ${g.inW};
-          rest = rest / ${g.inW};
-          let iy = rest % ${g.inH};
-          let b = rest / ${g.inH};
-          var acc = ${t}(0.0);
+          ${nhwcIndex('c', 'ix', 'iy', cv, g.inW, g.inH)}
+          var acc = ${p.accType(vec)}(0.0);
           for (var kh = 0; kh < ${g.filterH}; kh++) {
             ${tapCode('iy', g.padTop, 'kh', g.strideH, g.outH, 'oy')}
             for (var kw = 0; kw < ${g.filterW}; kw++) {
               ${tapCode('ix', g.padLeft, 'kw', g.strideW, g.outW, 'ox')}
               let o = ((b * ${g.outH} + oy) * ${g.outW} + ox) * ${cv} + c;
               ${load}
-              acc = acc + g * W[(kh * ${g.filterW} + kw) * ${cv} + c];
+              acc = acc + ${p.acc(`${p.op('g', vec)} * ${p.op(w, vec)}`, vec)};
             }
           }
-          result[index] = acc;
+          result[index] = ${p.out('acc', vec)};
         }
       }`;
   }
@@ -309,38 +381,47 @@ export class ConvBackpropInputProgram implements WebGPUProgramLike {
   workgroupSize: [number, number, number] = [64, 1, 1];
   size = true;
   variableComponents: number[];
+  outputComponent: number;
 
   constructor(
     readonly geometry: ConvGeometry,
     private readonly mask: OutputMask,
+    private readonly precision: ShaderPrecision = FLOAT32,
   ) {
     const g = geometry;
     this.variableNames = mask === 'none' ? ['dy', 'W'] : ['dy', 'W', 'y'];
     this.variableComponents = this.variableNames.map(() => 4);
+    // Four input channels per invocation where they divide by 4: each dy vector read serves four filter rows.
+    this.outputComponent = g.channels % 4 === 0 ? 4 : 1;
     this.outputShape = [g.batch, g.inH, g.inW, g.channels];
     this.dispatchLayout = { x: [0, 1, 2, 3] };
-    this.dispatch = flatDispatch(g.batch * g.inH * g.inW * g.channels, this.workgroupSize[0]);
-    this.shaderKey = `cnnvizConvDx_${mask}_${g.outChannels}_${geometryKey(g)}`;
+    this.dispatch = flatDispatch(
+      (g.batch * g.inH * g.inW * g.channels) / this.outputComponent,
+      this.workgroupSize[0],
+    );
+    this.shaderKey = `cnnvizConvDx_${mask}_${g.outChannels}_${geometryKey(g)}${precisionCode(precision).key}`;
   }
 
   getUserCode(): string {
     const g = this.geometry;
+    const p = precisionCode(this.precision);
     const cov = g.outChannels / 4;
+    const vec = this.outputComponent === 4;
     const load =
       this.mask === 'none'
         ? 'let d = dy[o + k];'
         : `let yv = y[o + k]; let d = select(vec4<f32>(0.0), dy[o + k], ${maskExpr(this.mask, 'yv', 'vec4<f32>')});`;
+    const row = (j: number) => p.op(`W[wrow + ${j * cov} + k]`, true);
+    const add = vec
+      ? `vec4<${p.f16 ? 'f16' : 'f32'}>(dot(dh, ${row(0)}), dot(dh, ${row(1)}), dot(dh, ${row(2)}), dot(dh, ${row(3)}))`
+      : `dot(dh, ${row(0)})`;
     // dy, y and W are read as vec4 (their last axis, the output channels, is a multiple of 4).
-    return `
+    return `${p.header}
       fn main(index : i32) {
         if (index < uniforms.size) {
-          let ci = index % ${g.channels};
-          var rest = index / ${g.channels};
-          let ix = rest % ${g.inW};
-          rest = rest / ${g.inW};
-          let iy = rest % ${g.inH};
-          let b = rest / ${g.inH};
-          var acc = 0.0;
+          ${nhwcIndex('cv', 'ix', 'iy', g.channels / this.outputComponent, g.inW, g.inH)}
+          let ci = cv * ${this.outputComponent};
+          var acc = ${p.accType(vec)}(0.0);
           for (var kh = 0; kh < ${g.filterH}; kh++) {
             ${tapCode('iy', g.padTop, 'kh', g.strideH, g.outH, 'oy')}
             for (var kw = 0; kw < ${g.filterW}; kw++) {
@@ -349,11 +430,12 @@ export class ConvBackpropInputProgram implements WebGPUProgramLike {
               let wrow = ((kh * ${g.filterW} + kw) * ${g.channels} + ci) * ${cov};
               for (var k = 0; k < ${cov}; k++) {
                 ${load}
-                acc = acc + dot(d, W[wrow + k]);
+                let dh = ${p.op('d', true)};
+                acc = acc + ${p.acc(add, vec)};
               }
             }
           }
-          result[index] = acc;
+          result[index] = ${p.out('acc', vec)};
         }
       }`;
   }

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs-core';
+import { withShaderF16 } from '../gpu-adapter.js';
 import { type Requirement, WEBGPU_IN_NODE } from '../test-support/needs.js';
 
 // Test helper (not exported from the package): WebGPU in Node through Dawn, GPU.md's recipe. CI installs Mesa's
@@ -34,7 +35,8 @@ export function setupWebgpu(): Promise<WebgpuSetup> {
         create(flags: string[]): MinimalGpu;
         globals: Record<string, unknown>;
       };
-      gpu = dawn.create([]);
+      // As @cnnviz/node does: devices get shader-f16 where the adapter has it (the half-precision kernels' tests).
+      gpu = withShaderF16(dawn.create([]));
       Object.assign(globalThis, dawn.globals);
     } catch (e) {
       return { ok: false, what: `Dawn (npm 'webgpu') did not load: ${(e as Error).message.split('\n')[0]}` };

@@ -369,6 +369,8 @@ describe('model and embedding subcommands', () => {
     const json = JSON.parse(r.stdout);
     expect(json.backend.name).toBe('wasm');
     expect(json.backend.reason).toMatch(/CNNVIZ_BACKEND/);
+    expect(json.backend.precision).toBe('float32');
+    expect(json.backend.precisionReason).toBe('float32 (the default)');
     expect(json.zoo).toEqual(['fashion-cnn', 'mobilenet-v2', 'inception-v3']);
     expect(json.images).toContain('chelsea');
   });
