@@ -12,17 +12,20 @@ import * as tf from '@tensorflow/tfjs-core';
  */
 interface Entry {
   backend: tf.KernelBackend;
-  derived: Map<string, tf.TensorInfo>;
+  /** Each key's buffers: one, or a set made together (Winograd's transformed filters). */
+  derived: Map<string, tf.TensorInfo[]>;
 }
 
 const entries = new Map<tf.DataId, Entry>();
 
 function free(e: Entry): void {
-  for (const d of e.derived.values()) {
-    try {
-      e.backend.disposeData(d.dataId, true);
-    } catch {
-      // The backend itself was disposed (tf.removeBackend): its memory is gone already.
+  for (const set of e.derived.values()) {
+    for (const d of set) {
+      try {
+        e.backend.disposeData(d.dataId, true);
+      } catch {
+        // The backend itself was disposed (tf.removeBackend): its memory is gone already.
+      }
     }
   }
   e.derived.clear();
@@ -43,6 +46,8 @@ function sweep(): void {
   }
 }
 
+type Derived = { values: Float32Array; shape: number[] };
+
 /**
  * Calls `use` with the derived buffer `key` of the source tensor `src`, made by `make` on a cache miss.
  *
@@ -53,27 +58,47 @@ export function withDerivedWeights<T>(
   backend: tf.KernelBackend,
   src: tf.TensorInfo,
   key: string,
-  make: () => { values: Float32Array; shape: number[] },
+  make: () => Derived,
   use: (w: tf.TensorInfo) => T,
 ): T {
+  return withDerivedWeightSet(
+    backend,
+    src,
+    key,
+    () => [make()],
+    (ws) => use(ws[0]),
+  );
+}
+
+/** `withDerivedWeights` for buffers derived together (one lookup, one `make` for all of them on a miss). */
+export function withDerivedWeightSet<T>(
+  backend: tf.KernelBackend,
+  src: tf.TensorInfo,
+  key: string,
+  make: () => Derived[],
+  use: (ws: tf.TensorInfo[]) => T,
+): T {
   if (tf.env().getBool('IS_TEST')) {
-    const { values, shape } = make();
-    const w: tf.TensorInfo = { dataId: backend.write(values, shape, 'float32'), shape, dtype: 'float32' };
+    const ws = make().map(({ values, shape }) => written(backend, values, shape));
     try {
-      return use(w);
+      return use(ws);
     } finally {
-      backend.disposeData(w.dataId, true);
+      for (const w of ws) backend.disposeData(w.dataId, true);
     }
   }
   return use(derivedWeights(backend, src, key, make));
+}
+
+function written(backend: tf.KernelBackend, values: Float32Array, shape: number[]): tf.TensorInfo {
+  return { dataId: backend.write(values, shape, 'float32'), shape, dtype: 'float32' };
 }
 
 function derivedWeights(
   backend: tf.KernelBackend,
   src: tf.TensorInfo,
   key: string,
-  make: () => { values: Float32Array; shape: number[] },
-): tf.TensorInfo {
+  make: () => Derived[],
+): tf.TensorInfo[] {
   sweep();
   let e = entries.get(src.dataId);
   if (e === undefined || e.backend !== backend) {
@@ -82,13 +107,12 @@ function derivedWeights(
     entries.set(src.dataId, e);
   }
   const k = `${key}:${src.shape.join('x')}`;
-  let d = e.derived.get(k);
-  if (d === undefined) {
-    const { values, shape } = make();
-    d = { dataId: backend.write(values, shape, 'float32'), shape, dtype: 'float32' };
-    e.derived.set(k, d);
+  let ws = e.derived.get(k);
+  if (ws === undefined) {
+    ws = make().map(({ values, shape }) => written(backend, values, shape));
+    e.derived.set(k, ws);
   }
-  return d;
+  return ws;
 }
 
 /** Frees every cached derived filter (e.g. before checking a backend's buffer count). */

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { withDerivedWeights } from './derived-weights.js';
+import { withDerivedWeightSet } from './derived-weights.js';
 import { isNHWC, type KernelArgs, noDilation, readValues } from './kernel-util.js';
 import { type KernelFix, stockKernel } from './registry.js';
 import { timedChoice } from './timed-choice.js';
@@ -76,30 +76,25 @@ export function winogradKindFor(info: tf.backend_util.Conv2DInfo): WinogradKind 
 const MAX_F43_WEIGHTS = 16384;
 const MIN_MACS = 1 << 23;
 
-/** The cached transformed filters, fetched one by one (each use is nested inside the previous ones' scopes). */
+/** The cached transformed filters U_ξ, one [1, 1, C, K] buffer per transformed position ξ. */
 function withWinogradFilters<T>(
   backend: tf.KernelBackend,
   filter: tf.TensorInfo,
   kind: WinogradKind,
   use: (us: tf.TensorInfo[]) => T,
 ): T {
-  const count = WINOGRAD[kind].G.length ** 2;
-  let values: Float32Array[] | undefined;
   const [, , c, k] = filter.shape;
-  const next = (acc: tf.TensorInfo[]): T =>
-    acc.length === count
-      ? use(acc)
-      : withDerivedWeights(
-          backend,
-          filter,
-          `winograd${kind}:${acc.length}`,
-          () => {
-            values ??= winogradFilterValues(readValues(backend, filter), filter.shape, kind);
-            return { values: values[acc.length], shape: [1, 1, c, k] };
-          },
-          (u) => next([...acc, u]),
-        );
-  return next([]);
+  return withDerivedWeightSet(
+    backend,
+    filter,
+    `winograd${kind}`,
+    () =>
+      winogradFilterValues(readValues(backend, filter), filter.shape, kind).map((values) => ({
+        values,
+        shape: [1, 1, c, k],
+      })),
+    use,
+  );
 }
 
 /**
