@@ -18,6 +18,7 @@ import {
 } from '../model-utils.js';
 import { checkWeights, contentLoss, styleLoss, tvLoss } from '../losses/style.js';
 import { gramTargets } from '../losses/targets.js';
+import { colorStats, matchColors } from '../color-transfer.js';
 import { applyStyleNetwork, type StyleNetwork } from './apply.js';
 import { buildStyleNetwork, type StyleNetworkArchitecture } from './architecture.js';
 import { asStyleNetwork } from './io.js';
@@ -60,6 +61,13 @@ export interface TrainStyleNetworkOptions extends StyleNetworkArchitecture {
   colorWeight?: number;
   /** Cell size of the colour term's average pooling, in pixels. Default 8. */
   colorPool?: number;
+  /**
+   * What the colour term pulls towards: 'photo' (default), the input crop itself; or 'palette', the crop
+   * recoloured to the style image's palette (`matchColors` to its RGB mean and covariance, what `transferStyle`
+   * starts from), so the network takes the painting's colours but keeps each region's place in them: a red
+   * nose stays the palette's warmest tone instead of turning into the style's dominant colour.
+   */
+  colorTarget?: 'photo' | 'palette';
   /** Logit magnitude the penalty allows: sigmoid(±4) = 0.018 / 0.982, gradient 0.018. Default 4. */
   logitLimit?: number;
   /** Adam learning rate. Default 1e-3 (Johnson et al.). */
@@ -158,6 +166,12 @@ export async function trainStyleNetwork(
   checkNumber(colorWeight, 'colorWeight', { min: 0 });
   const colorPool = options.colorPool ?? 8;
   checkNumber(colorPool, 'colorPool', { min: 1, max: size, integer: true });
+  const colorTarget = options.colorTarget ?? 'photo';
+  check(
+    colorTarget === 'photo' || colorTarget === 'palette',
+    'BAD_OPTION',
+    () => `colorTarget must be 'photo' or 'palette', got ${JSON.stringify(colorTarget)}`,
+  );
   checkImageFitsLayers(model, size, size, [contentLayer, ...styleLayers], 'size');
   await checkFinite(style, 'style');
 
@@ -174,6 +188,10 @@ export async function trainStyleNetwork(
       styleLayers,
     ),
   );
+  const palette =
+    colorWeight > 0 && colorTarget === 'palette'
+      ? tf.tidy(() => colorStats(tf.expandDims(tf.cast(style, 'float32'), 0) as tf.Tensor4D))
+      : undefined;
   const net = options.network?.model ?? buildStyleNetwork(options);
   // The logits come from a second model over the same layers (the saved network is unchanged);
   // the output is then sigmoid(z), so one forward pass serves the loss and the penalty.
@@ -200,6 +218,7 @@ export async function trainStyleNetwork(
         const contentTarget = forwardPixels(model, batch, [contentLayer], { logits: false }).activations[
           contentLayer
         ];
+        const colorTargetImage = palette ? tf.clipByValue(matchColors(batch, palette), 0, 1) : batch;
         const loss = optimizer.minimize(
           () => {
             let y: tf.Tensor4D;
@@ -222,7 +241,7 @@ export async function trainStyleNetwork(
               styleWeight,
             );
             const terms = [c, s, tf.mul(tvLoss(y), tvWeight)];
-            if (colorWeight > 0) terms.push(tf.mul(colorLoss(y, batch, colorPool), colorWeight));
+            if (colorWeight > 0) terms.push(tf.mul(colorLoss(y, colorTargetImage, colorPool), colorWeight));
             return tf.add(tf.mean(tf.addN(terms)), penalty ?? 0) as tf.Scalar;
           },
           true,
@@ -236,6 +255,7 @@ export async function trainStyleNetwork(
     return options.network ?? asStyleNetwork(net);
   } finally {
     tf.dispose(styleTargets);
+    if (palette) tf.dispose([palette.mean, palette.cov]);
     optimizer.dispose();
     if (!ok && !options.network) net.dispose();
   }
