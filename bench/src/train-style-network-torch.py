@@ -149,11 +149,9 @@ class StyleNet(nn.Module):
             os.replace(tmp, os.path.join(folder, fname))
 
     def load(self, folder):
-        meta = json.load(open(os.path.join(folder, "graph.json")))
-        blob = np.fromfile(os.path.join(folder, "weights.bin"), dtype=np.float32)
-        by_name = {l["name"]: l["weights"] for l in meta["layers"]}
+        _, by_name = keras_torch.load_graph(folder)  # save() writes keras-export's layout, so its reader serves
         for name, m in self.convs():
-            ws = [torch.from_numpy(blob[w["offset"] : w["offset"] + int(np.prod(w["shape"]))].reshape(w["shape"]).copy()) for w in by_name[name]]
+            ws = by_name[name]
             with torch.no_grad():
                 if isinstance(m, nn.Conv2d):
                     m.weight.copy_(ws[0].permute(3, 2, 0, 1))
