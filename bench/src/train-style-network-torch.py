@@ -316,7 +316,7 @@ def main():
                 g["lr"] = args.lr_final + 0.5 * (args.lr - args.lr_final) * (1 + math.cos(math.pi * frac))
         x = torch.cat([random_crop(photos[rng.randrange(len(photos))], args.size, rng, args.min_crop) for _ in range(args.batch)])
         with torch.no_grad():
-            target = features(x)[content]
+            target = keras_torch.run(graph, weights, x, [content])[content]  # run() stops at its last tap
         # The style network's convolutions dominate a step: with them in bfloat16 (AMX/AVX-512 BF16) a step took 0.69 s
         # against 1.18 s on 2 threads. The loss network in bfloat16 gained nothing measurable, so it stays float32 and
         # the losses stay cnnviz's.
