@@ -1,9 +1,13 @@
 // Feature visualisation at Lucid's defaults (Fourier parameterisation, decorrelated colour, pad/jitter/scale/rotate,
 // Adam 0.05), cnnviz (visualizeUnit, WASM) against the same loop in PyTorch (bench/src/feature-vis-torch.py, same
 // model shapes, random weights, 2 threads), run interleaved in one invocation so that both see the same load.
+// Both networks run at the transformed image's size (--size + 24: Lucid's pad of 12 on each side), as Lucid's loop
+// does: PyTorch's trunk takes any size, and cnnviz's zoo model is built at that size, so neither resizes. PyTorch
+// runs with the environment's OpenMP settings (its defaults spin while waiting; on a shared machine
+// OMP_WAIT_POLICY=PASSIVE keeps it from losing its time slices, and slows it by ~35 % on an idle one).
 //
 //   npx tsx --tsconfig tsconfig.json bench/src/feature-vis-bench.ts [--steps 64] [--size 224] [--rounds 1]
-//       [--models inception-v3,mobilenet-v2] [--ab-winograd]
+//       [--models inception-v3,mobilenet-v2] [--model-size N] [--ab-winograd]
 // --ab-winograd also runs cnnviz with the stock WASM Conv2D/FusedConv2D kernels in each round (cnnviz's Winograd fixes
 // uninstalled for that run), so that before/after see the same load.
 // Prints one line per run, then per model: median ms per step for each and the ratio cnnviz / PyTorch, in wall time
@@ -29,6 +33,8 @@ const { values } = parseArgs({
   options: {
     steps: { type: 'string', default: '64' },
     size: { type: 'string', default: '224' },
+    // The network's input size for cnnviz (default --size + 24, the standard transforms' output).
+    'model-size': { type: 'string' },
     rounds: { type: 'string', default: '1' },
     models: { type: 'string', default: 'inception-v3,mobilenet-v2' },
     backend: { type: 'string' },
@@ -38,17 +44,18 @@ const { values } = parseArgs({
 });
 const steps = Number(values.steps);
 const size = Number(values.size);
+const modelSize = Number(values['model-size'] ?? size + 24);
 const rounds = Number(values.rounds);
 const CASES = {
   'inception-v3': {
     objective: 'mixed4:97',
     channel: 97,
-    load: () => zoo.inceptionV3Features({ inputSize: size }),
+    load: () => zoo.inceptionV3Features({ inputSize: modelSize }),
   },
   'mobilenet-v2': {
     objective: 'block_13_expand_relu:42',
     channel: 42,
-    load: () => zoo.mobilenetV2Features({ inputSize: size }),
+    load: () => zoo.mobilenetV2Features({ inputSize: modelSize }),
   },
 } as const;
 
@@ -63,7 +70,7 @@ const backend = await initBackend({
   ...(values.threads ? { threads: Number(values.threads) } : {}),
 });
 console.log(
-  `feature visualisation, ${size} px, ${steps} steps; cnnviz on ${backend.name} (${backend.threads ?? '?'} threads); PyTorch OMP_WAIT_POLICY=${process.env.OMP_WAIT_POLICY ?? 'PASSIVE'}; load ${load()}`,
+  `feature visualisation, ${size} px (cnnviz's network at ${modelSize} px), ${steps} steps; cnnviz on ${backend.name} (${backend.threads ?? '?'} threads); PyTorch OMP_WAIT_POLICY=${process.env.OMP_WAIT_POLICY ?? '(default)'}; load ${load()}`,
 );
 const summary: Record<string, unknown> = {};
 for (const name of values.models!.split(',') as (keyof typeof CASES)[]) {
@@ -112,9 +119,7 @@ for (const name of values.models!.split(',') as (keyof typeof CASES)[]) {
         '--size',
         String(size),
       ].concat(['--channel', String(c.channel)]),
-      // OpenMP threads that spin while waiting lose most of their time slices on a shared machine (PyTorch's
-      // MobileNetV2 step read 12 s instead of 0.5 s at load 19); passive waiting costs little on an idle one.
-      { encoding: 'utf8', env: { OMP_WAIT_POLICY: 'PASSIVE', ...process.env } },
+      { encoding: 'utf8' },
     );
     const line = py.stdout.split('\n').find((l) => l.startsWith('TORCH_JSON '));
     if (line === undefined)
@@ -143,5 +148,5 @@ for (const name of values.models!.split(',') as (keyof typeof CASES)[]) {
   );
 }
 console.log(
-  `RESULT ${JSON.stringify({ size, steps, rounds, backend: backend.name, load: loadavg(), summary })}`,
+  `RESULT ${JSON.stringify({ size, modelSize, ompWaitPolicy: process.env.OMP_WAIT_POLICY ?? null, steps, rounds, backend: backend.name, load: loadavg(), summary })}`,
 );

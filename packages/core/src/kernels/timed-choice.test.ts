@@ -15,15 +15,25 @@ function ways() {
 }
 
 describe('timedChoice', () => {
-  it('warms each way up untimed, samples both, then runs the faster, rechecking the other every `recheck` calls', () => {
+  it('warms each way up untimed, samples both, then runs the faster, resampling the other every `recheck` calls', () => {
     const w = ways();
     const choice = timedChoice({ samples: 3, recheck: 10, now: w.now });
     for (let i = 0; i < 30; i++) choice.run('k', w.a, w.b);
-    // 2 warm-up calls, 6 alternating samples, then b except on calls 10, 20, 30.
+    // 2 warm-up calls, 6 alternating samples, then b, except that calls 10, 20 and 30 start 3 fresh runs of a.
     expect(w.runs.slice(0, 8)).toEqual(['a', 'b', 'a', 'b', 'a', 'b', 'a', 'b']);
-    expect(w.runs.slice(8).filter((r) => r === 'a').length).toBe(3);
-    expect(w.runs[9]).toBe('a'); // call 10
-    expect(w.runs.slice(10, 19).every((r) => r === 'b')).toBe(true);
+    const aCalls = w.runs.flatMap((r, i) => (r === 'a' && i >= 8 ? [i + 1] : []));
+    expect(aCalls).toEqual([10, 11, 12, 20, 21, 22, 30]);
+  });
+
+  it('a way whose first samples were slow (cold caches) wins once it is resampled', () => {
+    const w = ways();
+    w.cost.a = 20; // a's first runs: cold
+    const choice = timedChoice({ samples: 3, recheck: 10, now: w.now });
+    for (let i = 0; i < 9; i++) choice.run('k', w.a, w.b);
+    expect(w.runs.at(-1)).toBe('b');
+    w.cost.a = 2; // warm now: faster than b
+    for (let i = 0; i < 4; i++) choice.run('k', w.a, w.b); // calls 10-12 resample a, call 13 decides
+    expect(w.runs.slice(-4)).toEqual(['a', 'a', 'a', 'a']);
   });
 
   it('follows a change of speed: the chosen way is timed on every call', () => {

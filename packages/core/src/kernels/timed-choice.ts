@@ -2,7 +2,10 @@
 export interface TimedChoiceOptions {
   /** Timed runs of each way before the first decision (after one untimed warm-up run of each). Default 3. */
   samples?: number;
-  /** Once decided, the other way is timed again on every `recheck`-th call of a key. Default 100. */
+  /**
+   * Once decided, the other way is sampled again (`samples` runs, its old times dropped) from every `recheck`-th call
+   * of a key. Default 100.
+   */
   recheck?: number;
   /** Clock in ms (default `performance.now`); injectable for tests. */
   now?: () => number;
@@ -52,7 +55,13 @@ export function timedChoice(options: TimedChoiceOptions = {}): TimedChoice {
       if (ta.length < samples || tb.length < samples) pick = ta.length <= tb.length ? 0 : 1;
       else {
         const best = median(ta) <= median(tb) ? 0 : 1;
-        pick = st.calls % recheck === 0 ? ((1 - best) as 0 | 1) : best;
+        pick = best;
+        if (st.calls % recheck === 0) {
+          // The other way's samples are old (the first ones were taken while the heap and caches were cold, and
+          // one slow run in a window of three decided for good): it is sampled afresh, `samples` runs in a row.
+          pick = (1 - best) as 0 | 1;
+          st.times[pick] = [];
+        }
       }
       const t0 = now();
       const y = ways[pick]();
