@@ -8,8 +8,8 @@
 //       [--style-weight 10] [--color-weight 1] [--tv-weight 1] [--lr 0.002] [--chunk 50] [--backend wasm]
 //       [--init DIR] [--style-size 256] [--keep] [--palette]
 //
-// Photos offline: `apt-get download python3-skimage opencv-doc darknet` and `dpkg -x` each into DIR (licences in
-// their copyright files); keep 8 of them out with --holdout for judging against transferStyle. --style takes a
+// Photos offline: `bash bench/src/style-photos.sh` builds the PyTorch recipe's sets from Debian's python3-skimage,
+// opencv-doc and darknet (licences in NOTICE); with a whole directory, keep 8 out with --holdout for judging. --style takes a
 // bundled image name (starry_night, scream) or a file. Saves after every chunk, so it can be stopped any time.
 // --palette: the colour term pulls towards each crop recoloured to the painting's palette (colorTarget 'palette').
 // The bundled networks were trained by train-style-network-torch.py instead: the same network and loss in PyTorch,
