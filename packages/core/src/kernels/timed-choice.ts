@@ -26,7 +26,7 @@ const median = (xs: number[]) => [...xs].sort((p, q) => p - q)[Math.floor(xs.len
 
 /**
  * Chooses between two implementations by timing them as they run, per key (e.g. a convolution's shapes): each runs
- * once untimed (set-up costs), then `samples` times, then the one with the lower median runs, the other timed again
+ * once untimed (set-up costs), then `samples` times, then the one with the lower median runs, the other sampled afresh
  * every `recheck` calls so that the choice follows the machine's load. Why: Winograd's many small XNNPACK calls are
  * fastest on an idle machine but each waits for the thread pool, which on a busy one costs more than it saves
  * (bench/results/winograd-2026-12-05.md); which wins is a property of the moment, not of the shape.
