@@ -13,6 +13,7 @@ import { wasmAdamFix } from './wasm-simd-adam.js';
 import { wasmPadV2Fix } from './wasm-fast-pad.js';
 import { wasmReverseFix } from './wasm-fast-reverse.js';
 import { wasmSliceFix, wasmSplitVFix } from './wasm-fast-slice.js';
+import { wasmConcatFix } from './wasm-fast-concat.js';
 import { wasmTileFix } from './wasm-fast-tile.js';
 import { wasmTransformFix } from './wasm-transform.js';
 import { wasmDepthwiseBackpropFilterFix } from './wasm-depthwise-backprop-filter.js';
@@ -43,6 +44,7 @@ const FIXES: Record<string, KernelFix[]> = {
     wasmUnsortedSegmentSumFix,
     wasmSliceFix,
     wasmSplitVFix,
+    wasmConcatFix,
     wasmPadV2Fix,
     wasmDepthToSpaceFix,
     wasmTileFix,

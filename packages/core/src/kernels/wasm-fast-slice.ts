@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type KernelArgs } from './kernel-util.js';
 import { type KernelFix } from './registry.js';
-import { heapViews, isWasmBackend } from './wasm-heap.js';
+import { heapViews, isWasmBackend, runCopier } from './wasm-heap.js';
 
 /**
  * Calls fn(offset, length) for the contiguous runs, in row-major order, of the box `begin`..`begin + size` inside a
@@ -46,9 +46,10 @@ export function sliceInto(
   size: number[],
   out: Float32Array | Int32Array | Uint8Array,
 ): void {
+  const copy = runCopier(x, out);
   let o = 0;
   forEachBoxRun(shape, begin, size, (off, len) => {
-    out.set(x.subarray(off, off + len), o);
+    copy(off, o, len);
     o += len;
   });
 }

@@ -33,6 +33,24 @@ export function heapViews(
   };
 }
 
+type HeapView = Float32Array | Int32Array | Uint8Array;
+
+/**
+ * copy(srcOffset, dstOffset, length) from `src` to `dst` (offsets in elements of each). Views of one buffer (the wasm
+ * heap) copy through `copyWithin` on a view of the whole buffer: no subarray object per call, which for the ~100-float
+ * runs of a channel slice or concatenation took twice the time (784 runs of 96 floats: 18 µs against 39 µs).
+ */
+export function runCopier(src: HeapView, dst: HeapView): (from: number, to: number, length: number) => void {
+  if (src.buffer === dst.buffer && src.constructor === dst.constructor) {
+    const Ctor = src.constructor as new (buffer: ArrayBufferLike) => HeapView;
+    const whole = new Ctor(src.buffer);
+    const s = src.byteOffset / src.BYTES_PER_ELEMENT;
+    const d = dst.byteOffset / dst.BYTES_PER_ELEMENT;
+    return (from, to, length) => whole.copyWithin(d + to, s + from, s + from + length);
+  }
+  return (from, to, length) => dst.set(src.subarray(from, from + length), to);
+}
+
 /**
  * The backend's WebAssembly memory: the single-threaded build exports it, the threaded build imports a shared one it
  * keeps in `wasmMemory`. Undefined for anything else.
