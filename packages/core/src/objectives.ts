@@ -22,7 +22,8 @@ export interface Objective {
   /**
    * The channels (last-axis indices) of each tap that `evaluate` reads, by tap name; a tap not
    * listed is read whole (the default, always safe). Lets a model skip the branches of a
-   * concatenation that feed none of them (see `ForwardOptions.channels`).
+   * concatenation that feed none of them, and a convolution's other output channels (see
+   * `ForwardOptions.channels`).
    */
   channels?: Record<string, readonly number[]>;
 }

@@ -39,9 +39,10 @@ export interface ForwardOptions {
   /**
    * The channels (last-axis indices) of each tap that the caller reads, by tap name; a tap not
    * listed is read whole. A model may then skip work that only the other channels need (the
-   * branches of a Concatenate that feed none of them) and return those taps with the other
-   * channels zero or otherwise meaningless. Pass only what the caller really reads (a channel or
-   * neuron objective's channel); a model that ignores the option returns every channel.
+   * branches of a Concatenate that feed none of them, a convolution's other output channels) and
+   * return those taps with the other channels zero or otherwise meaningless. Pass only what the
+   * caller really reads (a channel or neuron objective's channel); a model that ignores the option
+   * returns every channel.
    */
   channels?: Record<string, readonly number[]>;
 }

@@ -96,20 +96,21 @@ function zeroChannels(t: tf.Tensor): number[] {
   return [...m].flatMap((v, k) => (v === 0 ? [k] : []));
 }
 
-describe('forward with channels: skipping the branches of a concatenation that no read channel comes from', () => {
+describe('forward with channels: skipping the concatenated branches and convolution channels that no read channel comes from', () => {
   const x = () => tf.randomUniform([2, 9, 9, 3], 0, 1, 'float32', 11) as tf.Tensor4D;
 
-  it('computes only the branch that holds the read channel and leaves the others zero', () => {
+  it('computes only the branch that holds the read channel, and of a convolution only that channel', () => {
     const vm = fromLayersModel(inceptionLike());
     const input = x();
     const before = tf.memory().numTensors;
     const full = vm.forward(input, ['cat'], { logits: false }).activations.cat;
-    // Channel 4 lies in the second branch (3..6), channel 8 in the nested concat's pool branch (7..11).
+    // Channel 4 lies in the second branch (3..6, a conv + BatchNorm + ReLU: only channel 4 is computed), channel 8 in
+    // the nested concat's pool branch (7..11, computed whole).
     const pruned = vm.forward(input, ['cat'], { logits: false, channels: { cat: [4, 8] } }).activations.cat;
     expect(zeroChannels(full)).toEqual([]);
-    expect(zeroChannels(pruned)).toEqual([0, 1, 2, 12, 13]);
-    const live = (t: tf.Tensor) => tf.gather(t, [3, 4, 5, 6, 7, 8, 9, 10, 11], 3);
-    expect(tf.tidy(() => maxAbsDiff(live(pruned), live(full)))).toBe(0);
+    expect(zeroChannels(pruned)).toEqual([0, 1, 2, 3, 5, 6, 12, 13]);
+    const live = (t: tf.Tensor) => tf.gather(t, [4, 7, 8, 9, 10, 11], 3);
+    expect(tf.tidy(() => maxAbsDiff(live(pruned), live(full)))).toBeLessThanOrEqual(1e-6 * maxAbs(full));
     tf.dispose([full, pruned]);
     expect(tf.memory().numTensors).toBe(before);
     input.dispose();
@@ -169,12 +170,15 @@ describe('forward with channels: skipping the branches of a concatenation that n
     const pruned = vm.forward(input, ['mixed4'], { logits: false, channels: { mixed4: [97] } }).activations
       .mixed4;
     const full = vm.forward(input, ['mixed4'], { logits: false }).activations.mixed4;
-    const zero = zeroChannels(pruned);
-    // ReLU leaves some channels of the live branch zero at this small size; the other three branches all are.
-    expect(zero.filter((c) => c >= 192)).toEqual(Array.from({ length: 576 }, (_, k) => k + 192));
+    // Only channel 97 is computed: the other three branches are skipped, and the 1x1 branch's convolution makes
+    // one channel.
+    expect(zeroChannels(pruned).filter((c) => c !== 97)).toEqual(
+      Array.from({ length: 767 }, (_, k) => (k < 97 ? k : k + 1)),
+    );
     expect(zeroChannels(full).filter((c) => c >= 192).length).toBeLessThan(300);
-    const first = (t: tf.Tensor) => tf.slice(t, [0, 0, 0, 0], [-1, -1, -1, 192]);
-    expect(tf.tidy(() => maxAbsDiff(first(pruned), first(full)))).toBe(0);
+    const read = (t: tf.Tensor) => tf.slice(t, [0, 0, 0, 97], [-1, -1, -1, 1]);
+    expect(tf.tidy(() => maxAbs(read(full)))).toBeGreaterThan(0);
+    expect(tf.tidy(() => maxAbsDiff(read(pruned), read(full)))).toBeLessThanOrEqual(1e-6 * maxAbs(full));
     // A channel that is alive on this input in each branch (ReLU kills some at 75 px).
     const dead = new Set(zeroChannels(full));
     const alive = [0, 192, 384, 576].map((start) => {

@@ -197,9 +197,27 @@ export function cutChain(f: FusedConv, want: Set<string>): FusedConv | undefined
   return { conv: f.conv, names: [f.conv.name], activation: f.own, own: f.own };
 }
 
-/** Runs a fused chain on `x` with its folded weights. */
-export function runFusedConv(f: FusedConv, weights: FoldedWeights, x: tf.Tensor4D): tf.Tensor4D {
-  const { filter, bias } = weights.get(f);
+/**
+ * Runs a fused chain on `x` with its folded weights. With `channels` [lo, hi) only those output channels are computed
+ * and the others are zero: a channel objective reads one channel of a layer, and the rest of the convolution that
+ * makes it is dead work, forward and backward (`ForwardOptions.channels` allows them to be zero).
+ */
+export function runFusedConv(
+  f: FusedConv,
+  weights: FoldedWeights,
+  x: tf.Tensor4D,
+  channels?: [number, number],
+): tf.Tensor4D {
+  let { filter, bias } = weights.get(f);
+  const k = filter.shape[3];
+  const cut = channels !== undefined && f.conv.cls !== 'DepthwiseConv2D' && channels[1] - channels[0] < k;
+  if (cut) {
+    // Sliced per call (the caller's tidy frees them): weights kept across calls would break "a forward pass leaves no
+    // tensor behind", and the convolution then repacks a 768 x 1 filter per step (~0.2 ms).
+    const [lo, hi] = channels;
+    filter = tf.slice(filter, [0, 0, 0, lo], [-1, -1, -1, hi - lo]);
+    if (bias !== undefined) bias = tf.slice(bias, [lo], [hi - lo]);
+  }
   const cfg = f.conv.cfg;
   const strides = cfg.strides;
   const [[t, b], [l, r]] = f.pad
@@ -218,7 +236,7 @@ export function runFusedConv(f: FusedConv, weights: FoldedWeights, x: tf.Tensor4
     : cfg.padding === 'same'
       ? 'same'
       : 'valid';
-  return fusedInputOnlyConv2d(x, filter, {
+  const y = fusedInputOnlyConv2d(x, filter, {
     bias,
     strides: typeof strides === 'number' ? strides : ((strides as [number, number] | undefined) ?? 1),
     pad,
@@ -226,4 +244,11 @@ export function runFusedConv(f: FusedConv, weights: FoldedWeights, x: tf.Tensor4
     depthwise: f.conv.cls === 'DepthwiseConv2D',
     dilations: (cfg.dilationRate as number | [number, number] | undefined) ?? 1,
   });
+  if (!cut) return y;
+  return tf.pad(y, [
+    [0, 0],
+    [0, 0],
+    [0, 0],
+    [channels[0], k - channels[1]],
+  ]);
 }

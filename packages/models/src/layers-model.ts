@@ -95,7 +95,8 @@ function shapeOf(layer: tfl.layers.Layer): (number | null)[] {
  * Supports Sequential and functional models with merges (Add, Concatenate, ...); unknown layer
  * classes run through tfjs-layers' own `apply`. `forward(x, taps, { logits: false })` runs only
  * the layers the taps depend on and returns no logits; with `{ channels: { [tap]: [...] } }` it also
- * skips the inputs of a concatenation that hold none of those channels (their channels read zero).
+ * skips the inputs of a concatenation that hold none of those channels, and the output channels of a
+ * convolution outside the span of those it feeds (their channels read zero).
  * `dispose()` disposes the LayersModel.
  */
 export function fromLayersModel(model: tfl.LayersModel, options: LayersModelOptions = {}): VisionModel {
@@ -195,7 +196,8 @@ export function fromLayersModel(model: tfl.LayersModel, options: LayersModelOpti
     if (!withLogits && taps.length === 0) return { activations: {} };
     const want = new Set<string>(withLogits ? [outName, ...taps] : taps);
     // Only what the taps (or the logits) need runs; branches of a concatenation that feed none of
-    // the channels the caller reads (`opts.channels`) are skipped and stand as zeros.
+    // the channels the caller reads (`opts.channels`) are skipped and stand as zeros, and a convolution
+    // computes only the span of channels its readers need.
     const wanted: Map<string, ChannelNeed> = tapNeeds(taps, opts.channels);
     if (withLogits) wanted.set(outName, 'all');
     const run = channelNeeds(exec, wanted, rankOf, channelsOf);
@@ -219,7 +221,7 @@ export function fromLayersModel(model: tfl.LayersModel, options: LayersModelOpti
         const name = chain ? chain.names[chain.names.length - 1] : s.name;
         let y = tf.tidy(() => {
           try {
-            if (chain) return runFusedConv(chain, folded, ins[0] as tf.Tensor4D);
+            if (chain) return runFusedConv(chain, folded, ins[0] as tf.Tensor4D, readRange(run.get(name)));
             const args = skipped ? withZeros(got, s.inputs, channelsOf) : ins;
             return runLayer(s.layer, s.cls, s.cfg, args, stripActivation && s.name === outName);
           } catch (e) {
@@ -311,4 +313,14 @@ function withZeros(
 
 function describe(x: unknown): string {
   return x instanceof tf.Tensor ? `shape [${x.shape.join(',')}]` : typeof x;
+}
+
+/**
+ * The span [lo, hi) of the channels a layer's readers need, where that is a set (a channel or neuron objective's);
+ * undefined for 'all'.
+ */
+function readRange(need: ChannelNeed | undefined): [number, number] | undefined {
+  if (need === undefined || need === 'all' || need.size === 0) return undefined;
+  const cs = [...need];
+  return [Math.min(...cs), Math.max(...cs) + 1];
 }
