@@ -210,7 +210,8 @@ export function runFusedConv(
 ): tf.Tensor4D {
   let { filter, bias } = weights.get(f);
   const k = filter.shape[3];
-  const cut = channels !== undefined && f.conv.cls !== 'DepthwiseConv2D' && channels[1] - channels[0] < k;
+  const depthwise = f.conv.cls === 'DepthwiseConv2D';
+  const cut = channels !== undefined && !depthwise && channels[1] - channels[0] < k;
   if (cut) {
     // Sliced per call (the caller's tidy frees them): weights kept across calls would break "a forward pass leaves no
     // tensor behind", and the convolution then repacks a 768 x 1 filter per step (~0.2 ms).
@@ -241,7 +242,7 @@ export function runFusedConv(
     strides: typeof strides === 'number' ? strides : ((strides as [number, number] | undefined) ?? 1),
     pad,
     activation: f.activation,
-    depthwise: f.conv.cls === 'DepthwiseConv2D',
+    depthwise,
     dilations: (cfg.dilationRate as number | [number, number] | undefined) ?? 1,
   });
   if (!cut) return y;

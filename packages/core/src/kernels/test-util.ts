@@ -44,36 +44,40 @@ export async function valuesOn(backend: string, fn: () => tf.Tensor): Promise<Fl
 export interface KernelInput {
   values: ArrayLike<number>;
   shape: number[];
-  dtype?: 'float32' | 'int32';
+  dtype?: 'float32' | 'int32' | 'bool';
 }
 
 /**
- * Runs one kernel on a backend and returns its output values and shape. Asserts that the call adds exactly one tensor
- * and that, once inputs and output are disposed, the backend holds no more buffers than before — intermediates made
- * inside a kernel are freed, and cached derived filters go with their source (the cache sweeps on lookup).
+ * Runs one kernel on a backend and returns its output values, shape and dtype. Inputs are named, or a list for kernels
+ * that take one (Concat). Asserts that the call adds exactly one tensor and that, once inputs and output are disposed,
+ * the backend holds no more buffers than before — intermediates made inside a kernel are freed, and cached derived
+ * filters go with their source (the cache sweeps on lookup).
  */
 export async function kernelOn(
   backend: string,
   kernelName: string,
-  inputs: Record<string, KernelInput>,
+  inputs: Record<string, KernelInput> | KernelInput[],
   attrs: Record<string, unknown>,
-): Promise<{ values: Float32Array; shape: number[] }> {
+): Promise<{ values: Float32Array; shape: number[]; dtype: tf.DataType }> {
   await tf.setBackend(backend);
   kernelFixCacheSize();
   const buffersBefore = tf.engine().backend.numDataIds();
-  const ts: tf.NamedTensorMap = {};
-  for (const [k, v] of Object.entries(inputs))
-    ts[k] = tf.tensor(Array.from(v.values), v.shape, v.dtype ?? 'float32');
+  const make = (v: KernelInput) => tf.tensor(Array.from(v.values), v.shape, v.dtype ?? 'float32');
+  const ts = Array.isArray(inputs)
+    ? inputs.map(make)
+    : Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, make(v)]));
   const tensorsBefore = tf.memory().numTensors;
-  const out = tf.engine().runKernel(kernelName, ts, attrs as tf.NamedAttrMap) as tf.Tensor;
+  const out = tf
+    .engine()
+    .runKernel(kernelName, ts as tf.NamedTensorMap, attrs as tf.NamedAttrMap) as tf.Tensor;
   expect(tf.memory().numTensors).toBe(tensorsBefore + 1);
   const values = Float32Array.from(out.dataSync());
-  const shape = out.shape.slice();
+  const { shape, dtype } = out;
   out.dispose();
   tf.dispose(Object.values(ts));
   kernelFixCacheSize();
   expect(tf.engine().backend.numDataIds()).toBe(buffersBefore);
-  return { values, shape };
+  return { values, shape: shape.slice(), dtype };
 }
 
 export function randomInput(shape: number[], rng: () => number, lo = -1, hi = 1): KernelInput {

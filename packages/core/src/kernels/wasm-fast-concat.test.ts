@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { concatInto } from './wasm-fast-concat.js';
 import { setupBackends } from './test-backends.js';
-import { seeded } from './test-util.js';
+import { kernelOn, seeded } from './test-util.js';
 
 const cases: Array<{ shapes: number[][]; axis: number; dtype?: 'int32' | 'bool' }> = [
   // InceptionV3's mixed blocks: channels of four branches.
@@ -61,32 +61,15 @@ describe('wasm Concat fix', () => {
 
   it.each(cases)('matches cpu: $shapes on axis $axis $dtype', async ({ shapes, axis, dtype }) => {
     const rng = seeded(11);
-    const values = shapes.map((s) =>
-      Array.from({ length: tf.util.sizeFromShape(s) }, () =>
+    const inputs = shapes.map((shape) => ({
+      shape,
+      dtype,
+      values: Array.from({ length: tf.util.sizeFromShape(shape) }, () =>
         dtype === undefined ? rng() * 200 - 100 : Math.round(rng() * (dtype === 'bool' ? 1 : 200)),
       ),
-    );
-    const run = async (backend: string) => {
-      await tf.setBackend(backend);
-      const xs = shapes.map((s, i) => tf.tensor(values[i], s, dtype ?? 'float32'));
-      const before = tf.memory().numTensors;
-      const buffers = tf.engine().backend.numDataIds();
-      const y = tf.engine().runKernel(
-        tf.Concat,
-        xs as unknown as tf.NamedTensorMap,
-        {
-          axis,
-        } as unknown as tf.NamedAttrMap,
-      ) as tf.Tensor;
-      const out = { shape: y.shape, dtype: y.dtype, values: Array.from(y.dataSync()) };
-      y.dispose();
-      expect(tf.memory().numTensors).toBe(before);
-      expect(tf.engine().backend.numDataIds()).toBe(buffers);
-      tf.dispose(xs);
-      return out;
-    };
-    const want = await run('cpu');
-    const got = await run('wasm');
+    }));
+    const want = await kernelOn('cpu', tf.Concat, inputs, { axis });
+    const got = await kernelOn('wasm', tf.Concat, inputs, { axis });
     expect(got).toEqual(want);
   });
 

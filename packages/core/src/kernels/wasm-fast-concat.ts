@@ -1,17 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type KernelFix } from './registry.js';
-import { isWasmBackend, runCopier } from './wasm-heap.js';
+import { type HeapView, isWasmBackend, runCopier } from './wasm-heap.js';
 
 /**
  * `out` = the concatenation of `xs` along an axis, each `xs[i]` given as `outer` blocks of `inner[i]` elements (the
  * product of its dimensions from the axis on): block b of every input in turn.
  */
-export function concatInto(
-  xs: Array<Float32Array | Int32Array | Uint8Array>,
-  inner: number[],
-  outer: number,
-  out: Float32Array | Int32Array | Uint8Array,
-): void {
+export function concatInto(xs: HeapView[], inner: number[], outer: number, out: HeapView): void {
   const copies = xs.map((x) => runCopier(x, out));
   let o = 0;
   for (let b = 0; b < outer; b++) {

@@ -1,9 +1,12 @@
 import type * as tf from '@tensorflow/tfjs-core';
 
+/** A typed view of tensor data on the wasm heap (float32, int32, bool). */
+export type HeapView = Float32Array | Int32Array | Uint8Array;
+
 /** The two tfjs-backend-wasm methods the JS kernels below need (public on BackendWasm, absent from KernelBackend). */
 export interface WasmBackendLike {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
+  typedArrayFromHeap(t: tf.TensorInfo): HeapView;
 }
 
 export function isWasmBackend(b: unknown): b is WasmBackendLike {
@@ -22,8 +25,8 @@ export function heapViews(
   outDtype: tf.DataType,
 ): {
   out: tf.TensorInfo;
-  outView: Float32Array | Int32Array | Uint8Array;
-  inViews: Array<Float32Array | Int32Array | Uint8Array>;
+  outView: HeapView;
+  inViews: HeapView[];
 } {
   const out = backend.makeOutput(outShape, outDtype);
   return {
@@ -32,8 +35,6 @@ export function heapViews(
     inViews: inputs.map((t) => backend.typedArrayFromHeap(t)),
   };
 }
-
-type HeapView = Float32Array | Int32Array | Uint8Array;
 
 /**
  * copy(srcOffset, dstOffset, length) from `src` to `dst` (offsets in elements of each). Views of one buffer (the wasm
