@@ -14,6 +14,8 @@ export interface TimedChoiceOptions {
 /** Runs one of two ways that compute the same result, per key the one that has been faster lately. */
 export interface TimedChoice {
   run<T>(key: string, a: () => T, b: () => T): T;
+  /** Leaves `ms` out of the run being timed: one-time set-up (a cache miss) says nothing about the way's speed. */
+  exclude(ms: number): void;
 }
 
 interface KeyState {
@@ -36,6 +38,7 @@ export function timedChoice(options: TimedChoiceOptions = {}): TimedChoice {
   const recheck = options.recheck ?? 100;
   const now = options.now ?? (() => performance.now());
   const states = new Map<string, KeyState>();
+  let excluded = 0;
   return {
     run<T>(key: string, a: () => T, b: () => T): T {
       let st = states.get(key);
@@ -63,12 +66,16 @@ export function timedChoice(options: TimedChoiceOptions = {}): TimedChoice {
           st.times[pick] = [];
         }
       }
+      excluded = 0;
       const t0 = now();
       const y = ways[pick]();
       const list = st.times[pick];
-      list.push(now() - t0);
+      list.push(now() - t0 - excluded);
       if (list.length > samples) list.shift();
       return y;
+    },
+    exclude(ms: number): void {
+      excluded += ms;
     },
   };
 }

@@ -1,8 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { withDerivedWeightSet } from './derived-weights.js';
 import { isNHWC, type KernelArgs, noDilation, readValues } from './kernel-util.js';
-import { type KernelFix, stockKernel } from './registry.js';
+import type { KernelFix } from './registry.js';
 import { timedChoice } from './timed-choice.js';
+import { type GemmFunctions, packPanels, runGemmTable, simdGemm } from './wasm-simd-gemm.js';
+import { wasmThreads } from './wasm-threads.js';
+import { planGemmConv } from './wasm-gemm-conv2d.js';
 import { isWasmBackend, type WasmBackendLike, wasmMemoryOf, wasmThreadsOf } from './wasm-heap.js';
 import {
   simdWinograd,
@@ -76,23 +79,28 @@ export function winogradKindFor(info: tf.backend_util.Conv2DInfo): WinogradKind 
 const MAX_F43_WEIGHTS = 16384;
 const MIN_MACS = 1 << 23;
 
-/** The cached transformed filters U_ξ, one [1, 1, C, K] buffer per transformed position ξ. */
+/** The cached transformed filters U_ξ, each packed into `gemm`'s column panels. */
 function withWinogradFilters<T>(
   backend: tf.KernelBackend,
   filter: tf.TensorInfo,
   kind: WinogradKind,
   use: (us: tf.TensorInfo[]) => T,
+  onMake?: (ms: number) => void,
 ): T {
   const [, , c, k] = filter.shape;
   return withDerivedWeightSet(
     backend,
     filter,
     `winograd${kind}`,
-    () =>
-      winogradFilterValues(readValues(backend, filter), filter.shape, kind).map((values) => ({
-        values,
-        shape: [1, 1, c, k],
-      })),
+    () => {
+      const t0 = performance.now();
+      const us = winogradFilterValues(readValues(backend, filter), filter.shape, kind).map((u) => {
+        const values = packPanels(u, c, k);
+        return { values, shape: [values.length] };
+      });
+      onMake?.(performance.now() - t0);
+      return us;
+    },
     use,
   );
 }
@@ -107,6 +115,7 @@ function withWinogradFilters<T>(
 function winogradConv2d(
   backend: WasmBackendLike & tf.KernelBackend,
   fns: WinogradFunctions,
+  gemm: GemmFunctions,
   memory: WebAssembly.Memory,
   kind: WinogradKind,
   x: tf.TensorInfo,
@@ -114,9 +123,8 @@ function winogradConv2d(
   bias: tf.TensorInfo | undefined,
   info: tf.backend_util.Conv2DInfo,
   act: WinogradActivation,
+  onMake?: (ms: number) => void,
 ): tf.TensorInfo {
-  const conv = stockKernel(tf.Conv2D, 'wasm');
-  if (conv === undefined) throw new Error('Conv2D: no stock wasm kernel');
   const {
     batchSize: n,
     inHeight: h,
@@ -138,6 +146,7 @@ function winogradConv2d(
   // Tiles per pass: the transformed input and the products (α² x tiles x C or K floats each) stay under ~32 MB.
   const chunk = Math.max(1, Math.min(tiles, Math.floor(PASS_FLOATS / (a2 * Math.max(c, k)))));
   const offset = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t).byteOffset;
+  const threads = wasmThreads(memory, wasmThreadsOf(backend));
 
   /** Tiles t0 .. t1-1 (row-major over batch, tile row, tile column): transforms and products into `out`. */
   const pass = (out: tf.TensorInfo, us: tf.TensorInfo[], t0: number, t1: number) => {
@@ -188,17 +197,24 @@ function winogradConv2d(
       }
       free(scratch);
       free(table);
-      // The α² products.
-      const ms = us.map((u, i) => {
-        const product = conv.kernelFunc({
-          inputs: { x: vs[i], filter: u },
-          backend,
-          attrs: { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1] },
-        }) as tf.TensorInfo;
-        temps.push(product);
-        free(vs[i]);
-        return product;
-      });
+      // The α² products M_ξ = V_ξ U_ξ, [tiles, C] x [C, K], in one call.
+      const rows = t1 - t0;
+      const ms = Array.from({ length: a2 }, () => temp([rows, k]));
+      // (V_ξ, U_ξ, M_ξ) offsets, then the shared product counter.
+      const triples = temp([3 * a2 + 1], 'int32');
+      {
+        const i32 = new Int32Array(memory.buffer);
+        const p = offset(triples) / 4;
+        for (let i = 0; i < a2; i++) {
+          i32[p + 3 * i] = offset(vs[i]);
+          i32[p + 3 * i + 1] = offset(us[i]);
+          i32[p + 3 * i + 2] = offset(ms[i]);
+        }
+        i32[p + 3 * a2] = 0;
+        runGemmTable(gemm, threads, offset(triples), a2, c * 4, k * 4, rows, c, k, offset(triples) + 12 * a2);
+      }
+      free(triples);
+      for (const v of vs) free(v);
       // Output transform.
       const table2 = temp([a2], 'int32');
       const scratch2 = temp([m * m * k]);
@@ -242,9 +258,15 @@ function winogradConv2d(
 
   const out = backend.makeOutput([n, oh, ow, k], 'float32');
   try {
-    withWinogradFilters(backend, filter, kind, (us) => {
-      for (let t0 = 0; t0 < tiles; t0 += chunk) pass(out, us, t0, Math.min(tiles, t0 + chunk));
-    });
+    withWinogradFilters(
+      backend,
+      filter,
+      kind,
+      (us) => {
+        for (let t0 = 0; t0 < tiles; t0 += chunk) pass(out, us, t0, Math.min(tiles, t0 + chunk));
+      },
+      onMake,
+    );
   } catch (e) {
     backend.disposeData(out.dataId, true);
     throw e;
@@ -269,6 +291,7 @@ function planWinograd(
   backend: tf.KernelBackend,
   call: ConvCall,
   force?: WinogradKind,
+  onMake?: (ms: number) => void,
 ): { key: string; run: () => tf.TensorInfo } | undefined {
   const { x, filter, bias, attrs } = call;
   const act = (attrs.activation ?? 'linear') as WinogradActivation;
@@ -308,11 +331,12 @@ function planWinograd(
     return undefined;
   const memory = wasmMemoryOf(backend);
   const fns = memory !== undefined ? simdWinograd(memory, kind) : undefined;
-  if (memory === undefined || fns === undefined) return undefined;
+  const gemm = memory !== undefined ? simdGemm(memory) : undefined;
+  if (memory === undefined || fns === undefined || gemm === undefined) return undefined;
   const wasm = backend as WasmBackendLike & tf.KernelBackend;
   return {
     key: `${kind}|${x.shape.join('x')}|${filter.shape.join('x')}|${info.padInfo.top},${info.padInfo.left}|${info.outHeight}x${info.outWidth}`,
-    run: () => winogradConv2d(wasm, fns, memory, kind, x, filter, bias, info, act),
+    run: () => winogradConv2d(wasm, fns, gemm, memory, kind, x, filter, bias, info, act, onMake),
   };
 }
 
@@ -330,9 +354,10 @@ export function tryWinograd(
 
 /**
  * A fix that runs `kernelName` (Conv2D or FusedConv2D: same inputs, FusedConv2D adds bias and activation) by
- * Winograd where it applies, and by the stock kernel otherwise. With several WASM threads the two are timed as they
- * run and the faster one (per geometry) is used: Winograd's 16-36 XNNPACK calls per convolution each wait for the
- * pool, which on an idle machine costs little and on a busy one more than Winograd saves.
+ * Winograd (3x3 and 5x5) or one matrix product (any other geometry, over a patch matrix) where they apply, and by the stock kernel otherwise. With several
+ * WASM threads the two are timed as they run and the faster one (per geometry) is used: our kernels share their work
+ * with helper threads that compete for the cores with XNNPACK's spinning pool, which on a busy machine can cost more
+ * than they save.
  */
 function winogradFix(kernelName: string): KernelFix {
   return {
@@ -341,18 +366,22 @@ function winogradFix(kernelName: string): KernelFix {
     backendName: 'wasm',
     make: (stock) => {
       const choice = timedChoice();
+      // Transformed or packed filters are made once per filter (and geometry keys are shared by a model's
+      // same-shaped layers): that time is not the algorithm's.
+      const onMake = (ms: number) => choice.exclude(ms);
       return (args) => {
         const { inputs, backend, attrs } = args as unknown as KernelArgs;
         if (stock === undefined) throw new Error(`${kernelName}: no stock kernel`);
-        const plan = planWinograd(backend, {
+        const call: ConvCall = {
           x: inputs.x as tf.TensorInfo,
           filter: inputs.filter as tf.TensorInfo,
           bias: (inputs.bias ?? undefined) as tf.TensorInfo | undefined,
           attrs: attrs as unknown as tf.FusedConv2DAttrs,
-        });
+        };
+        const plan = planWinograd(backend, call, undefined, onMake) ?? planGemmConv(backend, call, onMake);
         const viaStock = () => stock.kernelFunc(args) as tf.TensorInfo;
         if (plan === undefined) return viaStock();
-        // One thread: no pool to wait for, and Winograd measured 2-3x faster on every shape it takes.
+        // One thread: no pool to wait for, and both measured faster than the stock kernel on every shape they take.
         return wasmThreadsOf(backend) <= 1 ? plan.run() : choice.run(plan.key, plan.run, viaStock);
       };
     },

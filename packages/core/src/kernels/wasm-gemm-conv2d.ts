@@ -1,0 +1,190 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { withDerivedWeights } from './derived-weights.js';
+import { isNHWC, readValues } from './kernel-util.js';
+import { isWasmBackend, type WasmBackendLike, wasmMemoryOf, wasmThreadsOf } from './wasm-heap.js';
+import { EPILOGUE, type GemmFunctions, packPanels, runGemmRows, simdGemm } from './wasm-simd-gemm.js';
+import { wasmThreads } from './wasm-threads.js';
+import type { ConvCall } from './wasm-winograd-conv2d.js';
+
+const ACTIVATIONS: Record<string, number> = {
+  linear: EPILOGUE.linear,
+  relu: EPILOGUE.relu,
+  relu6: EPILOGUE.relu6,
+};
+
+/** The largest patch matrix built (floats): above it the stock kernel runs. */
+const MAX_PATCH_FLOATS = 8 << 20;
+
+/**
+ * Writes the patch matrix [N·outH·outW, fh·fw·C] of `x` (NHWC) at float index `dst` of `f32`: row p holds the fh x fw
+ * window of output pixel p, tap-major and channels last, i.e. the layout of the filter [fh, fw, C, K] read as
+ * [fh·fw·C, K]; taps outside the image are zero. A tap row of an undilated filter is one contiguous run of x.
+ */
+function im2col(f32: Float32Array, src: number, dst: number, info: tf.backend_util.Conv2DInfo): void {
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow } = info;
+  const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = info;
+  const { dilationHeight: dh, dilationWidth: dw } = info;
+  const top = info.padInfo.top;
+  const left = info.padInfo.left;
+  const row = fh * fw * c;
+  let p = dst;
+  for (let b = 0; b < n; b++) {
+    for (let oy = 0; oy < oh; oy++) {
+      for (let ox = 0; ox < ow; ox++, p += row) {
+        const x0 = ox * sw - left;
+        for (let i = 0; i < fh; i++) {
+          const iy = oy * sh - top + i * dh;
+          const q = p + i * fw * c;
+          if (iy < 0 || iy >= h) {
+            f32.fill(0, q, q + fw * c);
+            continue;
+          }
+          const line = src + (b * h + iy) * w * c;
+          if (dw === 1) {
+            const lo = Math.max(0, -x0);
+            const hi = Math.min(fw, w - x0);
+            if (lo > 0) f32.fill(0, q, q + lo * c);
+            if (hi > lo) f32.copyWithin(q + lo * c, line + (x0 + lo) * c, line + (x0 + hi) * c);
+            if (hi < fw) f32.fill(0, q + Math.max(hi, lo) * c, q + fw * c);
+            continue;
+          }
+          for (let j = 0; j < fw; j++) {
+            const ix = x0 + j * dw;
+            if (ix < 0 || ix >= w) f32.fill(0, q + j * c, q + (j + 1) * c);
+            else f32.copyWithin(q + j * c, line + ix * c, line + (ix + 1) * c);
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * A convolution as one matrix product [N·outH·outW, fh·fw·C] x [fh·fw·C, K] by `gemmRows` (fused multiply-add where
+ * the engine has relaxed SIMD, rows shared with the helper threads), bias and activation applied to each chunk of rows
+ * while it is in cache. A 1x1 stride-1 unpadded convolution reads x itself; any other builds the patch matrix first.
+ * The filter is packed into column panels once per filter buffer.
+ */
+function gemmConv2d(
+  backend: WasmBackendLike & tf.KernelBackend,
+  gemm: GemmFunctions,
+  memory: WebAssembly.Memory,
+  x: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  bias: tf.TensorInfo | undefined,
+  info: tf.backend_util.Conv2DInfo,
+  code: number,
+  onMake?: (ms: number) => void,
+): tf.TensorInfo {
+  const { batchSize: n, outHeight: oh, outWidth: ow, outChannels: k } = info;
+  const depth = info.filterHeight * info.filterWidth * info.inChannels;
+  const m = n * oh * ow;
+  const direct =
+    depth === info.inChannels &&
+    info.strideHeight === 1 &&
+    info.strideWidth === 1 &&
+    oh === info.inHeight &&
+    ow === info.inWidth;
+  const threads = wasmThreads(memory, wasmThreadsOf(backend));
+  const out = backend.makeOutput([n, oh, ow, k], 'float32');
+  const temps = [backend.makeOutput([1], 'int32')];
+  if (!direct) temps.push(backend.makeOutput([m, depth], 'float32'));
+  try {
+    withDerivedWeights(
+      backend,
+      filter,
+      'panels',
+      () => {
+        const t0 = performance.now();
+        const values = packPanels(readValues(backend, filter), depth, k);
+        onMake?.(performance.now() - t0);
+        return { values, shape: [values.length] };
+      },
+      (panels) => {
+        const at = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t).byteOffset;
+        const [next, patches] = temps;
+        let a = at(x);
+        if (patches !== undefined) {
+          im2col(new Float32Array(memory.buffer), a / 4, at(patches) / 4, info);
+          a = at(patches);
+        }
+        new Int32Array(memory.buffer)[at(next) / 4] = 0;
+        // About eight chunks per thread, so that a helper that starts late still finds work.
+        const parts = 8 * ((threads?.helpers ?? 0) + 1);
+        const chunk = Math.max(16, Math.ceil(m / parts / 4) * 4);
+        const biasPtr = bias === undefined ? 0 : at(bias);
+        const flags = code | (bias === undefined ? 0 : EPILOGUE.bias);
+        runGemmRows(
+          gemm,
+          threads,
+          a,
+          depth * 4,
+          at(panels),
+          at(out),
+          k * 4,
+          m,
+          depth,
+          k,
+          biasPtr,
+          flags,
+          at(next),
+          chunk,
+        );
+      },
+    );
+  } catch (e) {
+    backend.disposeData(out.dataId, true);
+    throw e;
+  } finally {
+    for (const t of temps) backend.disposeData(t.dataId, true);
+  }
+  return out;
+}
+
+/**
+ * The matrix-product run of this convolution (NHWC, float32, K a multiple of 4, linear, ReLU or ReLU6, patch matrix
+ * under 32 MB), with a key naming its geometry; undefined means: use the stock kernel.
+ */
+export function planGemmConv(
+  backend: tf.KernelBackend,
+  call: ConvCall,
+  onMake?: (ms: number) => void,
+): { key: string; run: () => tf.TensorInfo } | undefined {
+  const { x, filter, bias, attrs } = call;
+  const code = ACTIVATIONS[attrs.activation ?? 'linear'];
+  if (
+    !isWasmBackend(backend) ||
+    code === undefined ||
+    x.dtype !== 'float32' ||
+    filter.dtype !== 'float32' ||
+    x.shape.length !== 4 ||
+    filter.shape.length !== 4 ||
+    filter.shape[2] !== x.shape[3] ||
+    filter.shape[3] % 4 !== 0 ||
+    !isNHWC(attrs.dataFormat) ||
+    (bias !== undefined &&
+      (bias.dtype !== 'float32' || bias.shape.length !== 1 || bias.shape[0] !== filter.shape[3]))
+  ) {
+    return undefined;
+  }
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filter.shape as [number, number, number, number],
+    attrs.strides,
+    attrs.dilations ?? 1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
+  const rows = info.batchSize * info.outHeight * info.outWidth;
+  if (rows <= 0 || rows * info.filterHeight * info.filterWidth * info.inChannels > MAX_PATCH_FLOATS)
+    return undefined;
+  const memory = wasmMemoryOf(backend);
+  const gemm = memory !== undefined ? simdGemm(memory) : undefined;
+  if (memory === undefined || gemm === undefined) return undefined;
+  const wasm = backend as WasmBackendLike & tf.KernelBackend;
+  const { padInfo: p, strideHeight, strideWidth, dilationHeight, dilationWidth } = info;
+  return {
+    key: `gemm|${x.shape.join('x')}|${filter.shape.join('x')}|${strideHeight},${strideWidth}|${dilationHeight},${dilationWidth}|${p.top},${p.left},${p.bottom},${p.right}`,
+    run: () => gemmConv2d(wasm, gemm, memory, x, filter, bias, info, code, onMake),
+  };
+}
