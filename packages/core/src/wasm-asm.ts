@@ -88,6 +88,11 @@ export const op = {
   i32And: [0x71] as Code,
   i32Or: [0x72] as Code,
   i32Shl: [0x74] as Code,
+  i32DivS: [0x6d] as Code,
+  i32RemS: [0x6f] as Code,
+  /** memory.copy (dst, src, n bytes) and memory.fill (dst, byte, n): bulk memory. */
+  memoryCopy: [0xfc, 0x0a, 0x00, 0x00] as Code,
+  memoryFill: [0xfc, 0x0b, 0x00] as Code,
   f64Abs: [0x99] as Code,
   f64Neg: [0x9a] as Code,
   f64Sqrt: [0x9f] as Code,

@@ -1,4 +1,5 @@
 import { buildModule, Fn, op, T, type Code, type FuncDef } from '../wasm-asm.js';
+import { threadedFunction, type ThreadedFunction } from './wasm-threads.js';
 
 /** F(m x m, r x r): output tile m, filter r; the input tile is m + r − 1 on a side. */
 export type WinogradKind = '2x3' | '4x3' | '2x5';
@@ -262,6 +263,177 @@ function outputTransformFunction(AT: number[][], act: WinogradActivation): FuncD
   return f.def();
 }
 
+/** The i32 fields of a `tiles` call's parameter block, in order (see tileLoopFunction). */
+export const TILE_PARAMS = [
+  'image',
+  'h',
+  'w',
+  'chBytes',
+  'top',
+  'left',
+  'tW',
+  'perImage',
+  't0',
+  't1',
+  'table',
+  'scratch',
+  'scratchBytes',
+  'slots',
+  'chunk',
+  'bias',
+] as const;
+
+/**
+ * inputTiles(params, next) / outputTiles_<act>(params, next): the transform of tiles t0 .. t1-1, in chunks of `chunk`
+ * tiles taken by atomically incrementing the i32 at `next`, so that threads running the same call share them. The
+ * parameters are i32s at `params` in TILE_PARAMS' order: the image (x, or the output) and its h, w and channel bytes;
+ * the input's top and left padding; tiles per row and per image; the table of α² buffers; a scratch area of
+ * `scratchBytes` per thread (a slot claimed from the i32 at `slots`); `bias` (output only).
+ *
+ * A tile inside the image is transformed in place. An input tile crossing the border is first copied into a zeroed
+ * patch; an output tile past the bottom or right edge is computed whole into the scratch and its in-image part copied.
+ */
+function tileLoopFunction(kind: 'input' | WinogradActivation, m: number, a: number): FuncDef {
+  const input = kind === 'input';
+  const f = new Fn(input ? 'inputTiles' : `outputTiles_${kind}`, [
+    ['params', T.i32],
+    ['next', T.i32],
+  ]);
+  for (const name of TILE_PARAMS) f.local(name, T.i32);
+  for (const l of [
+    'scr',
+    'ta',
+    'tb',
+    't',
+    'b',
+    'rem',
+    'r0',
+    'c0',
+    'px',
+    'i',
+    'row',
+    'lo',
+    'hi',
+    'rows',
+    'cols',
+  ])
+    f.local(l, T.i32);
+  TILE_PARAMS.forEach((name, i) => f.emit(f.get('params'), op.i32Load(4 * i), f.set(name)));
+  const min = (x: Code, y: Code): Code => [...x, ...y, ...x, ...y, ...op.i32LtS, ...op.select];
+  const max = (x: Code, y: Code): Code => [...x, ...y, ...x, ...y, ...op.i32GtS, ...op.select];
+  const side = input ? a : m;
+  f.emit(f.get('chBytes'), f.set('px'));
+  // This thread's scratch slot.
+  f.emit(f.get('slots'), op.i32(1), op.i32AtomicRmwAdd(), f.get('scratchBytes'), op.i32Mul, f.get('scratch'));
+  f.emit(op.i32Add, f.set('scr'));
+  f.emit(op.block, op.loop);
+  // [ta, tb): the next chunk.
+  f.emit(f.get('next'), op.i32(1), op.i32AtomicRmwAdd(), f.get('chunk'), op.i32Mul, f.get('t0'), op.i32Add);
+  f.emit(f.tee('ta'), f.get('t1'), op.i32GeS, op.brIf(1));
+  f.emit(min([...f.get('ta'), ...f.get('chunk'), ...op.i32Add], f.get('t1')), f.set('tb'));
+  f.emit(f.get('ta'), f.set('t'));
+  f.emit(op.block, op.loop, f.get('t'), f.get('tb'), op.i32GeS, op.brIf(1));
+  f.emit(f.get('t'), f.get('perImage'), op.i32DivS, f.set('b'));
+  f.emit(f.get('t'), f.get('perImage'), op.i32RemS, f.set('rem'));
+  f.emit(f.get('rem'), f.get('tW'), op.i32DivS, op.i32(m), op.i32Mul, f.get('top'), op.i32Sub, f.set('r0'));
+  f.emit(f.get('rem'), f.get('tW'), op.i32RemS, op.i32(m), op.i32Mul, f.get('left'), op.i32Sub, f.set('c0'));
+  // rows, cols: how much of the side x side tile lies inside the image (from r0, c0 on; r0, c0 ≥ 0 for outputs).
+  f.emit(min([...f.get('h'), ...f.get('r0'), ...op.i32Sub], op.i32(side)), f.set('rows'));
+  f.emit(min([...f.get('w'), ...f.get('c0'), ...op.i32Sub], op.i32(side)), f.set('cols'));
+  const at = (r: Code, c: Code): Code => [
+    ...f.get('image'),
+    ...f.get('b'),
+    ...f.get('h'),
+    ...op.i32Mul,
+    ...r,
+    ...op.i32Add,
+    ...f.get('w'),
+    ...op.i32Mul,
+    ...c,
+    ...op.i32Add,
+    ...f.get('px'),
+    ...op.i32Mul,
+    ...op.i32Add,
+  ];
+  const tileOff = [...f.get('t'), ...f.get('t0'), ...op.i32Sub, ...f.get('px'), ...op.i32Mul];
+  const whole = [
+    ...f.get('r0'),
+    ...op.i32(0),
+    ...op.i32GeS,
+    ...f.get('c0'),
+    ...op.i32(0),
+    ...op.i32GeS,
+    ...op.i32And,
+    ...f.get('rows'),
+    ...op.i32(side),
+    ...op.i32Eq,
+    ...op.i32And,
+    ...f.get('cols'),
+    ...op.i32(side),
+    ...op.i32Eq,
+    ...op.i32And,
+  ];
+  const rowStride = (cols: Code) => [...cols, ...f.get('px'), ...op.i32Mul];
+  const args = (dst: Code, cols: Code): Code => [
+    ...dst,
+    ...rowStride(cols),
+    ...f.get('px'),
+    ...f.get('px'),
+    ...f.get('table'),
+    ...tileOff,
+    ...(input ? [] : f.get('bias')),
+  ];
+  const callee = input ? 0 : 1 + ACTS.indexOf(kind);
+  f.emit(whole, op.if_, args(at(f.get('r0'), f.get('c0')), f.get('w')), op.call(callee), op.else_);
+  if (input) {
+    // Zeroed patch, then each in-image row's in-image part [lo, hi).
+    f.emit(f.get('scr'), op.i32(0), op.i32(a * a), f.get('px'), op.i32Mul, op.memoryFill);
+    f.emit(max(op.i32(0), [...op.i32(0), ...f.get('c0'), ...op.i32Sub]), f.set('lo'));
+    f.emit(f.get('cols'), f.set('hi'));
+    f.emit(op.i32(0), f.set('i'));
+    f.emit(op.block, op.loop, f.get('i'), op.i32(a), op.i32GeS, op.brIf(1));
+    f.emit(f.get('r0'), f.get('i'), op.i32Add, f.tee('row'), op.i32(0), op.i32GeS);
+    f.emit(
+      f.get('row'),
+      f.get('h'),
+      op.i32LtS,
+      op.i32And,
+      f.get('lo'),
+      f.get('hi'),
+      op.i32LtS,
+      op.i32And,
+      op.if_,
+    );
+    f.emit(
+      f.get('scr'),
+      f.get('i'),
+      op.i32(a),
+      op.i32Mul,
+      f.get('lo'),
+      op.i32Add,
+      f.get('px'),
+      op.i32Mul,
+      op.i32Add,
+    );
+    f.emit(at(f.get('row'), [...f.get('c0'), ...f.get('lo'), ...op.i32Add]));
+    f.emit(f.get('hi'), f.get('lo'), op.i32Sub, f.get('px'), op.i32Mul, op.memoryCopy, op.end);
+    f.emit(f.get('i'), op.i32(1), op.i32Add, f.set('i'), op.br(0), op.end, op.end);
+    f.emit(args(f.get('scr'), op.i32(a)), op.call(callee));
+  } else {
+    f.emit(args(f.get('scr'), op.i32(m)), op.call(callee));
+    f.emit(op.i32(0), f.set('i'));
+    f.emit(op.block, op.loop, f.get('i'), f.get('rows'), op.i32GeS, op.brIf(1));
+    f.emit(at([...f.get('r0'), ...f.get('i'), ...op.i32Add], f.get('c0')));
+    f.emit(f.get('scr'), f.get('i'), op.i32(m), op.i32Mul, f.get('px'), op.i32Mul, op.i32Add);
+    f.emit(f.get('cols'), f.get('px'), op.i32Mul, op.memoryCopy);
+    f.emit(f.get('i'), op.i32(1), op.i32Add, f.set('i'), op.br(0), op.end, op.end);
+  }
+  f.emit(op.end);
+  f.emit(f.get('t'), op.i32(1), op.i32Add, f.set('t'), op.br(0), op.end, op.end);
+  f.emit(op.br(0), op.end, op.end);
+  return f.def();
+}
+
 export type InputTile = (
   src: number,
   rowStride: number,
@@ -281,9 +453,15 @@ export type OutputTile = (
   bias: number,
 ) => void;
 
+export type TileLoop = (params: number, next: number) => void;
+
 export interface WinogradFunctions {
   inputTile: InputTile;
   outputTile: Record<WinogradActivation, OutputTile>;
+  inputTiles: TileLoop;
+  outputTiles: Record<WinogradActivation, TileLoop>;
+  /** The tile loops for helper threads. */
+  threaded: { inputTiles: ThreadedFunction; outputTiles: Record<WinogradActivation, ThreadedFunction> };
 }
 
 const ACTS: WinogradActivation[] = ['linear', 'relu', 'relu6'];
@@ -295,8 +473,14 @@ function moduleBytes(kind: WinogradKind, shared: boolean): Uint8Array<ArrayBuffe
   const key = `${kind}:${shared}`;
   let bytes = bytesByKey.get(key);
   if (bytes === undefined) {
-    const { BT, AT } = WINOGRAD[kind];
-    const funcs = [inputTransformFunction(BT), ...ACTS.map((act) => outputTransformFunction(AT, act))];
+    const { m, BT, AT } = WINOGRAD[kind];
+    const a = BT.length;
+    const funcs = [
+      inputTransformFunction(BT),
+      ...ACTS.map((act) => outputTransformFunction(AT, act)),
+      tileLoopFunction('input', m, a),
+      ...ACTS.map((act) => tileLoopFunction(act, m, a)),
+    ];
     bytes = buildModule(funcs, shared ? { shared, maxPages: 65536 } : { shared });
     if (typeof WebAssembly !== 'object' || !WebAssembly.validate(bytes)) bytes = null;
     bytesByKey.set(key, bytes);
@@ -304,18 +488,21 @@ function moduleBytes(kind: WinogradKind, shared: boolean): Uint8Array<ArrayBuffe
   return bytes;
 }
 
-function bind(instance: WebAssembly.Instance): WinogradFunctions {
+function bind(module: WebAssembly.Module, instance: WebAssembly.Instance): WinogradFunctions {
   const e = instance.exports as unknown as Record<string, (...args: number[]) => void>;
+  const perAct = <T>(make: (act: WinogradActivation) => T) =>
+    Object.fromEntries(ACTS.map((act) => [act, make(act)])) as Record<WinogradActivation, T>;
   return {
     inputTile: e.inputTile as InputTile,
-    outputTile: {
-      linear: e.outputTile_linear as OutputTile,
-      relu: e.outputTile_relu as OutputTile,
-      relu6: e.outputTile_relu6 as OutputTile,
+    outputTile: perAct((act) => e[`outputTile_${act}`] as OutputTile),
+    inputTiles: e.inputTiles as TileLoop,
+    outputTiles: perAct((act) => e[`outputTiles_${act}`] as TileLoop),
+    threaded: {
+      inputTiles: threadedFunction(module, 'inputTiles'),
+      outputTiles: perAct((act) => threadedFunction(module, `outputTiles_${act}`)),
     },
   };
 }
-
 /**
  * The transforms of `kind` bound to `memory`; undefined where WebAssembly SIMD is unavailable, or while they compile.
  *
@@ -338,14 +525,15 @@ export function simdWinograd(memory: WebAssembly.Memory, kind: WinogradKind): Wi
   }
   const imports = { env: { mem: memory } };
   try {
-    const fns = bind(new WebAssembly.Instance(new WebAssembly.Module(bytes), imports));
+    const module = new WebAssembly.Module(bytes);
+    const fns = bind(module, new WebAssembly.Instance(module, imports));
     byMemory.set(memory, fns);
     return fns;
   } catch {
     const states = byMemory;
     states.set(memory, 'pending');
     WebAssembly.instantiate(bytes, imports).then(
-      (r) => states.set(memory, bind(r.instance)),
+      (r) => states.set(memory, bind(r.module, r.instance)),
       () => states.set(memory, null),
     );
     return undefined;

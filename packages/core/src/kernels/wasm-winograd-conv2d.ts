@@ -4,11 +4,13 @@ import { isNHWC, type KernelArgs, noDilation, readValues } from './kernel-util.j
 import type { KernelFix } from './registry.js';
 import { timedChoice } from './timed-choice.js';
 import { type GemmFunctions, packPanels, runGemmTable, simdGemm } from './wasm-simd-gemm.js';
-import { wasmThreads } from './wasm-threads.js';
+import { type ThreadedFunction, wasmThreads } from './wasm-threads.js';
 import { planGemmConv } from './wasm-gemm-conv2d.js';
 import { isWasmBackend, type WasmBackendLike, wasmMemoryOf, wasmThreadsOf } from './wasm-heap.js';
 import {
   simdWinograd,
+  TILE_PARAMS,
+  type TileLoop,
   WINOGRAD,
   type WinogradActivation,
   type WinogradFunctions,
@@ -161,44 +163,47 @@ function winogradConv2d(
       backend.disposeData(t.dataId, true);
     };
     try {
-      // Input transform.
-      const vs = Array.from({ length: a2 }, () => temp([1, 1, t1 - t0, c]));
-      const table = temp([a2], 'int32');
-      const scratch = temp([a2 * c]);
-      {
-        const f32 = new Float32Array(memory.buffer);
-        const i32 = new Int32Array(memory.buffer);
-        const tablePtr = offset(table);
-        vs.forEach((v, i) => (i32[tablePtr / 4 + i] = offset(v)));
-        const xPtr = offset(x);
-        const scr = offset(scratch);
-        const px = c * 4;
-        for (let t = t0; t < t1; t++) {
-          const b = Math.floor(t / perImage);
-          const r0 = Math.floor((t % perImage) / tW) * m - top;
-          const c0 = (t % tW) * m - left;
-          const tileOff = (t - t0) * px;
-          if (r0 >= 0 && r0 + a <= h && c0 >= 0 && c0 + a <= w) {
-            fns.inputTile(xPtr + ((b * h + r0) * w + c0) * px, w * px, px, px, tablePtr, tileOff);
-            continue;
-          }
-          // A tile crossing the border: its in-image part copied into a zeroed patch.
-          f32.fill(0, scr / 4, scr / 4 + a2 * c);
-          const cLo = Math.max(0, c0);
-          const cHi = Math.min(w, c0 + a);
-          for (let i = 0; i < a && cLo < cHi; i++) {
-            const row = r0 + i;
-            if (row < 0 || row >= h) continue;
-            const src = xPtr / 4 + ((b * h + row) * w + cLo) * c;
-            f32.copyWithin(scr / 4 + (i * a + cLo - c0) * c, src, src + (cHi - cLo) * c);
-          }
-          fns.inputTile(scr, a * px, px, px, tablePtr, tileOff);
-        }
-      }
-      free(scratch);
-      free(table);
-      // The α² products M_ξ = V_ξ U_ξ, [tiles, C] x [C, K], in one call.
       const rows = t1 - t0;
+      const slots = (threads?.helpers ?? 0) + 1;
+      // Tiles per chunk: about eight chunks per thread.
+      const tileChunk = Math.max(1, Math.ceil(rows / (8 * slots)));
+      /**
+       * A tile loop over `image` (h x w, `ch` channels, padded by top and left), its α² buffers `bufs`, shared with the
+       * helpers: the parameter block, the chunk and scratch-slot counters and the scratch, on the heap for this call.
+       */
+      const tileLoop = (
+        run: TileLoop,
+        threaded: ThreadedFunction,
+        image: tf.TensorInfo,
+        ih: number,
+        iw: number,
+        ch: number,
+        pads: [number, number],
+        bufs: tf.TensorInfo[],
+        scratchFloats: number,
+        biasPtr: number,
+      ) => {
+        const block = temp([TILE_PARAMS.length + a2 + 2], 'int32');
+        const scratch = temp([slots * scratchFloats]);
+        const i32 = new Int32Array(memory.buffer);
+        const p = offset(block);
+        const table = p + 4 * TILE_PARAMS.length;
+        const counters = table + 4 * a2;
+        bufs.forEach((v, i) => (i32[table / 4 + i] = offset(v)));
+        i32[counters / 4] = 0;
+        i32[counters / 4 + 1] = 0;
+        const values = [offset(image), ih, iw, ch * 4, pads[0], pads[1], tW, perImage, t0, t1];
+        values.push(table, offset(scratch), scratchFloats * 4, counters + 4, tileChunk, biasPtr);
+        i32.set(values, p / 4);
+        if (threads === undefined) run(p, counters);
+        else threads.run(threaded, [p, counters], () => run(p, counters));
+        free(scratch);
+        free(block);
+      };
+      // Input transform V_ξ = (Bᵀ d B)_ξ.
+      const vs = Array.from({ length: a2 }, () => temp([1, 1, rows, c]));
+      tileLoop(fns.inputTiles, fns.threaded.inputTiles, x, h, w, c, [top, left], vs, a2 * c, 0);
+      // The α² products M_ξ = V_ξ U_ξ, [tiles, C] x [C, K], in one call.
       const ms = Array.from({ length: a2 }, () => temp([rows, k]));
       // (V_ξ, U_ξ, M_ξ) offsets, then the shared product counter.
       const triples = temp([3 * a2 + 1], 'int32');
@@ -215,42 +220,25 @@ function winogradConv2d(
       }
       free(triples);
       for (const v of vs) free(v);
-      // Output transform.
-      const table2 = temp([a2], 'int32');
-      const scratch2 = temp([m * m * k]);
-      const zeros = bias === undefined ? temp([k]) : undefined;
-      const f32 = new Float32Array(memory.buffer);
-      const i32 = new Int32Array(memory.buffer);
-      const tablePtr = offset(table2);
-      ms.forEach((p, i) => (i32[tablePtr / 4 + i] = offset(p)));
+      // Output transform y = act(Aᵀ M A + bias).
       let biasPtr: number;
-      if (zeros !== undefined) {
+      if (bias === undefined) {
+        const zeros = temp([k]);
         biasPtr = offset(zeros);
-        f32.fill(0, biasPtr / 4, biasPtr / 4 + k);
-      } else biasPtr = offset(bias as tf.TensorInfo);
-      const outPtr = offset(out);
-      const scr = offset(scratch2);
-      const px = k * 4;
-      const tile = fns.outputTile[act];
-      for (let t = t0; t < t1; t++) {
-        const b = Math.floor(t / perImage);
-        const y0 = Math.floor((t % perImage) / tW) * m;
-        const x0 = (t % tW) * m;
-        const tileOff = (t - t0) * px;
-        const dst = outPtr + ((b * oh + y0) * ow + x0) * px;
-        if (y0 + m <= oh && x0 + m <= ow) {
-          tile(dst, ow * px, px, px, tablePtr, tileOff, biasPtr);
-          continue;
-        }
-        // A tile past the bottom or right edge: computed whole, its in-image part copied out.
-        tile(scr, m * px, px, px, tablePtr, tileOff, biasPtr);
-        const rows = Math.min(m, oh - y0);
-        const cols = Math.min(m, ow - x0);
-        for (let i = 0; i < rows; i++) {
-          const src = scr / 4 + i * m * k;
-          f32.copyWithin(dst / 4 + i * ow * k, src, src + cols * k);
-        }
-      }
+        new Float32Array(memory.buffer).fill(0, biasPtr / 4, biasPtr / 4 + k);
+      } else biasPtr = offset(bias);
+      tileLoop(
+        fns.outputTiles[act],
+        fns.threaded.outputTiles[act],
+        out,
+        oh,
+        ow,
+        k,
+        [0, 0],
+        ms,
+        m * m * k,
+        biasPtr,
+      );
     } finally {
       for (const t of temps) backend.disposeData(t.dataId, true);
     }
