@@ -49,6 +49,11 @@ export function isNHWC(dataFormat: unknown): boolean {
   );
 }
 
+/** Whether a fused convolution's `bias` is absent or a float32 vector of its `k` output channels. */
+export function biasFits(bias: tf.TensorInfo | undefined, k: number): boolean {
+  return bias === undefined || (bias.dtype === 'float32' && bias.shape.length === 1 && bias.shape[0] === k);
+}
+
 /** Dilations attr (number | [h, w] | undefined) → true when there is none. */
 export function noDilation(dilations: unknown): boolean {
   if (dilations === undefined || dilations === null) return true;

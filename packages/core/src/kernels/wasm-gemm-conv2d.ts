@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { withDerivedWeights } from './derived-weights.js';
-import { isNHWC, readValues } from './kernel-util.js';
+import { biasFits, isNHWC, readValues } from './kernel-util.js';
 import { isWasmBackend, type WasmBackendLike, wasmMemoryOf, wasmThreadsOf } from './wasm-heap.js';
 import { EPILOGUE, type GemmFunctions, packPanels, runGemmRows, simdGemm } from './wasm-simd-gemm.js';
 import { wasmThreads } from './wasm-threads.js';
@@ -162,8 +162,7 @@ export function planGemmConv(
     filter.shape[2] !== x.shape[3] ||
     filter.shape[3] % 4 !== 0 ||
     !isNHWC(attrs.dataFormat) ||
-    (bias !== undefined &&
-      (bias.dtype !== 'float32' || bias.shape.length !== 1 || bias.shape[0] !== filter.shape[3]))
+    !biasFits(bias, filter.shape[3])
   ) {
     return undefined;
   }

@@ -28,7 +28,8 @@ const FAILED = 4;
 const WITHDRAWN = 5;
 
 const WORKER_SOURCE = `
-const { workerData, receiveMessageOnPort } = require('node:worker_threads');
+// Not require: an eval'd worker inherits the parent's --input-type, and may run as a module.
+const { workerData, receiveMessageOnPort } = process.getBuiltinModule('node:worker_threads');
 const { memory, control, port } = workerData;
 const ctl = new Int32Array(control);
 const fns = [];
@@ -63,7 +64,7 @@ for (;;) {
 
 interface NodeWorker {
   unref(): void;
-  terminate(): Promise<number>;
+  on(event: 'error', listener: (e: unknown) => void): void;
 }
 interface WorkerThreads {
   Worker: new (src: string, opts: { eval: true; workerData: unknown; transferList: unknown[] }) => NodeWorker;
@@ -147,6 +148,7 @@ export class WasmThreads {
 }
 
 const pools = new WeakMap<WebAssembly.Memory, WasmThreads | null>();
+let warned = false;
 
 /**
  * `threads − 1` helper threads on `memory` (made on first use, kept for the process; unref'd, so they never keep it
@@ -162,8 +164,12 @@ export function wasmThreads(memory: WebAssembly.Memory, threads: number): WasmTh
   }
   const cached = pools.get(memory);
   if (cached !== undefined && (cached === null || cached.helpers === threads - 1)) return cached ?? undefined;
-  const node = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-  const wt = node?.getBuiltinModule?.('node:worker_threads') as WorkerThreads | undefined;
+  const process = (
+    globalThis as {
+      process?: { getBuiltinModule?: (id: string) => unknown; emitWarning?: (message: string) => void };
+    }
+  ).process;
+  const wt = process?.getBuiltinModule?.('node:worker_threads') as WorkerThreads | undefined;
   if (wt === undefined) {
     pools.set(memory, null);
     return undefined;
@@ -176,6 +182,15 @@ export function wasmThreads(memory: WebAssembly.Memory, threads: number): WasmTh
       eval: true,
       workerData: { memory, control, port: port2 },
       transferList: [port2],
+    });
+    // A helper that fails to start or dies never takes a job, and the caller withdraws what it posted: its calls
+    // then run on the calling thread alone. Said once, not thrown from the event loop.
+    worker.on('error', (e) => {
+      if (warned) return;
+      warned = true;
+      process?.emitWarning?.(
+        `cnnviz: a WASM helper thread stopped (${String(e)}); kernels run on one thread`,
+      );
     });
     worker.unref();
     port1.unref();

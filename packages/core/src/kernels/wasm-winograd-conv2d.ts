@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { withDerivedWeightSet } from './derived-weights.js';
-import { isNHWC, type KernelArgs, noDilation, readValues } from './kernel-util.js';
+import { biasFits, isNHWC, type KernelArgs, noDilation, readValues } from './kernel-util.js';
 import type { KernelFix } from './registry.js';
 import { timedChoice } from './timed-choice.js';
 import { type GemmFunctions, packPanels, runGemmTable, simdGemm } from './wasm-simd-gemm.js';
@@ -63,7 +63,7 @@ export function winogradFilterValues(
 /**
  * The Winograd algorithm for this convolution, or undefined for the stock kernel. For 3x3 filters F(4x4, 3x3) was
  * faster than F(2x2, 3x3) on every InceptionV3 and VGG16 shape measured (2.0-3.3x the stock XNNPACK kernel on one
- * thread, F(2,3) 1.7-2.2x), but its transformed filter is 36/9 = 4x the filter (and XNNPACK packs a copy of it):
+ * thread, F(2,3) 1.7-2.2x), but its transformed filter is 36/9 = 4x the filter:
  * above C·K = 16384 (VGG16's 256- and 512-channel layers) F(2,3)'s 16/9 is the better trade. 5x5 filters take
  * F(2x2, 5x5). Below ~8 M multiply-adds or 16 channels the product calls' fixed costs win. Figures:
  * bench/results/winograd-2026-12-05.md.
@@ -110,9 +110,9 @@ function withWinogradFilters<T>(
 /**
  * A stride-1 r x r NHWC convolution by Winograd's minimal filtering F(m x m, r x r): the input cut into overlapping
  * α x α tiles (α = m + r − 1), each transformed (Bᵀ d B) in WebAssembly SIMD on the heap, α² matrix products
- * [tiles, C] x [C, K] through XNNPACK (the stock Conv2D on 1x1 filters, transformed filters cached per source filter
- * so the packed weights are reused), then Aᵀ M A with bias and activation back into the NHWC output: 2.25 (F(2,3)),
- * 4 (F(4,3)) or 2.8 (F(2,5)) times fewer multiplications than the direct convolution.
+ * [tiles, C] x [C, K] by `gemmTable` (transformed filters packed and cached per source filter), then Aᵀ M A with bias
+ * and activation back into the NHWC output: 2.25 (F(2,3)), 4 (F(4,3)) or 2.8 (F(2,5)) times fewer multiplications
+ * than the direct convolution. On the threaded build all three steps are shared with the helper threads.
  */
 function winogradConv2d(
   backend: WasmBackendLike & tf.KernelBackend,
@@ -294,8 +294,7 @@ function planWinograd(
     !noDilation(attrs.dilations) ||
     !(attrs.strides === 1 || (Array.isArray(attrs.strides) && attrs.strides.every((s) => s === 1))) ||
     !['linear', 'relu', 'relu6'].includes(act) ||
-    (bias !== undefined &&
-      (bias.dtype !== 'float32' || bias.shape.length !== 1 || bias.shape[0] !== filter.shape[3]))
+    !biasFits(bias, filter.shape[3])
   ) {
     return undefined;
   }
