@@ -30,6 +30,7 @@ export * from './self-test.js';
 export {
   buildModule as buildWasmModule,
   Fn as WasmFunction,
+  hasRelaxedSimd,
   hasWasmSimd,
   op as wasmOp,
   sleb as wasmSleb,

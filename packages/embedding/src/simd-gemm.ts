@@ -1,6 +1,7 @@
 import { claimChunk, CHUNK_BITS, roundTag, workersReady } from './chunks.js';
 import {
   buildWasmModule as buildModule,
+  hasRelaxedSimd,
   hasWasmSimd,
   type WasmCode as Code,
   WasmFunction as Fn,
@@ -20,6 +21,13 @@ import {
  */
 
 export const MR = 4;
+
+/** acc + a·b on v128 values: one fused multiply-add where the engine has relaxed SIMD (~1.25x the product rate). */
+function multiplyAdd(acc: Code, a: Code, b: Code): Code {
+  return hasRelaxedSimd()
+    ? [...a, ...b, ...acc, ...op.f32x4RelaxedMadd]
+    : [...acc, ...a, ...b, ...op.f32x4Mul, ...op.f32x4Add];
+}
 export const NR = 8;
 
 /**
@@ -63,8 +71,8 @@ function gemmKernel(): FuncDef {
   emit(op.get(b), op.v128Load(16), op.set(b1));
   for (let r = 0; r < 4; r++) {
     emit(op.get(a), op.v128Load32Splat(r * 4), op.set(av));
-    emit(op.get(acc[2 * r]), op.get(av), op.get(b0), op.f32x4Mul, op.f32x4Add, op.set(acc[2 * r]));
-    emit(op.get(acc[2 * r + 1]), op.get(av), op.get(b1), op.f32x4Mul, op.f32x4Add, op.set(acc[2 * r + 1]));
+    emit(multiplyAdd(op.get(acc[2 * r]), op.get(av), op.get(b0)), op.set(acc[2 * r]));
+    emit(multiplyAdd(op.get(acc[2 * r + 1]), op.get(av), op.get(b1)), op.set(acc[2 * r + 1]));
   }
   emit(op.get(a), op.i32(16), op.i32Add, op.set(a));
   emit(op.get(b), op.i32(32), op.i32Add, op.set(b));
@@ -159,8 +167,8 @@ function stridedKernel(): FuncDef {
   ];
   for (let r = 0; r < 4; r++) {
     emit(rowAddr[r], op.v128Load32Splat(0), set('av'));
-    emit(get(acc[2 * r]), get('av'), get('b0'), op.f32x4Mul, op.f32x4Add, set(acc[2 * r]));
-    emit(get(acc[2 * r + 1]), get('av'), get('b1'), op.f32x4Mul, op.f32x4Add, set(acc[2 * r + 1]));
+    emit(multiplyAdd(get(acc[2 * r]), get('av'), get('b0')), set(acc[2 * r]));
+    emit(multiplyAdd(get(acc[2 * r + 1]), get('av'), get('b1')), set(acc[2 * r + 1]));
   }
   emit(get('a'), get('aStep'), op.i32Add, set('a'));
   emit(get('b'), get('bStep'), op.i32Add, set('b'));
