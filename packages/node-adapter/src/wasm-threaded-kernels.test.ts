@@ -48,6 +48,13 @@ const cases: Case[] = [
     strides: 2,
     pad: 'valid',
   },
+  {
+    name: 'patch matrix by column panels',
+    x: [1, 15, 15, 128],
+    filter: [3, 3, 128, 256],
+    strides: 2,
+    pad: 'same',
+  },
   { name: '1x1 in place', x: [1, 28, 28, 64], filter: [1, 1, 64, 36], strides: 1, pad: 'same' },
 ];
 

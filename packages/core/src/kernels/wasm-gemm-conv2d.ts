@@ -2,7 +2,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import { withDerivedWeights } from './derived-weights.js';
 import { biasFits, isNHWC, readValues } from './kernel-util.js';
 import { isWasmBackend, type WasmBackendLike, wasmMemoryOf, wasmThreadsOf } from './wasm-heap.js';
-import { EPILOGUE, type GemmFunctions, packPanels, runGemmRows, simdGemm } from './wasm-simd-gemm.js';
+import {
+  EPILOGUE,
+  type GemmFunctions,
+  packPanels,
+  PANEL,
+  runGemmChunks,
+  simdGemm,
+} from './wasm-simd-gemm.js';
 import { wasmThreads } from './wasm-threads.js';
 import type { ConvCall } from './wasm-winograd-conv2d.js';
 
@@ -11,6 +18,9 @@ const ACTIVATIONS: Record<string, number> = {
   relu: EPILOGUE.relu,
   relu6: EPILOGUE.relu6,
 };
+
+/** Filter matrices above this split their work by column panels (see gemmCols). */
+const COLUMN_SPLIT_BYTES = 512 << 10;
 
 /** The largest patch matrix built (floats): above it the stock kernel runs. */
 const MAX_PATCH_FLOATS = 8 << 20;
@@ -109,19 +119,27 @@ function gemmConv2d(
           a = at(patches);
         }
         new Int32Array(memory.buffer)[at(next) / 4] = 0;
-        // About eight chunks per thread, so that a helper that starts late still finds work.
-        const parts = 8 * ((threads?.helpers ?? 0) + 1);
-        const chunk = Math.max(16, Math.ceil(m / parts / 4) * 4);
+        const threadCount = (threads?.helpers ?? 0) + 1;
+        const panelCount = Math.ceil(k / PANEL);
+        // A filter matrix larger than a core's share of the cache (mixed3's 3x3 288 -> 384: 4 MB) is split by
+        // column panels, so that each thread reads its part of it once; otherwise by rows. About eight chunks per
+        // thread either way, so that a helper that starts late still finds work.
+        const byCols = depth * k * 4 > COLUMN_SPLIT_BYTES && panelCount >= 4 * threadCount;
+        const chunk = byCols
+          ? Math.max(1, Math.floor(panelCount / (8 * threadCount)))
+          : Math.max(16, Math.ceil(m / (8 * threadCount) / 4) * 4);
         const biasPtr = bias === undefined ? 0 : at(bias);
         const flags = code | (bias === undefined ? 0 : EPILOGUE.bias);
-        runGemmRows(
+        const [lda, ldc] = [depth * 4, k * 4];
+        runGemmChunks(
           gemm,
           threads,
+          byCols ? 'cols' : 'rows',
           a,
-          depth * 4,
+          lda,
           at(panels),
           at(out),
-          k * 4,
+          ldc,
           m,
           depth,
           k,

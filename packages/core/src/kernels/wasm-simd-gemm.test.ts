@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildModule, Fn, hasRelaxedSimd, op, T } from '../wasm-asm.js';
-import { EPILOGUE, gemmModule, packPanels, runGemmRows, runGemmTable, simdGemm } from './wasm-simd-gemm.js';
+import { EPILOGUE, gemmModule, packPanels, runGemmChunks, runGemmTable, simdGemm } from './wasm-simd-gemm.js';
 import { threadedFunction, wasmThreads } from './wasm-threads.js';
 import { randomArray, seeded } from './test-util.js';
 
@@ -105,33 +105,55 @@ describe('wasm SIMD matrix product', () => {
     ['linear', EPILOGUE.linear],
     ['relu', EPILOGUE.relu],
     ['relu6', EPILOGUE.relu6],
-  ] as const)('adds bias and applies %s per chunk of rows (gemmRows, chunks of 8)', (_, act) => {
-    const memory = sharedMemory();
-    const fns = simdGemm(memory);
-    if (fns === undefined) throw new Error('no SIMD');
-    const [m, k, n] = [37, 24, 20];
-    const rng = seeded(11);
-    const a = randomArray(m * k, rng, -3, 3);
-    const b = randomArray(k * n, rng, -3, 3);
-    const bias = randomArray(n, rng, -4, 4);
-    for (const withBias of [true, false]) {
-      const at = layout(memory, a, b, k, n, m);
-      const i32 = new Int32Array(memory.buffer);
-      const f32 = new Float32Array(memory.buffer);
-      const biasAt = at.end + 64;
-      const next = biasAt + 4 * n + 64;
-      f32.set(bias, biasAt / 4);
-      i32[next / 4] = 0;
-      const code = act | (withBias ? EPILOGUE.bias : 0);
-      fns.gemmRows(at.aAt, 4 * k, at.bAt, at.cAt, at.ldc, m, k, n, withBias ? biasAt : 0, code, next, 8);
-      const want = reference(a, b, m, k, n, withBias ? bias : undefined, act);
-      expect(maxDiff(at.read(), want)).toBeLessThan(1e-4);
-      // 37 rows in chunks of 8: 5 chunks taken, and one more try that found none.
-      expect(i32[next / 4]).toBe(6);
-    }
-  });
+  ] as const)(
+    'adds bias and applies %s per chunk: gemmRows (8 rows), gemmCols (one 8-column panel)',
+    (_, act) => {
+      const memory = sharedMemory();
+      const fns = simdGemm(memory);
+      if (fns === undefined) throw new Error('no SIMD');
+      const [m, k, n] = [37, 24, 20];
+      const rng = seeded(11);
+      const a = randomArray(m * k, rng, -3, 3);
+      const b = randomArray(k * n, rng, -3, 3);
+      const bias = randomArray(n, rng, -4, 4);
+      for (const [withBias, by] of [
+        [true, 'rows'],
+        [false, 'rows'],
+        [true, 'cols'],
+        [false, 'cols'],
+      ] as const) {
+        const at = layout(memory, a, b, k, n, m);
+        const i32 = new Int32Array(memory.buffer);
+        const f32 = new Float32Array(memory.buffer);
+        const biasAt = at.end + 64;
+        const next = biasAt + 4 * n + 64;
+        f32.set(bias, biasAt / 4);
+        i32[next / 4] = 0;
+        const code = act | (withBias ? EPILOGUE.bias : 0);
+        const run = by === 'rows' ? fns.gemmRows : fns.gemmCols;
+        run(
+          at.aAt,
+          4 * k,
+          at.bAt,
+          at.cAt,
+          at.ldc,
+          m,
+          k,
+          n,
+          withBias ? biasAt : 0,
+          code,
+          next,
+          by === 'rows' ? 8 : 1,
+        );
+        const want = reference(a, b, m, k, n, withBias ? bias : undefined, act);
+        expect(maxDiff(at.read(), want)).toBeLessThan(1e-4);
+        // 37 rows in chunks of 8: 5 chunks taken; 20 columns: 3 panels (the last 4 wide); and one more try each.
+        expect(i32[next / 4]).toBe(by === 'rows' ? 6 : 4);
+      }
+    },
+  );
 
-  it('shares gemmTable and gemmRows with a helper thread: the same values as on one thread', () => {
+  it('shares gemmTable, gemmRows and gemmCols with a helper thread: the same values as on one thread', () => {
     const memory = sharedMemory();
     const fns = simdGemm(memory);
     const threads = wasmThreads(memory, 2);
@@ -173,10 +195,45 @@ describe('wasm SIMD matrix product', () => {
     // gemmRows: product 0 again, in chunks of 4 rows, with a ReLU.
     const next = table + 12 * count + 4;
     i32[next / 4] = 0;
-    runGemmRows(fns, threads, aAt(0), 4 * k, bAt(0), cAt(0, 2), 4 * n, m, k, n, 0, EPILOGUE.relu, next, 4);
-    const relu = f32.slice(cAt(0, 2) / 4, cAt(0, 2) / 4 + m * n);
+    runGemmChunks(
+      fns,
+      threads,
+      'rows',
+      aAt(0),
+      4 * k,
+      bAt(0),
+      cAt(0, 2),
+      4 * n,
+      m,
+      k,
+      n,
+      0,
+      EPILOGUE.relu,
+      next,
+      4,
+    );
     const one = f32.slice(cAt(0, 0) / 4, cAt(0, 0) / 4 + m * n);
-    expect(relu).toEqual(one.map((v) => Math.max(v, 0)));
+    expect(f32.slice(cAt(0, 2) / 4, cAt(0, 2) / 4 + m * n)).toEqual(one.map((v) => Math.max(v, 0)));
+    // gemmCols: one panel per chunk.
+    i32[next / 4] = 0;
+    runGemmChunks(
+      fns,
+      threads,
+      'cols',
+      aAt(0),
+      4 * k,
+      bAt(0),
+      cAt(1, 2),
+      4 * n,
+      m,
+      k,
+      n,
+      0,
+      EPILOGUE.relu,
+      next,
+      1,
+    );
+    expect(f32.slice(cAt(1, 2) / 4, cAt(1, 2) / 4 + m * n)).toEqual(one.map((v) => Math.max(v, 0)));
   });
 });
 

@@ -220,6 +220,82 @@ function gemmRowsFunction(): FuncDef {
   return f.def();
 }
 
+/**
+ * gemmCols(a, lda, b, c, ldc, m, k, n, bias, code, next, chunk): as gemmRows, but the chunks are `chunk` column panels
+ * (8 columns each) over all m rows. For a B too large for a core's cache (a strided convolution's [9·C, K] filter)
+ * each thread then reads its panels of B once, where row chunks would each read all of B.
+ */
+function gemmColsFunction(): FuncDef {
+  const f = new Fn('gemmCols', [
+    ['a', T.i32],
+    ['lda', T.i32],
+    ['b', T.i32],
+    ['c', T.i32],
+    ['ldc', T.i32],
+    ['m', T.i32],
+    ['k', T.i32],
+    ['n', T.i32],
+    ['bias', T.i32],
+    ['code', T.i32],
+    ['next', T.i32],
+    ['chunk', T.i32],
+  ]);
+  f.local('p0', T.i32);
+  f.local('j0', T.i32);
+  f.local('cols', T.i32);
+  f.emit(op.block, op.loop);
+  f.emit(f.get('next'), op.i32(1), op.i32AtomicRmwAdd(), f.get('chunk'), op.i32Mul, f.tee('p0'));
+  f.emit(op.i32(PANEL), op.i32Mul, f.tee('j0'), f.get('n'), op.i32GeS, op.brIf(1));
+  // cols = min(chunk·8, n − j0)
+  f.emit(f.get('n'), f.get('j0'), op.i32Sub, f.tee('cols'), f.get('chunk'), op.i32(PANEL), op.i32Mul);
+  f.emit(f.get('cols'), f.get('chunk'), op.i32(PANEL), op.i32Mul, op.i32LtS, op.select, f.set('cols'));
+  f.emit(
+    f.get('a'),
+    f.get('lda'),
+    f.get('b'),
+    f.get('p0'),
+    f.get('k'),
+    op.i32Mul,
+    op.i32(4 * PANEL),
+    op.i32Mul,
+  );
+  f.emit(
+    op.i32Add,
+    f.get('c'),
+    f.get('j0'),
+    op.i32(4),
+    op.i32Mul,
+    op.i32Add,
+    f.get('ldc'),
+    f.get('m'),
+    f.get('k'),
+  );
+  f.emit(f.get('cols'), op.call(0));
+  f.emit(
+    f.get('code'),
+    op.if_,
+    f.get('c'),
+    f.get('j0'),
+    op.i32(4),
+    op.i32Mul,
+    op.i32Add,
+    f.get('ldc'),
+    f.get('m'),
+  );
+  f.emit(
+    f.get('cols'),
+    f.get('bias'),
+    f.get('j0'),
+    op.i32(4),
+    op.i32Mul,
+    op.i32Add,
+    f.get('code'),
+    op.call(2),
+  );
+  f.emit(op.end, op.br(0), op.end, op.end);
+  return f.def();
+}
+
 /** B [k x n] (row-major) as `gemm` reads it: panels of 8 columns, each k x 8, the last zero-filled past n. */
 export function packPanels(b: ArrayLike<number>, k: number, n: number): Float32Array {
   const panels = Math.ceil(n / PANEL);
@@ -273,9 +349,11 @@ export interface GemmFunctions {
   gemm: Gemm;
   gemmTable: GemmTable;
   gemmRows: GemmRows;
-  /** `gemmTable` and `gemmRows` for helper threads. */
+  gemmCols: GemmRows;
+  /** The three for helper threads. */
   gemmTableThreaded: ThreadedFunction;
   gemmRowsThreaded: ThreadedFunction;
+  gemmColsThreaded: ThreadedFunction;
 }
 
 const modules = new Map<string, WebAssembly.Module | null>();
@@ -287,7 +365,7 @@ export function gemmModule(shared: boolean, fma = hasRelaxedSimd()): WebAssembly
   let module = modules.get(key);
   if (module === undefined) {
     const bytes = buildModule(
-      [gemmFunction(fma), gemmTableFunction(), epilogueFunction(), gemmRowsFunction()],
+      [gemmFunction(fma), gemmTableFunction(), epilogueFunction(), gemmRowsFunction(), gemmColsFunction()],
       shared ? { shared, maxPages: 65536 } : { shared },
     );
     module =
@@ -314,8 +392,10 @@ export function simdGemm(memory: WebAssembly.Memory, fma = hasRelaxedSimd()): Ge
       gemm: e.gemm,
       gemmTable: e.gemmTable,
       gemmRows: e.gemmRows,
+      gemmCols: e.gemmCols,
       gemmTableThreaded: threadedFunction(module, 'gemmTable'),
       gemmRowsThreaded: threadedFunction(module, 'gemmRows'),
+      gemmColsThreaded: threadedFunction(module, 'gemmCols'),
     };
     byFma.set(fma, fns);
   }
@@ -335,12 +415,18 @@ export function runGemmTable(
   else threads.run(fns.gemmTableThreaded, args, () => fns.gemmTable(...args));
 }
 
-/** `gemmRows` (`next` a zeroed i32 on the heap), shared between the calling thread and `threads`' helpers. */
-export function runGemmRows(
+/**
+ * `gemmRows`, or `gemmCols` where `by` says so (`next` a zeroed i32 on the heap), shared between the calling thread and
+ * `threads`' helpers.
+ */
+export function runGemmChunks(
   fns: GemmFunctions,
   threads: WasmThreads | undefined,
+  by: 'rows' | 'cols',
   ...args: Parameters<GemmRows>
 ): void {
-  if (threads === undefined) fns.gemmRows(...args);
-  else threads.run(fns.gemmRowsThreaded, args, () => fns.gemmRows(...args));
+  const [run, threaded] =
+    by === 'rows' ? [fns.gemmRows, fns.gemmRowsThreaded] : [fns.gemmCols, fns.gemmColsThreaded];
+  if (threads === undefined) run(...args);
+  else threads.run(threaded, args, () => run(...args));
 }
