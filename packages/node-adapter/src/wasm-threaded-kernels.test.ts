@@ -2,7 +2,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { kernelFixCacheSize } from '../../core/src/kernels/derived-weights.js';
-import { planGemmConv } from '../../core/src/kernels/wasm-gemm-conv2d.js';
+import { planGemmBackpropInput, planGemmConv } from '../../core/src/kernels/wasm-gemm-conv2d.js';
 import { wasmMemoryOf, wasmThreadsOf } from '../../core/src/kernels/wasm-heap.js';
 import type { WinogradKind } from '../../core/src/kernels/wasm-simd-winograd.js';
 import { tryWinograd } from '../../core/src/kernels/wasm-winograd-conv2d.js';
@@ -112,5 +112,41 @@ describe('WASM convolutions on the threaded build', () => {
     tf.dispose([xv, fv, bv]);
     kernelFixCacheSize();
     expect(backend.numDataIds()).toBe(before);
+  });
+
+  it("a strided convolution's input gradient as one product and a scatter matches cpu", async () => {
+    await tf.setBackend('wasm');
+    const xShape: [number, number, number, number] = [1, 28, 28, 96];
+    const fShape: [number, number, number, number] = [3, 3, 96, 128];
+    const info = tf.backend_util.computeConv2DInfo(xShape, fShape, 2, 1, 'valid');
+    const dy = tf.randomUniform([1, info.outHeight, info.outWidth, 128], -1, 1, 'float32', 6);
+    const filter = tf.randomUniform(fShape, -1, 1, 'float32', 7);
+    const plan = planGemmBackpropInput(backend, dy, filter, info);
+    if (plan === undefined) throw new Error('did not apply');
+    const y = plan.run();
+    const got = Float32Array.from(backend.readSync(y.dataId) as Float32Array);
+    backend.disposeData(y.dataId, true);
+    const [dyv, fv] = await Promise.all([dy.data(), filter.data()]);
+    await tf.setBackend('cpu');
+    const want = tf.tidy(() =>
+      tf
+        .conv2dTranspose(
+          tf.tensor4d(dyv, dy.shape as [number, number, number, number]),
+          tf.tensor4d(fv, fShape),
+          xShape,
+          2,
+          'valid',
+        )
+        .dataSync(),
+    );
+    let maxErr = 0;
+    let maxAbs = 0;
+    for (let i = 0; i < want.length; i++) {
+      maxErr = Math.max(maxErr, Math.abs(got[i] - want[i]));
+      maxAbs = Math.max(maxAbs, Math.abs(want[i]));
+    }
+    expect(maxErr / maxAbs).toBeLessThan(1e-5);
+    await tf.setBackend('wasm');
+    tf.dispose([dy, filter]);
   });
 });

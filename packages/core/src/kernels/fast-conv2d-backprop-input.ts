@@ -9,6 +9,8 @@ import {
 import { callKernel, withDerivedWeights } from './derived-weights.js';
 import { freeInfo, type KernelArgs, isNHWC, readValues, runOps, wrap } from './kernel-util.js';
 import { type KernelFix } from './registry.js';
+import { timedChoice } from './timed-choice.js';
+import { planGemmBackpropInput } from './wasm-gemm-conv2d.js';
 import {
   type PhaseAxis,
   phaseAxis,
@@ -61,31 +63,40 @@ export function fastConv2dBackpropInputFix(backendName: string): KernelFix {
     name: `${backendName}:Conv2DBackpropInput`,
     kernelName: tf.Conv2DBackpropInput,
     backendName,
-    make: (stock) => (args) => {
-      const { inputs, backend, attrs } = args as unknown as KernelArgs;
-      const a = attrs as unknown as tf.Conv2DBackpropInputAttrs;
-      if (!isNHWC(a.dataFormat) && stock !== undefined) return stock.kernelFunc(args);
-      const filter = inputs.filter as tf.TensorInfo;
-      const info = backpropInputInfo(a, filter);
-      const [fH, fW, inC, outC] = filter.shape;
-      const dy = inputs.dy as tf.TensorInfo;
-      const s = info.strideHeight;
-      if (s > 1 && info.strideWidth === s) return subPixelBackpropInput(backend, dy, filter, info);
-      const { x: prepared, pad } = tf.tidy(() => transposedConvParts(wrap<tf.Rank.R4>(backend, dy), info));
-      try {
-        return withDerivedWeights(
-          backend,
-          filter,
-          'conv-flip-transpose',
-          () => ({
-            values: flipTransposeValues(readValues(backend, filter), filter.shape),
-            shape: [fH, fW, outC, inC],
-          }),
-          (w) => conv(backend, prepared, w, pad),
-        );
-      } finally {
-        prepared.dispose();
-      }
+    make: (stock) => {
+      const choice = timedChoice();
+      const onMake = (ms: number) => choice.exclude(ms);
+      return (args) => {
+        const { inputs, backend, attrs } = args as unknown as KernelArgs;
+        const a = attrs as unknown as tf.Conv2DBackpropInputAttrs;
+        if (!isNHWC(a.dataFormat) && stock !== undefined) return stock.kernelFunc(args);
+        const filter = inputs.filter as tf.TensorInfo;
+        const info = backpropInputInfo(a, filter);
+        const [fH, fW, inC, outC] = filter.shape;
+        const dy = inputs.dy as tf.TensorInfo;
+        const s = info.strideHeight;
+        if (s > 1 && info.strideWidth === s) {
+          // On wasm, one matrix product and a scatter where that is faster than a convolution per phase (timed).
+          const viaPhases = () => subPixelBackpropInput(backend, dy, filter, info);
+          const plan = planGemmBackpropInput(backend, dy, filter, info, onMake);
+          return plan === undefined ? viaPhases() : choice.run(plan.key, plan.run, viaPhases);
+        }
+        const { x: prepared, pad } = tf.tidy(() => transposedConvParts(wrap<tf.Rank.R4>(backend, dy), info));
+        try {
+          return withDerivedWeights(
+            backend,
+            filter,
+            'conv-flip-transpose',
+            () => ({
+              values: flipTransposeValues(readValues(backend, filter), filter.shape),
+              shape: [fH, fW, outC, inC],
+            }),
+            (w) => conv(backend, prepared, w, pad),
+          );
+        } finally {
+          prepared.dispose();
+        }
+      };
     },
   };
 }

@@ -5,7 +5,7 @@ import { kernelFixCacheSize } from './derived-weights.js';
 import { directConv2dF64 as reference, type ReferenceActivation } from './direct-conv.test-data.js';
 import { setupBackends } from './test-backends.js';
 import { kernelOn, randomArray, relErr as err, seeded } from './test-util.js';
-import { planGemmConv } from './wasm-gemm-conv2d.js';
+import { planGemmBackpropInput, planGemmConv } from './wasm-gemm-conv2d.js';
 
 interface Case {
   name: string;
@@ -142,4 +142,54 @@ describe('wasm convolution as one matrix product', () => {
       expect(err(got.values, want.values)).toBeLessThan(1e-5);
     }
   });
+
+  it.each([
+    { x: [1, 13, 13, 8], f: [3, 3, 8, 12], strides: 2, pad: 'valid' },
+    { x: [2, 12, 11, 4], f: [3, 3, 4, 8], strides: 2, pad: 'same' },
+    { x: [1, 10, 10, 16], f: [5, 5, 16, 4], strides: 3, pad: 'same' },
+    // Wᵀ 64 x 1152 (295 KB) by rows; 256 x 1152 (1.2 MB) by column panels.
+    { x: [1, 9, 9, 128], f: [3, 3, 128, 256], strides: 2, pad: 'same' },
+  ] as const)(
+    'input gradient as one product and a scatter matches cpu: x $x, filter $f, stride $strides, $pad',
+    async (c) => {
+      const rng = seeded(c.x[1] * 31 + c.f[3]);
+      const info = tf.backend_util.computeConv2DInfo(
+        c.x as unknown as [number, number, number, number],
+        c.f as unknown as [number, number, number, number],
+        c.strides,
+        1,
+        c.pad,
+      );
+      const dyShape = [c.x[0], info.outHeight, info.outWidth, c.f[3]];
+      const dyv = randomArray(tf.util.sizeFromShape(dyShape), rng);
+      const fv = randomArray(tf.util.sizeFromShape(c.f as unknown as number[]), rng);
+      await tf.setBackend('cpu');
+      const want = tf.tidy(() =>
+        tf
+          .conv2dTranspose(
+            tf.tensor4d(dyv, dyShape as [number, number, number, number]),
+            tf.tensor4d(fv, [...c.f]),
+            [...c.x] as [number, number, number, number],
+            c.strides,
+            c.pad,
+          )
+          .dataSync(),
+      );
+      await tf.setBackend('wasm');
+      const backend = tf.backend();
+      kernelFixCacheSize();
+      const before = backend.numDataIds();
+      const dy = tf.tensor4d(dyv, dyShape as [number, number, number, number]);
+      const filter = tf.tensor4d(fv, [...c.f]);
+      const plan = planGemmBackpropInput(backend, dy, filter, info);
+      if (plan === undefined) throw new Error('did not apply');
+      const y = plan.run();
+      expect(y.shape).toEqual([...c.x]);
+      expect(err(backend.readSync(y.dataId) as Float32Array, want)).toBeLessThan(1e-5);
+      backend.disposeData(y.dataId, true);
+      tf.dispose([dy, filter]);
+      kernelFixCacheSize();
+      expect(backend.numDataIds()).toBe(before);
+    },
+  );
 });

@@ -10,7 +10,7 @@ import {
   runGemmChunks,
   simdGemm,
 } from './wasm-simd-gemm.js';
-import { wasmThreads } from './wasm-threads.js';
+import { type WasmThreads, wasmThreads } from './wasm-threads.js';
 import type { ConvCall } from './wasm-winograd-conv2d.js';
 
 const ACTIVATIONS: Record<string, number> = {
@@ -70,6 +70,35 @@ function im2col(f32: Float32Array, src: number, dst: number, info: tf.backend_ut
 }
 
 /**
+ * C [m, n] = epilogue(A [m, k] · B), B packed, in chunks shared with the helper threads. A B larger than a core's share
+ * of the cache (mixed3's 3x3 288 -> 384: 4 MB) is split by column panels, so that each thread reads its part of it
+ * once; otherwise by rows. About eight chunks per thread either way, so that a helper that starts late still finds
+ * work.
+ */
+function runChunked(
+  gemm: GemmFunctions,
+  threads: WasmThreads | undefined,
+  a: number,
+  k: number,
+  panels: number,
+  c: number,
+  m: number,
+  n: number,
+  bias: number,
+  code: number,
+  next: number,
+): void {
+  const threadCount = (threads?.helpers ?? 0) + 1;
+  const panelCount = Math.ceil(n / PANEL);
+  const byCols = k * n * 4 > COLUMN_SPLIT_BYTES && panelCount >= 4 * threadCount;
+  const chunk = byCols
+    ? Math.max(1, Math.floor(panelCount / (8 * threadCount)))
+    : Math.max(16, Math.ceil(m / (8 * threadCount) / 4) * 4);
+  const args = [a, k * 4, panels, c, n * 4, m, k, n, bias, code, next, chunk] as const;
+  runGemmChunks(gemm, threads, byCols ? 'cols' : 'rows', ...args);
+}
+
+/**
  * A convolution as one matrix product [N·outH·outW, fh·fw·C] x [fh·fw·C, K] by `gemmRows` (fused multiply-add where
  * the engine has relaxed SIMD, rows shared with the helper threads), bias and activation applied to each chunk of rows
  * while it is in cache. A 1x1 stride-1 unpadded convolution reads x itself; any other builds the patch matrix first.
@@ -119,35 +148,9 @@ function gemmConv2d(
           a = at(patches);
         }
         new Int32Array(memory.buffer)[at(next) / 4] = 0;
-        const threadCount = (threads?.helpers ?? 0) + 1;
-        const panelCount = Math.ceil(k / PANEL);
-        // A filter matrix larger than a core's share of the cache (mixed3's 3x3 288 -> 384: 4 MB) is split by
-        // column panels, so that each thread reads its part of it once; otherwise by rows. About eight chunks per
-        // thread either way, so that a helper that starts late still finds work.
-        const byCols = depth * k * 4 > COLUMN_SPLIT_BYTES && panelCount >= 4 * threadCount;
-        const chunk = byCols
-          ? Math.max(1, Math.floor(panelCount / (8 * threadCount)))
-          : Math.max(16, Math.ceil(m / (8 * threadCount) / 4) * 4);
         const biasPtr = bias === undefined ? 0 : at(bias);
         const flags = code | (bias === undefined ? 0 : EPILOGUE.bias);
-        const [lda, ldc] = [depth * 4, k * 4];
-        runGemmChunks(
-          gemm,
-          threads,
-          byCols ? 'cols' : 'rows',
-          a,
-          lda,
-          at(panels),
-          at(out),
-          ldc,
-          m,
-          depth,
-          k,
-          biasPtr,
-          flags,
-          at(next),
-          chunk,
-        );
+        runChunked(gemm, threads, a, depth, at(panels), at(out), m, k, biasPtr, flags, at(next));
       },
     );
   } catch (e) {
@@ -203,5 +206,119 @@ export function planGemmConv(
   return {
     key: `gemm|${x.shape.join('x')}|${filter.shape.join('x')}|${strideHeight},${strideWidth}|${dilationHeight},${dilationWidth}|${p.top},${p.left},${p.bottom},${p.right}`,
     run: () => gemmConv2d(wasm, gemm, memory, x, filter, bias, info, code, onMake),
+  };
+}
+
+/**
+ * A strided convolution's input gradient as one matrix product and a scatter: cols = dy [N·oh·ow, outC] x Wᵀ
+ * [outC, fh·fw·inC] (each dy pixel's contribution to its window, all taps at once), then each window added into dx
+ * ("col2im"). The same multiply-adds as one convolution per sub-pixel phase, without the per-phase crops, the
+ * concatenation and the depth-to-space of that path. Wᵀ is packed once per filter buffer.
+ */
+function gemmBackpropInput(
+  backend: WasmBackendLike & tf.KernelBackend,
+  gemm: GemmFunctions,
+  memory: WebAssembly.Memory,
+  dy: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+  onMake?: (ms: number) => void,
+): tf.TensorInfo {
+  const { batchSize: nb, inHeight: h, inWidth: w, outHeight: oh, outWidth: ow } = info;
+  const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = info;
+  const [, , inC, outC] = filter.shape;
+  const n = fh * fw * inC;
+  const m = nb * oh * ow;
+  const threads = wasmThreads(memory, wasmThreadsOf(backend));
+  const out = backend.makeOutput([nb, h, w, inC], 'float32');
+  const temps = [backend.makeOutput([1], 'int32'), backend.makeOutput([m, n], 'float32')];
+  try {
+    withDerivedWeights(
+      backend,
+      filter,
+      'col2im-panels',
+      () => {
+        const t0 = performance.now();
+        const wv = readValues(backend, filter);
+        const wt = new Float32Array(outC * n);
+        for (let t = 0; t < n; t++) for (let o = 0; o < outC; o++) wt[o * n + t] = wv[t * outC + o];
+        const values = packPanels(wt, outC, n);
+        onMake?.(performance.now() - t0);
+        return { values, shape: [values.length] };
+      },
+      (panels) => {
+        const at = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t).byteOffset;
+        const [next, cols] = temps;
+        new Int32Array(memory.buffer)[at(next) / 4] = 0;
+        runChunked(gemm, threads, at(dy), outC, at(panels), at(cols), m, n, 0, 0, at(next));
+        const f32 = new Float32Array(memory.buffer);
+        const dx = at(out) / 4;
+        const src = at(cols) / 4;
+        f32.fill(0, dx, dx + nb * h * w * inC);
+        const top = info.padInfo.top;
+        const left = info.padInfo.left;
+        for (let b = 0; b < nb; b++) {
+          for (let y = 0; y < oh; y++) {
+            for (let x = 0; x < ow; x++) {
+              const row = src + ((b * oh + y) * ow + x) * n;
+              for (let r = 0; r < fh; r++) {
+                const iy = y * sh - top + r;
+                if (iy < 0 || iy >= h) continue;
+                for (let c = 0; c < fw; c++) {
+                  const ix = x * sw - left + c;
+                  if (ix < 0 || ix >= w) continue;
+                  const d = dx + ((b * h + iy) * w + ix) * inC;
+                  const q = row + (r * fw + c) * inC;
+                  for (let i = 0; i < inC; i++) f32[d + i] += f32[q + i];
+                }
+              }
+            }
+          }
+        }
+      },
+    );
+  } catch (e) {
+    backend.disposeData(out.dataId, true);
+    throw e;
+  } finally {
+    for (const t of temps) backend.disposeData(t.dataId, true);
+  }
+  return out;
+}
+
+/**
+ * The matrix-product run of a convolution's input gradient (`info` the forward convolution's: NHWC, float32, no
+ * dilation, inC a multiple of 4, the column matrix under 32 MB), with a key naming its geometry; undefined means: use
+ * the other path.
+ */
+export function planGemmBackpropInput(
+  backend: tf.KernelBackend,
+  dy: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+  onMake?: (ms: number) => void,
+): { key: string; run: () => tf.TensorInfo } | undefined {
+  const [fh, fw, inC] = filter.shape;
+  const rows = info.batchSize * info.outHeight * info.outWidth;
+  if (
+    !isWasmBackend(backend) ||
+    dy.dtype !== 'float32' ||
+    filter.dtype !== 'float32' ||
+    inC % 4 !== 0 ||
+    info.dilationHeight !== 1 ||
+    info.dilationWidth !== 1 ||
+    rows <= 0 ||
+    rows * fh * fw * inC > MAX_PATCH_FLOATS
+  ) {
+    return undefined;
+  }
+  const memory = wasmMemoryOf(backend);
+  const gemm = memory !== undefined ? simdGemm(memory) : undefined;
+  if (memory === undefined || gemm === undefined) return undefined;
+  const wasm = backend as WasmBackendLike & tf.KernelBackend;
+  const p = info.padInfo;
+  return {
+    key: `col2im|${dy.shape.join('x')}|${filter.shape.join('x')}|${info.strideHeight},${info.strideWidth}|${p.top},${p.left}|${info.inHeight}x${info.inWidth}`,
+    run: () => gemmBackpropInput(wasm, gemm, memory, dy, filter, info, onMake),
   };
 }
