@@ -179,7 +179,8 @@ function winogradConv2d(
         iw: number,
         ch: number,
         pads: [number, number],
-        bufs: tf.TensorInfo[],
+        bufs: tf.TensorInfo,
+        bufFloats: number,
         scratchFloats: number,
         biasPtr: number,
       ) => {
@@ -189,7 +190,7 @@ function winogradConv2d(
         const p = offset(block);
         const table = p + 4 * TILE_PARAMS.length;
         const counters = table + 4 * a2;
-        bufs.forEach((v, i) => (i32[table / 4 + i] = offset(v)));
+        for (let i = 0; i < a2; i++) i32[table / 4 + i] = offset(bufs) + 4 * i * bufFloats;
         i32[counters / 4] = 0;
         i32[counters / 4 + 1] = 0;
         const values = [offset(image), ih, iw, ch * 4, pads[0], pads[1], tW, perImage, t0, t1];
@@ -201,25 +202,26 @@ function winogradConv2d(
         free(block);
       };
       // Input transform V_ξ = (Bᵀ d B)_ξ.
-      const vs = Array.from({ length: a2 }, () => temp([1, 1, rows, c]));
-      tileLoop(fns.inputTiles, fns.threaded.inputTiles, x, h, w, c, [top, left], vs, a2 * c, 0);
+      // The α² matrices V_ξ [tiles, C] one after another in one buffer (one allocation, not α²), as are the M_ξ.
+      const vs = temp([a2 * rows * c]);
+      tileLoop(fns.inputTiles, fns.threaded.inputTiles, x, h, w, c, [top, left], vs, rows * c, a2 * c, 0);
       // The α² products M_ξ = V_ξ U_ξ, [tiles, C] x [C, K], in one call.
-      const ms = Array.from({ length: a2 }, () => temp([rows, k]));
+      const ms = temp([a2 * rows * k]);
       // (V_ξ, U_ξ, M_ξ) offsets, then the shared product counter.
       const triples = temp([3 * a2 + 1], 'int32');
       {
         const i32 = new Int32Array(memory.buffer);
         const p = offset(triples) / 4;
         for (let i = 0; i < a2; i++) {
-          i32[p + 3 * i] = offset(vs[i]);
+          i32[p + 3 * i] = offset(vs) + 4 * i * rows * c;
           i32[p + 3 * i + 1] = offset(us[i]);
-          i32[p + 3 * i + 2] = offset(ms[i]);
+          i32[p + 3 * i + 2] = offset(ms) + 4 * i * rows * k;
         }
         i32[p + 3 * a2] = 0;
         runGemmTable(gemm, threads, offset(triples), a2, c * 4, k * 4, rows, c, k, offset(triples) + 12 * a2);
       }
       free(triples);
-      for (const v of vs) free(v);
+      free(vs);
       // Output transform y = act(Aᵀ M A + bias).
       let biasPtr: number;
       if (bias === undefined) {
@@ -236,6 +238,7 @@ function winogradConv2d(
         k,
         [0, 0],
         ms,
+        rows * k,
         m * m * k,
         biasPtr,
       );
