@@ -32,7 +32,7 @@ const cases: Case[] = [
   { name: '1x1 stride 2', shape: [1, 7, 7, 8], filter: [1, 1], k: 8, pad: 'same', strides: 2 },
   {
     name: '3x3 stride 2 valid',
-    shape: [1, 13, 11, 6],
+    shape: [1, 13, 11, 12],
     filter: [3, 3],
     k: 20,
     pad: 'valid',
@@ -41,7 +41,7 @@ const cases: Case[] = [
   },
   {
     name: '3x3 stride 2 same',
-    shape: [1, 12, 9, 4],
+    shape: [1, 12, 9, 8],
     filter: [3, 3],
     k: 4,
     pad: 'same',
@@ -60,11 +60,11 @@ const cases: Case[] = [
       [0, 0],
     ],
   },
-  { name: '1x7 same', shape: [1, 9, 10, 4], filter: [1, 7], k: 8, pad: 'same' },
-  { name: '3x3 dilation 2', shape: [1, 10, 9, 3], filter: [3, 3], k: 4, pad: 'same', dilations: 2 },
+  { name: '1x7 same', shape: [1, 9, 10, 8], filter: [1, 7], k: 8, pad: 'same' },
+  { name: '3x3 dilation 2', shape: [1, 10, 9, 8], filter: [3, 3], k: 4, pad: 'same', dilations: 2 },
   {
-    name: '3x3, 3 channels (an image)',
-    shape: [1, 9, 9, 3],
+    name: '3x3, 8 channels, strides 2 x 1',
+    shape: [1, 9, 9, 8],
     filter: [3, 3],
     k: 12,
     pad: 'same',
@@ -105,7 +105,7 @@ describe('wasm convolution as one matrix product', () => {
     expect(backend.numDataIds()).toBe(before);
   });
 
-  it('declines what it does not compute: K not a multiple of 4, NCHW, leaky ReLU, int32', async () => {
+  it('declines what it does not compute: K not a multiple of 4, NCHW, leaky ReLU, int32, a 3-channel patch matrix', async () => {
     await tf.setBackend('wasm');
     const backend = tf.backend();
     const x = tf.zeros([1, 4, 4, 4]);
@@ -120,6 +120,12 @@ describe('wasm convolution as one matrix product', () => {
       });
     expect(plan(x, f8, {})).toBeDefined();
     expect(plan(x, f6, {})).toBeUndefined();
+    const rgb = tf.zeros([1, 8, 8, 3]);
+    const f3 = tf.zeros([3, 3, 3, 8]);
+    const f1 = tf.zeros([1, 1, 3, 8]);
+    expect(plan(rgb, f3, {})).toBeUndefined();
+    expect(plan(rgb, f1, {})).toBeDefined(); // read in place: no patch matrix
+    tf.dispose([rgb, f3, f1]);
     expect(plan(x, f8, { dataFormat: 'NCHW' })).toBeUndefined();
     expect(plan(x, f8, { activation: 'leakyrelu' })).toBeUndefined();
     expect(plan(xi, f8, {})).toBeUndefined();
