@@ -1,6 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type KernelArgs, runOps, wrap } from './kernel-util.js';
+import { withDerivedWeights } from './derived-weights.js';
+import { type KernelArgs, readValues, runOps, wrap } from './kernel-util.js';
 import { type KernelFix } from './registry.js';
+import { timedChoice } from './timed-choice.js';
+import { isWasmBackend, wasmMemoryOf, wasmThreadsOf } from './wasm-heap.js';
+import { packPanels, runChunked, simdGemm } from './wasm-simd-gemm.js';
+import { wasmThreads } from './wasm-threads.js';
 
 // Below this many multiply-adds the stock kernel's lower set-up cost wins.
 const MIN_WORK = 1 << 16;
@@ -19,59 +24,140 @@ export const wasmBatchMatMulFix: KernelFix = {
   name: 'wasm:BatchMatMul',
   kernelName: tf.BatchMatMul,
   backendName: 'wasm',
-  make: (stock) => (args) => {
-    const { inputs, backend, attrs } = args as unknown as KernelArgs;
-    const a = inputs.a as tf.TensorInfo;
-    const b = inputs.b as tf.TensorInfo;
-    const { transposeA, transposeB } = attrs as unknown as tf.BatchMatMulAttrs;
-    const ra = a.shape.length;
-    const rb = b.shape.length;
-    const m = transposeA ? a.shape[ra - 1] : a.shape[ra - 2];
-    const k = transposeA ? a.shape[ra - 2] : a.shape[ra - 1];
-    const n = transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
-    const batchA = a.shape.slice(0, -2);
-    const batchB = b.shape.slice(0, -2);
-    const sa = prod(batchA);
-    const sb = prod(batchB);
-    const sameBatch = sa === sb && batchA.length === batchB.length && batchA.every((d, i) => d === batchB[i]);
-    const usable =
-      a.dtype === 'float32' &&
-      b.dtype === 'float32' &&
-      ra >= 2 &&
-      rb >= 2 &&
-      (sameBatch || sa === 1 || sb === 1) &&
-      m * k * n >= MIN_WORK &&
-      // Untransposed single products: the stock kernel's XNNPACK fully-connected path was as fast or faster (a
-      // [672,113] x [113,224] product 1.8 vs 2.3 ms, [50176,3] x [3,3] 0.5 vs 1.3 ms CPU); it is the transposed
-      // operands that fall to its plain loop.
-      (transposeA || transposeB || sa !== 1 || sb !== 1) &&
-      m > 0 &&
-      n > 0 &&
-      k > 0;
-    if (!usable) {
-      if (stock === undefined) throw new Error('BatchMatMul: no stock kernel');
-      return stock.kernelFunc(args);
-    }
-    const batches = Math.max(sa, sb);
-    const outBatch = sa >= sb ? batchA : batchB;
-    return runOps(backend, () => {
-      let A = tf.reshape(wrap(backend, a), [sa, a.shape[ra - 2], a.shape[ra - 1]]);
-      let B = tf.reshape(wrap(backend, b), [sb, b.shape[rb - 2], b.shape[rb - 1]]);
-      if (transposeA) A = tf.transpose(A, [0, 2, 1]);
-      if (transposeB) B = tf.transpose(B, [0, 2, 1]);
-      const outs: tf.Tensor[] = [];
-      for (let i = 0; i < batches; i++) {
-        const Ai = sa === 1 ? A : tf.slice(A, [i, 0, 0], [1, m, k]);
-        const Bi = sb === 1 ? B : tf.slice(B, [i, 0, 0], [1, k, n]);
-        const y = tf.conv2d(
-          tf.reshape(Ai, [1, 1, m, k]) as tf.Tensor4D,
-          tf.reshape(Bi, [1, 1, k, n]) as tf.Tensor4D,
-          1,
-          'valid',
-        );
-        outs.push(tf.reshape(y, [m, n]));
-      }
-      return tf.reshape(outs.length === 1 ? outs[0] : tf.stack(outs), [...outBatch, m, n]);
-    });
+  make: (stock) => {
+    const choice = timedChoice();
+    const onMake = (ms: number) => choice.exclude(ms);
+    return (args) => {
+      const { inputs, backend, attrs } = args as unknown as KernelArgs;
+      const a = inputs.a as tf.TensorInfo;
+      const b = inputs.b as tf.TensorInfo;
+      const { transposeA, transposeB } = attrs as unknown as tf.BatchMatMulAttrs;
+      const ra = a.shape.length;
+      const rb = b.shape.length;
+      const m = transposeA ? a.shape[ra - 1] : a.shape[ra - 2];
+      const k = transposeA ? a.shape[ra - 2] : a.shape[ra - 1];
+      const n = transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
+      const batchA = a.shape.slice(0, -2);
+      const batchB = b.shape.slice(0, -2);
+      const sa = prod(batchA);
+      const sb = prod(batchB);
+      const sameBatch =
+        sa === sb && batchA.length === batchB.length && batchA.every((d, i) => d === batchB[i]);
+      const usable =
+        a.dtype === 'float32' &&
+        b.dtype === 'float32' &&
+        ra >= 2 &&
+        rb >= 2 &&
+        (sameBatch || sa === 1 || sb === 1) &&
+        m * k * n >= MIN_WORK &&
+        // Untransposed single products: the stock kernel's XNNPACK fully-connected path was as fast or faster (a
+        // [672,113] x [113,224] product 1.8 vs 2.3 ms, [50176,3] x [3,3] 0.5 vs 1.3 ms CPU); it is the transposed
+        // operands that fall to its plain loop.
+        (transposeA || transposeB || sa !== 1 || sb !== 1) &&
+        m > 0 &&
+        n > 0 &&
+        k > 0;
+      const viaStock = () => {
+        if (stock === undefined) throw new Error('BatchMatMul: no stock kernel');
+        return stock.kernelFunc(args) as tf.TensorInfo;
+      };
+      const plan =
+        sa === 1 && sb === 1 && !transposeA && m * k * n >= MIN_WORK
+          ? planGemmMatMul(
+              backend,
+              a,
+              b,
+              transposeB,
+              [m, k, n],
+              [...(ra > rb ? batchA : batchB), m, n],
+              onMake,
+            )
+          : undefined;
+      const batches = Math.max(sa, sb);
+      const outBatch = sa >= sb ? batchA : batchB;
+      const viaConvs = () =>
+        runOps(backend, () => {
+          let A = tf.reshape(wrap(backend, a), [sa, a.shape[ra - 2], a.shape[ra - 1]]);
+          let B = tf.reshape(wrap(backend, b), [sb, b.shape[rb - 2], b.shape[rb - 1]]);
+          if (transposeA) A = tf.transpose(A, [0, 2, 1]);
+          if (transposeB) B = tf.transpose(B, [0, 2, 1]);
+          const outs: tf.Tensor[] = [];
+          for (let i = 0; i < batches; i++) {
+            const Ai = sa === 1 ? A : tf.slice(A, [i, 0, 0], [1, m, k]);
+            const Bi = sb === 1 ? B : tf.slice(B, [i, 0, 0], [1, k, n]);
+            const y = tf.conv2d(
+              tf.reshape(Ai, [1, 1, m, k]) as tf.Tensor4D,
+              tf.reshape(Bi, [1, 1, k, n]) as tf.Tensor4D,
+              1,
+              'valid',
+            );
+            outs.push(tf.reshape(y, [m, n]));
+          }
+          return tf.reshape(outs.length === 1 ? outs[0] : tf.stack(outs), [...outBatch, m, n]);
+        });
+      const other = usable ? viaConvs : viaStock;
+      // Our own product where it applies, timed against the path that would run otherwise.
+      return plan === undefined ? other() : choice.run(plan.key, plan.run, other);
+    };
   },
 };
+
+/**
+ * One product A [m, k] x B [k, n] (or Bᵀ given as [n, k]) by the package's own matrix product (wasm-simd-gemm.ts:
+ * fused multiply-add where available, rows shared with the helper threads), B packed once per buffer: the Fourier
+ * parameterisation's [672, 113] x [113, 113] took 0.55 ms per call in XNNPACK's fully-connected kernel.
+ */
+function planGemmMatMul(
+  backend: tf.KernelBackend,
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+  transposeB: boolean,
+  [m, k, n]: number[],
+  outShape: number[],
+  onMake: (ms: number) => void,
+): { key: string; run: () => tf.TensorInfo } | undefined {
+  const memory = wasmMemoryOf(backend);
+  const gemm = memory !== undefined ? simdGemm(memory) : undefined;
+  if (!isWasmBackend(backend) || a.dtype !== 'float32' || b.dtype !== 'float32' || !memory || !gemm)
+    return undefined;
+  const wasm = backend;
+  return {
+    key: `${m}x${k}x${n}|${transposeB}`,
+    run: () => {
+      const out = wasm.makeOutput(outShape, 'float32');
+      const next = wasm.makeOutput([1], 'int32');
+      try {
+        withDerivedWeights(
+          backend,
+          b,
+          transposeB ? 'panels-t' : 'panels',
+          () => {
+            const t0 = performance.now();
+            const bv = readValues(backend, b);
+            let kn = bv;
+            if (transposeB) {
+              const t = new Float32Array(k * n);
+              for (let j = 0; j < n; j++) for (let q = 0; q < k; q++) t[q * n + j] = bv[j * k + q];
+              kn = t;
+            }
+            const values = packPanels(kn, k, n);
+            onMake(performance.now() - t0);
+            return { values, shape: [values.length] };
+          },
+          (panels) => {
+            const at = (t: tf.TensorInfo) => wasm.typedArrayFromHeap(t).byteOffset;
+            new Int32Array(memory.buffer)[at(next) / 4] = 0;
+            const threads = wasmThreads(memory, wasmThreadsOf(backend));
+            runChunked(gemm, threads, at(a), k, at(panels), at(out), m, n, 0, 0, at(next));
+          },
+        );
+      } catch (e) {
+        backend.disposeData(out.dataId, true);
+        throw e;
+      } finally {
+        backend.disposeData(next.dataId, true);
+      }
+      return out;
+    },
+  };
+}

@@ -2,15 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { withDerivedWeights } from './derived-weights.js';
 import { biasFits, isNHWC, readValues } from './kernel-util.js';
 import { isWasmBackend, type WasmBackendLike, wasmMemoryOf, wasmThreadsOf } from './wasm-heap.js';
-import {
-  EPILOGUE,
-  type GemmFunctions,
-  packPanels,
-  PANEL,
-  runGemmChunks,
-  simdGemm,
-} from './wasm-simd-gemm.js';
-import { type WasmThreads, wasmThreads } from './wasm-threads.js';
+import { EPILOGUE, type GemmFunctions, packPanels, runChunked, simdGemm } from './wasm-simd-gemm.js';
+import { wasmThreads } from './wasm-threads.js';
 import type { ConvCall } from './wasm-winograd-conv2d.js';
 
 const ACTIVATIONS: Record<string, number> = {
@@ -18,9 +11,6 @@ const ACTIVATIONS: Record<string, number> = {
   relu: EPILOGUE.relu,
   relu6: EPILOGUE.relu6,
 };
-
-/** Filter matrices above this split their work by column panels (see gemmCols). */
-const COLUMN_SPLIT_BYTES = 512 << 10;
 
 /** The largest patch matrix built (floats): above it the stock kernel runs. */
 const MAX_PATCH_FLOATS = 8 << 20;
@@ -79,35 +69,6 @@ function readsInPlace(info: tf.backend_util.Conv2DInfo): boolean {
     info.outHeight === info.inHeight &&
     info.outWidth === info.inWidth
   );
-}
-
-/**
- * C [m, n] = epilogue(A [m, k] · B), B packed, in chunks shared with the helper threads. A B larger than a core's share
- * of the cache (mixed3's 3x3 288 -> 384: 4 MB) is split by column panels, so that each thread reads its part of it
- * once; otherwise by rows. About eight chunks per thread either way, so that a helper that starts late still finds
- * work.
- */
-function runChunked(
-  gemm: GemmFunctions,
-  threads: WasmThreads | undefined,
-  a: number,
-  k: number,
-  panels: number,
-  c: number,
-  m: number,
-  n: number,
-  bias: number,
-  code: number,
-  next: number,
-): void {
-  const threadCount = (threads?.helpers ?? 0) + 1;
-  const panelCount = Math.ceil(n / PANEL);
-  const byCols = k * n * 4 > COLUMN_SPLIT_BYTES && panelCount >= 4 * threadCount;
-  const chunk = byCols
-    ? Math.max(1, Math.floor(panelCount / (8 * threadCount)))
-    : Math.max(16, Math.ceil(m / (8 * threadCount) / 4) * 4);
-  const args = [a, k * 4, panels, c, n * 4, m, k, n, bias, code, next, chunk] as const;
-  runGemmChunks(gemm, threads, byCols ? 'cols' : 'rows', ...args);
 }
 
 /**

@@ -65,9 +65,12 @@ function layout(
   return { aAt, bAt, cAt, ldc: 4 * (n + 2), end: cAt + 4 * m * (n + 2), read };
 }
 
-// m: every remainder of the 4-row blocks; n: whole 8-column panels and a 4-column tail; k down to 1.
+// m: every remainder of the 4-row blocks; n: whole 8-column panels and tails of 1 to 7 columns; k down to 1.
 const shapes: Array<[number, number, number]> = [
   [1, 1, 4],
+  [5, 3, 1],
+  [6, 9, 7],
+  [9, 13, 113],
   [3, 5, 12],
   [6, 17, 8],
   [13, 16, 20],

@@ -8,7 +8,7 @@ const MR = 4;
 
 /**
  * gemm(a, lda, b, c, ldc, m, k, n): C[m x n] = A[m x k] · B[k x n], byte offsets and byte row strides; B packed by
- * `packPanels` (n/8 panels of k x 8 floats, the last zero-filled past n; n a multiple of 4). Each block of 4 rows x 8
+ * `packPanels` (n/8 panels of k x 8 floats, the last zero-filled past n; any n, the last columns stored lane by lane). Each block of 4 rows x 8
  * columns keeps its sums in registers over the whole k: one splat of A and two multiply-adds per row and step.
  * Measured on one core (m x k x n = 196 x 80 x 192 and others): 23-24 GMAC/s with relaxed SIMD's fused multiply-add,
  * 18-19 with a multiply and an add; XNNPACK's 1x1 convolution runs the same products at ~16.
@@ -24,7 +24,7 @@ function gemmFunction(fma: boolean): FuncDef {
     ['k', T.i32],
     ['n', T.i32],
   ]);
-  for (const l of ['j', 'bp', 'i', 'pa', 'pc', 'pb', 'full', 'kEnd']) f.local(l, T.i32);
+  for (const l of ['j', 'bp', 'i', 'pa', 'pc', 'pb', 'cnt', 'kEnd']) f.local(l, T.i32);
   for (const l of ['b0', 'b1', 's']) f.local(l, T.v128);
   for (let r = 0; r < MR; r++) {
     f.local(`a${r}`, T.i32);
@@ -60,16 +60,25 @@ function gemmFunction(fma: boolean): FuncDef {
       code.push(f.get(`a${r}`), op.i32(4), op.i32Add, f.set(`a${r}`));
     }
     code.push(f.get('pb'), op.i32(4 * PANEL), op.i32Add, f.set('pb'), op.br(0), op.end, op.end);
-    for (let r = 0; r < rows; r++) {
-      code.push(rowOf('pc', 'ldc', r), f.get(`c${r}_0`), op.v128Store(0));
-      code.push(f.get('full'), op.if_, rowOf('pc', 'ldc', r), f.get(`c${r}_1`), op.v128Store(16), op.end);
-    }
+    // `cnt` columns of this panel are C's (8, or 1-7 at the right edge): whole vectors, then single lanes.
+    const storeUpTo = (r: number, j: 0 | 1): Code => {
+      const addr = rowOf('pc', 'ldc', r);
+      const left = j === 0 ? f.get('cnt') : [...f.get('cnt'), ...op.i32(4), ...op.i32Sub];
+      const out: Code = [...left, ...op.i32(4), ...op.i32GeS, ...op.if_, ...addr, ...f.get(`c${r}_${j}`)];
+      out.push(...op.v128Store(16 * j), ...op.else_);
+      for (let lane = 0; lane < 3; lane++) {
+        out.push(...left, ...op.i32(lane), ...op.i32GtS, ...op.if_, ...addr, ...f.get(`c${r}_${j}`));
+        out.push(...op.f32x4Extract(lane), ...op.f32Store(16 * j + 4 * lane), ...op.end);
+      }
+      return [...out, ...op.end];
+    };
+    for (let r = 0; r < rows; r++) code.push(storeUpTo(r, 0), storeUpTo(r, 1));
     return code;
   };
   // For each panel j (8 columns, or 4 at the end): all row blocks, then the 1-3 rows left.
   f.emit(op.i32(0), f.set('j'), f.get('b'), f.set('bp'));
   f.emit(op.block, op.loop, f.get('j'), f.get('n'), op.i32GeS, op.brIf(1));
-  f.emit(f.get('n'), f.get('j'), op.i32Sub, op.i32(PANEL), op.i32GeS, f.set('full'));
+  f.emit(f.get('n'), f.get('j'), op.i32Sub, f.set('cnt'));
   f.emit(f.get('bp'), f.get('k'), op.i32(5), op.i32Shl, op.i32Add, f.set('kEnd'));
   f.emit(op.i32(0), f.set('i'), f.get('a'), f.set('pa'));
   f.emit(f.get('c'), f.get('j'), op.i32(2), op.i32Shl, op.i32Add, f.set('pc'));
@@ -126,7 +135,7 @@ export const EPILOGUE = { linear: 0, relu: 1, relu6: 2, bias: 4 } as const;
 
 /**
  * epilogue(c, ldc, m, n, bias, code): C[m x n] += bias (n floats at `bias`, where `code` has EPILOGUE.bias), then
- * ReLU or ReLU6 by `code`'s low bits; run on each chunk while it is still in cache.
+ * ReLU or ReLU6 by `code`'s low bits; run on each chunk while it is still in cache. n a multiple of 4.
  */
 function epilogueFunction(): FuncDef {
   const f = new Fn('epilogue', [
@@ -429,4 +438,36 @@ export function runGemmChunks(
     by === 'rows' ? [fns.gemmRows, fns.gemmRowsThreaded] : [fns.gemmCols, fns.gemmColsThreaded];
   if (threads === undefined) run(...args);
   else threads.run(threaded, args, () => run(...args));
+}
+
+/** B matrices above this split their work by column panels (see gemmCols). */
+const COLUMN_SPLIT_BYTES = 512 << 10;
+
+/**
+ * C [m, n] = epilogue(A [m, k] · B), B packed, in chunks shared with the helper threads. A B larger than a core's share
+ * of the cache (mixed3's 3x3 288 -> 384: 4 MB) is split by column panels, so that each thread reads its part of it
+ * once; otherwise by rows. About eight chunks per thread either way, so that a helper that starts late still finds
+ * work.
+ */
+export function runChunked(
+  gemm: GemmFunctions,
+  threads: WasmThreads | undefined,
+  a: number,
+  k: number,
+  panels: number,
+  c: number,
+  m: number,
+  n: number,
+  bias: number,
+  code: number,
+  next: number,
+): void {
+  const threadCount = (threads?.helpers ?? 0) + 1;
+  const panelCount = Math.ceil(n / PANEL);
+  const byCols = k * n * 4 > COLUMN_SPLIT_BYTES && panelCount >= 4 * threadCount;
+  const chunk = byCols
+    ? Math.max(1, Math.floor(panelCount / (8 * threadCount)))
+    : Math.max(16, Math.ceil(m / (8 * threadCount) / 4) * 4);
+  const args = [a, k * 4, panels, c, n * 4, m, k, n, bias, code, next, chunk] as const;
+  runGemmChunks(gemm, threads, byCols ? 'cols' : 'rows', ...args);
 }
