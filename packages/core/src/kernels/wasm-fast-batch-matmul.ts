@@ -3,7 +3,7 @@ import { withDerivedWeights } from './derived-weights.js';
 import { type KernelArgs, readValues, runOps, wrap } from './kernel-util.js';
 import { type KernelFix } from './registry.js';
 import { timedChoice } from './timed-choice.js';
-import { isWasmBackend, wasmMemoryOf, wasmThreadsOf } from './wasm-heap.js';
+import { isWasmBackend, wasmMemoryOf, wasmThreadsOf, withOutput } from './wasm-heap.js';
 import { packPanels, runChunked, simdGemm } from './wasm-simd-gemm.js';
 import { wasmThreads } from './wasm-threads.js';
 
@@ -123,41 +123,36 @@ function planGemmMatMul(
   const wasm = backend;
   return {
     key: `${m}x${k}x${n}|${transposeB}`,
-    run: () => {
-      const out = wasm.makeOutput(outShape, 'float32');
-      const next = wasm.makeOutput([1], 'int32');
-      try {
-        withDerivedWeights(
-          backend,
-          b,
-          transposeB ? 'panels-t' : 'panels',
-          () => {
-            const t0 = performance.now();
-            const bv = readValues(backend, b);
-            let kn = bv;
-            if (transposeB) {
-              const t = new Float32Array(k * n);
-              for (let j = 0; j < n; j++) for (let q = 0; q < k; q++) t[q * n + j] = bv[j * k + q];
-              kn = t;
-            }
-            const values = packPanels(kn, k, n);
-            onMake(performance.now() - t0);
-            return { values, shape: [values.length] };
-          },
-          (panels) => {
-            const at = (t: tf.TensorInfo) => wasm.typedArrayFromHeap(t).byteOffset;
-            new Int32Array(memory.buffer)[at(next) / 4] = 0;
-            const threads = wasmThreads(memory, wasmThreadsOf(backend));
-            runChunked(gemm, threads, at(a), k, at(panels), at(out), m, n, 0, 0, at(next));
-          },
-        );
-      } catch (e) {
-        backend.disposeData(out.dataId, true);
-        throw e;
-      } finally {
-        backend.disposeData(next.dataId, true);
-      }
-      return out;
-    },
+    run: () =>
+      withOutput(
+        wasm,
+        { shape: outShape, dtype: 'float32' },
+        [{ shape: [1], dtype: 'int32' }],
+        (out, [next]) =>
+          withDerivedWeights(
+            backend,
+            b,
+            transposeB ? 'panels-t' : 'panels',
+            () => {
+              const t0 = performance.now();
+              const bv = readValues(backend, b);
+              let kn = bv;
+              if (transposeB) {
+                const t = new Float32Array(k * n);
+                for (let j = 0; j < n; j++) for (let q = 0; q < k; q++) t[q * n + j] = bv[j * k + q];
+                kn = t;
+              }
+              const values = packPanels(kn, k, n);
+              onMake(performance.now() - t0);
+              return { values, shape: [values.length] };
+            },
+            (panels) => {
+              const at = (t: tf.TensorInfo) => wasm.typedArrayFromHeap(t).byteOffset;
+              new Int32Array(memory.buffer)[at(next) / 4] = 0;
+              const threads = wasmThreads(memory, wasmThreadsOf(backend));
+              runChunked(gemm, threads, at(a), k, at(panels), at(out), m, n, 0, 0, at(next));
+            },
+          ),
+      ),
   };
 }

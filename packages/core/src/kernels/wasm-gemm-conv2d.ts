@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { withDerivedWeights } from './derived-weights.js';
 import { biasFits, isNHWC, readValues } from './kernel-util.js';
-import { isWasmBackend, type WasmBackendLike, wasmMemoryOf, wasmThreadsOf } from './wasm-heap.js';
+import { isWasmBackend, type WasmBackendLike, wasmMemoryOf, wasmThreadsOf, withOutput } from './wasm-heap.js';
 import { EPILOGUE, type GemmFunctions, packPanels, runChunked, simdGemm } from './wasm-simd-gemm.js';
 import { wasmThreads } from './wasm-threads.js';
 import type { ConvCall } from './wasm-winograd-conv2d.js';
@@ -93,10 +93,9 @@ function gemmConv2d(
   const m = n * oh * ow;
   const direct = readsInPlace(info);
   const threads = wasmThreads(memory, wasmThreadsOf(backend));
-  const out = backend.makeOutput([n, oh, ow, k], 'float32');
-  const temps = [backend.makeOutput([1], 'int32')];
-  if (!direct) temps.push(backend.makeOutput([m, depth], 'float32'));
-  try {
+  const temps: Array<{ shape: number[]; dtype: tf.DataType }> = [{ shape: [1], dtype: 'int32' }];
+  if (!direct) temps.push({ shape: [m, depth], dtype: 'float32' });
+  return withOutput(backend, { shape: [n, oh, ow, k], dtype: 'float32' }, temps, (out, [next, patches]) =>
     withDerivedWeights(
       backend,
       filter,
@@ -109,7 +108,6 @@ function gemmConv2d(
       },
       (panels) => {
         const at = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t).byteOffset;
-        const [next, patches] = temps;
         let a = at(x);
         if (patches !== undefined) {
           im2col(new Float32Array(memory.buffer), a / 4, at(patches) / 4, info);
@@ -120,14 +118,8 @@ function gemmConv2d(
         const flags = code | (bias === undefined ? 0 : EPILOGUE.bias);
         runChunked(gemm, threads, a, depth, at(panels), at(out), m, k, biasPtr, flags, at(next));
       },
-    );
-  } catch (e) {
-    backend.disposeData(out.dataId, true);
-    throw e;
-  } finally {
-    for (const t of temps) backend.disposeData(t.dataId, true);
-  }
-  return out;
+    ),
+  );
 }
 
 /**
@@ -201,9 +193,11 @@ function gemmBackpropInput(
   const n = fh * fw * inC;
   const m = nb * oh * ow;
   const threads = wasmThreads(memory, wasmThreadsOf(backend));
-  const out = backend.makeOutput([nb, h, w, inC], 'float32');
-  const temps = [backend.makeOutput([1], 'int32'), backend.makeOutput([m, n], 'float32')];
-  try {
+  const temps: Array<{ shape: number[]; dtype: tf.DataType }> = [
+    { shape: [1], dtype: 'int32' },
+    { shape: [m, n], dtype: 'float32' },
+  ];
+  return withOutput(backend, { shape: [nb, h, w, inC], dtype: 'float32' }, temps, (out, [next, cols]) =>
     withDerivedWeights(
       backend,
       filter,
@@ -219,7 +213,6 @@ function gemmBackpropInput(
       },
       (panels) => {
         const at = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t).byteOffset;
-        const [next, cols] = temps;
         new Int32Array(memory.buffer)[at(next) / 4] = 0;
         runChunked(gemm, threads, at(dy), outC, at(panels), at(cols), m, n, 0, 0, at(next));
         const f32 = new Float32Array(memory.buffer);
@@ -247,14 +240,8 @@ function gemmBackpropInput(
           }
         }
       },
-    );
-  } catch (e) {
-    backend.disposeData(out.dataId, true);
-    throw e;
-  } finally {
-    for (const t of temps) backend.disposeData(t.dataId, true);
-  }
-  return out;
+    ),
+  );
 }
 
 /**

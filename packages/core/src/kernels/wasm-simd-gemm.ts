@@ -8,8 +8,9 @@ const MR = 4;
 
 /**
  * gemm(a, lda, b, c, ldc, m, k, n): C[m x n] = A[m x k] · B[k x n], byte offsets and byte row strides; B packed by
- * `packPanels` (n/8 panels of k x 8 floats, the last zero-filled past n; any n, the last columns stored lane by lane). Each block of 4 rows x 8
- * columns keeps its sums in registers over the whole k: one splat of A and two multiply-adds per row and step.
+ * `packPanels` (n/8 panels of k x 8 floats, the last zero-filled past n; any n: the last columns are stored lane by
+ * lane). Each block of 4 rows x 8 columns keeps its sums in registers over the whole k: one splat of A and two
+ * multiply-adds per row and step.
  * Measured on one core (m x k x n = 196 x 80 x 192 and others): 23-24 GMAC/s with relaxed SIMD's fused multiply-add,
  * 18-19 with a multiply and an add; XNNPACK's 1x1 convolution runs the same products at ~16.
  */
@@ -75,7 +76,7 @@ function gemmFunction(fma: boolean): FuncDef {
     for (let r = 0; r < rows; r++) code.push(storeUpTo(r, 0), storeUpTo(r, 1));
     return code;
   };
-  // For each panel j (8 columns, or 4 at the end): all row blocks, then the 1-3 rows left.
+  // For each panel j (8 columns, or fewer at the end): all row blocks, then the 1-3 rows left.
   f.emit(op.i32(0), f.set('j'), f.get('b'), f.set('bp'));
   f.emit(op.block, op.loop, f.get('j'), f.get('n'), op.i32GeS, op.brIf(1));
   f.emit(f.get('n'), f.get('j'), op.i32Sub, f.set('cnt'));
@@ -377,8 +378,14 @@ export function gemmModule(shared: boolean, fma = hasRelaxedSimd()): WebAssembly
       [gemmFunction(fma), gemmTableFunction(), epilogueFunction(), gemmRowsFunction(), gemmColsFunction()],
       shared ? { shared, maxPages: 65536 } : { shared },
     );
-    module =
-      typeof WebAssembly === 'object' && WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+    // 3.7 KB: under the 4 KB that browsers compile synchronously on the main thread; should it ever refuse, the
+    // kernels fall back to the stock ones.
+    try {
+      module =
+        typeof WebAssembly === 'object' && WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+    } catch {
+      module = null;
+    }
     modules.set(key, module);
   }
   return module;

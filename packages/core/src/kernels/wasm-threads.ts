@@ -4,7 +4,7 @@
  * Why: tfjs-backend-wasm runs only XNNPACK's kernels on its thread pool; a kernel of ours (the Winograd matrix
  * products) ran on one thread and, on two cores, lost to XNNPACK's two-thread kernel what it gained per core. The
  * threaded build's memory is a SharedArrayBuffer, so a Node worker can instantiate the same module on the same memory
- * and compute half of a call's rows while the calling thread computes the other half.
+ * and take a share of a call's work (chunks handed out by an atomic counter on the heap) beside the calling thread.
  *
  * Node only (`worker_threads`, and a calling thread that may block in `Atomics.wait`); elsewhere `wasmThreads`
  * returns undefined and kernels run on one thread.
@@ -38,7 +38,6 @@ let seen = 0;
 for (;;) {
   Atomics.wait(ctl, ${SEQ}, seen);
   seen = Atomics.load(ctl, ${SEQ});
-  if (seen < 0) break;
   for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) {
     const { id, moduleId, module, name } = m.message;
     let instance = instances.get(moduleId);
@@ -176,7 +175,7 @@ export function wasmThreads(memory: WebAssembly.Memory, threads: number): WasmTh
   }
   const helpers: Helper[] = [];
   for (let i = 0; i < threads - 1; i++) {
-    const control = new SharedArrayBuffer(4 * (ARGS + 1 + MAX_ARGS));
+    const control = new SharedArrayBuffer(4 * (ARGS + MAX_ARGS));
     const { port1, port2 } = new wt.MessageChannel();
     const worker = new wt.Worker(WORKER_SOURCE, {
       eval: true,
