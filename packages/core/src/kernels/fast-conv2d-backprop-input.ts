@@ -11,6 +11,7 @@ import { freeInfo, type KernelArgs, isNHWC, readValues, runOps, wrap } from './k
 import { type KernelFix } from './registry.js';
 import { timedChoice } from './timed-choice.js';
 import { planGemmBackpropInput } from './wasm-gemm-conv2d.js';
+import { wasmThreadsOf } from './wasm-heap.js';
 import {
   type PhaseAxis,
   phaseAxis,

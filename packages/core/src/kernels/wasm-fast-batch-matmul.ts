@@ -96,8 +96,10 @@ export const wasmBatchMatMulFix: KernelFix = {
           return tf.reshape(outs.length === 1 ? outs[0] : tf.stack(outs), [...outBatch, m, n]);
         });
       const other = usable ? viaConvs : viaStock;
-      // Our own product where it applies, timed against the path that would run otherwise.
-      return plan === undefined ? other() : choice.run(plan.key, plan.run, other);
+      // Our own product where it applies: on one thread always (faster per core than XNNPACK's, and the same bits on
+      // every call), on several timed against the path that would run otherwise.
+      if (plan === undefined) return other();
+      return wasmThreadsOf(backend) <= 1 ? plan.run() : choice.run(plan.key, plan.run, other);
     };
   },
 };
