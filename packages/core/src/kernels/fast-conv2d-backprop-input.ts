@@ -77,10 +77,12 @@ export function fastConv2dBackpropInputFix(backendName: string): KernelFix {
         const dy = inputs.dy as tf.TensorInfo;
         const s = info.strideHeight;
         if (s > 1 && info.strideWidth === s) {
-          // On wasm, one matrix product and a scatter where that is faster than a convolution per phase (timed).
+          // On wasm, one matrix product and a scatter: on one thread always (the same multiply-adds with less around
+          // them, and the same bits on every call), on several where it is faster than a convolution per phase.
           const viaPhases = () => subPixelBackpropInput(backend, dy, filter, info);
           const plan = planGemmBackpropInput(backend, dy, filter, info, onMake);
-          return plan === undefined ? viaPhases() : choice.run(plan.key, plan.run, viaPhases);
+          if (plan === undefined) return viaPhases();
+          return wasmThreadsOf(backend) <= 1 ? plan.run() : choice.run(plan.key, plan.run, viaPhases);
         }
         const { x: prepared, pad } = tf.tidy(() => transposedConvParts(wrap<tf.Rank.R4>(backend, dy), info));
         try {
