@@ -60,6 +60,18 @@ const cases: Case[] = [
       [0, 0],
     ],
   },
+  {
+    name: '1x1, padding wider than the filter (whole windows outside)',
+    shape: [1, 4, 5, 8],
+    filter: [1, 1],
+    k: 4,
+    pad: [
+      [0, 0],
+      [2, 2],
+      [3, 3],
+      [0, 0],
+    ],
+  },
   { name: '1x7 same', shape: [1, 9, 10, 8], filter: [1, 7], k: 8, pad: 'same' },
   { name: '3x3 dilation 2', shape: [1, 10, 9, 8], filter: [3, 3], k: 4, pad: 'same', dilations: 2 },
   {

@@ -41,7 +41,8 @@ function im2col(f32: Float32Array, src: number, dst: number, info: tf.backend_ut
           }
           const line = src + (b * h + iy) * w * c;
           if (dw === 1) {
-            const lo = Math.max(0, -x0);
+            // Taps [lo, hi) fall inside the image; padding wider than the filter can leave none.
+            const lo = Math.min(fw, Math.max(0, -x0));
             const hi = Math.min(fw, w - x0);
             if (lo > 0) f32.fill(0, q, q + lo * c);
             if (hi > lo) f32.copyWithin(q + lo * c, line + (x0 + lo) * c, line + (x0 + hi) * c);
