@@ -301,6 +301,25 @@ describe('wasm helper threads', () => {
     ).toThrow(/flagAndTrap trapped/);
   });
 
+  it('falls back to one thread where a worker cannot start (a runtime without eval workers)', () => {
+    const real = process.getBuiltinModule;
+    const refusing = {
+      Worker: class {
+        constructor() {
+          throw new Error('eval workers are not supported');
+        }
+      },
+      MessageChannel,
+    };
+    process.getBuiltinModule = ((id: string) =>
+      id === 'node:worker_threads' ? refusing : real(id)) as typeof process.getBuiltinModule;
+    try {
+      expect(wasmThreads(sharedMemory(), 2)).toBeUndefined();
+    } finally {
+      process.getBuiltinModule = real;
+    }
+  });
+
   it('is unavailable on a memory that is not shared, or for one thread', () => {
     expect(wasmThreads(new WebAssembly.Memory({ initial: 1 }), 2)).toBeUndefined();
     expect(wasmThreads(sharedMemory(), 1)).toBeUndefined();

@@ -174,26 +174,32 @@ export function wasmThreads(memory: WebAssembly.Memory, threads: number): WasmTh
     return undefined;
   }
   const helpers: Helper[] = [];
-  for (let i = 0; i < threads - 1; i++) {
-    const control = new SharedArrayBuffer(4 * (ARGS + MAX_ARGS));
-    const { port1, port2 } = new wt.MessageChannel();
-    const worker = new wt.Worker(WORKER_SOURCE, {
-      eval: true,
-      workerData: { memory, control, port: port2 },
-      transferList: [port2],
-    });
-    // A helper that fails to start or dies never takes a job, and the caller withdraws what it posted: its calls
-    // then run on the calling thread alone. Said once, not thrown from the event loop.
-    worker.on('error', (e) => {
-      if (warned) return;
-      warned = true;
-      process?.emitWarning?.(
-        `cnnviz: a WASM helper thread stopped (${String(e)}); kernels run on one thread`,
-      );
-    });
-    worker.unref();
-    port1.unref();
-    helpers.push({ ctl: new Int32Array(control), post: (m) => port1.postMessage(m) });
+  try {
+    for (let i = 0; i < threads - 1; i++) {
+      const control = new SharedArrayBuffer(4 * (ARGS + MAX_ARGS));
+      const { port1, port2 } = new wt.MessageChannel();
+      const worker = new wt.Worker(WORKER_SOURCE, {
+        eval: true,
+        workerData: { memory, control, port: port2 },
+        transferList: [port2],
+      });
+      // A helper that fails to start or dies never takes a job, and the caller withdraws what it posted: its calls
+      // then run on the calling thread alone. Said once, not thrown from the event loop.
+      worker.on('error', (e) => {
+        if (warned) return;
+        warned = true;
+        process?.emitWarning?.(
+          `cnnviz: a WASM helper thread stopped (${String(e)}); kernels run on one thread`,
+        );
+      });
+      worker.unref();
+      port1.unref();
+      helpers.push({ ctl: new Int32Array(control), post: (m) => port1.postMessage(m) });
+    }
+  } catch {
+    // A runtime whose worker_threads cannot run an eval'd worker (Deno, Bun): one thread.
+    pools.set(memory, null);
+    return undefined;
   }
   const pool = new WasmThreads(helpers);
   pools.set(memory, pool);
