@@ -185,25 +185,17 @@ function epilogueFunction(): FuncDef {
   return f.def();
 }
 
+/** The parameters of gemmRows and gemmCols (and of `GemmRows`). */
+const CHUNKED_PARAMS = ['a', 'lda', 'b', 'c', 'ldc', 'm', 'k', 'n', 'bias', 'code', 'next', 'chunk'].map(
+  (name): [string, number] => [name, T.i32],
+);
+
 /**
  * gemmRows(a, lda, b, c, ldc, m, k, n, bias, code, next, chunk): C = epilogue(A · B) as `gemm` and `epilogue`, in
  * chunks of `chunk` rows taken by atomically incrementing the i32 at `next` (zero at the start), as gemmTable.
  */
 function gemmRowsFunction(): FuncDef {
-  const f = new Fn('gemmRows', [
-    ['a', T.i32],
-    ['lda', T.i32],
-    ['b', T.i32],
-    ['c', T.i32],
-    ['ldc', T.i32],
-    ['m', T.i32],
-    ['k', T.i32],
-    ['n', T.i32],
-    ['bias', T.i32],
-    ['code', T.i32],
-    ['next', T.i32],
-    ['chunk', T.i32],
-  ]);
+  const f = new Fn('gemmRows', CHUNKED_PARAMS);
   f.local('r0', T.i32);
   f.local('rows', T.i32);
   f.local('pc', T.i32);
@@ -236,20 +228,7 @@ function gemmRowsFunction(): FuncDef {
  * each thread then reads its panels of B once, where row chunks would each read all of B.
  */
 function gemmColsFunction(): FuncDef {
-  const f = new Fn('gemmCols', [
-    ['a', T.i32],
-    ['lda', T.i32],
-    ['b', T.i32],
-    ['c', T.i32],
-    ['ldc', T.i32],
-    ['m', T.i32],
-    ['k', T.i32],
-    ['n', T.i32],
-    ['bias', T.i32],
-    ['code', T.i32],
-    ['next', T.i32],
-    ['chunk', T.i32],
-  ]);
+  const f = new Fn('gemmCols', CHUNKED_PARAMS);
   f.local('p0', T.i32);
   f.local('j0', T.i32);
   f.local('cols', T.i32);

@@ -6,7 +6,7 @@ import { timedChoice } from './timed-choice.js';
 import { type GemmFunctions, packPanels, runGemmTable, simdGemm } from './wasm-simd-gemm.js';
 import { type ThreadedFunction, wasmThreads } from './wasm-threads.js';
 import { planGemmConv } from './wasm-gemm-conv2d.js';
-import { isWasmBackend, type WasmBackendLike, wasmMemoryOf, wasmThreadsOf } from './wasm-heap.js';
+import { isWasmBackend, type WasmBackendLike, wasmMemoryOf, wasmThreadsOf, withOutput } from './wasm-heap.js';
 import {
   simdWinograd,
   TILE_PARAMS,
@@ -247,8 +247,7 @@ function winogradConv2d(
     }
   };
 
-  const out = backend.makeOutput([n, oh, ow, k], 'float32');
-  try {
+  return withOutput(backend, { shape: [n, oh, ow, k], dtype: 'float32' }, [], (out) =>
     withWinogradFilters(
       backend,
       filter,
@@ -257,12 +256,8 @@ function winogradConv2d(
         for (let t0 = 0; t0 < tiles; t0 += chunk) pass(out, us, t0, Math.min(tiles, t0 + chunk));
       },
       onMake,
-    );
-  } catch (e) {
-    backend.disposeData(out.dataId, true);
-    throw e;
-  }
-  return out;
+    ),
+  );
 }
 
 const PASS_FLOATS = 8 << 20;
