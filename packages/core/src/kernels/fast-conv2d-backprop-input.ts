@@ -9,7 +9,7 @@ import {
 import { callKernel, withDerivedWeights } from './derived-weights.js';
 import { freeInfo, type KernelArgs, isNHWC, readValues, runOps, wrap } from './kernel-util.js';
 import { type KernelFix } from './registry.js';
-import { timedChoice } from './timed-choice.js';
+import { runPlan, timedChoice } from './timed-choice.js';
 import { planGemmBackpropInput } from './wasm-gemm-conv2d.js';
 import { wasmThreadsOf } from './wasm-heap.js';
 import {
@@ -77,12 +77,12 @@ export function fastConv2dBackpropInputFix(backendName: string): KernelFix {
         const dy = inputs.dy as tf.TensorInfo;
         const s = info.strideHeight;
         if (s > 1 && info.strideWidth === s) {
-          // On wasm, one matrix product and a scatter: on one thread always (the same multiply-adds with less around
-          // them, and the same bits on every call), on several where it is faster than a convolution per phase.
-          const viaPhases = () => subPixelBackpropInput(backend, dy, filter, info);
+          // On wasm, one matrix product and a scatter (the same multiply-adds as a convolution per phase, less around
+          // them).
           const plan = planGemmBackpropInput(backend, dy, filter, info, onMake);
-          if (plan === undefined) return viaPhases();
-          return wasmThreadsOf(backend) <= 1 ? plan.run() : choice.run(plan.key, plan.run, viaPhases);
+          return runPlan(choice, wasmThreadsOf(backend), plan, () =>
+            subPixelBackpropInput(backend, dy, filter, info),
+          );
         }
         const { x: prepared, pad } = tf.tidy(() => transposedConvParts(wrap<tf.Rank.R4>(backend, dy), info));
         try {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { timedChoice } from './timed-choice.js';
+import { runPlan, timedChoice } from './timed-choice.js';
 
 /** Two ways whose run times (ms on a fake clock) the test sets; each returns its name and is counted. */
 function ways() {
@@ -74,5 +74,16 @@ describe('timedChoice', () => {
     for (let i = 0; i < 4; i++) choice.run('slow-b', w.a, slowB);
     w.cost.b = 5;
     expect(choice.run('slow-b', w.a, slowB)).toBe('a');
+  });
+
+  it('runPlan: on one thread always the plan, without one the other way, on several the timed choice', () => {
+    const w = ways();
+    w.cost.a = 50; // the plan is slower here: one thread runs it anyway, several time it out
+    const choice = timedChoice({ samples: 1, now: w.now });
+    const plan = { key: 'k', run: w.a };
+    for (let i = 0; i < 5; i++) expect(runPlan(choice, 1, plan, w.b)).toBe('a');
+    expect(runPlan(choice, 1, undefined, w.b)).toBe('b');
+    for (let i = 0; i < 4; i++) runPlan(choice, 2, plan, w.b);
+    expect(runPlan(choice, 2, plan, w.b)).toBe('b');
   });
 });

@@ -79,3 +79,25 @@ export function timedChoice(options: TimedChoiceOptions = {}): TimedChoice {
     },
   };
 }
+
+/** A way of our own for one call, named by a key for the timed choice (a convolution's geometry, say). */
+export interface Plan<T> {
+  key: string;
+  run: () => T;
+}
+
+/**
+ * `plan` where there is one, else `other`. With one thread, plan always: nothing competes for the cores, ours were
+ * measured faster per core, and every call gives the same bits. With several, timed against `other` per key: our
+ * kernels share their work with helper threads that compete with XNNPACK's spinning pool, which on a busy machine can
+ * cost more than they save.
+ */
+export function runPlan<T>(
+  choice: TimedChoice,
+  threads: number,
+  plan: Plan<T> | undefined,
+  other: () => T,
+): T {
+  if (plan === undefined) return other();
+  return threads <= 1 ? plan.run() : choice.run(plan.key, plan.run, other);
+}

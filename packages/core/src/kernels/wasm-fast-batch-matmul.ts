@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { withDerivedWeights } from './derived-weights.js';
 import { type KernelArgs, readValues, runOps, wrap } from './kernel-util.js';
 import { type KernelFix } from './registry.js';
-import { timedChoice } from './timed-choice.js';
+import { type Plan, runPlan, timedChoice } from './timed-choice.js';
 import { isWasmBackend, wasmMemoryOf, wasmThreadsOf, withOutput } from './wasm-heap.js';
 import { packPanels, runChunked, simdGemm } from './wasm-simd-gemm.js';
 import { wasmThreads } from './wasm-threads.js';
@@ -95,11 +95,8 @@ export const wasmBatchMatMulFix: KernelFix = {
           }
           return tf.reshape(outs.length === 1 ? outs[0] : tf.stack(outs), [...outBatch, m, n]);
         });
-      const other = usable ? viaConvs : viaStock;
-      // Our own product where it applies: on one thread always (faster per core than XNNPACK's, and the same bits on
-      // every call), on several timed against the path that would run otherwise.
-      if (plan === undefined) return other();
-      return wasmThreadsOf(backend) <= 1 ? plan.run() : choice.run(plan.key, plan.run, other);
+      // Our own product where it applies, else the path that would run otherwise.
+      return runPlan(choice, wasmThreadsOf(backend), plan, usable ? viaConvs : viaStock);
     };
   },
 };
@@ -117,7 +114,7 @@ function planGemmMatMul(
   [m, k, n]: number[],
   outShape: number[],
   onMake: (ms: number) => void,
-): { key: string; run: () => tf.TensorInfo } | undefined {
+): Plan<tf.TensorInfo> | undefined {
   const memory = wasmMemoryOf(backend);
   const gemm = memory !== undefined ? simdGemm(memory) : undefined;
   if (!isWasmBackend(backend) || a.dtype !== 'float32' || b.dtype !== 'float32' || !memory || !gemm)

@@ -4,6 +4,7 @@ import { biasFits, isNHWC, readValues } from './kernel-util.js';
 import { isWasmBackend, type WasmBackendLike, wasmMemoryOf, wasmThreadsOf, withOutput } from './wasm-heap.js';
 import { EPILOGUE, type GemmFunctions, packPanels, runChunked, simdGemm } from './wasm-simd-gemm.js';
 import { wasmThreads } from './wasm-threads.js';
+import type { Plan } from './timed-choice.js';
 import type { ConvCall } from './wasm-winograd-conv2d.js';
 
 const ACTIVATIONS: Record<string, number> = {
@@ -131,7 +132,7 @@ export function planGemmConv(
   backend: tf.KernelBackend,
   call: ConvCall,
   onMake?: (ms: number) => void,
-): { key: string; run: () => tf.TensorInfo } | undefined {
+): Plan<tf.TensorInfo> | undefined {
   const { x, filter, bias, attrs } = call;
   const code = ACTIVATIONS[attrs.activation ?? 'linear'];
   if (
@@ -256,7 +257,7 @@ export function planGemmBackpropInput(
   filter: tf.TensorInfo,
   info: tf.backend_util.Conv2DInfo,
   onMake?: (ms: number) => void,
-): { key: string; run: () => tf.TensorInfo } | undefined {
+): Plan<tf.TensorInfo> | undefined {
   const [fh, fw, inC] = filter.shape;
   const rows = info.batchSize * info.outHeight * info.outWidth;
   if (

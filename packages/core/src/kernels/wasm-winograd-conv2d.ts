@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { withDerivedWeightSet } from './derived-weights.js';
 import { biasFits, isNHWC, type KernelArgs, noDilation, readValues } from './kernel-util.js';
 import type { KernelFix } from './registry.js';
-import { timedChoice } from './timed-choice.js';
+import { type Plan, runPlan, timedChoice } from './timed-choice.js';
 import { type GemmFunctions, packPanels, runGemmTable, simdGemm } from './wasm-simd-gemm.js';
 import { type ThreadedFunction, wasmThreads } from './wasm-threads.js';
 import { planGemmConv } from './wasm-gemm-conv2d.js';
@@ -278,7 +278,7 @@ function planWinograd(
   call: ConvCall,
   force?: WinogradKind,
   onMake?: (ms: number) => void,
-): { key: string; run: () => tf.TensorInfo } | undefined {
+): Plan<tf.TensorInfo> | undefined {
   const { x, filter, bias, attrs } = call;
   const act = (attrs.activation ?? 'linear') as WinogradActivation;
   if (
@@ -339,10 +339,8 @@ export function tryWinograd(
 
 /**
  * A fix that runs `kernelName` (Conv2D or FusedConv2D: same inputs, FusedConv2D adds bias and activation) by
- * Winograd (3x3 and 5x5) or one matrix product (any other geometry, over a patch matrix) where they apply, and by the stock kernel otherwise. With several
- * WASM threads the two are timed as they run and the faster one (per geometry) is used: our kernels share their work
- * with helper threads that compete for the cores with XNNPACK's spinning pool, which on a busy machine can cost more
- * than they save.
+ * Winograd (3x3 and 5x5) or one matrix product (any other geometry, over a patch matrix) where they apply, and by the
+ * stock kernel otherwise; with several WASM threads the faster of the two per geometry (`runPlan`).
  */
 function winogradFix(kernelName: string): KernelFix {
   return {
@@ -364,10 +362,7 @@ function winogradFix(kernelName: string): KernelFix {
           attrs: attrs as unknown as tf.FusedConv2DAttrs,
         };
         const plan = planWinograd(backend, call, undefined, onMake) ?? planGemmConv(backend, call, onMake);
-        const viaStock = () => stock.kernelFunc(args) as tf.TensorInfo;
-        if (plan === undefined) return viaStock();
-        // One thread: no pool to wait for, and both measured faster than the stock kernel on every shape they take.
-        return wasmThreadsOf(backend) <= 1 ? plan.run() : choice.run(plan.key, plan.run, viaStock);
+        return runPlan(choice, wasmThreadsOf(backend), plan, () => stock.kernelFunc(args) as tf.TensorInfo);
       };
     },
   };
